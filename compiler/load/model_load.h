@@ -1,0 +1,44 @@
+/* model_load.h - one entry point for every input format.
+ *
+ * model_load() takes a Hugging Face folder (config.json, model.safetensors
+ * or shards + model.safetensors.index.json, tokenizer.json,
+ * tokenizer_config.json, generation_config.json) or a single .gguf file and
+ * fills a LoadedModel: hyper-parameters, the tensor table under canonical
+ * Hugging Face names (GGUF names are mapped), and the tokenizer description
+ * that the executable will carry. All files stay mapped until
+ * loaded_model_free().
+ */
+#ifndef LLMCC_LOAD_MODEL_LOAD_H
+#define LLMCC_LOAD_MODEL_LOAD_H
+
+#include <jansson.h>
+
+#include "base/error.h"
+#include "base/mapped_file.h"
+#include "load/model_desc.h"
+#include "load/tensor.h"
+
+typedef enum ModelFormat { MODEL_FORMAT_HF, MODEL_FORMAT_GGUF } ModelFormat;
+
+typedef struct LoadedModel {
+    ModelFormat format;
+    char *source_path;   /* as given by the user, owned */
+    ModelDesc desc;
+    TensorTable tensors;
+    /* Tokenizer description, owned; exactly the object that
+     * tok_load_json() in runtime/tok accepts:
+     *   HF:   {"format":"hf", "tokenizer": <tokenizer.json>,
+     *          "config": <tokenizer_config.json or {}>}
+     *   GGUF: {"format":"gguf", "meta": {"tokenizer.ggml.model": "gpt2",
+     *          "tokenizer.ggml.tokens": [...], ... every tokenizer.* key}}
+     */
+    json_t *tokenizer;
+    json_t *generation;  /* generation_config.json or {} ; owned */
+    MappedFile *files;   /* [n_files] mappings the tensors point into */
+    int n_files;
+} LoadedModel;
+
+int model_load(const char *path, LoadedModel *out, LlmError *err);
+void loaded_model_free(LoadedModel *m);
+
+#endif
