@@ -1,0 +1,86 @@
+/* pack.c - weight blob layout and conversion from the stored tensors. */
+#include "codegen/pack.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t elem_bytes(DType t) { return t == DTYPE_F32 ? 4 : 2; }
+
+int64_t pack_assign_offsets(IrGraph *g) {
+    int64_t at = 0;
+    for (int i = 0; i < g->n_weights; i++) {
+        IrWeight *w = &g->weights[i];
+        w->offset = at;
+        at += w->rows * w->cols * (int64_t)elem_bytes(w->dtype);
+        at = (at + PACK_ALIGN - 1) / PACK_ALIGN * PACK_ALIGN;
+    }
+    return at;
+}
+
+uint16_t pack_f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet nan */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+uint16_t pack_f32_to_f16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);
+    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds to inf */
+    if (a < 0x38800000u) { /* f16 subnormal or zero: scale and round */
+        float m = fabsf(f) * 16777216.0f; /* units of 2^-24 */
+        return (uint16_t)(sign | (uint16_t)lrintf(m));
+    }
+    uint32_t mant = a & 0x7fffffu, exp = (a >> 23) - 112u;
+    uint32_t h = (exp << 10) | (mant >> 13);
+    uint32_t rest = mant & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;
+    return (uint16_t)(sign | h);
+}
+
+static void convert_rows(const float *src, int64_t n, DType t, uint8_t *dst) {
+    if (t == DTYPE_F32) {
+        memcpy(dst, src, (size_t)n * 4);
+        return;
+    }
+    uint16_t *d = (uint16_t *)(void *)dst;
+    for (int64_t i = 0; i < n; i++)
+        d[i] = t == DTYPE_BF16 ? pack_f32_to_bf16(src[i]) : pack_f32_to_f16(src[i]);
+}
+
+static int pack_one(const IrWeight *w, const TensorTable *tt, uint8_t *dst, LlmError *err) {
+    for (int p = 0; p < w->n_parts; p++) {
+        const TensorInfo *t = tensor_table_find(tt, w->parts[p]);
+        if (t == NULL) return llm_errorf(err, "tensor \"%s\": missing from the model files", w->parts[p]);
+        int64_t n = w->part_rows[p] * w->cols;
+        if (tensor_numel(t) != n)
+            return llm_errorf(err, "%s: tensor \"%s\": %lld elements, the graph needs %lld", t->file,
+                              t->name, (long long)tensor_numel(t), (long long)n);
+        float *tmp = llm_xmalloc((size_t)n * sizeof(float));
+        int rc = tensor_read_f32(t, tmp, err);
+        if (rc == LLM_OK) convert_rows(tmp, n, w->dtype, dst);
+        free(tmp);
+        if (rc != LLM_OK) return rc;
+        dst += (size_t)n * elem_bytes(w->dtype);
+    }
+    return LLM_OK;
+}
+
+int pack_weights(const IrGraph *g, const TensorTable *tt, uint8_t *blob, int64_t size,
+                 PackProgressFn progress, void *pctx, LlmError *err) {
+    memset(blob, 0, (size_t)size);
+    for (int i = 0; i < g->n_weights; i++) {
+        const IrWeight *w = &g->weights[i];
+        if (w->offset < 0 || w->offset + w->rows * w->cols * (int64_t)elem_bytes(w->dtype) > size)
+            LLM_BUG("weight %s outside the blob", w->name);
+        if (pack_one(w, tt, blob + w->offset, err) != LLM_OK) return LLM_ERR;
+        if (progress) progress(pctx, i + 1, g->n_weights);
+    }
+    return LLM_OK;
+}

@@ -1,0 +1,16 @@
+/* fuse_common.h - helpers shared by the fusion passes: concatenated
+ * weights and the node-list rebuild with an id map. */
+#ifndef LLMCC_PASSES_FUSE_COMMON_H
+#define LLMCC_PASSES_FUSE_COMMON_H
+
+#include "ir/ir.h"
+
+/* Adds a weight that concatenates the rows of weights ids[0..n-1] (each a
+ * single stored tensor). Returns its id, or -1 if any is already fused. */
+int fuse_concat_weights(IrGraph *g, const char *name, const int *ids, int n);
+
+/* Takes the node list out of g so a pass can rebuild it; returns the old
+ * array (caller frees) and sets *n_old. map must hold n_old ints. */
+IrNode *fuse_take_nodes(IrGraph *g, int *n_old);
+
+#endif

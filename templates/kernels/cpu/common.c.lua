@@ -1,0 +1,39 @@
+% -- kernels/cpu/common.c.lua: helpers every cpu kernel may use.
+/* ---- helpers (templates/kernels/cpu/common.c.lua) ---------------------- */
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+static inline float llm_bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* IEEE half -> f32, exact (normals, subnormals, inf, nan). */
+static inline float llm_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
+    if (exp == 0x1fu) {
+        u = sign | 0x7f800000u | (man << 13);
+    } else if (exp != 0) {
+        u = sign | ((exp + 112u) << 23) | (man << 13);
+    } else if (man == 0) {
+        u = sign;
+    } else { /* subnormal: value = man * 2^-24 */
+        float f = (float)man * 5.9604644775390625e-08f;
+        memcpy(&u, &f, sizeof u);
+        u |= sign;
+    }
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline float llm_silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* Sum of 16 partial sums in a fixed pairwise order. */
+static inline float llm_sum16(const float *a) {
+    float s8[8];
+    for (int i = 0; i < 8; i++) s8[i] = a[i] + a[i + 8];
+    for (int i = 0; i < 4; i++) s8[i] += s8[i + 4];
+    return (s8[0] + s8[2]) + (s8[1] + s8[3]);
+}
