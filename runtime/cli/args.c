@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sample/sampler.h"
+
 typedef enum CliOptKind {
     CLI_OPT_STRING,
     CLI_OPT_INT,
@@ -216,6 +218,23 @@ static void args_defaults(CliArgs *a) {
     a->top_p = 1.0f;
 }
 
+/* Range checks that need no model: sampling flags and the id syntax. */
+static int args_check_values(const CliArgs *a, LlmError *err) {
+    SamplerParams p = sampler_params_default();
+    if (a->has_temperature) p.temperature = a->temperature;
+    if (a->has_top_k) p.top_k = a->top_k;
+    if (a->has_top_p) p.top_p = a->top_p;
+    if (sampler_params_validate(&p, err) != LLM_OK) return LLM_ERR;
+    if (a->ids != NULL) {
+        int32_t *ids = NULL;
+        int n = 0;
+        if (cli_parse_ids("--ids", a->ids, INT32_MAX, &ids, &n, err) != LLM_OK) return LLM_ERR;
+        free(ids);
+        if (n == 0) return llm_errorf(err, "--ids: '%s' holds no token ids", a->ids);
+    }
+    return LLM_OK;
+}
+
 int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err) {
     args_defaults(a);
     if (argc < 2) return LLM_OK;
@@ -241,5 +260,5 @@ int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err) {
         return llm_errorf(err, "generate: give a prompt with -p TEXT or --ids \"1 2 3\"");
     if (a->prompt != NULL && a->ids != NULL)
         return llm_errorf(err, "generate: give either -p or --ids, not both");
-    return LLM_OK;
+    return args_check_values(a, err);
 }
