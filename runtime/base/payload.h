@@ -43,4 +43,12 @@ int payload_append(const char *exe_path, const uint8_t *weights, size_t weights_
                    const char *tokenizer, size_t tokenizer_size, const char *manifest,
                    size_t manifest_size, LlmError *err);
 
+/* The weight_hash the compiler stores in LlmProgram and the runtime checks
+ * at load: the XOR of the weight section read as little-endian uint64
+ * words, the last partial word (size % 8 bytes) zero-padded, then XORed with
+ * the byte size so that trailing zero words still change the hash. It is a
+ * cheap guard against a payload packed for another build, not a checksum
+ * against tampering. The compiler packs with this same function. */
+uint64_t payload_weight_hash(const uint8_t *data, size_t size);
+
 #endif

@@ -1,0 +1,264 @@
+/* args.c - argv -> CliArgs, driven by one table of options.
+ *
+ * Each option names the commands it belongs to and where its value goes
+ * (offsetof into CliArgs), so adding a flag is one table row. Nothing here
+ * exits or prints except cli_print_usage.
+ */
+#include "cli/args.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sample/sampler.h"
+
+typedef enum CliOptKind {
+    CLI_OPT_STRING,
+    CLI_OPT_INT,
+    CLI_OPT_FLOAT,
+    CLI_OPT_U64,
+    CLI_OPT_BYTES,
+    CLI_OPT_SWITCH
+} CliOptKind;
+
+enum { CLI_IN_GENERATE = 1, CLI_IN_INFO = 2, CLI_IN_ALL = 3 };
+
+typedef struct CliOption {
+    const char *name;  /* "--top-k" */
+    const char *alias; /* "-n", or NULL */
+    CliOptKind kind;
+    unsigned commands; /* CLI_IN_* mask */
+    size_t offset;     /* of the value in CliArgs */
+    size_t has_offset; /* of the int "given" mark, or (size_t)-1 */
+    int min, max;      /* range for CLI_OPT_INT */
+} CliOption;
+
+#define NO_MARK ((size_t)-1)
+#define AT(f) offsetof(CliArgs, f)
+
+static const CliOption CLI_OPTIONS[] = {
+    {"--prompt", "-p", CLI_OPT_STRING, CLI_IN_GENERATE, AT(prompt), NO_MARK, 0, 0},
+    {"--n-predict", "-n", CLI_OPT_INT, CLI_IN_GENERATE, AT(n_predict), NO_MARK, 0, INT_MAX},
+    {"--temperature", NULL, CLI_OPT_FLOAT, CLI_IN_GENERATE, AT(temperature), AT(has_temperature), 0, 0},
+    {"--top-k", NULL, CLI_OPT_INT, CLI_IN_GENERATE, AT(top_k), AT(has_top_k), 0, INT_MAX},
+    {"--top-p", NULL, CLI_OPT_FLOAT, CLI_IN_GENERATE, AT(top_p), AT(has_top_p), 0, 0},
+    {"--seed", NULL, CLI_OPT_U64, CLI_IN_GENERATE, AT(seed), AT(has_seed), 0, 0},
+    {"--no-bos", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(no_bos), NO_MARK, 0, 0},
+    {"--ignore-eos", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(ignore_eos), NO_MARK, 0, 0},
+    {"--ids", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(ids), NO_MARK, 0, 0},
+    {"--print-ids", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(print_ids), NO_MARK, 0, 0},
+    {"--dump-logits", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(dump_logits), NO_MARK, 0, 0},
+    {"--threads", "-t", CLI_OPT_INT, CLI_IN_ALL, AT(n_threads), NO_MARK, 1, 4096},
+    {"--kv-memory", NULL, CLI_OPT_BYTES, CLI_IN_ALL, AT(kv_memory), NO_MARK, 0, 0},
+};
+
+void cli_print_usage(FILE *f, const char *prog_name) {
+    fprintf(f,
+            "usage: %s COMMAND [options]\n"
+            "commands:\n"
+            "  generate -p TEXT   generate a continuation of TEXT\n"
+            "  info               print the model manifest and memory plan\n"
+            "generate options:\n"
+            "  -p, --prompt TEXT      prompt text\n"
+            "  --ids \"1 2 3\"          prompt as token ids instead of text\n"
+            "  -n, --n-predict N      tokens to generate (default 128)\n"
+            "  --temperature T        0 = greedy (default: the model's generation\n"
+            "                         config if it has one, else greedy)\n"
+            "  --top-k K              keep the K most likely tokens (0 = all)\n"
+            "  --top-p P              nucleus mass in (0, 1] (1 = all)\n"
+            "  --seed S               sampling seed (default: from time; printed)\n"
+            "  --no-bos               do not prepend BOS\n"
+            "  --ignore-eos           keep generating after EOS\n"
+            "  --print-ids            print the generated ids on a line 'ids: ...'\n"
+            "  --dump-logits FILE     write float32 [n_prompt][vocab] prompt logits\n"
+            "common options:\n"
+            "  -t, --threads N        worker threads (default: all cores)\n"
+            "  --kv-memory SIZE       KV cache budget, e.g. 512M, 2G (default: one\n"
+            "                         sequence of the full context)\n"
+            "  -h, --help             this text\n",
+            prog_name);
+}
+
+int cli_parse_int(const char *flag, const char *s, int min, int max, int *out, LlmError *err) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || isspace((unsigned char)*s))
+        return llm_errorf(err, "%s: expected an integer, got '%s'", flag, s);
+    if (errno == ERANGE || v < min || v > max)
+        return llm_errorf(err, "%s: %s is out of range [%d, %d]", flag, s, min, max);
+    *out = (int)v;
+    return LLM_OK;
+}
+
+int cli_parse_float(const char *flag, const char *s, float *out, LlmError *err) {
+    char *end = NULL;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (end == s || *end != '\0' || isspace((unsigned char)*s) || v != v)
+        return llm_errorf(err, "%s: expected a number, got '%s'", flag, s);
+    if (errno == ERANGE) return llm_errorf(err, "%s: %s is out of range", flag, s);
+    *out = v;
+    return LLM_OK;
+}
+
+int cli_parse_u64(const char *flag, const char *s, uint64_t *out, LlmError *err) {
+    char *end = NULL;
+    errno = 0;
+    if (!isdigit((unsigned char)*s))
+        return llm_errorf(err, "%s: expected a non-negative integer, got '%s'", flag, s);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0') return llm_errorf(err, "%s: expected a non-negative integer, got '%s'", flag, s);
+    if (errno == ERANGE) return llm_errorf(err, "%s: %s is out of range", flag, s);
+    *out = (uint64_t)v;
+    return LLM_OK;
+}
+
+/* The multiplier of a size suffix ("", "K", "MiB", "gb"...), 0 if unknown. */
+static uint64_t size_suffix_scale(const char *suf) {
+    static const char units[] = "KMGT";
+    if (*suf == '\0') return 1;
+    const char *u = strchr(units, toupper((unsigned char)*suf));
+    if (u == NULL) return 0;
+    uint64_t scale = 1024;
+    for (const char *q = units; q < u; q++) scale *= 1024;
+    const char *rest = suf + 1;
+    if (strcmp(rest, "") == 0 || strcasecmp(rest, "b") == 0 || strcasecmp(rest, "ib") == 0)
+        return scale;
+    return 0;
+}
+
+int cli_parse_bytes(const char *flag, const char *s, size_t *out, LlmError *err) {
+    char *end = NULL;
+    errno = 0;
+    if (!isdigit((unsigned char)*s))
+        return llm_errorf(err, "%s: expected a size like 512M or 2G, got '%s'", flag, s);
+    unsigned long long v = strtoull(s, &end, 10);
+    uint64_t scale = size_suffix_scale(end);
+    if (scale == 0)
+        return llm_errorf(err, "%s: expected a size like 512M or 2G, got '%s'", flag, s);
+    if (errno == ERANGE || v > SIZE_MAX / scale)
+        return llm_errorf(err, "%s: %s is out of range", flag, s);
+    if (v == 0) return llm_errorf(err, "%s: %s must be more than 0 bytes", flag, s);
+    *out = (size_t)(v * scale);
+    return LLM_OK;
+}
+
+int cli_parse_ids(const char *flag, const char *s, int vocab, int32_t **ids, int *n,
+                  LlmError *err) {
+    size_t cap = strlen(s) / 2 + 1;
+    int32_t *buf = llm_xmalloc(sizeof(int32_t) * cap);
+    int count = 0;
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n') p++;
+        if (*p == '\0') break;
+        char *end = NULL;
+        errno = 0;
+        long v = isdigit((unsigned char)*p) ? strtol(p, &end, 10) : -1;
+        if (end == NULL || errno == ERANGE || v >= vocab || (*end && !strchr(" ,\t\n", *end))) {
+            int len = (int)strcspn(p, " ,\t\n");
+            free(buf);
+            return llm_errorf(err, "%s: '%.*s' is not a token id in [0, %d)", flag, len, p, vocab);
+        }
+        buf[count++] = (int32_t)v;
+        p = end;
+    }
+    *ids = buf;
+    *n = count;
+    return LLM_OK;
+}
+
+static const CliOption *option_find(const char *arg) {
+    for (size_t i = 0; i < sizeof CLI_OPTIONS / sizeof CLI_OPTIONS[0]; i++) {
+        const CliOption *o = &CLI_OPTIONS[i];
+        if (strcmp(arg, o->name) == 0 || (o->alias && strcmp(arg, o->alias) == 0)) return o;
+    }
+    return NULL;
+}
+
+/* Stores value (the flag's argument as typed) into a per o. */
+static int option_store(const CliOption *o, const char *flag, const char *value, CliArgs *a,
+                        LlmError *err) {
+    char *field = (char *)a + o->offset;
+    int rc = LLM_OK;
+    switch (o->kind) {
+    case CLI_OPT_STRING: *(const char **)(void *)field = value; break;
+    case CLI_OPT_INT: rc = cli_parse_int(flag, value, o->min, o->max, (int *)(void *)field, err); break;
+    case CLI_OPT_FLOAT: rc = cli_parse_float(flag, value, (float *)(void *)field, err); break;
+    case CLI_OPT_U64: rc = cli_parse_u64(flag, value, (uint64_t *)(void *)field, err); break;
+    case CLI_OPT_BYTES: rc = cli_parse_bytes(flag, value, (size_t *)(void *)field, err); break;
+    case CLI_OPT_SWITCH: *(int *)(void *)field = 1; break;
+    }
+    if (rc == LLM_OK && o->has_offset != NO_MARK) *(int *)(void *)((char *)a + o->has_offset) = 1;
+    return rc;
+}
+
+static int parse_command(const char *word, CliArgs *a, unsigned *mask, LlmError *err) {
+    if (strcmp(word, "generate") == 0) {
+        a->command = CLI_CMD_GENERATE;
+        *mask = CLI_IN_GENERATE;
+    } else if (strcmp(word, "info") == 0) {
+        a->command = CLI_CMD_INFO;
+        *mask = CLI_IN_INFO;
+    } else if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
+        a->command = CLI_CMD_HELP;
+    } else {
+        return llm_errorf(err, "unknown command '%s'", word);
+    }
+    return LLM_OK;
+}
+
+static void args_defaults(CliArgs *a) {
+    memset(a, 0, sizeof *a);
+    a->command = CLI_CMD_HELP;
+    a->n_predict = 128;
+    a->top_p = 1.0f;
+}
+
+/* Range checks that need no model: sampling flags and the id syntax. */
+static int args_check_values(const CliArgs *a, LlmError *err) {
+    SamplerParams p = sampler_params_default();
+    if (a->has_temperature) p.temperature = a->temperature;
+    if (a->has_top_k) p.top_k = a->top_k;
+    if (a->has_top_p) p.top_p = a->top_p;
+    if (sampler_params_validate(&p, err) != LLM_OK) return LLM_ERR;
+    if (a->ids != NULL) {
+        int32_t *ids = NULL;
+        int n = 0;
+        if (cli_parse_ids("--ids", a->ids, INT32_MAX, &ids, &n, err) != LLM_OK) return LLM_ERR;
+        free(ids);
+        if (n == 0) return llm_errorf(err, "--ids: '%s' holds no token ids", a->ids);
+    }
+    return LLM_OK;
+}
+
+int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err) {
+    args_defaults(a);
+    if (argc < 2) return LLM_OK;
+    unsigned mask = 0;
+    if (parse_command(argv[1], a, &mask, err) != LLM_OK) return LLM_ERR;
+    for (int i = 2; i < argc && a->command != CLI_CMD_HELP; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            a->command = CLI_CMD_HELP;
+            break;
+        }
+        const CliOption *o = option_find(arg);
+        if (o == NULL || !(o->commands & mask))
+            return llm_errorf(err, "%s: unknown option '%s'", argv[1], arg);
+        const char *value = NULL;
+        if (o->kind != CLI_OPT_SWITCH) {
+            if (i + 1 >= argc) return llm_errorf(err, "%s: missing value", arg);
+            value = argv[++i];
+        }
+        if (option_store(o, arg, value, a, err) != LLM_OK) return LLM_ERR;
+    }
+    if (a->command == CLI_CMD_GENERATE && a->prompt == NULL && a->ids == NULL)
+        return llm_errorf(err, "generate: give a prompt with -p TEXT or --ids \"1 2 3\"");
+    if (a->prompt != NULL && a->ids != NULL)
+        return llm_errorf(err, "generate: give either -p or --ids, not both");
+    return args_check_values(a, err);
+}

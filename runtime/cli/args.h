@@ -1,0 +1,61 @@
+/* args.h - command-line parsing for the compiled model's CLI.
+ *
+ * Parses argv into CliArgs without touching the model; every bad value gives
+ * an LlmError that names the flag and the value. Does not apply defaults
+ * that depend on the model (sampling defaults from the manifest, context
+ * limits): the commands do that.
+ */
+#ifndef LLMCC_CLI_ARGS_H
+#define LLMCC_CLI_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/error.h"
+
+typedef enum CliCommand {
+    CLI_CMD_HELP = 0, /* --help, -h, or no command */
+    CLI_CMD_GENERATE,
+    CLI_CMD_INFO
+} CliCommand;
+
+typedef struct CliArgs {
+    CliCommand command;
+    const char *prompt;      /* -p TEXT, NULL when absent (points into argv) */
+    const char *ids;         /* --ids "1 2 3", NULL when absent */
+    int n_predict;           /* -n, tokens to generate, default 128 */
+    float temperature;       /* --temperature, valid when has_temperature */
+    int has_temperature;     /* 1 when given */
+    int top_k;               /* --top-k, valid when has_top_k */
+    int has_top_k;
+    float top_p;             /* --top-p, valid when has_top_p */
+    int has_top_p;
+    uint64_t seed;           /* --seed, valid when has_seed */
+    int has_seed;
+    int no_bos;              /* --no-bos: never prepend BOS */
+    int ignore_eos;          /* --ignore-eos: keep going past EOS */
+    int print_ids;           /* --print-ids: "ids: ..." line after the text */
+    const char *dump_logits; /* --dump-logits FILE, NULL when absent */
+    int n_threads;           /* --threads, 0 = all online cores */
+    size_t kv_memory;        /* --kv-memory bytes, 0 = one full-context sequence */
+} CliArgs;
+
+/* Fills a with defaults, then parses argv[1..argc-1]. */
+int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err);
+
+/* Writes the usage text (prog_name is argv[0]). */
+void cli_print_usage(FILE *f, const char *prog_name);
+
+/* Value parsers; flag is used in the messages ("-n: ..."). */
+int cli_parse_int(const char *flag, const char *s, int min, int max, int *out, LlmError *err);
+int cli_parse_float(const char *flag, const char *s, float *out, LlmError *err);
+int cli_parse_u64(const char *flag, const char *s, uint64_t *out, LlmError *err);
+/* A byte count: digits with an optional binary suffix K, M, G or T
+ * (case-insensitive, optionally followed by "B" or "iB"): 512M, 2G, 1048576. */
+int cli_parse_bytes(const char *flag, const char *s, size_t *out, LlmError *err);
+/* Token ids separated by spaces/commas, each in 0..vocab-1; *ids malloc'd. */
+int cli_parse_ids(const char *flag, const char *s, int vocab, int32_t **ids, int *n,
+                  LlmError *err);
+
+#endif

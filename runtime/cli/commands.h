@@ -1,0 +1,20 @@
+/* commands.h - the CLI subcommands, each over an open session.
+ * Internal to runtime/cli. Text results go to out, progress and summaries to
+ * log; errors come back in err (the caller prints them). */
+#ifndef LLMCC_CLI_COMMANDS_H
+#define LLMCC_CLI_COMMANDS_H
+
+#include <stdio.h>
+
+#include "cli/args.h"
+#include "cli/session.h"
+#include "sample/sampler.h"
+
+int cmd_generate(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError *err);
+int cmd_info(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
+
+/* Sampling parameters for a request: greedy, overridden by the manifest's
+ * "generation" object (temperature, top_k, top_p), overridden by flags. */
+int cmd_sampler_params(const CliSession *s, const CliArgs *a, SamplerParams *p, LlmError *err);
+
+#endif

@@ -1,0 +1,454 @@
+/* test_cli.c - the CLI end to end over a fake program and a temp payload.
+ *
+ * The fake forward() writes each token's id + 1 into its K slot and its
+ * position into its V slot through the block table, checks that every
+ * earlier position of the sequence is already there, and produces logits
+ * that favour (token + 1) % vocab. So generated ids are consecutive and any
+ * block-table or position mistake is counted in fake_kv_errors.
+ *
+ * TOKENIZER: until runtime/tok/tok.c is merged this file carries a minimal
+ * private byte tokenizer (below, under #ifndef LLMCC_HAVE_TOK). Once the
+ * real tokenizer is in the library, build this test with -DLLMCC_HAVE_TOK
+ * (or delete the fake block); the payload already carries the real
+ * TinyStories tokenizer JSON, and the tests that depend on the fake's byte
+ * mapping are skipped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/payload.h"
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "tok/tok.h"
+
+#ifndef LLMCC_HAVE_TOK
+/* ---- fake tokenizer: 0 unk, 1 bos, 2 eos, 3 + b = byte b ---------------- */
+struct Tokenizer { int dummy; /* no state */ };
+struct TokDecoder { int dummy; /* no state */ };
+int tok_load_json(const char *json_text, size_t len, Tokenizer **out, LlmError *err) {
+    if (len == 0 || json_text[0] != '{') return llm_errorf(err, "fake tokenizer: not JSON");
+    *out = llm_xcalloc(1, sizeof(Tokenizer));
+    return LLM_OK;
+}
+void tok_free(Tokenizer *t) { free(t); }
+int tok_vocab_size(const Tokenizer *t) { (void)t; return 259; }
+int tok_bos_id(const Tokenizer *t) { (void)t; return 1; }
+int tok_eos_id(const Tokenizer *t) { (void)t; return 2; }
+int tok_add_bos_default(const Tokenizer *t) { (void)t; return 1; }
+const char *tok_kind_name(const Tokenizer *t) { (void)t; return "fake-bytes"; }
+int tok_encode(const Tokenizer *t, const char *text, size_t len, int add_bos, int32_t **ids,
+               int *n_ids, LlmError *err) {
+    (void)t;
+    (void)err;
+    int32_t *v = llm_xmalloc(sizeof(int32_t) * (len + 1));
+    int n = 0;
+    if (add_bos) v[n++] = 1;
+    for (size_t i = 0; i < len; i++) v[n++] = 3 + (unsigned char)text[i];
+    *ids = v;
+    *n_ids = n;
+    return LLM_OK;
+}
+int tok_token_bytes(const Tokenizer *t, int32_t id, char *out, size_t cap) {
+    (void)t;
+    if (id < 0 || id >= 259) return -1;
+    if (id < 3 || cap < 1) return 0;
+    out[0] = (char)(id - 3);
+    return 1;
+}
+TokDecoder *tok_decoder_new(const Tokenizer *t) { (void)t; return llm_xcalloc(1, sizeof(TokDecoder)); }
+void tok_decoder_free(TokDecoder *d) { free(d); }
+size_t tok_decoder_push(TokDecoder *d, int32_t id, char *out) {
+    int n = tok_token_bytes(NULL, id, out, TOK_DECODE_MAX);
+    (void)d;
+    n = n < 0 ? 0 : n;
+    out[n] = '\0';
+    return (size_t)n;
+}
+size_t tok_decoder_flush(TokDecoder *d, char *out) { (void)d; out[0] = '\0'; return 0; }
+#endif
+
+/* ---- fake program ------------------------------------------------------ */
+static int fake_kv_errors; /* block-table / position mismatches seen */
+static int fake_calls;     /* forward() calls */
+static int fake_logit_rows; /* logits rows produced, summed over calls */
+
+static float *kv_slot(const LlmForwardCtx *ctx, const LlmBatch *b, float *base, int t, int pos) {
+    const int32_t *row = b->block_tables + (size_t)b->seq_index[t] * 16;
+    int32_t block = row[pos / 4];
+    if (block < 0 || block >= ctx->kv.n_blocks) return NULL;
+    return base + block * 4 + pos % 4;
+}
+
+static void fake_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
+    fake_calls++;
+    fake_logit_rows += b->n_logits;
+    for (int t = 0; t < b->n_tokens; t++) {
+        float *k = kv_slot(ctx, b, ctx->kv.k, t, b->positions[t]);
+        float *v = kv_slot(ctx, b, ctx->kv.v, t, b->positions[t]);
+        if (k == NULL || v == NULL) { fake_kv_errors++; continue; }
+        *k = (float)(b->tokens[t] + 1);
+        *v = (float)b->positions[t];
+    }
+    for (int t = 0; t < b->n_tokens; t++)
+        for (int p = 0; p < b->positions[t]; p++) {
+            float *v = kv_slot(ctx, b, ctx->kv.v, t, p);
+            if (v == NULL || *v != (float)p) fake_kv_errors++;
+        }
+    for (int r = 0; r < b->n_logits; r++) {
+        float *row = b->logits + (size_t)r * 2048;
+        memset(row, 0, sizeof(float) * 2048);
+        row[(b->tokens[b->logit_rows[r]] + 1) % 2048] = 10.0f;
+    }
+}
+
+static uint8_t fake_weights[40];
+
+static LlmProgram fake_program(void) {
+    LlmProgram p = {
+        .abi_version = LLM_PROGRAM_ABI, .target = "cpu",
+        .manifest_json = "{\"arch\":\"fake\"}", .vocab_size = 2048, .hidden_size = 8,
+        .n_layers = 1, .n_kv_heads = 1, .head_dim = 1, .max_context = 64, .max_tokens = 4,
+        .block_size = 4, .max_blocks_per_seq = 16, .kv_elem_bytes = 4, .arena_bytes = 100,
+        .weight_bytes = sizeof fake_weights, .weight_align = 64,
+        .weight_hash = payload_weight_hash(fake_weights, sizeof fake_weights),
+        .forward = fake_forward,
+    };
+    return p;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+static char payload_path[64];
+
+static char *tokenizer_json(void) {
+    char *tok = NULL, *cfg = NULL;
+    LlmError err = {{0}};
+    assert_int_equal(file_read_all(LLMCC_FIXTURES "/models/tinystories-656k/tokenizer.json", &tok,
+                                   NULL, &err), LLM_OK);
+    assert_int_equal(file_read_all(LLMCC_FIXTURES "/models/tinystories-656k/tokenizer_config.json",
+                                   &cfg, NULL, &err), LLM_OK);
+    size_t n = strlen(tok) + strlen(cfg) + 64;
+    char *json = llm_xmalloc(n);
+    snprintf(json, n, "{\"format\":\"hf\",\"tokenizer\":%s,\"config\":%s}", tok, cfg);
+    free(tok);
+    free(cfg);
+    return json;
+}
+
+static void make_payload(const char *manifest) {
+    strcpy(payload_path, "/tmp/llmcc_test_cli_XXXXXX");
+    int fd = mkstemp(payload_path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "\177ELF fake program", 17), 17);
+    close(fd);
+    for (size_t i = 0; i < sizeof fake_weights; i++) fake_weights[i] = (uint8_t)(i * 7 + 1);
+    char *tok = tokenizer_json();
+    LlmError err = {{0}};
+    assert_int_equal(payload_append(payload_path, fake_weights, sizeof fake_weights, tok,
+                                    strlen(tok), manifest, strlen(manifest), &err), LLM_OK);
+    free(tok);
+}
+
+static int setup(void **state) {
+    (void)state;
+    make_payload("{\"arch\":\"fake\",\"target\":\"cpu\",\"hyper\":{\"layers\":1}}");
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    unlink(payload_path);
+    return 0;
+}
+
+typedef struct RunResult {
+    int code;      /* exit code */
+    char out[8192]; /* stdout text */
+    char log[8192]; /* stderr text */
+} RunResult;
+
+static void slurp(FILE *f, char *buf, size_t cap) {
+    rewind(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* Runs the CLI on a NULL-terminated argument list (argv[0] added). */
+static void run_cli(RunResult *r, const LlmProgram *prog, ...) {
+    char *argv[32] = {"model"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, prog);
+    for (char *s; (s = va_arg(ap, char *)) != NULL;) argv[argc++] = s;
+    va_end(ap);
+    FILE *out = tmpfile(), *log = tmpfile();
+    fake_kv_errors = fake_calls = fake_logit_rows = 0;
+    r->code = llm_cli_run(argc, argv, prog, payload_path, out, log);
+    slurp(out, r->out, sizeof r->out);
+    slurp(log, r->log, sizeof r->log);
+}
+
+static void expect_in(const char *hay, const char *needle) {
+    if (strstr(hay, needle) == NULL) fail_msg("'%s' not found in:\n%s", needle, hay);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+static void test_generate_ids(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    run_cli(&r, &p, "generate", "--ids", "5 6 7", "-n", "5", "--print-ids", "--threads", "2", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.out, "ids: 8 9 10 11 12\n");
+    expect_in(r.log, "prompt tokens: 3, generated tokens: 5");
+    expect_in(r.log, "stop: length");
+    assert_int_equal(fake_kv_errors, 0);
+    assert_int_equal(fake_calls, 1 + 4);      /* one prefill step, 4 decode steps */
+    assert_int_equal(fake_logit_rows, 1 + 4);
+}
+
+static void test_generate_chunked_prefill(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    run_cli(&r, &p, "generate", "--ids", "10,11,12,13,14,15,16,17,18,19", "-n", "2",
+            "--print-ids", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.out, "ids: 20 21\n");
+    assert_int_equal(fake_calls, 3 + 1);      /* 4 + 4 + 2 prompt tokens, then 1 decode */
+    assert_int_equal(fake_logit_rows, 1 + 1); /* only the last prompt token */
+    assert_int_equal(fake_kv_errors, 0);
+}
+
+static void test_generate_eos(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    run_cli(&r, &p, "generate", "--ids", "1", "--print-ids", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.out, "ids:\n");
+    expect_in(r.log, "stop: eos");
+    run_cli(&r, &p, "generate", "--ids", "1", "--print-ids", "--ignore-eos", "-n", "1", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.log, "stop: length");
+    expect_in(r.out, "ids: 2\n");
+}
+
+static void test_generate_limits(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    char ids[400] = "";
+    for (int i = 0; i < 60; i++) sprintf(ids + strlen(ids), "%d ", 100 + i);
+    RunResult r;
+    run_cli(&r, &p, "generate", "--ids", ids, "-n", "10", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.log, "generated tokens: 5");
+    expect_in(r.log, "stop: context");
+    assert_int_equal(fake_kv_errors, 0);
+    run_cli(&r, &p, "generate", "--ids", "5 6 7 8 9", "-n", "10", "--kv-memory", "64", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.log, "generated tokens: 4");
+    expect_in(r.log, "stop: kv-full");
+    run_cli(&r, &p, "generate", "--ids", "5 6 7 8 9", "--kv-memory", "32", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "raise --kv-memory");
+    run_cli(&r, &p, "generate", "--ids", ids, "--ids", "5 3000", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "--ids: '3000' is not a token id in [0, 2048)");
+    run_cli(&r, &p, "generate", "--ids", "5", "--kv-memory", "16", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "--kv-memory 16: too small");
+}
+
+static void test_dump_logits(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    char path[] = "/tmp/llmcc_test_logits_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    RunResult r;
+    run_cli(&r, &p, "generate", "--ids", "5 6 7 8 9 10", "-n", "1", "--dump-logits", path,
+            "--print-ids", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.out, "ids: 11\n");
+    FILE *f = fopen(path, "rb");
+    float *rows = llm_xmalloc(sizeof(float) * 7 * 2048);
+    size_t got = fread(rows, sizeof(float), 7 * 2048, f);
+    fclose(f);
+    assert_int_equal(got, 6 * 2048);
+    for (int i = 0; i < 6; i++) assert_true(rows[(size_t)i * 2048 + 6 + (size_t)i] == 10.0f);
+    free(rows);
+    unlink(path);
+}
+
+static void test_generate_sampling_seed(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult a, b;
+    run_cli(&a, &p, "generate", "--ids", "5", "-n", "8", "--temperature", "5", "--seed", "9",
+            "--print-ids", NULL);
+    run_cli(&b, &p, "generate", "--ids", "5", "-n", "8", "--temperature", "5", "--seed", "9",
+            "--print-ids", NULL);
+    assert_int_equal(a.code, 0);
+    assert_string_equal(a.out, b.out);
+    expect_in(a.log, "seed: 9");
+}
+
+#ifndef LLMCC_HAVE_TOK
+static void test_generate_text(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    run_cli(&r, &p, "generate", "-p", "ab", "-n", "5", NULL);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "cdefg\n");
+    expect_in(r.log, "prompt tokens: 3,");
+    run_cli(&r, &p, "generate", "-p", "ab", "-n", "2", "--no-bos", NULL);
+    expect_in(r.log, "prompt tokens: 2,");
+}
+#else
+static void test_generate_text(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    run_cli(&r, &p, "generate", "-p", "Once upon a time", "-n", "5", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.log, "generated tokens: 5");
+}
+#endif
+
+static void test_info(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    run_cli(&r, &p, "info", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.out, "\"arch\": \"fake\"");
+    expect_in(r.out, "memory plan:");
+    expect_in(r.out, "kv pool             16 blocks, 512 bytes");
+    expect_in(r.out, "arena               100 bytes");
+}
+
+static void test_usage_errors(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    run_cli(&r, &p, NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "usage:");
+    run_cli(&r, &p, "--help", NULL);
+    assert_int_equal(r.code, 2);
+    run_cli(&r, &p, "bogus", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "unknown command 'bogus'");
+    run_cli(&r, &p, "generate", "-p", "x", "-n", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "-n: missing value");
+    run_cli(&r, &p, "generate", "-p", "x", "-n", "abc", NULL);
+    expect_in(r.log, "-n: expected an integer, got 'abc'");
+    run_cli(&r, &p, "generate", "-p", "x", "--temperature", "-1", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "--temperature -1");
+    run_cli(&r, &p, "generate", "-p", "x", "--top-p", "2", NULL);
+    expect_in(r.log, "--top-p 2");
+    run_cli(&r, &p, "generate", "-p", "x", "--kv-memory", "12X", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "--kv-memory: expected a size like 512M or 2G, got '12X'");
+    run_cli(&r, &p, "generate", "-p", "x", "--threads", "0", NULL);
+    expect_in(r.log, "--threads: 0 is out of range");
+    run_cli(&r, &p, "generate", "--ids", "1 x", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "--ids: 'x'");
+    run_cli(&r, &p, "generate", NULL);
+    expect_in(r.log, "give a prompt");
+    run_cli(&r, &p, "info", "--top-k", "3", NULL);
+    expect_in(r.log, "info: unknown option '--top-k'");
+}
+
+static void test_bad_payload(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    p.weight_hash ^= 1;
+    run_cli(&r, &p, "info", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "weight hash");
+    p = fake_program();
+    p.abi_version = 99;
+    run_cli(&r, &p, "info", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "ABI version 99");
+    p = fake_program();
+    p.weight_bytes = 41;
+    run_cli(&r, &p, "info", NULL);
+    expect_in(r.log, "weight section is 40 bytes, the program expects 41");
+}
+
+static void test_parse_bytes(void **state) {
+    (void)state;
+    size_t v = 0;
+    LlmError err = {{0}};
+    assert_int_equal(cli_parse_bytes("--kv-memory", "512M", &v, &err), LLM_OK);
+    assert_int_equal(v, (size_t)512 << 20);
+    assert_int_equal(cli_parse_bytes("--kv-memory", "2g", &v, &err), LLM_OK);
+    assert_int_equal(v, (size_t)2 << 30);
+    assert_int_equal(cli_parse_bytes("--kv-memory", "3KiB", &v, &err), LLM_OK);
+    assert_int_equal(v, 3072);
+    assert_int_equal(cli_parse_bytes("--kv-memory", "1000", &v, &err), LLM_OK);
+    assert_int_equal(v, 1000);
+    assert_int_equal(cli_parse_bytes("--kv-memory", "0", &v, &err), LLM_ERR);
+    assert_int_equal(cli_parse_bytes("--kv-memory", "-5M", &v, &err), LLM_ERR);
+    assert_int_equal(cli_parse_bytes("--kv-memory", "99999999999999999999", &v, &err), LLM_ERR);
+}
+
+static void test_manifest_generation_defaults(void **state) {
+    (void)state;
+    CliSession s;
+    memset(&s, 0, sizeof s);
+    s.manifest = json_loads("{\"generation\":{\"temperature\":0.5,\"top_k\":3,\"top_p\":0.9}}",
+                            0, NULL);
+    CliArgs a;
+    LlmError err = {{0}};
+    char *argv[] = {"model", "generate", "-p", "x", "--top-k", "7", NULL};
+    assert_int_equal(cli_args_parse(6, argv, &a, &err), LLM_OK);
+    SamplerParams sp;
+    assert_int_equal(cmd_sampler_params(&s, &a, &sp, &err), LLM_OK);
+    assert_true(sp.temperature == 0.5f);
+    assert_int_equal(sp.top_k, 7);
+    assert_true(sp.top_p == 0.9f);
+    json_decref(s.manifest);
+    s.manifest = json_loads("{\"generation\":{\"temperature\":\"hot\"}}", 0, NULL);
+    assert_int_equal(cmd_sampler_params(&s, &a, &sp, &err), LLM_ERR);
+    expect_in(err.msg, "generation.temperature");
+    json_decref(s.manifest);
+    s.manifest = NULL;
+    assert_int_equal(cmd_sampler_params(&s, &a, &sp, &err), LLM_OK);
+    assert_true(sp.temperature == 0.0f); /* greedy without a generation object */
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_generate_ids),
+        cmocka_unit_test(test_generate_chunked_prefill),
+        cmocka_unit_test(test_generate_eos),
+        cmocka_unit_test(test_generate_limits),
+        cmocka_unit_test(test_dump_logits),
+        cmocka_unit_test(test_generate_sampling_seed),
+        cmocka_unit_test(test_generate_text),
+        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_bad_payload),
+        cmocka_unit_test(test_parse_bytes),
+        cmocka_unit_test(test_manifest_generation_defaults),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
