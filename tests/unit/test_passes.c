@@ -1,0 +1,195 @@
+/* test_passes.c - each pass: what it rewrites, that the verifier accepts
+ * the result, and the pass manager's switches. Numerical equivalence of the
+ * fused and unfused graphs is shown end to end (tests/e2e: the --no-fuse
+ * build gives the same tokens). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/frontend.h"
+#include "passes/pass.h"
+
+static void build(IrGraph *g, const char *arch) {
+    ModelDesc d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.arch, sizeof d.arch, "%s", arch);
+    d.vocab_size = 32;
+    d.hidden_size = 16;
+    d.intermediate_size = 24;
+    d.n_layers = 2;
+    d.n_heads = 4;
+    d.n_kv_heads = 2;
+    d.head_dim = 4;
+    d.max_context = 64;
+    d.rms_eps = 1e-5f;
+    d.rope_theta = 10000.0f;
+    LlmError err = {{0}};
+    assert_int_equal(frontend_build(&d, 8, 16, g, &err), LLM_OK);
+}
+
+static int count_op(const IrGraph *g, IrOp op) {
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) n += g->nodes[i].op == op;
+    return n;
+}
+
+static void test_fuse_qkv(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g, "llama");
+    int before = count_op(&g, IR_OP_MATMUL);
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    assert_int_equal(pass_fuse_qkv(&g, &po, &err), LLM_OK);
+    assert_int_equal(ir_verify(&g, &err), LLM_OK);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL), before - 2 * 2);
+    assert_int_equal(count_op(&g, IR_OP_SLICE_COLS), 3 * 2);
+    int w = ir_find_weight(&g, "model.layers.1.self_attn.qkv_proj.weight");
+    assert_true(w >= 0);
+    assert_int_equal(g.weights[w].n_parts, 3);
+    assert_int_equal(g.weights[w].rows, 16 + 8 + 8);
+    assert_string_equal(g.weights[w].parts[1], "model.layers.1.self_attn.k_proj.weight");
+    int k = ir_find_node(&g, "l1.attn.k");
+    assert_int_equal(g.nodes[k].attrs.col_offset, 16);
+    assert_int_equal(g.nodes[k].row_stride, 32);
+    ir_graph_free(&g);
+}
+
+static void test_fuse_qkv_with_bias(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g, "qwen2");
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    assert_int_equal(pass_fuse_qkv(&g, &po, &err), LLM_OK);
+    assert_int_equal(ir_verify(&g, &err), LLM_OK);
+    int b = ir_find_weight(&g, "model.layers.0.self_attn.qkv_proj.bias");
+    assert_true(b >= 0);
+    assert_int_equal(g.weights[b].cols, 32);
+    assert_int_equal(g.weights[b].n_parts, 3);
+    ir_graph_free(&g);
+}
+
+static void test_fuse_gate_up(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g, "llama");
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    assert_int_equal(pass_fuse_gate_up(&g, &po, &err), LLM_OK);
+    assert_int_equal(ir_verify(&g, &err), LLM_OK);
+    assert_int_equal(count_op(&g, IR_OP_SWIGLU), 0);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL_SWIGLU), 2);
+    int w = ir_find_weight(&g, "model.layers.0.mlp.gate_up_proj.weight");
+    assert_int_equal(g.weights[w].rows, 48);
+    assert_int_equal(ir_find_weight(&g, "model.layers.0.mlp.gate_proj.weight"), -1);
+    ir_graph_free(&g);
+}
+
+static void test_convert_weights(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g, "qwen2");
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_BF16};
+    assert_int_equal(pass_convert_weights(&g, &po, &err), LLM_OK);
+    assert_int_equal(g.weights[ir_find_weight(&g, "model.embed_tokens.weight")].dtype, DTYPE_BF16);
+    assert_int_equal(g.weights[ir_find_weight(&g, "model.norm.weight")].dtype, DTYPE_F32);
+    assert_int_equal(g.weights[ir_find_weight(&g, "model.layers.0.self_attn.q_proj.bias")].dtype, DTYPE_F32);
+    po.weight_dtype = DTYPE_Q4_K;
+    assert_int_equal(pass_convert_weights(&g, &po, &err), LLM_ERR);
+    assert_non_null(strstr(err.msg, "Q4_K"));
+    ir_graph_free(&g);
+}
+
+static int root(const IrGraph *g, int id) {
+    while (ir_op_info(g->nodes[id].op)->is_view) id = g->nodes[id].inputs[0];
+    return id;
+}
+
+/* No two buffers that are live at the same node overlap. */
+static void check_plan(const IrGraph *g) {
+    int n = g->n_nodes;
+    int *last = calloc((size_t)n, sizeof *last);
+    for (int i = 0; i < n; i++) last[i] = i;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < g->nodes[i].n_inputs; j++) {
+            int r = root(g, g->nodes[i].inputs[j]);
+            if (last[r] < i) last[r] = i;
+        }
+    for (int a = 0; a < n; a++) {
+        const IrNode *x = &g->nodes[a];
+        if (x->arena_offset < 0) continue;
+        assert_int_equal(x->arena_offset % 64, 0);
+        int64_t xs = g->max_tokens * ir_row_bytes(x);
+        assert_true(x->arena_offset + xs <= g->arena_bytes);
+        for (int b = a + 1; b < n; b++) {
+            const IrNode *y = &g->nodes[b];
+            if (y->arena_offset < 0 || b > last[a]) continue;
+            int64_t ys = g->max_tokens * ir_row_bytes(y);
+            int disjoint = x->arena_offset + xs <= y->arena_offset || y->arena_offset + ys <= x->arena_offset;
+            if (!disjoint) fail_msg("%s and %s overlap", x->name, y->name);
+        }
+    }
+    free(last);
+}
+
+static void test_plan_memory(void **state) {
+    (void)state;
+    for (int fused = 0; fused < 2; fused++) {
+        IrGraph g;
+        build(&g, "llama");
+        LlmError err = {{0}};
+        PassOptions po = {DTYPE_F32};
+        if (fused) {
+            assert_int_equal(pass_fuse_qkv(&g, &po, &err), LLM_OK);
+            assert_int_equal(pass_fuse_gate_up(&g, &po, &err), LLM_OK);
+        }
+        assert_int_equal(pass_plan_memory(&g, &po, &err), LLM_OK);
+        check_plan(&g);
+        /* reuse: far less than one buffer per node */
+        assert_true(g.arena_bytes < (int64_t)g.n_nodes * 8 * 16 * 4);
+        assert_int_equal(g.nodes[ir_find_node(&g, "lm_head")].arena_offset, -1);
+        ir_graph_free(&g);
+    }
+}
+
+static void test_pipeline_switches(void **state) {
+    (void)state;
+    int n = 0;
+    const Pass *p = pass_pipeline(&n);
+    assert_true(n >= 4);
+    assert_string_equal(p[pass_find("plan_memory")].name, "plan_memory");
+    assert_int_equal(pass_find("nope"), -1);
+    int enabled[16];
+    for (int i = 0; i < n; i++) enabled[i] = 1;
+    enabled[pass_find("fuse_qkv")] = 0;
+    IrGraph g;
+    build(&g, "llama");
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    PassRecord rec[16];
+    assert_int_equal(passes_run(&g, &po, enabled, rec, &err), LLM_OK);
+    assert_int_equal(count_op(&g, IR_OP_SLICE_COLS), 0);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL_SWIGLU), 2);
+    assert_int_equal(rec[pass_find("fuse_qkv")].enabled, 0);
+    ir_graph_free(&g);
+    build(&g, "llama");
+    enabled[pass_find("plan_memory")] = 0;
+    assert_int_equal(passes_run(&g, &po, enabled, rec, &err), LLM_ERR);
+    assert_non_null(strstr(err.msg, "plan_memory is required"));
+    ir_graph_free(&g);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fuse_qkv),       cmocka_unit_test(test_fuse_qkv_with_bias),
+        cmocka_unit_test(test_fuse_gate_up),   cmocka_unit_test(test_convert_weights),
+        cmocka_unit_test(test_plan_memory),    cmocka_unit_test(test_pipeline_switches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
