@@ -41,4 +41,13 @@ typedef struct LoadedModel {
 int model_load(const char *path, LoadedModel *out, LlmError *err);
 void loaded_model_free(LoadedModel *m);
 
+/* Checks that every tensor the Llama/Qwen2 frontend reads exists with the
+ * shape m->desc implies (embedding [V,H], per layer q [nh*hd,H], k/v
+ * [nkv*hd,H], o [H,nh*hd], gate/up [I,H], down [H,I], norms [H], final norm,
+ * lm_head [V,H] unless tied, q/k/v bias when attention_bias). Messages read
+ *   file: tensor "name": shape [a, b] does not match config.json (expected
+ *   [c, d] from hidden_size=..., ...)
+ * Called by model_load(). */
+int model_check_tensors(const LoadedModel *m, LlmError *err);
+
 #endif

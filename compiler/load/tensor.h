@@ -69,6 +69,14 @@ int64_t tensor_numel(const TensorInfo *t);
 const TensorInfo *tensor_table_find(const TensorTable *tt, const char *name);
 void tensor_table_sort(TensorTable *tt);
 void tensor_table_free(TensorTable *tt);
+/* Appends a zeroed entry named name (copied) and returns it. The pointer is
+ * valid until the next append. */
+TensorInfo *tensor_table_add(TensorTable *tt, const char *name);
+/* Bytes that numel elements of t take in storage; 0 when numel is not a
+ * whole number of blocks (quantized dtypes need ne[innermost] % block == 0). */
+size_t tensor_storage_bytes(DType t, const int64_t *shape, int n_dims);
+/* Exact IEEE half -> float conversion (subnormals, inf, NaN payload kept). */
+float tensor_f16_to_f32(uint16_t h);
 
 /* Converts the whole tensor to float32 into dst[numel], applying xform.
  * Fails (naming file and tensor) only for a dtype it cannot decode. */
