@@ -58,7 +58,7 @@ static int pack_one(const IrWeight *w, const TensorTable *tt, uint8_t *dst, LlmE
     for (int p = 0; p < w->n_parts; p++) {
         const TensorInfo *t = tensor_table_find(tt, w->parts[p]);
         if (t == NULL) return llm_errorf(err, "tensor \"%s\": missing from the model files", w->parts[p]);
-        int64_t n = w->part_rows[p] * w->cols;
+        int64_t n = w->is_vector ? w->part_rows[p] : w->part_rows[p] * w->cols;
         if (tensor_numel(t) != n)
             return llm_errorf(err, "%s: tensor \"%s\": %lld elements, the graph needs %lld", t->file,
                               t->name, (long long)tensor_numel(t), (long long)n);

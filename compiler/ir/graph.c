@@ -40,7 +40,7 @@ int ir_add_weight(IrGraph *g, const char *name, int64_t rows, int64_t cols, int 
     w->dtype = DTYPE_F32;
     w->n_parts = 1;
     copy_name(w->parts[0], name);
-    w->part_rows[0] = rows;
+    w->part_rows[0] = is_vector ? cols : rows;
     w->offset = -1;
     return g->n_weights++;
 }

@@ -105,7 +105,8 @@ typedef struct IrWeight {
     DType dtype;                 /* dtype in the packed blob */
     int n_parts;                 /* stored tensors concatenated along rows */
     char parts[IR_MAX_PARTS][IR_NAME_MAX]; /* their names in the tensor table */
-    int64_t part_rows[IR_MAX_PARTS];       /* rows each part contributes */
+    int64_t part_rows[IR_MAX_PARTS];       /* rows each part contributes
+                                              (elements, for vectors) */
     int64_t offset;              /* bytes into the weight blob; -1 until packed */
     int dead;                    /* 1: no longer used */
 } IrWeight;

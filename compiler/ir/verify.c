@@ -128,7 +128,7 @@ int ir_verify(const IrGraph *g, LlmError *err) {
         const IrWeight *w = &g->weights[i];
         int64_t rows = 0;
         for (int p = 0; p < w->n_parts; p++) rows += w->part_rows[p];
-        if (w->n_parts < 1 || w->n_parts > IR_MAX_PARTS || rows != w->rows)
+        if (w->n_parts < 1 || w->n_parts > IR_MAX_PARTS || rows != (w->is_vector ? w->cols : w->rows))
             return llm_errorf(err, "weight %s: parts cover %lld rows of %lld", w->name,
                               (long long)rows, (long long)w->rows);
     }

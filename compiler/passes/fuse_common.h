@@ -5,8 +5,8 @@
 
 #include "ir/ir.h"
 
-/* Adds a weight that concatenates the rows of weights ids[0..n-1] (each a
- * single stored tensor). Returns its id, or -1 if any is already fused. */
+/* Adds a weight that concatenates weights ids[0..n-1] (each a single stored
+ * tensor): matrices along rows, vectors along their length. Returns its id. */
 int fuse_concat_weights(IrGraph *g, const char *name, const int *ids, int n);
 
 /* Takes the node list out of g so a pass can rebuild it; returns the old
