@@ -1,0 +1,146 @@
+/* tok_pretok.c - pre-tokenization: regex splitting and the GPT-2 byte map.
+ *
+ * The pre-tokenizer is a list of PCRE2 regexes (UTF + Unicode properties,
+ * invalid UTF-8 tolerated: such bytes never match and end up in the gaps).
+ * Each regex splits every piece left by the previous one into its matches
+ * and the gaps between them, all kept ("isolated" in HF terms), the way
+ * llama.cpp applies its regex lists and HF applies Split/Digits/ByteLevel.
+ * Which regexes a GGUF "tokenizer.ggml.pre" name means was learned from
+ * llama.cpp's llama-vocab.cpp; the tables below are our own transcription.
+ */
+#include <string.h>
+
+#include "tok/tok_internal.h"
+
+#define PRE_GPT2 TOK_REGEX_GPT2
+#define PRE_LLAMA3_HEAD                                                       \
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|"              \
+    "[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"
+#define PRE_LLAMA3_TAIL                                                       \
+    "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+
+typedef struct PreName {
+    const char *name;      /* tokenizer.ggml.pre value */
+    const char *regex[2];  /* regexes applied in order; NULL ends */
+} PreName;
+
+static const PreName pre_names[] = {
+    {"default", {PRE_GPT2, NULL}},
+    {"gpt-2", {PRE_GPT2, NULL}},
+    {"gpt2", {PRE_GPT2, NULL}},
+    {"phi-2", {PRE_GPT2, NULL}},
+    {"jina-es", {PRE_GPT2, NULL}},
+    {"smollm", {"\\p{N}", PRE_GPT2}},
+    {"starcoder", {"\\p{N}", PRE_GPT2}},
+    {"refact", {"\\p{N}", PRE_GPT2}},
+    {"command-r", {"\\p{N}", PRE_GPT2}},
+    {"codeshell", {"\\p{N}", PRE_GPT2}},
+    {"llama3", {PRE_LLAMA3_HEAD "\\p{N}{1,3}" PRE_LLAMA3_TAIL, NULL}},
+    {"llama-bpe", {PRE_LLAMA3_HEAD "\\p{N}{1,3}" PRE_LLAMA3_TAIL, NULL}},
+    {"llama-v3", {PRE_LLAMA3_HEAD "\\p{N}{1,3}" PRE_LLAMA3_TAIL, NULL}},
+    {"smaug-bpe", {PRE_LLAMA3_HEAD "\\p{N}{1,3}" PRE_LLAMA3_TAIL, NULL}},
+    {"dbrx", {PRE_LLAMA3_HEAD "\\p{N}{1,3}" PRE_LLAMA3_TAIL, NULL}},
+    {"qwen2", {PRE_LLAMA3_HEAD "\\p{N}" PRE_LLAMA3_TAIL, NULL}},
+    {"stablelm2", {PRE_LLAMA3_HEAD "\\p{N}" PRE_LLAMA3_TAIL, NULL}},
+    {"deepseek-r1-qwen", {PRE_LLAMA3_HEAD "\\p{N}" PRE_LLAMA3_TAIL, NULL}},
+};
+
+int tok_pretok_add_regex(Tokenizer *t, const char *pattern, const char *src, LlmError *err) {
+    if (t->n_regex == TOK_MAX_REGEX)
+        return llm_errorf(err, "%s: more than %d pre-tokenizer regexes", src, TOK_MAX_REGEX);
+    int code = 0;
+    PCRE2_SIZE off = 0;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF,
+                                   &code, &off, NULL);
+    if (!re) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(code, msg, sizeof msg);
+        return llm_errorf(err, "%s: pre-tokenizer regex \"%.200s\" at offset %zu: %s", src,
+                          pattern, (size_t)off, (const char *)msg);
+    }
+    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    t->regex[t->n_regex++] = re;
+    return LLM_OK;
+}
+
+int tok_pretok_add_named(Tokenizer *t, const char *pre, LlmError *err) {
+    for (size_t i = 0; i < sizeof pre_names / sizeof pre_names[0]; i++) {
+        if (strcmp(pre_names[i].name, pre) != 0) continue;
+        for (int k = 0; k < 2 && pre_names[i].regex[k]; k++) {
+            if (tok_pretok_add_regex(t, pre_names[i].regex[k], "GGUF metadata", err))
+                return LLM_ERR;
+        }
+        return LLM_OK;
+    }
+    return llm_errorf(err, "GGUF metadata: tokenizer.ggml.pre \"%.100s\" is not supported", pre);
+}
+
+typedef struct PretokRun {
+    const Tokenizer *t;           /* regex source */
+    pcre2_match_data *md[TOK_MAX_REGEX]; /* one per level */
+    TokPieceFn fn;                /* receives the final pieces */
+    void *ctx;                    /* fn's context */
+} PretokRun;
+
+static void pretok_level(PretokRun *r, int level, const char *s, size_t len) {
+    if (len == 0) return;
+    if (level == r->t->n_regex) {
+        r->fn(r->ctx, s, len);
+        return;
+    }
+    size_t pos = 0, gap = 0;
+    while (pos < len) {
+        int rc = pcre2_match(r->t->regex[level], (PCRE2_SPTR)s, len, pos, 0, r->md[level], NULL);
+        if (rc < 0) break;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md[level]);
+        size_t a = (size_t)ov[0], b = (size_t)ov[1];
+        if (b == a) { /* empty match: step over one char */
+            pos = a + tok_utf8_len(s + a, len - a);
+            continue;
+        }
+        pretok_level(r, level + 1, s + gap, a - gap);
+        pretok_level(r, level + 1, s + a, b - a);
+        gap = pos = b;
+    }
+    pretok_level(r, level + 1, s + gap, len - gap);
+}
+
+void tok_pretok_split(const Tokenizer *t, const char *s, size_t len, TokPieceFn fn, void *ctx) {
+    PretokRun r = {t, {NULL}, fn, ctx};
+    for (int i = 0; i < t->n_regex; i++)
+        r.md[i] = pcre2_match_data_create_from_pattern(t->regex[i], NULL);
+    pretok_level(&r, 0, s, len);
+    for (int i = 0; i < t->n_regex; i++) pcre2_match_data_free(r.md[i]);
+}
+
+static int byte_is_printable(int b) {
+    return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+}
+
+uint32_t tok_byte_to_cp(uint8_t b) {
+    if (byte_is_printable(b)) return b;
+    uint32_t n = 0;
+    for (int i = 0; i < b; i++) n += !byte_is_printable(i);
+    return 256 + n;
+}
+
+int tok_cp_to_byte(uint32_t cp) {
+    if (cp < 256) return byte_is_printable((int)cp) ? (int)cp : -1;
+    uint32_t n = 0;
+    for (int i = 0; i < 256; i++) {
+        if (byte_is_printable(i)) continue;
+        if (256 + n == cp) return i;
+        n++;
+    }
+    return -1;
+}
+
+size_t tok_utf8_len(const char *s, size_t avail) {
+    uint8_t c = (uint8_t)s[0];
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || n > avail) return 1;
+    for (size_t i = 1; i < n; i++)
+        if (((uint8_t)s[i] & 0xC0) != 0x80) return 1;
+    return n;
+}

@@ -1,0 +1,221 @@
+/* test_tok.c - tokenizer tests against ids recorded from Hugging Face and
+ * llama.cpp (tests/fixtures/tok/, made by make_tok_reference.py):
+ * tinystories (HF tokenizer.json, SentencePiece-style BPE), SmolLM2 (GGUF
+ * byte-level BPE), llama.cpp vocab vectors (gpt-2, llama-spm), streaming
+ * decode, round trips, bad input and invalid UTF-8.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "tok/tok.h"
+
+#define FIX LLMCC_FIXTURES
+
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = 0;
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static Tokenizer *load_text(const char *text, size_t len) {
+    Tokenizer *t = NULL;
+    LlmError err = {{0}};
+    if (tok_load_json(text, len, &t, &err) != LLM_OK) fail_msg("load: %s", err.msg);
+    return t;
+}
+
+static Tokenizer *load_hf_dir(const char *dir) {
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/tokenizer.json", dir);
+    snprintf(p2, sizeof p2, "%s/tokenizer_config.json", dir);
+    json_t *root = json_pack("{s:s, s:o, s:o}", "format", "hf", "tokenizer",
+                             json_load_file(p1, 0, NULL), "config",
+                             /* model_max_length overflows a json integer */
+                             json_load_file(p2, JSON_DECODE_INT_AS_REAL, NULL));
+    assert_non_null(root);
+    char *text = json_dumps(root, JSON_COMPACT);
+    Tokenizer *t = load_text(text, strlen(text));
+    free(text);
+    json_decref(root);
+    return t;
+}
+
+static Tokenizer *load_fixture(const char *name) {
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof path, "%s/tok/%s", FIX, name);
+    char *text = read_all(path, &len);
+    Tokenizer *t = load_text(text, len);
+    free(text);
+    return t;
+}
+
+static Tokenizer *load_tiny(void) { return load_hf_dir(FIX "/models/tinystories-656k"); }
+
+/* Decodes ids through the streaming decoder; returns malloc'd text. */
+static char *decode_all(const Tokenizer *t, const int32_t *ids, int n) {
+    TokDecoder *d = tok_decoder_new(t);
+    size_t cap = 1024 + (size_t)n * TOK_DECODE_MAX, len = 0;
+    char *s = malloc(cap), out[TOK_DECODE_MAX];
+    for (int i = 0; i < n; i++) {
+        size_t k = tok_decoder_push(d, ids[i], out);
+        memcpy(s + len, out, k), len += k;
+    }
+    size_t k;
+    while ((k = tok_decoder_flush(d, out)) > 0) memcpy(s + len, out, k), len += k;
+    s[len] = 0;
+    tok_decoder_free(d);
+    return s;
+}
+
+static int ids_equal(json_t *want, const int32_t *ids, int n) {
+    if (json_array_size(want) != (size_t)n) return 0;
+    for (int i = 0; i < n; i++)
+        if (json_integer_value(json_array_get(want, (size_t)i)) != ids[i]) return 0;
+    return 1;
+}
+
+static void print_ids(const char *label, const int32_t *ids, int n) {
+    fprintf(stderr, "  %s:", label);
+    for (int i = 0; i < n && i < 40; i++) fprintf(stderr, " %d", ids[i]);
+    fprintf(stderr, "\n");
+}
+
+/* Checks encode and streaming decode of every reference string. */
+static void check_reference(Tokenizer *t, const char *key, int add_bos, int skip) {
+    json_t *ref = json_load_file(FIX "/tok/tok_reference.json", 0, NULL);
+    assert_non_null(ref);
+    json_t *strs = json_object_get(ref, "strings"), *want = json_object_get(ref, key);
+    char dkey[64];
+    snprintf(dkey, sizeof dkey, "%s_decode", key);
+    json_t *dec = json_object_get(ref, dkey);
+    int bad = 0;
+    for (size_t i = 0; i < json_array_size(strs); i++) {
+        json_t *s = json_array_get(strs, i);
+        int32_t *ids;
+        int n;
+        LlmError err;
+        assert_int_equal(tok_encode(t, json_string_value(s), json_string_length(s), add_bos,
+                                    &ids, &n, &err), LLM_OK);
+        json_t *w = json_array_get(want, i);
+        if (!ids_equal(w, ids, n)) {
+            fprintf(stderr, "%s: encode mismatch for \"%s\"\n", key, json_string_value(s));
+            print_ids("got ", ids, n);
+            bad++;
+        }
+        char *text = decode_all(t, ids + skip, n - skip);
+        if (strcmp(text, json_string_value(json_array_get(dec, i))) != 0) {
+            fprintf(stderr, "%s: decode mismatch: got \"%s\" want \"%s\"\n", key, text,
+                    json_string_value(json_array_get(dec, i)));
+            bad++;
+        }
+        free(text);
+        free(ids);
+    }
+    json_decref(ref);
+    assert_int_equal(bad, 0);
+}
+
+static void test_tinystories_reference(void **state) {
+    (void)state;
+    Tokenizer *t = load_tiny();
+    assert_string_equal(tok_kind_name(t), "spm-bpe");
+    assert_int_equal(tok_vocab_size(t), 2048);
+    assert_int_equal(tok_bos_id(t), 1);
+    assert_int_equal(tok_eos_id(t), 2);
+    assert_int_equal(tok_add_bos_default(t), 1);
+    check_reference(t, "tinystories", 1, 1);
+    tok_free(t);
+}
+
+static void test_smollm2_reference(void **state) {
+    (void)state;
+    Tokenizer *t = load_fixture("smollm2-tokenizer.json");
+    assert_string_equal(tok_kind_name(t), "byte-bpe");
+    assert_int_equal(tok_vocab_size(t), 49152);
+    assert_int_equal(tok_add_bos_default(t), 0);
+    check_reference(t, "smollm2", 0, 0);
+    tok_free(t);
+}
+
+/* Runs llama.cpp's vectors (.inp/.out); returns passes, *total set. */
+static int run_vectors(Tokenizer *t, const char *name, int *total) {
+    char path[512];
+    size_t ilen, olen;
+    snprintf(path, sizeof path, "%s/tok/%s.inp", FIX, name);
+    char *inp = read_all(path, &ilen);
+    snprintf(path, sizeof path, "%s/tok/%s.out", FIX, name);
+    char *out = read_all(path, &olen);
+    const char *sep = "\n__ggml_vocab_test__\n";
+    char *s = inp, *line = out;
+    int pass = 0;
+    *total = 0;
+    for (char *e; (e = strstr(s, sep)) != NULL; s = e + strlen(sep)) {
+        char *nl = strchr(line, '\n');
+        if (!nl) break;
+        *nl = 0;
+        int32_t *ids;
+        int n;
+        LlmError err;
+        tok_encode(t, s, (size_t)(e - s), 0, &ids, &n, &err);
+        char got[8192] = "";
+        size_t g = 0;
+        for (int i = 0; i < n && g + 16 < sizeof got; i++)
+            g += (size_t)snprintf(got + g, sizeof got - g, "%s%d", i ? " " : "", ids[i]);
+        const char *want = line;
+        while (*want == ' ') want++;
+        if (strcmp(got, want) == 0) pass++;
+        else fprintf(stderr, "%s: \"%.*s\"\n  got  %s\n  want %s\n", name, (int)(e - s), s, got, want);
+        free(ids);
+        line = nl + 1;
+        (*total)++;
+    }
+    free(inp);
+    free(out);
+    fprintf(stderr, "%s: %d/%d vectors pass\n", name, pass, *total);
+    return pass;
+}
+
+static void test_vectors_gpt2(void **state) {
+    (void)state;
+    Tokenizer *t = load_fixture("ggml-vocab-gpt-2.json");
+    int total, pass = run_vectors(t, "ggml-vocab-gpt-2.gguf", &total);
+    assert_true(total > 0);
+    assert_int_equal(pass, total);
+    tok_free(t);
+}
+
+static void test_vectors_llama_spm(void **state) {
+    (void)state;
+    Tokenizer *t = load_fixture("ggml-vocab-llama-spm.json");
+    int total, pass = run_vectors(t, "ggml-vocab-llama-spm.gguf", &total);
+    assert_true(total > 0);
+    assert_int_equal(pass, total);
+    tok_free(t);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tinystories_reference),
+        cmocka_unit_test(test_smollm2_reference),
+        cmocka_unit_test(test_vectors_gpt2),
+        cmocka_unit_test(test_vectors_llama_spm),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
