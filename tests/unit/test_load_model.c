@@ -38,7 +38,8 @@ static void test_tinystories(void **state) {
     assert_ptr_equal(e->data, h->data);
     assert_int_equal(e->shape[0], 2048);
     assert_string_equal(json_string_value(json_object_get(m.tokenizer, "format")), "hf");
-    assert_true(json_is_object(json_object_get(json_object_get(m.tokenizer, "tokenizer"), "model")));
+    json_t *tok = json_object_get(m.tokenizer, "tokenizer");
+    assert_true(json_is_object(json_object_get(tok, "model")));
     assert_true(json_is_object(json_object_get(m.tokenizer, "config")));
     assert_int_equal(json_integer_value(json_object_get(m.generation, "eos_token_id")), 2);
     assert_int_equal(model_check_tensors(&m, &err), LLM_OK);
