@@ -275,11 +275,13 @@ static int rd_header(GgufReader *r, GgufFile *g, uint64_t *n_tensors, uint64_t *
                      LlmError *err) {
     if (need(r, 4, "magic", err)) return LLM_ERR;
     const uint8_t *m = r->data;
-    if (memcmp(m, "GGUF", 4) != 0)
-        return llm_errorf(err, "%s: not a GGUF file: bad magic %02x %02x %02x %02x (\"%c%c%c%c\"),"
-                          " expected \"GGUF\"", r->path, m[0], m[1], m[2], m[3],
-                          m[0] >= 32 && m[0] < 127 ? m[0] : '.', m[1] >= 32 && m[1] < 127 ? m[1] : '.',
-                          m[2] >= 32 && m[2] < 127 ? m[2] : '.', m[3] >= 32 && m[3] < 127 ? m[3] : '.');
+    if (memcmp(m, "GGUF", 4) != 0) {
+        char shown[5];
+        for (int i = 0; i < 4; i++) shown[i] = m[i] >= 32 && m[i] < 127 ? (char)m[i] : '.';
+        shown[4] = '\0';
+        return llm_errorf(err, "%s: not a GGUF file: bad magic %02x %02x %02x %02x (\"%s\"), "
+                          "expected \"GGUF\"", r->path, m[0], m[1], m[2], m[3], shown);
+    }
     r->pos = 4;
     if (rd_u32(r, &g->version, "version", err)) return LLM_ERR;
     if (g->version != 2 && g->version != 3)
@@ -315,7 +317,7 @@ int gguf_parse(const MappedFile *mf, GgufFile *g, LlmError *err) {
     memset(g, 0, sizeof *g);
     g->path = mf->path;
     GgufReader r = {mf->path, mf->data, mf->size, 0};
-    uint64_t n_tensors, n_kv;
+    uint64_t n_tensors = 0, n_kv = 0;
     g->meta = json_object();
     int rc = rd_header(&r, g, &n_tensors, &n_kv, err);
     for (uint64_t i = 0; rc == LLM_OK && i < n_kv; i++) rc = rd_kv(&r, g->meta, err);

@@ -30,8 +30,9 @@ static char *widen_big_ints(const char *buf, size_t len, size_t *out_len) {
         if (c == '"') in_str = 1;
         size_t j = i;
         while (j < len && buf[j] >= '0' && buf[j] <= '9') j++;
-        int starts_number = i == 0 || strchr(".eE+-", buf[i - 1]) == NULL ||
-                            (buf[i - 1] == '-' && (i == 1 || strchr("eE", buf[i - 2]) == NULL));
+        int starts_number =
+            i == 0 || strchr(".eE+-", buf[i - 1]) == NULL ||
+            (buf[i - 1] == '-' && (i == 1 || strchr("eE", buf[i - 2]) == NULL));
         if (starts_number && j - i >= 19 && (j == len || (buf[j] != '.' && buf[j] != 'e' && buf[j] != 'E'))) {
             memcpy(o + k, buf + i, j - i);
             k += j - i;

@@ -181,7 +181,7 @@ static int st_check_shard(const char *path, const json_t *weight_map, const char
 
 int safetensors_parse(const MappedFile *mf, const json_t *weight_map, const char *shard,
                       TensorTable *tt, LlmError *err) {
-    StFile f;
+    StFile f = {0};
     json_t *hdr = NULL, *desc;
     const char *name;
     if (st_header(mf, &f, &hdr, err) != LLM_OK) return LLM_ERR;
