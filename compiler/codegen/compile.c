@@ -268,7 +268,7 @@ static int compile_steps(const CompileOptions *o, CompileState *s, Progress *pr,
     s->model_loaded = 1;
     if (build_graph(o, s, pr, err) != LLM_OK || pack_all(s, pr, err) != LLM_OK) return LLM_ERR;
     char stem[4096];
-    snprintf(stem, sizeof stem, "%s", s->gen_dir);
+    snprintf(stem, sizeof stem, "%s", o->output);
     progress_stage(pr, "codegen", s->gen_dir);
     if (render(o, s, basename(stem), err) != LLM_OK || write_generated(o, s, err) != LLM_OK) return LLM_ERR;
     if (o->verbose) {
