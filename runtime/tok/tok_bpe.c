@@ -7,7 +7,9 @@
  * Heap entries are not removed when a neighbour merges; a popped entry is
  * used only if both symbols are still alive and still hold the ids it was
  * made from. O(n log n) per word. Symbols are always vocabulary ids: chars
- * missing from the vocab become <0xNN> byte tokens or unk before merging.
+ * missing from the vocab become <0xNN> byte tokens or unk before merging;
+ * a byte-level byte with no symbol in the vocab (SmolLM2 lacks 0xF5-0xFF,
+ * which valid UTF-8 never holds) is dropped, as it cannot be encoded.
  */
 #include <stdlib.h>
 #include <string.h>

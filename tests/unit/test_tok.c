@@ -210,12 +210,147 @@ static void test_vectors_llama_spm(void **state) {
     tok_free(t);
 }
 
+
+/* Emoji split over <0xNN> byte-fallback tokens: nothing is emitted until
+ * the 4th byte completes the char; outputs are always whole chars. */
+static void test_stream_byte_fallback(void **state) {
+    (void)state;
+    Tokenizer *t = load_fixture("ggml-vocab-llama-spm.json");
+    const char *text = "a\xF0\x9F\xA6\x99" "b \xE4\xBD\xA0";
+    int32_t *ids;
+    int n;
+    LlmError err;
+    assert_int_equal(tok_encode(t, text, strlen(text), 0, &ids, &n, &err), LLM_OK);
+    TokDecoder *d = tok_decoder_new(t);
+    char out[TOK_DECODE_MAX], all[256] = "";
+    int saw_empty = 0;
+    for (int i = 0; i < n; i++) {
+        size_t k = tok_decoder_push(d, ids[i], out);
+        saw_empty |= k == 0;
+        for (size_t j = 0; j < k; j++) /* never a dangling lead byte at the end */
+            if (j + 1 == k) assert_true(((uint8_t)out[j] & 0xC0) != 0xC0);
+        strcat(all, out);
+    }
+    assert_int_equal(tok_decoder_flush(d, out), 0);
+    assert_true(saw_empty);
+    assert_string_equal(all, text);
+    tok_decoder_free(d);
+    free(ids);
+    /* a lone lead byte: held, then U+FFFD at flush */
+    d = tok_decoder_new(t);
+    assert_int_equal(tok_decoder_push(d, 3 + 0xF0, out), 0);
+    assert_int_equal(tok_decoder_flush(d, out), 3);
+    assert_string_equal(out, "\xEF\xBF\xBD");
+    tok_decoder_free(d);
+    tok_free(t);
+}
+
+/* Byte-level: token bytes concatenate back to the exact input, invalid
+ * UTF-8 included (bytes 0xF5-0xFF, which no UTF-8 text holds, have no
+ * symbol in the SmolLM2 vocab and are dropped, so they are not used). */
+static void test_byte_level_round_trip(void **state) {
+    (void)state;
+    Tokenizer *t = load_fixture("smollm2-tokenizer.json");
+    const char *texts[] = {"Hello  world\n\n  x", "caf\xC3\xA9 \xF0\x9F\x98\x80 \xE4\xBD\xA0",
+                           "bad \x80\xBF utf8 \xC3 end \xE2\x82", "<|im_start|>user\n1234<|im_end|>"};
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        int32_t *ids;
+        int n;
+        LlmError err;
+        assert_int_equal(tok_encode(t, texts[k], strlen(texts[k]), 0, &ids, &n, &err), LLM_OK);
+        char buf[512];
+        size_t len = 0;
+        for (int i = 0; i < n; i++) {
+            int b = tok_token_bytes(t, ids[i], buf + len, sizeof buf - len);
+            assert_true(b >= 0);
+            len += (size_t)b;
+        }
+        assert_int_equal(len, strlen(texts[k]));
+        assert_memory_equal(buf, texts[k], len);
+        if (k != 2) {
+            char *dec = decode_all(t, ids, n);
+            assert_string_equal(dec, texts[k]);
+            free(dec);
+        }
+        free(ids);
+    }
+    char one[8];
+    assert_int_equal(tok_token_bytes(t, 49152, one, sizeof one), -1);
+    assert_int_equal(tok_token_bytes(t, -1, one, sizeof one), -1);
+    tok_free(t);
+}
+
+/* Random bytes through every tokenizer: no crash, ids in range. */
+static void test_invalid_utf8_never_crashes(void **state) {
+    (void)state;
+    Tokenizer *ts[3] = {load_tiny(), load_fixture("smollm2-tokenizer.json"),
+                        load_fixture("ggml-vocab-llama-spm.json")};
+    uint32_t seed = 12345;
+    char buf[300];
+    for (int round = 0; round < 200; round++) {
+        size_t len = (size_t)(round % 37) * 8;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[i] = (char)(seed >> 16);
+        }
+        for (int k = 0; k < 3; k++) {
+            int32_t *ids;
+            int n;
+            LlmError err;
+            assert_int_equal(tok_encode(ts[k], buf, len, 1, &ids, &n, &err), LLM_OK);
+            for (int i = 0; i < n; i++) assert_true(ids[i] >= 0 && ids[i] < tok_vocab_size(ts[k]));
+            free(decode_all(ts[k], ids, n));
+            free(ids);
+        }
+    }
+    for (int k = 0; k < 3; k++) tok_free(ts[k]);
+}
+
+static void expect_load_error(const char *json, const char *want1, const char *want2) {
+    Tokenizer *t = (Tokenizer *)1;
+    LlmError err = {{0}};
+    assert_int_equal(tok_load_json(json, strlen(json), &t, &err), LLM_ERR);
+    assert_null(t);
+    if (!strstr(err.msg, want1) || !strstr(err.msg, want2))
+        fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", err.msg, want1, want2);
+}
+
+static void test_bad_input(void **state) {
+    (void)state;
+    expect_load_error("{\"format\":\"hf\",\"tokenizer\":{\"model\":{\"type\":\"BPE\","
+                      "\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\",\"a zz\"]}}}",
+                      "tokenizer.json", "merges[1] \"a zz\": token \"zz\"");
+    expect_load_error("{\"format\":\"hf\",\"tokenizer\":{\"model\":{\"type\":\"BPE\","
+                      "\"vocab\":{\"a\":0,\"b\":-5},\"merges\":[]}}}",
+                      "tokenizer.json", "model.vocab[\"b\"]: token id -5");
+    expect_load_error("{\"format\":\"hf\",\"tokenizer\":{\"model\":{\"type\":\"BPE\",\"merges\":[]}}}",
+                      "tokenizer.json", "model.vocab is missing");
+    expect_load_error("{\"format\":\"gguf\",\"meta\":{\"tokenizer.ggml.model\":\"gpt2\","
+                      "\"tokenizer.ggml.merges\":[]}}",
+                      "GGUF metadata", "tokenizer.ggml.tokens is missing");
+    expect_load_error("{\"format\":\"gguf\",\"meta\":{\"tokenizer.ggml.model\":\"gpt2\","
+                      "\"tokenizer.ggml.tokens\":[\"a\",\"b\"],\"tokenizer.ggml.merges\":[],"
+                      "\"tokenizer.ggml.bos_token_id\":7}}",
+                      "GGUF metadata", "bos_token_id 7 is out of range");
+    expect_load_error("{\"format\":\"gguf\",\"meta\":{\"tokenizer.ggml.model\":\"gpt2\","
+                      "\"tokenizer.ggml.tokens\":[\"a\",\"b\"],\"tokenizer.ggml.merges\":[\"a q\"]}}",
+                      "GGUF metadata", "merges[0] \"a q\": token \"q\"");
+    expect_load_error("{\"format\":\"gguf\",\"meta\":{\"tokenizer.ggml.model\":\"bert\","
+                      "\"tokenizer.ggml.tokens\":[\"a\"]}}", "GGUF metadata", "\"bert\"");
+    expect_load_error("{\"format\":\"xml\"}", "format", "xml");
+    expect_load_error("{not json", "tokenizer description", "JSON");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tinystories_reference),
         cmocka_unit_test(test_smollm2_reference),
         cmocka_unit_test(test_vectors_gpt2),
         cmocka_unit_test(test_vectors_llama_spm),
+        cmocka_unit_test(test_stream_byte_fallback),
+        cmocka_unit_test(test_byte_level_round_trip),
+        cmocka_unit_test(test_invalid_utf8_never_crashes),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
