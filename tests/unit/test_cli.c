@@ -5,13 +5,6 @@
  * earlier position of the sequence is already there, and produces logits
  * that favour (token + 1) % vocab. So generated ids are consecutive and any
  * block-table or position mistake is counted in fake_kv_errors.
- *
- * TOKENIZER: until runtime/tok/tok.c is merged this file carries a minimal
- * private byte tokenizer (below, under #ifndef LLMCC_HAVE_TOK). Once the
- * real tokenizer is in the library, build this test with -DLLMCC_HAVE_TOK
- * (or delete the fake block); the payload already carries the real
- * TinyStories tokenizer JSON, and the tests that depend on the fake's byte
- * mapping are skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,54 +20,10 @@
 #include "base/payload.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "load/model_load.h"
 #include "cli/commands.h"
 #include "tok/tok.h"
 
-#ifndef LLMCC_HAVE_TOK
-/* ---- fake tokenizer: 0 unk, 1 bos, 2 eos, 3 + b = byte b ---------------- */
-struct Tokenizer { int dummy; /* no state */ };
-struct TokDecoder { int dummy; /* no state */ };
-int tok_load_json(const char *json_text, size_t len, Tokenizer **out, LlmError *err) {
-    if (len == 0 || json_text[0] != '{') return llm_errorf(err, "fake tokenizer: not JSON");
-    *out = llm_xcalloc(1, sizeof(Tokenizer));
-    return LLM_OK;
-}
-void tok_free(Tokenizer *t) { free(t); }
-int tok_vocab_size(const Tokenizer *t) { (void)t; return 259; }
-int tok_bos_id(const Tokenizer *t) { (void)t; return 1; }
-int tok_eos_id(const Tokenizer *t) { (void)t; return 2; }
-int tok_add_bos_default(const Tokenizer *t) { (void)t; return 1; }
-const char *tok_kind_name(const Tokenizer *t) { (void)t; return "fake-bytes"; }
-int tok_encode(const Tokenizer *t, const char *text, size_t len, int add_bos, int32_t **ids,
-               int *n_ids, LlmError *err) {
-    (void)t;
-    (void)err;
-    int32_t *v = llm_xmalloc(sizeof(int32_t) * (len + 1));
-    int n = 0;
-    if (add_bos) v[n++] = 1;
-    for (size_t i = 0; i < len; i++) v[n++] = 3 + (unsigned char)text[i];
-    *ids = v;
-    *n_ids = n;
-    return LLM_OK;
-}
-int tok_token_bytes(const Tokenizer *t, int32_t id, char *out, size_t cap) {
-    (void)t;
-    if (id < 0 || id >= 259) return -1;
-    if (id < 3 || cap < 1) return 0;
-    out[0] = (char)(id - 3);
-    return 1;
-}
-TokDecoder *tok_decoder_new(const Tokenizer *t) { (void)t; return llm_xcalloc(1, sizeof(TokDecoder)); }
-void tok_decoder_free(TokDecoder *d) { free(d); }
-size_t tok_decoder_push(TokDecoder *d, int32_t id, char *out) {
-    int n = tok_token_bytes(NULL, id, out, TOK_DECODE_MAX);
-    (void)d;
-    n = n < 0 ? 0 : n;
-    out[n] = '\0';
-    return (size_t)n;
-}
-size_t tok_decoder_flush(TokDecoder *d, char *out) { (void)d; out[0] = '\0'; return 0; }
-#endif
 
 /* ---- fake program ------------------------------------------------------ */
 static int fake_kv_errors; /* block-table / position mismatches seen */
@@ -128,18 +77,14 @@ static LlmProgram fake_program(void) {
 /* ---- helpers ----------------------------------------------------------- */
 static char payload_path[64];
 
+/* The tokenizer description exactly as the compiler embeds it. */
 static char *tokenizer_json(void) {
-    char *tok = NULL, *cfg = NULL;
+    LoadedModel m;
     LlmError err = {{0}};
-    assert_int_equal(file_read_all(LLMCC_FIXTURES "/models/tinystories-656k/tokenizer.json", &tok,
-                                   NULL, &err), LLM_OK);
-    assert_int_equal(file_read_all(LLMCC_FIXTURES "/models/tinystories-656k/tokenizer_config.json",
-                                   &cfg, NULL, &err), LLM_OK);
-    size_t n = strlen(tok) + strlen(cfg) + 64;
-    char *json = llm_xmalloc(n);
-    snprintf(json, n, "{\"format\":\"hf\",\"tokenizer\":%s,\"config\":%s}", tok, cfg);
-    free(tok);
-    free(cfg);
+    if (model_load(LLMCC_FIXTURES "/models/tinystories-656k", &m, &err) != LLM_OK) fail_msg("%s", err.msg);
+    char *json = json_dumps(m.tokenizer, JSON_COMPACT);
+    loaded_model_free(&m);
+    assert_non_null(json);
     return json;
 }
 
@@ -303,19 +248,6 @@ static void test_generate_sampling_seed(void **state) {
     expect_in(a.log, "seed: 9");
 }
 
-#ifndef LLMCC_HAVE_TOK
-static void test_generate_text(void **state) {
-    (void)state;
-    LlmProgram p = fake_program();
-    RunResult r;
-    run_cli(&r, &p, "generate", "-p", "ab", "-n", "5", NULL);
-    assert_int_equal(r.code, 0);
-    assert_string_equal(r.out, "cdefg\n");
-    expect_in(r.log, "prompt tokens: 3,");
-    run_cli(&r, &p, "generate", "-p", "ab", "-n", "2", "--no-bos", NULL);
-    expect_in(r.log, "prompt tokens: 2,");
-}
-#else
 static void test_generate_text(void **state) {
     (void)state;
     LlmProgram p = fake_program();
@@ -324,7 +256,6 @@ static void test_generate_text(void **state) {
     assert_int_equal(r.code, 0);
     expect_in(r.log, "generated tokens: 5");
 }
-#endif
 
 static void test_info(void **state) {
     (void)state;
