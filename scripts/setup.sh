@@ -9,4 +9,4 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build build -j"$(nproc)" > /dev/null
 build/llmcc compile tests/fixtures/models/tinystories-656k -o story
 ./story info | head -20
-./story generate -p "Once upon a time, there was a little dog named Max." -n 120 --temperature 0.7 --top-p 0.9 --seed 42
+./story generate -p "One day, a little girl named Lily" -n 150 --temperature 0.7 --top-p 0.9 --seed 42
