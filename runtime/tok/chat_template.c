@@ -162,7 +162,7 @@ static char *chatml_default_system(const char *src) {
     return NULL;
 }
 
-static int family_from_name(const char *name, ChatFamily *f, LlmError *err) {
+int chat_family_parse(const char *name, ChatFamily *f, LlmError *err) {
     for (int i = 0; i < CHAT_FAMILY_COUNT; i++)
         if (strcmp(name, CHAT_FAMILY_NAMES[i]) == 0) {
             *f = (ChatFamily)i;
@@ -178,7 +178,7 @@ static int choose_family(ChatTemplate *t, const char *source, const char *name,
                          ChatFamily *from_source, LlmError *err) {
     *from_source = CHAT_FAMILY_COUNT;
     if (name != NULL) {
-        if (family_from_name(name, &t->family, err) != LLM_OK) return LLM_ERR;
+        if (chat_family_parse(name, &t->family, err) != LLM_OK) return LLM_ERR;
         LlmError ignored;
         if (source != NULL && detect_family(source, from_source, &ignored) != LLM_OK)
             *from_source = CHAT_FAMILY_COUNT;

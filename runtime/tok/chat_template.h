@@ -61,6 +61,8 @@ typedef struct ChatTemplate {
 /* The template's family name ("chatml", ...) and the list for messages. */
 const char *chat_family_name(ChatFamily f);
 #define CHAT_TEMPLATE_CHOICES "chatml, llama3, llama2, mistral, phi3"
+/* The family called name; the error names --chat-template and the choices. */
+int chat_family_parse(const char *name, ChatFamily *f, LlmError *err);
 
 /* The Jinja text of the model's template from the tokenizer description the
  * executable carries ({"format":"hf","config":{"chat_template":...}} or
