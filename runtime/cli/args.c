@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sample/sampler.h"
+#include "tok/chat_template.h"
 
 typedef enum CliOptKind {
     CLI_OPT_STRING,
@@ -23,7 +24,9 @@ typedef enum CliOptKind {
     CLI_OPT_SWITCH
 } CliOptKind;
 
-enum { CLI_IN_GENERATE = 1, CLI_IN_INFO = 2, CLI_IN_ALL = 3 };
+enum { CLI_IN_GENERATE = 1, CLI_IN_INFO = 2, CLI_IN_CHAT = 4, CLI_IN_ALL = 7 };
+/* Sampling and decoding flags that generate and chat share. */
+#define CLI_IN_GEN_CHAT (CLI_IN_GENERATE | CLI_IN_CHAT)
 
 typedef struct CliOption {
     const char *name;  /* "--top-k" */
@@ -40,16 +43,18 @@ typedef struct CliOption {
 
 static const CliOption CLI_OPTIONS[] = {
     {"--prompt", "-p", CLI_OPT_STRING, CLI_IN_GENERATE, AT(prompt), NO_MARK, 0, 0},
-    {"--n-predict", "-n", CLI_OPT_INT, CLI_IN_GENERATE, AT(n_predict), NO_MARK, 0, INT_MAX},
-    {"--temperature", NULL, CLI_OPT_FLOAT, CLI_IN_GENERATE, AT(temperature), AT(has_temperature), 0, 0},
-    {"--top-k", NULL, CLI_OPT_INT, CLI_IN_GENERATE, AT(top_k), AT(has_top_k), 0, INT_MAX},
-    {"--top-p", NULL, CLI_OPT_FLOAT, CLI_IN_GENERATE, AT(top_p), AT(has_top_p), 0, 0},
-    {"--seed", NULL, CLI_OPT_U64, CLI_IN_GENERATE, AT(seed), AT(has_seed), 0, 0},
+    {"--n-predict", "-n", CLI_OPT_INT, CLI_IN_GEN_CHAT, AT(n_predict), NO_MARK, 0, INT_MAX},
+    {"--temperature", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(temperature), AT(has_temperature), 0, 0},
+    {"--top-k", NULL, CLI_OPT_INT, CLI_IN_GEN_CHAT, AT(top_k), AT(has_top_k), 0, INT_MAX},
+    {"--top-p", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(top_p), AT(has_top_p), 0, 0},
+    {"--seed", NULL, CLI_OPT_U64, CLI_IN_GEN_CHAT, AT(seed), AT(has_seed), 0, 0},
     {"--no-bos", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(no_bos), NO_MARK, 0, 0},
     {"--ignore-eos", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(ignore_eos), NO_MARK, 0, 0},
     {"--ids", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(ids), NO_MARK, 0, 0},
     {"--print-ids", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(print_ids), NO_MARK, 0, 0},
     {"--dump-logits", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(dump_logits), NO_MARK, 0, 0},
+    {"--system", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(system), NO_MARK, 0, 0},
+    {"--chat-template", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(chat_template), NO_MARK, 0, 0},
     {"--threads", "-t", CLI_OPT_INT, CLI_IN_ALL, AT(n_threads), NO_MARK, 1, 4096},
     {"--kv-memory", NULL, CLI_OPT_BYTES, CLI_IN_ALL, AT(kv_memory), NO_MARK, 0, 0},
 };
@@ -59,6 +64,8 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "usage: %s COMMAND [options]\n"
             "commands:\n"
             "  generate -p TEXT   generate a continuation of TEXT\n"
+            "  chat               talk with the model: user lines on stdin, replies\n"
+            "                     on stdout (EOF ends the session)\n"
             "  info               print the model manifest and memory plan\n"
             "generate options:\n"
             "  -p, --prompt TEXT      prompt text\n"
@@ -73,6 +80,11 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "  --ignore-eos           keep generating after EOS\n"
             "  --print-ids            print the generated ids on a line 'ids: ...'\n"
             "  --dump-logits FILE     write float32 [n_prompt][vocab] prompt logits\n"
+            "chat options (and -n per reply, --temperature, --top-k, --top-p, --seed):\n"
+            "  --system TEXT          system message (default: the template's own,\n"
+            "                         if it has one)\n"
+            "  --chat-template NAME   chatml, llama3, llama2, mistral or phi3 (default:\n"
+            "                         recognised from the model's chat template)\n"
             "common options:\n"
             "  -t, --threads N        worker threads (default: all cores)\n"
             "  --kv-memory SIZE       KV cache budget, e.g. 512M, 2G (default: one\n"
@@ -200,6 +212,9 @@ static int parse_command(const char *word, CliArgs *a, unsigned *mask, LlmError 
     if (strcmp(word, "generate") == 0) {
         a->command = CLI_CMD_GENERATE;
         *mask = CLI_IN_GENERATE;
+    } else if (strcmp(word, "chat") == 0) {
+        a->command = CLI_CMD_CHAT;
+        *mask = CLI_IN_CHAT;
     } else if (strcmp(word, "info") == 0) {
         a->command = CLI_CMD_INFO;
         *mask = CLI_IN_INFO;
@@ -225,6 +240,9 @@ static int args_check_values(const CliArgs *a, LlmError *err) {
     if (a->has_top_k) p.top_k = a->top_k;
     if (a->has_top_p) p.top_p = a->top_p;
     if (sampler_params_validate(&p, err) != LLM_OK) return LLM_ERR;
+    ChatFamily family;
+    if (a->chat_template != NULL && chat_family_parse(a->chat_template, &family, err) != LLM_OK)
+        return LLM_ERR;
     if (a->ids != NULL) {
         int32_t *ids = NULL;
         int n = 0;

@@ -17,6 +17,7 @@
 typedef enum CliCommand {
     CLI_CMD_HELP = 0, /* --help, -h, or no command */
     CLI_CMD_GENERATE,
+    CLI_CMD_CHAT,
     CLI_CMD_INFO
 } CliCommand;
 
@@ -24,7 +25,7 @@ typedef struct CliArgs {
     CliCommand command;
     const char *prompt;      /* -p TEXT, NULL when absent (points into argv) */
     const char *ids;         /* --ids "1 2 3", NULL when absent */
-    int n_predict;           /* -n, tokens to generate, default 128 */
+    int n_predict;           /* -n, tokens to generate (per reply in chat), default 128 */
     float temperature;       /* --temperature, valid when has_temperature */
     int has_temperature;     /* 1 when given */
     int top_k;               /* --top-k, valid when has_top_k */
@@ -39,6 +40,8 @@ typedef struct CliArgs {
     const char *dump_logits; /* --dump-logits FILE, NULL when absent */
     int n_threads;           /* --threads, 0 = all online cores */
     size_t kv_memory;        /* --kv-memory bytes, 0 = one full-context sequence */
+    const char *system;      /* chat --system TEXT, NULL when absent */
+    const char *chat_template; /* chat --chat-template NAME, NULL = the model's */
 } CliArgs;
 
 /* Fills a with defaults, then parses argv[1..argc-1]. */

@@ -10,19 +10,20 @@
 enum { CLI_EXIT_OK = 0, CLI_EXIT_RUNTIME = 1, CLI_EXIT_USAGE = 2 };
 
 static int run_command(const CliArgs *a, const LlmProgram *prog, const char *payload_path,
-                       FILE *out, FILE *log, LlmError *err) {
+                       FILE *in, FILE *out, FILE *log, LlmError *err) {
     SessionOptions opt = {.payload_path = payload_path, .n_threads = a->n_threads,
                           .kv_memory = a->kv_memory, .max_seqs = 1};
     CliSession s;
     if (session_open(&s, prog, &opt, err) != LLM_OK) return LLM_ERR;
     int rc = a->command == CLI_CMD_GENERATE ? cmd_generate(&s, a, out, log, err)
+             : a->command == CLI_CMD_CHAT   ? cmd_chat(&s, a, in, out, log, err)
                                             : cmd_info(&s, a, out, err);
     session_close(&s);
     return rc;
 }
 
-int llm_cli_run(int argc, char **argv, const LlmProgram *prog, const char *payload_path,
-                FILE *out, FILE *log) {
+int llm_cli_run_io(int argc, char **argv, const LlmProgram *prog, const char *payload_path,
+                   FILE *in, FILE *out, FILE *log) {
     const char *name = argc > 0 ? argv[0] : "model";
     CliArgs a;
     LlmError err = {{0}};
@@ -35,12 +36,17 @@ int llm_cli_run(int argc, char **argv, const LlmProgram *prog, const char *paylo
         cli_print_usage(log, name);
         return CLI_EXIT_USAGE;
     }
-    if (run_command(&a, prog, payload_path, out, log, &err) != LLM_OK) {
+    if (run_command(&a, prog, payload_path, in, out, log, &err) != LLM_OK) {
         fflush(out);
         fprintf(log, "%s: error: %s\n", name, err.msg);
         return CLI_EXIT_RUNTIME;
     }
     return CLI_EXIT_OK;
+}
+
+int llm_cli_run(int argc, char **argv, const LlmProgram *prog, const char *payload_path,
+                FILE *out, FILE *log) {
+    return llm_cli_run_io(argc, argv, prog, payload_path, stdin, out, log);
 }
 
 int llm_cli_main(int argc, char **argv, const LlmProgram *prog) {

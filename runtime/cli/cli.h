@@ -14,8 +14,12 @@
 /* Runs argv against prog with the payload of /proc/self/exe. */
 int llm_cli_main(int argc, char **argv, const LlmProgram *prog);
 
-/* The same with the payload file and the output streams given (tests). */
+/* The same with the payload file and the output streams given (tests);
+ * chat reads stdin. */
 int llm_cli_run(int argc, char **argv, const LlmProgram *prog, const char *payload_path,
                 FILE *out, FILE *log);
+/* The same with chat's input stream given too. */
+int llm_cli_run_io(int argc, char **argv, const LlmProgram *prog, const char *payload_path,
+                   FILE *in, FILE *out, FILE *log);
 
 #endif

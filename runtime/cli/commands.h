@@ -11,6 +11,8 @@
 #include "sample/sampler.h"
 
 int cmd_generate(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError *err);
+/* Reads user lines from in until EOF; see cmd_chat.c. */
+int cmd_chat(CliSession *s, const CliArgs *a, FILE *in, FILE *out, FILE *log, LlmError *err);
 int cmd_info(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
 
 /* Sampling parameters for a request: greedy, overridden by the manifest's

@@ -4,7 +4,8 @@
  * position into its V slot through the block table, checks that every
  * earlier position of the sequence is already there, and produces logits
  * that favour (token + 1) % vocab. So generated ids are consecutive and any
- * block-table or position mistake is counted in fake_kv_errors.
+ * block-table or position mistake is counted in fake_kv_errors. `chat` runs
+ * the same way with its stdin from a temp file (llm_cli_run_io).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +145,24 @@ static void run_cli(RunResult *r, const LlmProgram *prog, ...) {
 
 static void expect_in(const char *hay, const char *needle) {
     if (strstr(hay, needle) == NULL) fail_msg("'%s' not found in:\n%s", needle, hay);
+}
+
+/* Runs `chat` with input as stdin (argv[0] and "chat" added). */
+static void run_chat(RunResult *r, const LlmProgram *prog, const char *input, ...) {
+    char *argv[32] = {"model", "chat"};
+    int argc = 2;
+    va_list ap;
+    va_start(ap, input);
+    for (char *s; (s = va_arg(ap, char *)) != NULL;) argv[argc++] = s;
+    va_end(ap);
+    FILE *in = tmpfile(), *out = tmpfile(), *log = tmpfile();
+    fputs(input, in);
+    rewind(in);
+    fake_kv_errors = fake_calls = fake_logit_rows = 0;
+    r->code = llm_cli_run_io(argc, argv, prog, payload_path, in, out, log);
+    fclose(in);
+    slurp(out, r->out, sizeof r->out);
+    slurp(log, r->log, sizeof r->log);
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -366,6 +385,71 @@ static void test_manifest_generation_defaults(void **state) {
     assert_true(sp.temperature == 0.0f); /* greedy without a generation object */
 }
 
+/* A fake program with room for a few chat turns (256 positions). */
+static LlmProgram chat_program(void) {
+    LlmProgram p = fake_program();
+    p.max_context = 256;
+    p.max_blocks_per_seq = 64;
+    return p;
+}
+
+/* The "prompt tokens: P prefilled, R reused" numbers of a chat summary. */
+static void prompt_counts(const char *log, long *prefilled, long *reused) {
+    const char *at = strstr(log, "prompt tokens: ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "prompt tokens: %ld prefilled, %ld reused", prefilled, reused), 2);
+}
+
+static void test_chat_two_turns(void **state) {
+    (void)state;
+    LlmProgram p = chat_program();
+    RunResult r;
+    run_chat(&r, &p, "Hi\n\nBye\n", "--chat-template", "chatml", "-n", "3", NULL);
+    if (r.code != 0) fail_msg("%s", r.log);
+    int lines = 0;
+    for (const char *c = r.out; *c; c++) lines += *c == '\n';
+    assert_int_equal(lines, 2); /* two replies; the empty line is no turn */
+    expect_in(r.log, "[reply 1 stopped: length]");
+    expect_in(r.log, "[reply 2 stopped: length]");
+    expect_in(r.log, "chat: 2 turns");
+    expect_in(r.log, "generated tokens: 6");
+    expect_in(r.log, "template: chatml");
+    long prefilled = 0, reused = 0, first = 0, zero = -1;
+    prompt_counts(r.log, &prefilled, &reused);
+    assert_int_equal(fake_kv_errors, 0);
+    run_chat(&r, &p, "Hi\n", "--chat-template", "chatml", "-n", "3", NULL);
+    prompt_counts(r.log, &first, &zero);
+    assert_int_equal(zero, 0);
+    assert_true(first > 10);
+    assert_true(reused >= first); /* turn 2 kept all of turn 1's prompt in the cache */
+}
+
+static void test_chat_errors(void **state) {
+    (void)state;
+    LlmProgram p = chat_program();
+    RunResult r;
+    run_chat(&r, &p, "Hi\n", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "chat: the model has no chat template");
+    expect_in(r.log, "chatml, llama3, llama2, mistral, phi3");
+    run_chat(&r, &p, "Hi\n", "--chat-template", "mistral", "--system", "Be brief.", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "no system role");
+    run_chat(&r, &p, "Hi\n", "--chat-template", "vicuna", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "unknown template 'vicuna'");
+    run_chat(&r, &p, "Hi\n", "-p", "x", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "chat: unknown option '-p'");
+    run_chat(&r, &p, "", "--chat-template", "llama3", NULL); /* EOF at once */
+    assert_int_equal(r.code, 0);
+    expect_in(r.log, "chat: 0 turns");
+    p.max_context = 16; /* a prompt longer than the context */
+    run_chat(&r, &p, "Tell me a long story\n", "--chat-template", "phi3", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "the model's context is 16");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generate_ids),
@@ -380,6 +464,8 @@ int main(void) {
         cmocka_unit_test(test_bad_payload),
         cmocka_unit_test(test_parse_bytes),
         cmocka_unit_test(test_manifest_generation_defaults),
+        cmocka_unit_test(test_chat_two_turns),
+        cmocka_unit_test(test_chat_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

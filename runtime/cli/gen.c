@@ -1,0 +1,164 @@
+/* gen.c - the shared decode engine (see gen.h).
+ *
+ * Prefill asks for logits of the last token only (or of every token with
+ * --dump-logits). Decode feeds one token per step; a token that stops the
+ * round (EOS unless --ignore-eos, the end-of-turn token) is neither printed
+ * nor fed, and the last token of a round cut by -n is printed but not fed,
+ * so n_past counts exactly the tokens whose K/V are in the cache.
+ */
+#include "cli/gen.h"
+
+#include "cli/commands.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const GEN_STOP_NAMES[] = {"length", "eos", "end-of-turn", "context", "kv-full"};
+
+double gen_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *gen_stop_name(GenStop stop) {
+    LLM_ASSERT(stop >= GEN_STOP_LENGTH && stop <= GEN_STOP_KV_FULL);
+    return GEN_STOP_NAMES[stop];
+}
+
+void gen_state_init(GenState *g, CliSession *s, const CliArgs *a) {
+    memset(g, 0, sizeof *g);
+    g->s = s;
+    g->a = a;
+    size_t t = (size_t)s->prog->max_tokens;
+    g->tokens = llm_xmalloc(sizeof(int32_t) * t);
+    g->positions = llm_xmalloc(sizeof(int32_t) * t);
+    g->seq_index = llm_xcalloc(t, sizeof(int32_t));
+    g->logit_rows = llm_xmalloc(sizeof(int32_t) * t);
+    size_t rows = a->dump_logits ? t : 1;
+    g->logits = llm_xmalloc(sizeof(float) * rows * (size_t)s->prog->vocab_size);
+    g->out_ids = llm_xmalloc(sizeof(int32_t) * ((size_t)a->n_predict + 1));
+    g->seq = -1;
+    g->eot_id = -1;
+}
+
+void gen_state_free(GenState *g) {
+    if (g->seq >= 0) kv_seq_release(&g->s->kv, g->seq);
+    if (g->dump != NULL) fclose(g->dump);
+    if (g->dec != NULL) tok_decoder_free(g->dec);
+    if (g->sampler.cands != NULL) sampler_free(&g->sampler);
+    free(g->tokens);
+    free(g->positions);
+    free(g->seq_index);
+    free(g->logit_rows);
+    free(g->logits);
+    free(g->out_ids);
+}
+
+int gen_open(GenState *g, LlmError *err) {
+    SamplerParams sp;
+    if (cmd_sampler_params(g->s, g->a, &sp, err) != LLM_OK) return LLM_ERR;
+    sampler_init(&g->sampler, &sp, g->s->prog->vocab_size);
+    if (kv_seq_open(&g->s->kv, &g->seq) != KV_OK) LLM_BUG("no free KV slot");
+    return LLM_OK;
+}
+
+void gen_reset_decoder(GenState *g, const int32_t *prime, int n) {
+    if (g->dec != NULL) tok_decoder_free(g->dec);
+    g->dec = tok_decoder_new(g->s->tok);
+    char discard[TOK_DECODE_MAX];
+    for (int i = 0; i < n; i++) tok_decoder_push(g->dec, prime[i], discard);
+}
+
+/* One forward step over ids [n] at positions n_past..; KV must be reserved. */
+static void gen_forward(GenState *g, const int32_t *ids, int n, GenLogits want) {
+    int want_all = want == GEN_LOGITS_ALL;
+    const LlmProgram *prog = g->s->prog;
+    for (int i = 0; i < n; i++) {
+        g->tokens[i] = ids[i];
+        g->positions[i] = g->n_past + i;
+        g->logit_rows[i] = want_all ? i : n - 1;
+    }
+    LlmBatch b = {
+        .n_tokens = n, .tokens = g->tokens, .positions = g->positions,
+        .seq_index = g->seq_index, .n_seqs = 1,
+        .block_tables = kv_seq_block_table(&g->s->kv, g->seq),
+        .n_logits = want_all ? n : want == GEN_LOGITS_LAST ? 1 : 0, .logit_rows = g->logit_rows, .logits = g->logits,
+    };
+    LlmForwardCtx ctx = session_forward_ctx(g->s);
+    prog->forward(&ctx, &b);
+    g->n_past += n;
+}
+
+static int gen_dump_rows(GenState *g, int n, LlmError *err) {
+    size_t count = (size_t)n * (size_t)g->s->prog->vocab_size;
+    if (fwrite(g->logits, sizeof(float), count, g->dump) != count)
+        return llm_errorf(err, "--dump-logits %s: write failed", g->a->dump_logits);
+    return LLM_OK;
+}
+
+int gen_prefill(GenState *g, const int32_t *ids, int n, int *last_row, LlmError *err) {
+    KvCache *kv = &g->s->kv;
+    KvStatus st = kv_seq_reserve(kv, g->seq, g->n_past + n);
+    if (st != KV_OK)
+        return llm_errorf(err, "the KV pool (%d blocks of %d tokens) cannot hold the "
+                          "%d-token prompt: raise --kv-memory", kv->n_blocks,
+                          kv->shape.block_size, g->n_past + n);
+    int chunk = g->s->prog->max_tokens;
+    for (int at = 0; at < n; at += chunk) {
+        int len = n - at < chunk ? n - at : chunk;
+        int dump = g->dump != NULL;
+        GenLogits want = dump ? GEN_LOGITS_ALL : at + len == n ? GEN_LOGITS_LAST : GEN_LOGITS_NONE;
+        gen_forward(g, ids + at, len, want);
+        if (dump && gen_dump_rows(g, len, err) != LLM_OK) return LLM_ERR;
+        *last_row = dump ? len - 1 : 0;
+    }
+    return LLM_OK;
+}
+
+/* Streams the text of id; records it. */
+static void gen_emit(GenState *g, int32_t id, FILE *out) {
+    char buf[TOK_DECODE_MAX];
+    size_t len = tok_decoder_push(g->dec, id, buf);
+    if (len > 0) {
+        fwrite(buf, 1, len, out);
+        fflush(out);
+    }
+    g->out_ids[g->n_out++] = id;
+}
+
+/* 1 when next ends the round (sets g->stop). */
+static int gen_is_stop_token(GenState *g, int32_t next) {
+    if (next == tok_eos_id(g->s->tok) && !g->a->ignore_eos) {
+        g->stop = GEN_STOP_EOS;
+        return 1;
+    }
+    if (next == g->eot_id) {
+        g->stop = GEN_STOP_EOT;
+        return 1;
+    }
+    return 0;
+}
+
+void gen_decode(GenState *g, int32_t next, FILE *out) {
+    const LlmProgram *prog = g->s->prog;
+    g->n_out = 0;
+    for (;;) {
+        if (g->n_out >= g->a->n_predict) { g->stop = GEN_STOP_LENGTH; return; }
+        if (gen_is_stop_token(g, next)) return;
+        gen_emit(g, next, out);
+        if (g->n_out >= g->a->n_predict) { g->stop = GEN_STOP_LENGTH; return; }
+        if (g->n_past >= prog->max_context) { g->stop = GEN_STOP_CONTEXT; return; }
+        KvStatus st = kv_seq_reserve(&g->s->kv, g->seq, g->n_past + 1);
+        if (st != KV_OK) { g->stop = st == KV_OUT_OF_BLOCKS ? GEN_STOP_KV_FULL : GEN_STOP_CONTEXT; return; }
+        gen_forward(g, &next, 1, GEN_LOGITS_LAST);
+        next = sampler_sample(&g->sampler, g->logits);
+    }
+}
+
+void gen_flush(GenState *g, FILE *out) {
+    char buf[TOK_DECODE_MAX];
+    size_t len = tok_decoder_flush(g->dec, buf);
+    if (len > 0) fwrite(buf, 1, len, out);
+}

@@ -1,0 +1,75 @@
+/* gen.h - the decode engine that `generate` and `chat` share: one sequence
+ * in one KV slot, chunked prefill, token-by-token decode with streaming
+ * text. Internal to runtime/cli.
+ *
+ * The caller owns the order: gen_state_init, gen_open (sampler + KV slot),
+ * then any number of rounds of gen_prefill (tokens appended at n_past; the
+ * caller may first lower n_past to keep only a prefix of what the cache
+ * holds), sampler_sample on the last row, gen_decode, gen_flush; finally
+ * gen_state_free.
+ */
+#ifndef LLMCC_CLI_GEN_H
+#define LLMCC_CLI_GEN_H
+
+#include <stdio.h>
+
+#include "cli/args.h"
+#include "cli/session.h"
+#include "sample/sampler.h"
+
+typedef enum GenStop {
+    GEN_STOP_LENGTH = 0, /* -n tokens generated */
+    GEN_STOP_EOS,        /* the model produced EOS */
+    GEN_STOP_EOT,        /* the model produced the end-of-turn token (chat) */
+    GEN_STOP_CONTEXT,    /* max_context positions used */
+    GEN_STOP_KV_FULL     /* the KV pool has no free block */
+} GenStop;
+
+/* Which logits rows a forward step produces. */
+typedef enum GenLogits {
+    GEN_LOGITS_NONE = 0, /* a prefill chunk before the last */
+    GEN_LOGITS_LAST,     /* the last token of the step */
+    GEN_LOGITS_ALL       /* every token (--dump-logits) */
+} GenLogits;
+
+typedef struct GenState {
+    CliSession *s;        /* not owned */
+    const CliArgs *a;     /* n_predict, ignore_eos, dump_logits; not owned */
+    int seq;              /* KV sequence slot, -1 before gen_open */
+    int n_past;           /* tokens whose K/V the cache holds (positions 0..n_past-1) */
+    int32_t eot_id;       /* extra stop token (chat's end of turn), -1 = none */
+    int32_t *tokens;      /* [max_tokens] batch scratch */
+    int32_t *positions;   /* [max_tokens] */
+    int32_t *seq_index;   /* [max_tokens], all 0 (one block-table row) */
+    int32_t *logit_rows;  /* [max_tokens] */
+    float *logits;        /* [max_tokens or 1][vocab] */
+    FILE *dump;           /* --dump-logits file, or NULL */
+    TokDecoder *dec;      /* streaming detokenizer, NULL before gen_reset_decoder */
+    Sampler sampler;
+    int32_t *out_ids;     /* [n_predict + 1] ids generated this round */
+    int n_out;            /* entries of out_ids */
+    GenStop stop;         /* why the last gen_decode returned */
+} GenState;
+
+double gen_now_seconds(void);
+const char *gen_stop_name(GenStop stop);
+
+void gen_state_init(GenState *g, CliSession *s, const CliArgs *a);
+void gen_state_free(GenState *g);
+/* Sampler from the session's defaults and the flags, and a KV slot. */
+int gen_open(GenState *g, LlmError *err);
+/* A fresh detokenizer, fed prime [n] without output (so the first
+ * generated piece keeps the spacing it has after them). */
+void gen_reset_decoder(GenState *g, const int32_t *prime, int n);
+
+/* Runs ids [n] at positions n_past.. in chunks of max_tokens; *last_row is
+ * the logits row of the last token. Errors when the KV pool cannot hold
+ * n_past + n tokens. */
+int gen_prefill(GenState *g, const int32_t *ids, int n, int *last_row, LlmError *err);
+/* Decodes from next (sampled from the prefill) until a stop condition,
+ * streaming text to out; resets n_out first. */
+void gen_decode(GenState *g, int32_t next, FILE *out);
+/* Writes what the detokenizer still holds. */
+void gen_flush(GenState *g, FILE *out);
+
+#endif
