@@ -12,7 +12,7 @@ jobs=$(nproc)
 
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DLLMCC_SMOLLM2_GGUF="$smol" > /dev/null
 cmake --build build-test -j"$jobs" > /dev/null
-(cd build-test && ctest --output-on-failure -j"$jobs")
+(cd build-test && LLMCC_SMOLLM2_GGUF="$smol" ctest --output-on-failure -j"$jobs")
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLLMCC_SANITIZE=ON > /dev/null
 cmake --build build-asan -j"$jobs" > /dev/null
