@@ -1,6 +1,23 @@
 % -- kernels/cpu/common.c.lua: helpers every cpu kernel may use.
 /* ---- helpers (templates/kernels/cpu/common.c.lua) ---------------------- */
 
+/* Explicit SIMD for the dot products where the build targets it
+ * (--cpu-arch x86-64-v3 or better); the portable loops otherwise. */
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define LLM_SIMD_F32 1
+#define LLM_SIMD_BF16 1
+#if defined(__F16C__)
+#define LLM_SIMD_F16 1
+#else
+#define LLM_SIMD_F16 0
+#endif
+#else
+#define LLM_SIMD_F32 0
+#define LLM_SIMD_BF16 0
+#define LLM_SIMD_F16 0
+#endif
+
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 static inline float llm_bf16_to_f32(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;
@@ -10,6 +27,9 @@ static inline float llm_bf16_to_f32(uint16_t h) {
 }
 
 /* IEEE half -> f32, exact (normals, subnormals, inf, nan). */
+#if defined(__F16C__)
+static inline float llm_f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
+#else
 static inline float llm_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
     if (exp == 0x1fu) {
@@ -27,6 +47,7 @@ static inline float llm_f16_to_f32(uint16_t h) {
     memcpy(&f, &u, sizeof f);
     return f;
 }
+#endif
 
 static inline float llm_silu(float x) { return x / (1.0f + expf(-x)); }
 

@@ -15,6 +15,23 @@
 
 /* ---- helpers (templates/kernels/cpu/common.c.lua) ---------------------- */
 
+/* Explicit SIMD for the dot products where the build targets it
+ * (--cpu-arch x86-64-v3 or better); the portable loops otherwise. */
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define LLM_SIMD_F32 1
+#define LLM_SIMD_BF16 1
+#if defined(__F16C__)
+#define LLM_SIMD_F16 1
+#else
+#define LLM_SIMD_F16 0
+#endif
+#else
+#define LLM_SIMD_F32 0
+#define LLM_SIMD_BF16 0
+#define LLM_SIMD_F16 0
+#endif
+
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 static inline float llm_bf16_to_f32(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;
@@ -24,6 +41,9 @@ static inline float llm_bf16_to_f32(uint16_t h) {
 }
 
 /* IEEE half -> f32, exact (normals, subnormals, inf, nan). */
+#if defined(__F16C__)
+static inline float llm_f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
+#else
 static inline float llm_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
     if (exp == 0x1fu) {
@@ -41,6 +61,7 @@ static inline float llm_f16_to_f32(uint16_t h) {
     memcpy(&f, &u, sizeof f);
     return f;
 }
+#endif
 
 static inline float llm_silu(float x) { return x / (1.0f + expf(-x)); }
 
@@ -94,10 +115,26 @@ static void k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(const LlmFor
 }
 
 static inline float k_matmul_T128_s128_i128s128_wf32_128x128_dot(const float *restrict x, const float *restrict w) {
+#if LLM_SIMD_F32
+#define k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(i) _mm256_loadu_ps(w + (i))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 128; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(k + 24), a3);
+    }
+#undef k_matmul_T128_s128_i128s128_wf32_128x128_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
     float acc[16] = {0};
     for (int k = 0; k < 128; k += 16)
         for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
     return llm_sum16(acc);
+#endif
 }
 
 /* k_matmul_T128_s128_i128s128_wf32_128x128: matmul, K=128 N=128, weights f32.
@@ -129,10 +166,26 @@ static void k_matmul_T128_s128_i128s128_wf32_128x128(const LlmForwardCtx *ctx, c
 }
 
 static inline float k_matmul_T64_s64_i128s128_wf32_64x128_dot(const float *restrict x, const float *restrict w) {
+#if LLM_SIMD_F32
+#define k_matmul_T64_s64_i128s128_wf32_64x128_dot_W(i) _mm256_loadu_ps(w + (i))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 128; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_T64_s64_i128s128_wf32_64x128_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_T64_s64_i128s128_wf32_64x128_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_T64_s64_i128s128_wf32_64x128_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_T64_s64_i128s128_wf32_64x128_dot_W(k + 24), a3);
+    }
+#undef k_matmul_T64_s64_i128s128_wf32_64x128_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
     float acc[16] = {0};
     for (int k = 0; k < 128; k += 16)
         for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
     return llm_sum16(acc);
+#endif
 }
 
 /* k_matmul_T64_s64_i128s128_wf32_64x128: matmul, K=128 N=64, weights f32.
@@ -301,10 +354,26 @@ static void k_add_T128_s128_i128s128_i128s128(const LlmForwardCtx *ctx, const Ll
 }
 
 static inline float k_matmul_T384_s384_i128s128_wf32_384x128_dot(const float *restrict x, const float *restrict w) {
+#if LLM_SIMD_F32
+#define k_matmul_T384_s384_i128s128_wf32_384x128_dot_W(i) _mm256_loadu_ps(w + (i))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 128; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_T384_s384_i128s128_wf32_384x128_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_T384_s384_i128s128_wf32_384x128_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_T384_s384_i128s128_wf32_384x128_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_T384_s384_i128s128_wf32_384x128_dot_W(k + 24), a3);
+    }
+#undef k_matmul_T384_s384_i128s128_wf32_384x128_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
     float acc[16] = {0};
     for (int k = 0; k < 128; k += 16)
         for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
     return llm_sum16(acc);
+#endif
 }
 
 /* k_matmul_T384_s384_i128s128_wf32_384x128: matmul, K=128 N=384, weights f32.
@@ -345,10 +414,26 @@ static void k_swiglu_T384_s384_i384s384_i384s384(const LlmForwardCtx *ctx, const
 }
 
 static inline float k_matmul_T128_s128_i384s384_wf32_128x384_dot(const float *restrict x, const float *restrict w) {
+#if LLM_SIMD_F32
+#define k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(i) _mm256_loadu_ps(w + (i))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 384; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(k + 24), a3);
+    }
+#undef k_matmul_T128_s128_i384s384_wf32_128x384_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
     float acc[16] = {0};
     for (int k = 0; k < 384; k += 16)
         for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
     return llm_sum16(acc);
+#endif
 }
 
 /* k_matmul_T128_s128_i384s384_wf32_128x384: matmul, K=384 N=128, weights f32.
@@ -406,10 +491,26 @@ static void k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(const LlmFor
 }
 
 static inline float k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot(const float *restrict x, const float *restrict w) {
+#if LLM_SIMD_F32
+#define k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(i) _mm256_loadu_ps(w + (i))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 128; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(k + 24), a3);
+    }
+#undef k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
     float acc[16] = {0};
     for (int k = 0; k < 128; k += 16)
         for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
     return llm_sum16(acc);
+#endif
 }
 
 /* k_matmul_L2048_s2048_i128s128_wf32_2048x128: matmul, K=128 N=2048, weights f32.
