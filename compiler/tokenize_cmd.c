@@ -233,8 +233,8 @@ static int run_decode(const TokenizeOptions *o, const Tokenizer *t, const char *
 int tokenize_run(const TokenizeOptions *o, FILE *in, FILE *out, LlmError *err) {
     Tokenizer *t;
     if (load_tokenizer(o->path, &t, err)) return LLM_ERR;
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     int rc = read_stream(in, &buf, &len, err);
     if (rc == LLM_OK) {
         if (o->mode == TOKENIZE_MODE_DECODE) rc = run_decode(o, t, buf, len, out, err);

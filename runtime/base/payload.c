@@ -81,7 +81,7 @@ static int footer_parse(const uint8_t *data, size_t file_size, const char *path,
 int payload_open(Payload *p, const char *path, LlmError *err) {
     memset(p, 0, sizeof *p);
     if (mapped_file_open(&p->file, path, err) != LLM_OK) return LLM_ERR;
-    PayloadFooter f;
+    PayloadFooter f = {0}; /* gcc -O2 cannot see that footer_parse fills it on success */
     if (footer_parse(p->file.data, p->file.size, path, &f, err) != LLM_OK) {
         mapped_file_close(&p->file);
         return LLM_ERR;
