@@ -292,6 +292,29 @@ static void test_byte_level_round_trip(void **state) {
     tok_free(t);
 }
 
+/* Byte sequences that look like UTF-8 but are not well-formed (surrogates,
+ * overlongs, past U+10FFFF) decode to one U+FFFD per byte, as Python's and
+ * Rust's lossy decoders do (found by tests/fuzz/fuzz_tok_encode). */
+static void test_decode_ill_formed(void **state) {
+    (void)state;
+    Tokenizer *t = load_vocab("gpt-2");
+    const char *in[] = {"\xED\xA0\x80", "\xE0\x80", "\xF4\x90\x80\x80", "\xF0\x8F\xBF"};
+    const int n_fffd[] = {3, 2, 4, 3};
+    for (int k = 0; k < 4; k++) {
+        int32_t *ids;
+        int n;
+        LlmError err;
+        assert_int_equal(tok_encode(t, in[k], strlen(in[k]), 0, &ids, &n, &err), LLM_OK);
+        char *dec = decode_all(t, ids, n);
+        char want[16] = "";
+        for (int i = 0; i < n_fffd[k]; i++) strcat(want, "\xEF\xBF\xBD");
+        assert_string_equal(dec, want);
+        free(dec);
+        free(ids);
+    }
+    tok_free(t);
+}
+
 /* Random bytes through every tokenizer: no crash, ids in range. */
 static void test_invalid_utf8_never_crashes(void **state) {
     (void)state;
@@ -366,6 +389,7 @@ int main(void) {
         cmocka_unit_test(test_stream_byte_fallback),
         cmocka_unit_test(test_byte_level_round_trip),
         cmocka_unit_test(test_invalid_utf8_never_crashes),
+        cmocka_unit_test(test_decode_ill_formed),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
