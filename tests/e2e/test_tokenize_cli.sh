@@ -79,5 +79,25 @@ expect bad_option 2 "--frobnicate" -- "$llmcc" tokenize "$gpt2" --frobnicate
 expect split_no_value 2 "--split" -- "$llmcc" tokenize "$gpt2" --split
 expect two_paths 2 "one PATH" -- "$llmcc" tokenize "$gpt2" "$gpt2"
 
+# hand-made GGUF v3: no tensors, no general.* or architecture keys
+mkgguf() {
+  python3 - "$@" <<'PY'
+import struct, sys
+out, with_tok = sys.argv[1], sys.argv[2] == "1"
+def s(x): b = x.encode(); return struct.pack("<Q", len(b)) + b
+def kv_str(k, v): return s(k) + struct.pack("<I", 8) + s(v)
+def kv_arr(k, vs): return s(k) + struct.pack("<IIQ", 9, 8, len(vs)) + b"".join(s(v) for v in vs)
+kvs = [kv_str("tokenizer.ggml.model", "gpt2"), kv_arr("tokenizer.ggml.tokens", ["a", "b", "ab"]),
+       kv_arr("tokenizer.ggml.merges", ["a b"])] if with_tok else [kv_str("general.name", "x")]
+open(out, "wb").write(b"GGUF" + struct.pack("<IQQ", 3, 0, len(kvs)) + b"".join(kvs))
+PY
+}
+mkgguf "$tmp/tok_only.gguf" 1
+printf 'abba' > "$tmp/in"
+expect gguf_tokenizer_only 0 -- "$llmcc" tokenize "$tmp/tok_only.gguf"
+same "2 1 0" gguf_tokenizer_only_ids
+mkgguf "$tmp/no_tok.gguf" 0
+expect gguf_without_tokenizer 1 "$tmp/no_tok.gguf" "tokenizer.ggml.model" -- "$llmcc" tokenize "$tmp/no_tok.gguf"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
