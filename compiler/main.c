@@ -6,10 +6,14 @@
 
 #include "codegen/compile.h"
 #include "passes/pass.h"
+#include "tokenize_cmd.h"
 
 static void usage(FILE *f) {
     fputs("usage: llmcc compile PATH -o OUT [options]   compile a model into one executable\n"
           "       llmcc passes                          list the passes\n"
+          "       llmcc tokenize PATH [--no-bos] [--lines | --split LINE] [--bench]\n"
+          "       llmcc tokenize PATH --decode [--lines | --split LINE]\n"
+          "                                             text on stdin -> token ids, or back\n"
           "\n"
           "PATH is a Hugging Face folder (config.json, *.safetensors, tokenizer.json)\n"
           "or a .gguf file.\n"
@@ -28,7 +32,16 @@ static void usage(FILE *f) {
           "  --max-context N        cap the context below the model's maximum\n"
           "  --cpu-arch ARCH        -march for the cpu target (default x86-64-v3 if the\n"
           "                         host has AVX2 and FMA, else x86-64)\n"
-          "  -v, --verbose          print the IR and the C compiler command\n",
+          "  -v, --verbose          print the IR and the C compiler command\n"
+          "\n"
+          "tokenize: PATH is a model folder, a .gguf file (vocab-only is fine) or a\n"
+          "tokenizer JSON (tokenizer.json or the description --emit-only writes).\n"
+          "One line of space-separated ids per text on stdout. The whole input is\n"
+          "one text, unless --lines (each line without its newline is a text) or\n"
+          "--split LINE (texts end at a line equal to LINE, as in llama.cpp .inp files).\n"
+          "  --no-bos               never add BOS (default: as the model says)\n"
+          "  --decode               read one line of ids per text, write the texts\n"
+          "  --bench                time the encoder only, print MB/s to stderr\n",
           f);
 }
 
@@ -96,6 +109,51 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
     return 0;
 }
 
+/* Returns 0 ok, 2 usage error. */
+static int parse_tokenize(int argc, char **argv, TokenizeOptions *o) {
+    memset(o, 0, sizeof *o);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--no-bos") == 0) o->bos = TOKENIZE_BOS_NEVER;
+        else if (strcmp(a, "--decode") == 0) o->mode = TOKENIZE_MODE_DECODE;
+        else if (strcmp(a, "--bench") == 0) o->mode = TOKENIZE_MODE_BENCH;
+        else if (strcmp(a, "--lines") == 0) o->split = TOKENIZE_SPLIT_LINES;
+        else if (strcmp(a, "--split") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == 0 || strchr(argv[i + 1], '\n')) {
+                fprintf(stderr, "llmcc: --split needs a non-empty LINE\n");
+                return 2;
+            }
+            o->split = TOKENIZE_SPLIT_MARK;
+            o->mark = argv[++i];
+        } else if (a[0] == '-') {
+            fprintf(stderr, "llmcc: tokenize: unknown option %s (see llmcc --help)\n", a);
+            return 2;
+        } else if (o->path == NULL) o->path = a;
+        else {
+            fprintf(stderr, "llmcc: tokenize: unexpected argument %s (one PATH only)\n", a);
+            return 2;
+        }
+    }
+    if (o->path == NULL) {
+        fprintf(stderr, "llmcc: tokenize needs a PATH (model folder, .gguf or tokenizer JSON)\n");
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_tokenize(int argc, char **argv) {
+    TokenizeOptions o;
+    int rc = parse_tokenize(argc, argv, &o);
+    if (rc != 0) return rc;
+    LlmError err = {{0}};
+    if (tokenize_run(&o, stdin, stdout, &err) != LLM_OK) {
+        fflush(stdout);
+        fprintf(stderr, "llmcc: error: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_passes(void) {
     int n = 0;
     const Pass *p = pass_pipeline(&n);
@@ -112,8 +170,10 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "passes") == 0) return cmd_passes();
+    if (strcmp(argv[1], "tokenize") == 0) return cmd_tokenize(argc, argv);
     if (strcmp(argv[1], "compile") != 0) {
-        fprintf(stderr, "llmcc: unknown command %s (commands: compile, passes)\n", argv[1]);
+        fprintf(stderr, "llmcc: unknown command %s (commands: compile, passes, tokenize)\n",
+                argv[1]);
         return 2;
     }
     CompileOptions o;

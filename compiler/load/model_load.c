@@ -63,14 +63,15 @@ static int hf_desc(const char *dir, LoadedModel *m, LlmError *err) {
     return rc;
 }
 
-static int hf_tokenizer(const char *dir, LoadedModel *m, LlmError *err) {
+/* The HF tokenizer description of dir: tokenizer.json + tokenizer_config.json. */
+static int hf_tokenizer_json(const char *dir, json_t **out, LlmError *err) {
     json_t *tok, *cfg;
     if (load_json_in(dir, "tokenizer.json", JSON_REQUIRED, &tok, err)) return LLM_ERR;
     if (load_json_in(dir, "tokenizer_config.json", JSON_OPTIONAL, &cfg, err)) {
         json_decref(tok);
         return LLM_ERR;
     }
-    m->tokenizer = json_pack("{s:s, s:o, s:o}", "format", "hf", "tokenizer", tok, "config", cfg);
+    *out = json_pack("{s:s, s:o, s:o}", "format", "hf", "tokenizer", tok, "config", cfg);
     return LLM_OK;
 }
 
@@ -81,17 +82,18 @@ static int load_hf(const char *dir, LoadedModel *m, LlmError *err) {
     if (tensor_table_find(&m->tensors, "lm_head.weight") == NULL &&
         tensor_table_find(&m->tensors, "model.embed_tokens.weight") != NULL)
         m->desc.tie_embeddings = 1;
-    return hf_tokenizer(dir, m, err);
+    return hf_tokenizer_json(dir, &m->tokenizer, err);
 }
 
-static void gguf_tokenizer(const GgufFile *g, LoadedModel *m) {
-    json_t *meta = json_object();
+/* The GGUF tokenizer description: every tokenizer.* key of meta. */
+static json_t *gguf_tokenizer_json(const json_t *meta) {
+    json_t *tmeta = json_object();
     const char *key;
     json_t *v;
-    json_object_foreach(g->meta, key, v) {
-        if (strncmp(key, "tokenizer.", 10) == 0) json_object_set(meta, key, v);
+    json_object_foreach((json_t *)meta, key, v) {
+        if (strncmp(key, "tokenizer.", 10) == 0) json_object_set(tmeta, key, v);
     }
-    m->tokenizer = json_pack("{s:s, s:o}", "format", "gguf", "meta", meta);
+    return json_pack("{s:s, s:o}", "format", "gguf", "meta", tmeta);
 }
 
 static int load_gguf(const char *path, LoadedModel *m, LlmError *err) {
@@ -105,7 +107,7 @@ static int load_gguf(const char *path, LoadedModel *m, LlmError *err) {
     int rc = gguf_model_desc(&g, &m->desc, err);
     if (rc == LLM_OK) rc = gguf_map_tensors(&g, &m->desc, err);
     if (rc == LLM_OK) {
-        gguf_tokenizer(&g, m);
+        m->tokenizer = gguf_tokenizer_json(g.meta);
         m->tensors = g.tensors;
         memset(&g.tensors, 0, sizeof g.tensors);
     }
@@ -134,6 +136,65 @@ void loaded_model_free(LoadedModel *m) {
     json_decref(m->generation);
     free(m->source_path);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- tokenizer only --------------------------------------------------------- */
+
+/* A GGUF file, tensors or not (vocab-only files have none and no
+ * architecture keys): only the tokenizer.* metadata is read. */
+static int tokenizer_from_gguf(const char *path, json_t **out, LlmError *err) {
+    MappedFile mf;
+    if (mapped_file_open(&mf, path, err)) return LLM_ERR;
+    GgufFile g;
+    int rc = gguf_parse(&mf, &g, err);
+    if (rc == LLM_OK) {
+        if (!json_is_string(json_object_get(g.meta, "tokenizer.ggml.model")))
+            rc = llm_errorf(err, "%s: metadata \"tokenizer.ggml.model\" is missing: the file "
+                            "carries no tokenizer", path);
+        else *out = gguf_tokenizer_json(g.meta);
+        gguf_free(&g);
+    }
+    mapped_file_close(&mf);
+    return rc;
+}
+
+/* A JSON file: a tokenizer description ({"format": ...}, as --emit-only
+ * writes it) or a bare Hugging Face tokenizer.json ({"model": ...}). */
+static int tokenizer_from_json(const char *path, json_t **out, LlmError *err) {
+    json_t *j;
+    if (json_util_load_file(path, &j, err)) return LLM_ERR;
+    if (json_is_object(j) && json_object_get(j, "format")) {
+        *out = j;
+        return LLM_OK;
+    }
+    if (json_is_object(j) && json_object_get(j, "model")) {
+        *out = json_pack("{s:s, s:o, s:o}", "format", "hf", "tokenizer", j, "config",
+                         json_object());
+        return LLM_OK;
+    }
+    json_decref(j);
+    return llm_errorf(err, "%s: not a tokenizer description: expected an object with "
+                      "\"format\" (llmcc) or \"model\" (tokenizer.json)", path);
+}
+
+/* 1 if the file starts with '{' after white space (JSON), 0 otherwise. */
+static int looks_like_json(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    int c;
+    while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t') {
+    }
+    fclose(f);
+    return c == '{';
+}
+
+int model_load_tokenizer(const char *path, json_t **tok, LlmError *err) {
+    *tok = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) return llm_errorf(err, "%s: no such file or directory", path);
+    if (S_ISDIR(st.st_mode)) return hf_tokenizer_json(path, tok, err);
+    if (looks_like_json(path)) return tokenizer_from_json(path, tok, err);
+    return tokenizer_from_gguf(path, tok, err);
 }
 
 /* ---- tensor shape check ---------------------------------------------------- */

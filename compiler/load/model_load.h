@@ -41,6 +41,14 @@ typedef struct LoadedModel {
 int model_load(const char *path, LoadedModel *out, LlmError *err);
 void loaded_model_free(LoadedModel *m);
 
+/* Loads only the tokenizer description (the LoadedModel.tokenizer object)
+ * from path: a Hugging Face folder (tokenizer.json, tokenizer_config.json;
+ * no weights or config.json needed), a GGUF file (a vocab-only file with no
+ * tensors and no architecture keys is fine), or a JSON file holding either
+ * a tokenizer description or a bare tokenizer.json. *tok is a new
+ * reference on success. */
+int model_load_tokenizer(const char *path, json_t **tok, LlmError *err);
+
 /* Checks that every tensor the Llama/Qwen2 frontend reads exists with the
  * shape m->desc implies (embedding [V,H], per layer q [nh*hd,H], k/v
  * [nkv*hd,H], o [H,nh*hd], gate/up [I,H], down [H,I], norms [H], final norm,

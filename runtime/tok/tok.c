@@ -97,7 +97,8 @@ int tok_load_json(const char *json_text, size_t len, Tokenizer **out, LlmError *
         tok_free(t);
         return LLM_ERR;
     }
-    qsort(t->specials, (size_t)t->n_specials, sizeof(TokSpecial), special_cmp);
+    if (t->n_specials > 1) /* qsort(NULL, 0) is undefined */
+        qsort(t->specials, (size_t)t->n_specials, sizeof(TokSpecial), special_cmp);
     *out = t;
     return LLM_OK;
 }

@@ -150,17 +150,23 @@ void tok_decoder_free(TokDecoder *d) {
 }
 
 /* Length of a complete char at s, 0 if s holds a valid but incomplete
- * prefix, or -1 if s[0] is invalid. */
+ * prefix, or -1 if s[0] starts no valid char here (Unicode's well-formed
+ * table: no overlongs, surrogates or code points past U+10FFFF, so the
+ * output is always valid UTF-8, as Rust's from_utf8_lossy gives HF). */
 static int utf8_status(const char *s, size_t avail) {
-    uint8_t c = (uint8_t)s[0];
-    int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : -1;
-    if (n < 0 || (n == 2 && c < 0xC2) || (n == 4 && c > 0xF4)) return -1;
+    const uint8_t *u = (const uint8_t *)s;
+    uint8_t c = u[0];
+    if (c < 0x80) return 1;
+    int n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+          : c >= 0xF0 && c <= 0xF4 ? 4 : -1;
+    if (n < 0) return -1;
+    uint8_t lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    uint8_t hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
     for (int i = 1; i < n; i++) {
         if ((size_t)i >= avail) return 0;
-        if (((uint8_t)s[i] & 0xC0) != 0x80) return -1;
+        if (u[i] < (i == 1 ? lo : 0x80) || u[i] > (i == 1 ? hi : 0xBF)) return -1;
     }
-    size_t k = tok_utf8_len(s, avail);
-    return k == (size_t)n ? n : -1;
+    return n;
 }
 
 /* Moves complete chars from pend to out; at_end also flushes the tail. */

@@ -34,7 +34,7 @@ typedef struct TokSpecial {
     int normalized;  /* 1: matched on normalized text (HF "normalized": true) */
 } TokSpecial;
 
-#define TOK_MAX_REGEX 4
+#define TOK_MAX_REGEX 8
 /* The GPT-2 pre-tokenizer regex (HF ByteLevel use_regex, llama.cpp gpt-2). */
 #define TOK_REGEX_GPT2                                                        \
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|"      \

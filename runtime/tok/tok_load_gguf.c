@@ -6,7 +6,10 @@
  * tokens, ranked by the merged token's score, best first, as llama.cpp's
  * SPM tokenizer does), "\u2581" escaping, add_space_prefix, <0xNN> bytes.
  * Token types: 3 (control) and 4 (user-defined) are matched as whole in the
- * text; 3 is special (control) for decoding.
+ * text; 3 is special (control) for decoding. Both decode to their text as
+ * written, not through the byte-level map (llama.cpp's token_to_piece: the
+ * deepseek-llm vocab has user-defined "\u00fc" and friends, which would
+ * otherwise decode as the lone byte 0xFC).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +53,10 @@ static int gguf_load_tokens(Tokenizer *t, json_t *meta, LlmError *err) {
         if (type == GGUF_TOKEN_CONTROL || type == GGUF_TOKEN_USER)
             tok_add_special(t, i, txt, len, 0);
         t->is_special[i] = type == GGUF_TOKEN_CONTROL;
+        if (type == GGUF_TOKEN_USER) { /* decoded as written (tok_finish keeps it) */
+            t->bytes[i] = t->text[i];
+            t->bytes_len[i] = t->text_len[i];
+        }
         if (type == GGUF_TOKEN_UNKNOWN && t->unk_id < 0) t->unk_id = i;
     }
     return LLM_OK;

@@ -10,7 +10,7 @@
  * "smollm" splits every \p{N} char first, as llama.cpp does and as the
  * model's own tokenizer.json does (Digits individual_digits). transformers'
  * GGUF loader drops that split; the two differ only where a non-ASCII
- * number char follows a space (" \u00bd": 1 of 2891 WikiText-2 lines).
+ * number char follows a space (" \\x{00bd}": 1 of 2891 WikiText-2 lines).
  */
 #include <string.h>
 
@@ -23,9 +23,44 @@
 #define PRE_LLAMA3_TAIL                                                       \
     "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
+/* deepseek-llm: letters of the scripts that have case (a fixed list of
+ * ranges rather than \p{L}, so CJK and Hangul fall through to their own
+ * regex), ASCII and full-width punctuation, trailing space, CJK runs,
+ * digit runs; every CR and LF first becomes its own piece. */
+#define PRE_DEEPSEEK_LETTERS \
+    "\\s?[A-Za-z\\x{00b5}\\x{00c0}-\\x{00d6}\\x{00d8}-\\x{00f6}\\x{00f8}-\\x{01ba}" \
+    "\\x{01bc}-\\x{01bf}\\x{01c4}-\\x{0293}\\x{0295}-\\x{02af}\\x{0370}-\\x{0373}" \
+    "\\x{0376}\\x{0377}\\x{037b}-\\x{037d}\\x{037f}\\x{0386}\\x{0388}-\\x{038a}\\x{038c}" \
+    "\\x{038e}-\\x{03a1}\\x{03a3}-\\x{03f5}\\x{03f7}-\\x{0481}\\x{048a}-\\x{052f}" \
+    "\\x{0531}-\\x{0556}\\x{10a0}-\\x{10c5}\\x{13a0}-\\x{13f5}\\x{13f8}-\\x{13fd}" \
+    "\\x{1c90}-\\x{1cba}\\x{1cbd}-\\x{1cbf}\\x{1d00}-\\x{1d2b}\\x{1d6b}-\\x{1d77}" \
+    "\\x{1d79}-\\x{1d9a}\\x{1e00}-\\x{1f15}\\x{1f18}-\\x{1f1d}\\x{1f20}-\\x{1f45}" \
+    "\\x{1f48}-\\x{1f4d}\\x{1f50}-\\x{1f57}\\x{1f59}\\x{1f5b}\\x{1f5d}\\x{1f5f}-\\x{1f7d}" \
+    "\\x{1f80}-\\x{1fb4}\\x{1fb6}-\\x{1fbc}\\x{1fbe}\\x{1fc2}-\\x{1fc4}" \
+    "\\x{1fc6}-\\x{1fcc}\\x{1fd0}-\\x{1fd3}\\x{1fd6}-\\x{1fdb}\\x{1fe0}-\\x{1fec}" \
+    "\\x{1ff2}-\\x{1ff4}\\x{1ff6}-\\x{1ffc}\\x{2102}\\x{2107}\\x{210a}-\\x{2113}\\x{2115}" \
+    "\\x{2119}-\\x{211d}\\x{2124}\\x{2126}\\x{2128}\\x{212a}-\\x{212d}\\x{212f}-\\x{2134}" \
+    "\\x{2139}\\x{213c}-\\x{213f}\\x{2145}-\\x{2149}\\x{214e}\\x{2183}\\x{2184}" \
+    "\\x{2c00}-\\x{2c7b}\\x{2c7e}-\\x{2ce4}\\x{2ceb}-\\x{2cee}\\x{2cf2}\\x{2cf3}" \
+    "\\x{a640}-\\x{a66d}\\x{a680}-\\x{a69b}\\x{a722}-\\x{a76f}\\x{a771}-\\x{a787}" \
+    "\\x{a78b}-\\x{a78e}\\x{ab70}-\\x{abbf}\\x{fb00}-\\x{fb06}\\x{fb13}-\\x{fb17}" \
+    "\\x{ff21}-\\x{ff3a}\\x{ff41}-\\x{ff5a}\\x{10400}-\\x{1044f}\\x{104b0}-\\x{104d3}" \
+    "\\x{104d8}-\\x{104fb}\\x{10c80}-\\x{10cb2}\\x{10cc0}-\\x{10cf2}\\x{118a0}-\\x{118df}" \
+    "\\x{1e900}-\\x{1e943}]+"
+#define PRE_DEEPSEEK_PUNCT \
+    "\\s?[!-/:-~\\x{ff01}-\\x{ff0f}\\x{ff1a}-\\x{ff5e}\\x{2018}-\\x{201f}\\x{3000}-\\x{3002}]+"
+#define PRE_DEEPSEEK_CJK "[\\x{4e00}-\\x{9fa5}\\x{0800}-\\x{4e00}\\x{ac00}-\\x{d7ff}]+"
+
+/* falcon: punctuation runs first, then GPT-2 without its final "\s+"
+ * branch, then every run of three ASCII digits. */
+#define PRE_FALCON_PUNCT "[\\p{P}\\$\\+<=>\\^~\\|`]+"
+#define PRE_FALCON_GPT2                                                       \
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"
+
+#define PRE_MAX 6
 typedef struct PreName {
-    const char *name;      /* tokenizer.ggml.pre value */
-    const char *regex[2];  /* regexes applied in order; NULL ends */
+    const char *name;           /* tokenizer.ggml.pre value */
+    const char *regex[PRE_MAX]; /* regexes applied in order; NULL ends */
 } PreName;
 
 static const PreName pre_names[] = {
@@ -47,6 +82,9 @@ static const PreName pre_names[] = {
     {"qwen2", {PRE_LLAMA3_HEAD "\\p{N}" PRE_LLAMA3_TAIL, NULL}},
     {"stablelm2", {PRE_LLAMA3_HEAD "\\p{N}" PRE_LLAMA3_TAIL, NULL}},
     {"deepseek-r1-qwen", {PRE_LLAMA3_HEAD "\\p{N}" PRE_LLAMA3_TAIL, NULL}},
+    {"deepseek-llm", {"[\\r\\n]", PRE_DEEPSEEK_LETTERS, PRE_DEEPSEEK_PUNCT, "\\s+\\z",
+                      PRE_DEEPSEEK_CJK, "\\p{N}+"}},
+    {"falcon", {PRE_FALCON_PUNCT, PRE_FALCON_GPT2, "[0-9][0-9][0-9]", NULL}},
 };
 
 int tok_pretok_add_regex(Tokenizer *t, const char *pattern, const char *src, LlmError *err) {
@@ -71,7 +109,7 @@ int tok_pretok_add_regex(Tokenizer *t, const char *pattern, const char *src, Llm
 int tok_pretok_add_named(Tokenizer *t, const char *pre, LlmError *err) {
     for (size_t i = 0; i < sizeof pre_names / sizeof pre_names[0]; i++) {
         if (strcmp(pre_names[i].name, pre) != 0) continue;
-        for (int k = 0; k < 2 && pre_names[i].regex[k]; k++) {
+        for (int k = 0; k < PRE_MAX && pre_names[i].regex[k]; k++) {
             if (tok_pretok_add_regex(t, pre_names[i].regex[k], "GGUF metadata", err))
                 return LLM_ERR;
         }

@@ -1,7 +1,8 @@
 /* test_tok.c - tokenizer tests against ids recorded from Hugging Face and
  * llama.cpp (tests/fixtures/tok/, made by make_tok_reference.py):
  * tinystories (HF tokenizer.json, SentencePiece-style BPE), SmolLM2 (GGUF
- * byte-level BPE), llama.cpp vocab vectors (gpt-2, llama-spm), streaming
+ * byte-level BPE), llama.cpp's six vocab-only GGUF files and their vectors
+ * (tests/fixtures/tok/vocab/, read through model_load_tokenizer), streaming
  * decode, round trips, bad input and invalid UTF-8.
  */
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "load/model_load.h"
 #include "tok/tok.h"
 
 #define FIX LLMCC_FIXTURES
@@ -63,6 +65,20 @@ static Tokenizer *load_fixture(const char *name) {
     char *text = read_all(path, &len);
     Tokenizer *t = load_text(text, len);
     free(text);
+    return t;
+}
+
+/* A vocab-only GGUF of tests/fixtures/tok/vocab/, through the loader. */
+static Tokenizer *load_vocab(const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tok/vocab/ggml-vocab-%s.gguf", FIX, name);
+    json_t *desc = NULL;
+    LlmError err = {{0}};
+    if (model_load_tokenizer(path, &desc, &err) != LLM_OK) fail_msg("load: %s", err.msg);
+    char *text = json_dumps(desc, JSON_COMPACT);
+    Tokenizer *t = load_text(text, strlen(text));
+    free(text);
+    json_decref(desc);
     return t;
 }
 
@@ -158,9 +174,9 @@ static void test_smollm2_reference(void **state) {
 static int run_vectors(Tokenizer *t, const char *name, int *total) {
     char path[512];
     size_t ilen, olen;
-    snprintf(path, sizeof path, "%s/tok/%s.inp", FIX, name);
+    snprintf(path, sizeof path, "%s/tok/vocab/ggml-vocab-%s.gguf.inp", FIX, name);
     char *inp = read_all(path, &ilen);
-    snprintf(path, sizeof path, "%s/tok/%s.out", FIX, name);
+    snprintf(path, sizeof path, "%s/tok/vocab/ggml-vocab-%s.gguf.out", FIX, name);
     char *out = read_all(path, &olen);
     const char *sep = "\n__ggml_vocab_test__\n";
     char *s = inp, *line = out;
@@ -192,30 +208,26 @@ static int run_vectors(Tokenizer *t, const char *name, int *total) {
     return pass;
 }
 
-static void test_vectors_gpt2(void **state) {
-    (void)state;
-    Tokenizer *t = load_fixture("ggml-vocab-gpt-2.json");
-    int total, pass = run_vectors(t, "ggml-vocab-gpt-2.gguf", &total);
-    assert_true(total > 0);
+static void check_vectors(const char *name) {
+    Tokenizer *t = load_vocab(name);
+    int total, pass = run_vectors(t, name, &total);
+    assert_int_equal(total, 46);
     assert_int_equal(pass, total);
     tok_free(t);
 }
 
-static void test_vectors_llama_spm(void **state) {
-    (void)state;
-    Tokenizer *t = load_fixture("ggml-vocab-llama-spm.json");
-    int total, pass = run_vectors(t, "ggml-vocab-llama-spm.gguf", &total);
-    assert_true(total > 0);
-    assert_int_equal(pass, total);
-    tok_free(t);
-}
-
+static void test_vectors_gpt2(void **state) { (void)state; check_vectors("gpt-2"); }
+static void test_vectors_llama_spm(void **state) { (void)state; check_vectors("llama-spm"); }
+static void test_vectors_phi3(void **state) { (void)state; check_vectors("phi-3"); }
+static void test_vectors_deepseek_llm(void **state) { (void)state; check_vectors("deepseek-llm"); }
+static void test_vectors_falcon(void **state) { (void)state; check_vectors("falcon"); }
+static void test_vectors_starcoder(void **state) { (void)state; check_vectors("starcoder"); }
 
 /* Emoji split over <0xNN> byte-fallback tokens: nothing is emitted until
  * the 4th byte completes the char; outputs are always whole chars. */
 static void test_stream_byte_fallback(void **state) {
     (void)state;
-    Tokenizer *t = load_fixture("ggml-vocab-llama-spm.json");
+    Tokenizer *t = load_vocab("llama-spm");
     const char *text = "a\xF0\x9F\xA6\x99" "b \xE4\xBD\xA0";
     int32_t *ids;
     int n;
@@ -280,11 +292,34 @@ static void test_byte_level_round_trip(void **state) {
     tok_free(t);
 }
 
+/* Byte sequences that look like UTF-8 but are not well-formed (surrogates,
+ * overlongs, past U+10FFFF) decode to one U+FFFD per byte, as Python's and
+ * Rust's lossy decoders do (found by tests/fuzz/fuzz_tok_encode). */
+static void test_decode_ill_formed(void **state) {
+    (void)state;
+    Tokenizer *t = load_vocab("gpt-2");
+    const char *in[] = {"\xED\xA0\x80", "\xE0\x80", "\xF4\x90\x80\x80", "\xF0\x8F\xBF"};
+    const int n_fffd[] = {3, 2, 4, 3};
+    for (int k = 0; k < 4; k++) {
+        int32_t *ids;
+        int n;
+        LlmError err;
+        assert_int_equal(tok_encode(t, in[k], strlen(in[k]), 0, &ids, &n, &err), LLM_OK);
+        char *dec = decode_all(t, ids, n);
+        char want[16] = "";
+        for (int i = 0; i < n_fffd[k]; i++) strcat(want, "\xEF\xBF\xBD");
+        assert_string_equal(dec, want);
+        free(dec);
+        free(ids);
+    }
+    tok_free(t);
+}
+
 /* Random bytes through every tokenizer: no crash, ids in range. */
 static void test_invalid_utf8_never_crashes(void **state) {
     (void)state;
     Tokenizer *ts[3] = {load_tiny(), load_fixture("smollm2-tokenizer.json"),
-                        load_fixture("ggml-vocab-llama-spm.json")};
+                        load_vocab("llama-spm")};
     uint32_t seed = 12345;
     char buf[300];
     for (int round = 0; round < 200; round++) {
@@ -347,9 +382,14 @@ int main(void) {
         cmocka_unit_test(test_smollm2_reference),
         cmocka_unit_test(test_vectors_gpt2),
         cmocka_unit_test(test_vectors_llama_spm),
+        cmocka_unit_test(test_vectors_phi3),
+        cmocka_unit_test(test_vectors_deepseek_llm),
+        cmocka_unit_test(test_vectors_falcon),
+        cmocka_unit_test(test_vectors_starcoder),
         cmocka_unit_test(test_stream_byte_fallback),
         cmocka_unit_test(test_byte_level_round_trip),
         cmocka_unit_test(test_invalid_utf8_never_crashes),
+        cmocka_unit_test(test_decode_ill_formed),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
