@@ -161,6 +161,11 @@ static const char *template_root(void) {
     return env && *env ? env : LLMCC_SOURCE_DIR "/templates";
 }
 
+static const char *default_march(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "x86-64-v3" : "x86-64";
+}
+
 static int render(const CompileOptions *o, CompileState *s, const char *stem, LlmError *err) {
     s->manifest = manifest_build(&s->model, &s->graph, o, s->records, s->n_records, s->blob_size);
     s->tokenizer = json_dumps(s->model.tokenizer, JSON_COMPACT);
@@ -168,7 +173,8 @@ static int render(const CompileOptions *o, CompileState *s, const char *stem, Ll
     SpecProgram sp = {.target = o->target, .name = stem, .manifest_json = s->manifest,
                       .weight_bytes = s->blob_size,
                       .weight_hash = payload_weight_hash(s->blob, (size_t)s->blob_size),
-                      .max_context = o->max_context};
+                      .max_context = o->max_context,
+                      .arch = o->cpu_arch ? o->cpu_arch : default_march()};
     LuaHost *h = lua_host_new(template_root());
     spec_push(lua_host_state(h), &s->graph, &sp);
     char rel[128];
@@ -192,10 +198,6 @@ static int write_generated(const CompileOptions *o, CompileState *s, LlmError *e
     return rc;
 }
 
-static const char *default_march(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "x86-64-v3" : "x86-64";
-}
 
 /* Runs argv with stdout+stderr to log; returns the exit status or -1. */
 static int run_logged(char *const argv[], const char *log) {

@@ -156,6 +156,7 @@ static void push_program(lua_State *L, const IrGraph *g, const SpecProgram *p) {
     const ModelDesc *d = &g->desc;
     lua_createtable(L, 0, 24);
     set_str(L, "target", p->target);
+    set_str(L, "arch", p->arch);
     set_str(L, "name", p->name);
     set_str(L, "arch", d->arch);
     set_int(L, "vocab", d->vocab_size);

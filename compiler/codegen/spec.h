@@ -30,6 +30,7 @@ typedef struct SpecProgram {
     int64_t weight_bytes;      /* packed blob size */
     uint64_t weight_hash;      /* payload_weight_hash of the blob */
     int max_context;           /* context the runtime allows */
+    const char *arch;          /* -march (cpu) or sm_XX (cuda) the code is built for */
 } SpecProgram;
 
 /* Pushes the spec table for g onto L's stack. */

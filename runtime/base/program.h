@@ -16,7 +16,7 @@
 
 #include "base/threadpool.h"
 
-#define LLM_PROGRAM_ABI 1
+#define LLM_PROGRAM_ABI 2
 
 /* One forward step. Tokens of a sequence appear in position order; the KV
  * entries of earlier positions of every sequence must already be in the
@@ -33,6 +33,8 @@ typedef struct LlmBatch {
     const int32_t *logit_rows;   /* [n_logits] indices into tokens */
     float *logits;               /* [n_logits][vocab] output, float32 */
 } LlmBatch;
+
+struct LlmEngineOps;
 
 /* The KV pool as the generated code sees it. Element type is the program's
  * kv dtype (float32 on the cpu target). Layout, per tensor (K and V alike):
@@ -69,7 +71,14 @@ typedef struct LlmProgram {
     size_t weight_bytes;      /* size of the packed weight section */
     size_t weight_align;      /* alignment the weight section needs */
     uint64_t weight_hash;     /* xor-fold of the weight section, checked at load */
+    const struct LlmEngineOps *engine; /* the target's engine (runtime/engine/engine.h) */
+    const char *arch;         /* what the code was built for: "x86-64-v3", "sm_90" */
+    /* cpu target: one step on host buffers. */
     void (*forward)(const LlmForwardCtx *ctx, const LlmBatch *batch);
+    /* cuda target: one step enqueued on the stream of cuda_ctx (an
+     * LlmCudaCtx, runtime/gpu/cuda_ctx.h) with T tokens and L logits rows;
+     * weights and arena are device pointers. */
+    void (*forward_cuda)(const void *cuda_ctx, const uint8_t *weights, uint8_t *arena, int T, int L);
 } LlmProgram;
 
 /* Defined by the generated code. */

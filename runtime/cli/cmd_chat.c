@@ -121,14 +121,13 @@ static void chat_cache_append(ChatState *c, const int32_t *ids, int n) {
 
 /* Keeps the cached prefix that ids [n] share (at least one token is left to
  * prefill, for its logits) and prefills the rest. */
-static int chat_prefill(ChatState *c, const int32_t *ids, int n, LlmError *err) {
+static int chat_prefill(ChatState *c, const int32_t *ids, int n, int32_t *first, LlmError *err) {
     int keep = 0;
     while (keep < c->n_cached && keep < n - 1 && c->cached[keep] == ids[keep]) keep++;
     c->n_cached = keep;
     c->g.n_past = keep;
-    int last_row = 0;
     double t0 = gen_now_seconds();
-    if (gen_prefill(&c->g, ids + keep, n - keep, &last_row, err) != LLM_OK)
+    if (gen_prefill(&c->g, ids + keep, n - keep, first, err) != LLM_OK)
         return llm_error_prefix(err, "chat");
     c->t_prefill += gen_now_seconds() - t0;
     chat_cache_append(c, ids + keep, n - keep);
@@ -154,12 +153,12 @@ static int chat_turn(ChatState *c, const char *line, FILE *out, FILE *log, LlmEr
     chat_add_message(c, CHAT_ROLE_USER, line);
     int32_t *ids = NULL;
     int n = 0;
+    int32_t first = 0;
     int rc = chat_prompt_ids(c, &ids, &n, err);
-    if (rc == LLM_OK) rc = chat_prefill(c, ids, n, err);
+    if (rc == LLM_OK) rc = chat_prefill(c, ids, n, &first, err);
     free(ids);
     if (rc != LLM_OK) return LLM_ERR;
     GenState *g = &c->g;
-    int32_t first = sampler_sample(&g->sampler, g->logits);
     double t0 = gen_now_seconds();
     gen_reset_decoder(g, NULL, 0);
     gen_decode(g, first, out);

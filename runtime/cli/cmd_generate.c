@@ -105,17 +105,16 @@ int cmd_generate(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError
     GenState g;
     gen_state_init(&g, s, a);
     int32_t *ids = NULL;
-    int n = 0, last_row = 0;
+    int n = 0;
+    int32_t first = 0;
     int rc = gen_prompt(&g, &ids, &n, err);
     if (rc == LLM_OK) rc = gen_setup(&g, ids, n, err);
     double t0 = gen_now_seconds();
-    if (rc == LLM_OK) rc = gen_prefill(&g, ids, n, &last_row, err);
+    if (rc == LLM_OK) rc = gen_prefill(&g, ids, n, &first, err);
     if (rc == LLM_OK && g.dump != NULL && fclose(g.dump) != 0)
         rc = llm_errorf(err, "--dump-logits %s: write failed", a->dump_logits);
     g.dump = NULL;
     if (rc == LLM_OK) {
-        const float *row = g.logits + (size_t)last_row * (size_t)s->prog->vocab_size;
-        int32_t first = sampler_sample(&g.sampler, row);
         double t1 = gen_now_seconds();
         gen_decode(&g, first, out);
         double t2 = gen_now_seconds();

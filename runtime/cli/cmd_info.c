@@ -30,7 +30,9 @@ static void print_memory_plan(FILE *out, const CliSession *s) {
             kv->block_bytes * (size_t)kv->n_blocks,
             (double)(kv->block_bytes * (size_t)kv->n_blocks) / mib,
             (long)kv->n_blocks * kv->shape.block_size);
-    fprintf(out, "  threads             %d\n", threadpool_size(s->pool));
+    char dev[256];
+    s->prog->engine->describe(s->engine, dev, sizeof dev);
+    fprintf(out, "  device              %s\n", dev);
 }
 
 static void print_tokenizer(FILE *out, const Tokenizer *t) {

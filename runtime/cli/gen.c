@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const GEN_STOP_NAMES[] = {"length", "eos", "end-of-turn", "context", "kv-full"};
+static const char *const GEN_STOP_NAMES[] = {"length", "eos", "end-of-turn", "context", "kv-full", "error"};
 
 double gen_now_seconds(void) {
     struct timespec ts;
@@ -23,7 +23,7 @@ double gen_now_seconds(void) {
 }
 
 const char *gen_stop_name(GenStop stop) {
-    LLM_ASSERT(stop >= GEN_STOP_LENGTH && stop <= GEN_STOP_KV_FULL);
+    LLM_ASSERT(stop >= GEN_STOP_LENGTH && stop <= GEN_STOP_ERROR);
     return GEN_STOP_NAMES[stop];
 }
 
@@ -71,24 +71,32 @@ void gen_reset_decoder(GenState *g, const int32_t *prime, int n) {
     for (int i = 0; i < n; i++) tok_decoder_push(g->dec, prime[i], discard);
 }
 
-/* One forward step over ids [n] at positions n_past..; KV must be reserved. */
-static void gen_forward(GenState *g, const int32_t *ids, int n, GenLogits want) {
+/* One forward step over ids [n] at positions n_past..; KV must be reserved.
+ * Logits reach the host only for --dump-logits (want ALL); otherwise the
+ * engine samples the last row (want LAST) into *next. */
+static int gen_forward(GenState *g, const int32_t *ids, int n, GenLogits want, int32_t *next,
+                       LlmError *err) {
     int want_all = want == GEN_LOGITS_ALL;
-    const LlmProgram *prog = g->s->prog;
     for (int i = 0; i < n; i++) {
         g->tokens[i] = ids[i];
         g->positions[i] = g->n_past + i;
         g->logit_rows[i] = want_all ? i : n - 1;
     }
+    int n_logits = want_all ? n : want == GEN_LOGITS_LAST ? 1 : 0;
     LlmBatch b = {
         .n_tokens = n, .tokens = g->tokens, .positions = g->positions,
         .seq_index = g->seq_index, .n_seqs = 1,
         .block_tables = kv_seq_block_table(&g->s->kv, g->seq),
-        .n_logits = want_all ? n : want == GEN_LOGITS_LAST ? 1 : 0, .logit_rows = g->logit_rows, .logits = g->logits,
+        .n_logits = n_logits, .logit_rows = g->logit_rows, .logits = want_all ? g->logits : NULL,
     };
-    LlmForwardCtx ctx = session_forward_ctx(g->s);
-    prog->forward(&ctx, &b);
+    LlmSampleRow rows[1];
+    int32_t sampled[1] = {0};
+    int sample = n_logits > 0 && !want_all;
+    if (sample) sampler_next_row(&g->sampler, &rows[0]);
+    if (session_step(g->s, &b, sample ? rows : NULL, sampled, err) != LLM_OK) return LLM_ERR;
     g->n_past += n;
+    if (sample) *next = sampled[0];
+    return LLM_OK;
 }
 
 static int gen_dump_rows(GenState *g, int n, LlmError *err) {
@@ -98,7 +106,7 @@ static int gen_dump_rows(GenState *g, int n, LlmError *err) {
     return LLM_OK;
 }
 
-int gen_prefill(GenState *g, const int32_t *ids, int n, int *last_row, LlmError *err) {
+int gen_prefill(GenState *g, const int32_t *ids, int n, int32_t *first, LlmError *err) {
     KvCache *kv = &g->s->kv;
     KvStatus st = kv_seq_reserve(kv, g->seq, g->n_past + n);
     if (st != KV_OK)
@@ -110,9 +118,10 @@ int gen_prefill(GenState *g, const int32_t *ids, int n, int *last_row, LlmError 
         int len = n - at < chunk ? n - at : chunk;
         int dump = g->dump != NULL;
         GenLogits want = dump ? GEN_LOGITS_ALL : at + len == n ? GEN_LOGITS_LAST : GEN_LOGITS_NONE;
-        gen_forward(g, ids + at, len, want);
+        if (gen_forward(g, ids + at, len, want, first, err) != LLM_OK) return LLM_ERR;
         if (dump && gen_dump_rows(g, len, err) != LLM_OK) return LLM_ERR;
-        *last_row = dump ? len - 1 : 0;
+        if (dump && at + len == n)
+            *first = sampler_sample(&g->sampler, g->logits + (size_t)(len - 1) * (size_t)g->s->prog->vocab_size);
     }
     return LLM_OK;
 }
@@ -152,8 +161,12 @@ void gen_decode(GenState *g, int32_t next, FILE *out) {
         if (g->n_past >= prog->max_context) { g->stop = GEN_STOP_CONTEXT; return; }
         KvStatus st = kv_seq_reserve(&g->s->kv, g->seq, g->n_past + 1);
         if (st != KV_OK) { g->stop = st == KV_OUT_OF_BLOCKS ? GEN_STOP_KV_FULL : GEN_STOP_CONTEXT; return; }
-        gen_forward(g, &next, 1, GEN_LOGITS_LAST);
-        next = sampler_sample(&g->sampler, g->logits);
+        LlmError err;
+        if (gen_forward(g, &next, 1, GEN_LOGITS_LAST, &next, &err) != LLM_OK) {
+            fprintf(stderr, "generate: %s\n", err.msg);
+            g->stop = GEN_STOP_ERROR;
+            return;
+        }
     }
 }
 

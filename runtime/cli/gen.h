@@ -5,7 +5,7 @@
  * The caller owns the order: gen_state_init, gen_open (sampler + KV slot),
  * then any number of rounds of gen_prefill (tokens appended at n_past; the
  * caller may first lower n_past to keep only a prefix of what the cache
- * holds), sampler_sample on the last row, gen_decode, gen_flush; finally
+ * holds; it returns the first sampled token), gen_decode, gen_flush; finally
  * gen_state_free.
  */
 #ifndef LLMCC_CLI_GEN_H
@@ -22,7 +22,8 @@ typedef enum GenStop {
     GEN_STOP_EOS,        /* the model produced EOS */
     GEN_STOP_EOT,        /* the model produced the end-of-turn token (chat) */
     GEN_STOP_CONTEXT,    /* max_context positions used */
-    GEN_STOP_KV_FULL     /* the KV pool has no free block */
+    GEN_STOP_KV_FULL,    /* the KV pool has no free block */
+    GEN_STOP_ERROR       /* the engine failed (device error; message printed) */
 } GenStop;
 
 /* Which logits rows a forward step produces. */
@@ -62,10 +63,10 @@ int gen_open(GenState *g, LlmError *err);
  * generated piece keeps the spacing it has after them). */
 void gen_reset_decoder(GenState *g, const int32_t *prime, int n);
 
-/* Runs ids [n] at positions n_past.. in chunks of max_tokens; *last_row is
- * the logits row of the last token. Errors when the KV pool cannot hold
- * n_past + n tokens. */
-int gen_prefill(GenState *g, const int32_t *ids, int n, int *last_row, LlmError *err);
+/* Runs ids [n] at positions n_past.. in chunks of max_tokens and samples
+ * the token after the last one into *first. Errors when the KV pool cannot
+ * hold n_past + n tokens or the engine fails. */
+int gen_prefill(GenState *g, const int32_t *ids, int n, int32_t *first, LlmError *err);
 /* Decodes from next (sampled from the prefill) until a stop condition,
  * streaming text to out; resets n_out first. */
 void gen_decode(GenState *g, int32_t next, FILE *out);

@@ -10,11 +10,12 @@
 #include <string.h>
 
 int session_check_program(const LlmProgram *prog, LlmError *err) {
-    if (prog->abi_version != LLM_PROGRAM_ABI)
+    if (prog->abi_version != LLM_PROGRAM_ABI || prog->engine == NULL)
         return llm_errorf(err, "program ABI version %d, this runtime speaks %d: rebuild the model "
                           "with a matching llmcc", prog->abi_version, LLM_PROGRAM_ABI);
     if (prog->vocab_size <= 0 || prog->max_tokens <= 0 || prog->max_context <= 0 ||
-        prog->block_size <= 0 || prog->forward == NULL ||
+        prog->block_size <= 0 || prog->engine == NULL ||
+        (prog->forward == NULL && prog->forward_cuda == NULL) ||
         (long)prog->max_blocks_per_seq * prog->block_size < prog->max_context)
         return llm_errorf(err, "program: inconsistent shapes (vocab %d, max_tokens %d, "
                           "max_context %d, block_size %d, max_blocks_per_seq %d)",
@@ -71,17 +72,24 @@ static int load_tokenizer(CliSession *s, LlmError *err) {
     return LLM_OK;
 }
 
-static int alloc_buffers(CliSession *s, const SessionOptions *opt, LlmError *err) {
-    s->pool = threadpool_create(opt->n_threads);
-    size_t arena = (s->prog->arena_bytes + 63) / 64 * 64;
-    s->arena = aligned_alloc(64, arena ? arena : 64);
-    if (s->arena == NULL)
-        return llm_errorf(err, "cannot allocate the %zu-byte activation arena", arena);
-    KvCacheShape shape = kv_shape_from_program(s->prog);
+/* Opens the target's engine and sizes the KV pool: --kv-memory when given,
+ * else one full-context sequence; on a device, never past what is free. */
+static int open_engine(CliSession *s, const SessionOptions *opt, LlmError *err) {
+    const LlmProgram *p = s->prog;
+    LlmEngineConfig cfg = {.n_threads = opt->n_threads, .max_seqs = opt->max_seqs > 0 ? opt->max_seqs : 1};
+    if (p->engine->open(p, s->payload.weights, &cfg, &s->engine, err) != LLM_OK) return LLM_ERR;
+    KvCacheShape shape = kv_shape_from_program(p);
     int n_blocks = 0;
     if (kv_cache_blocks_for_budget(&shape, opt->kv_memory, "--kv-memory", &n_blocks, err) != LLM_OK)
         return LLM_ERR;
-    return kv_cache_init(&s->kv, &shape, n_blocks, opt->max_seqs > 0 ? opt->max_seqs : 1, err);
+    size_t cap = p->engine->kv_capacity(s->engine);
+    size_t need = kv_cache_block_bytes(&shape) * (size_t)n_blocks;
+    if (cap > 0 && need > cap)
+        return llm_errorf(err, "not enough device memory for the KV cache: %d blocks need %.1f MiB, "
+                          "%.1f MiB are free after the weights (lower --kv-memory or --max-context)",
+                          n_blocks, (double)need / 1048576.0, (double)cap / 1048576.0);
+    if (p->engine->alloc_kv(s->engine, n_blocks, err) != LLM_OK) return LLM_ERR;
+    return kv_cache_init(&s->kv, &shape, n_blocks, cfg.max_seqs, err);
 }
 
 int session_open(CliSession *s, const LlmProgram *prog, const SessionOptions *opt, LlmError *err) {
@@ -90,7 +98,7 @@ int session_open(CliSession *s, const LlmProgram *prog, const SessionOptions *op
     if (session_check_program(prog, err) != LLM_OK) return LLM_ERR;
     if (payload_open(&s->payload, opt->payload_path, err) != LLM_OK) return LLM_ERR;
     if (check_weights(s, err) != LLM_OK || load_manifest(s, err) != LLM_OK ||
-        load_tokenizer(s, err) != LLM_OK || alloc_buffers(s, opt, err) != LLM_OK) {
+        load_tokenizer(s, err) != LLM_OK || open_engine(s, opt, err) != LLM_OK) {
         session_close(s);
         return LLM_ERR;
     }
@@ -99,20 +107,14 @@ int session_open(CliSession *s, const LlmProgram *prog, const SessionOptions *op
 
 void session_close(CliSession *s) {
     if (s->kv.seqs != NULL) kv_cache_free(&s->kv);
-    free(s->arena);
-    if (s->pool != NULL) threadpool_destroy(s->pool);
+    if (s->engine != NULL) s->prog->engine->close(s->engine);
     if (s->tok != NULL) tok_free(s->tok);
     if (s->manifest != NULL) json_decref(s->manifest);
     if (s->payload.file.path != NULL) payload_close(&s->payload);
     memset(s, 0, sizeof *s);
 }
 
-LlmForwardCtx session_forward_ctx(const CliSession *s) {
-    LlmForwardCtx ctx = {
-        .weights = s->payload.weights,
-        .arena = s->arena,
-        .kv = kv_cache_view(&s->kv),
-        .pool = s->pool,
-    };
-    return ctx;
+int session_step(CliSession *s, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
+                 LlmError *err) {
+    return s->prog->engine->step(s->engine, b, rows, sampled, err);
 }

@@ -17,6 +17,7 @@
 #include "base/payload.h"
 #include "base/program.h"
 #include "base/threadpool.h"
+#include "engine/engine.h"
 #include "kv/kv_cache.h"
 #include "tok/tok.h"
 
@@ -32,16 +33,16 @@ typedef struct CliSession {
     Payload payload;        /* mapped model file */
     json_t *manifest;       /* parsed manifest object, NULL if the model has none */
     Tokenizer *tok;         /* from the payload's tokenizer section */
-    LlmThreadPool *pool;    /* worker threads */
-    uint8_t *arena;         /* [prog->arena_bytes] scratch, 64-byte aligned */
-    KvCache kv;             /* paged KV pool */
+    LlmEngine *engine;      /* the target's device half: weights, arena, KV storage */
+    KvCache kv;             /* paged KV pool bookkeeping (block tables) */
 } CliSession;
 
 int session_open(CliSession *s, const LlmProgram *prog, const SessionOptions *opt, LlmError *err);
 void session_close(CliSession *s);
 
-/* The context for prog->forward over this session's buffers. */
-LlmForwardCtx session_forward_ctx(const CliSession *s);
+/* One forward step through the engine (see engine.h for rows/sampled). */
+int session_step(CliSession *s, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
+                 LlmError *err);
 
 /* Checks the program's own fields (ABI, shapes) before any use. */
 int session_check_program(const LlmProgram *prog, LlmError *err);

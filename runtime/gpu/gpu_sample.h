@@ -17,12 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct LlmSampleRow {
-    float temperature; /* >= 0; 0 = greedy */
-    int top_k;         /* >= 0; 0 = no cut */
-    float top_p;       /* (0, 1]; 1 = no cut */
-    float uniform;     /* [0, 1), from the request's generator */
-} LlmSampleRow;
+#include "sample/sample_row.h"
 
 #ifdef __cplusplus
 extern "C" {

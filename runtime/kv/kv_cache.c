@@ -55,11 +55,6 @@ int kv_cache_blocks_for_budget(const KvCacheShape *s, size_t budget_bytes, const
     return LLM_OK;
 }
 
-static void *alloc_pool(size_t bytes) {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    return aligned_alloc(64, rounded ? rounded : 64);
-}
-
 int kv_cache_init(KvCache *kv, const KvCacheShape *s, int n_blocks, int max_seqs,
                   LlmError *err) {
     memset(kv, 0, sizeof *kv);
@@ -68,13 +63,6 @@ int kv_cache_init(KvCache *kv, const KvCacheShape *s, int n_blocks, int max_seqs
     if (pool == 0 || max_seqs <= 0 || s->max_blocks_per_seq <= 0)
         return llm_errorf(err, "KV cache: bad pool size: %d blocks of %zu bytes, %d sequences",
                           n_blocks, per_block, max_seqs);
-    kv->k = alloc_pool(pool);
-    kv->v = alloc_pool(pool);
-    if (kv->k == NULL || kv->v == NULL) {
-        kv_cache_free(kv);
-        return llm_errorf(err, "KV cache: cannot allocate 2 x %zu bytes (%d blocks); lower "
-                          "--kv-memory", pool, n_blocks);
-    }
     kv->shape = *s;
     kv->n_blocks = n_blocks;
     kv->max_seqs = max_seqs;
@@ -92,8 +80,6 @@ int kv_cache_init(KvCache *kv, const KvCacheShape *s, int n_blocks, int max_seqs
 }
 
 void kv_cache_free(KvCache *kv) {
-    free(kv->k);
-    free(kv->v);
     free(kv->free_ids);
     free(kv->ref_counts);
     free(kv->block_tables);
@@ -160,10 +146,6 @@ const int32_t *kv_seq_block_table(const KvCache *kv, int seq) {
     return seq_get(kv, seq)->block_table;
 }
 
-LlmKvView kv_cache_view(const KvCache *kv) {
-    LlmKvView v = {.k = kv->k, .v = kv->v, .n_blocks = kv->n_blocks};
-    return v;
-}
 
 /* Checks one table row: n_blocks valid ids then -1s; counts uses. */
 static int check_row(const KvCache *kv, int s, int32_t *uses, LlmError *err) {

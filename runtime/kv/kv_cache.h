@@ -1,8 +1,7 @@
-/* kv_cache.h - the paged KV pool (host memory, cpu target).
- *
- * The pool holds n_blocks blocks of block_size token slots for K and for V,
- * laid out as program.h documents ([n_layers][n_blocks][block_size]
- * [n_kv_heads][head_dim] per tensor). Sequences live in slots 0..max_seqs-1;
+/* kv_cache.h - the paged KV pool's bookkeeping: block ids, reference
+ * counts, per-sequence block tables. The storage itself (n_blocks blocks of
+ * block_size token slots for K and for V, laid out as program.h documents)
+ * belongs to the engine (runtime/engine), in host or device memory. Sequences live in slots 0..max_seqs-1;
  * each slot owns one row of a contiguous block-table matrix
  * int32 [max_seqs][max_blocks_per_seq] (-1 = unused), so a batch can pass
  * the matrix (or one row) straight to LlmBatch.block_tables.
@@ -56,8 +55,6 @@ typedef struct KvCache {
     int n_blocks;           /* blocks in the pool */
     int max_seqs;           /* sequence slots */
     size_t block_bytes;     /* bytes of one block of K plus V, all layers */
-    void *k;                /* K pool, shape.elem_bytes * elements, 64-byte aligned */
-    void *v;                /* V pool, same layout as k */
     int32_t *free_ids;      /* [n_blocks] stack of free block ids, top at n_free - 1 */
     int n_free;             /* entries on the free stack */
     int32_t *ref_counts;    /* [n_blocks] table references per block */
@@ -76,8 +73,7 @@ size_t kv_cache_block_bytes(const KvCacheShape *shape);
 int kv_cache_blocks_for_budget(const KvCacheShape *shape, size_t budget_bytes, const char *flag,
                                int *n_blocks, LlmError *err);
 
-/* Allocates the pools (uninitialised; forward() writes before it reads),
- * the free list (all blocks) and max_seqs empty slots. */
+/* Sets up the free list (all blocks) and max_seqs empty slots. */
 int kv_cache_init(KvCache *kv, const KvCacheShape *shape, int n_blocks, int max_seqs,
                   LlmError *err);
 void kv_cache_free(KvCache *kv);
@@ -95,7 +91,6 @@ void kv_seq_release(KvCache *kv, int seq);
 /* Blocks needed to hold n_tokens more tokens in seq (0 if already room). */
 int kv_seq_blocks_needed(const KvCache *kv, int seq, int n_tokens);
 const int32_t *kv_seq_block_table(const KvCache *kv, int seq);
-LlmKvView kv_cache_view(const KvCache *kv);
 
 /* Verifies the invariants above; for tests and debug builds. */
 int kv_cache_check(const KvCache *kv, LlmError *err);

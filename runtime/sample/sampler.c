@@ -110,8 +110,8 @@ static int nucleus_cut(const SampleCandidate *c, int n, float top_p, double *sum
 }
 
 /* Draws from weights c [n] with total mass sum. */
-static int32_t draw(LlmRng *rng, const SampleCandidate *c, int n, double sum) {
-    double u = rng_next_double(rng) * sum;
+static int32_t draw(double uniform, const SampleCandidate *c, int n, double sum) {
+    double u = uniform * sum;
     double acc = 0.0;
     int last = 0;
     for (int i = 0; i < n; i++) {
@@ -123,20 +123,33 @@ static int32_t draw(LlmRng *rng, const SampleCandidate *c, int n, double sum) {
     return c[last].id; /* rounding left u at the very top */
 }
 
-int32_t sampler_sample(Sampler *s, const float *logits) {
-    const SamplerParams *p = &s->params;
-    if (p->temperature == 0.0f) return sampler_argmax(logits, s->vocab);
+int32_t sampler_pick(const LlmSampleRow *row, const float *logits, int vocab,
+                     SampleCandidate *cands) {
+    if (row->temperature == 0.0f) return sampler_argmax(logits, vocab);
     int n = 0;
-    for (int i = 0; i < s->vocab; i++) {
+    for (int i = 0; i < vocab; i++) {
         if (isnan(logits[i])) continue;
-        s->cands[n].id = i;
-        s->cands[n++].value = logits[i] / p->temperature;
+        cands[n].id = i;
+        cands[n++].value = logits[i] / row->temperature;
     }
     if (n == 0) return 0;
-    int sorted = p->top_k > 0 && p->top_k < n;
-    n = select_top_k(s->cands, n, p->top_k);
-    if (p->top_p < 1.0f && !sorted) qsort(s->cands, (size_t)n, sizeof *s->cands, compare_candidates);
-    double sum = softmax_weights(s->cands, n);
-    if (p->top_p < 1.0f) n = nucleus_cut(s->cands, n, p->top_p, &sum);
-    return draw(&s->rng, s->cands, n, sum);
+    int sorted = row->top_k > 0 && row->top_k < n;
+    n = select_top_k(cands, n, row->top_k);
+    if (row->top_p < 1.0f && !sorted) qsort(cands, (size_t)n, sizeof *cands, compare_candidates);
+    double sum = softmax_weights(cands, n);
+    if (row->top_p < 1.0f) n = nucleus_cut(cands, n, row->top_p, &sum);
+    return draw(row->uniform, cands, n, sum);
+}
+
+void sampler_next_row(Sampler *s, LlmSampleRow *row) {
+    row->temperature = s->params.temperature;
+    row->top_k = s->params.top_k;
+    row->top_p = s->params.top_p;
+    row->uniform = s->params.temperature == 0.0f ? 0.0 : rng_next_double(&s->rng);
+}
+
+int32_t sampler_sample(Sampler *s, const float *logits) {
+    LlmSampleRow row;
+    sampler_next_row(s, &row);
+    return sampler_pick(&row, logits, s->vocab, s->cands);
 }

@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "sample/rng.h"
+#include "sample/sample_row.h"
 
 typedef struct SamplerParams {
     float temperature; /* >= 0; 0 = greedy */
@@ -54,5 +55,15 @@ int32_t sampler_sample(Sampler *s, const float *logits);
 
 /* Index of the largest value, ties to the lowest index; NaN ignored. */
 int32_t sampler_argmax(const float *logits, int n);
+
+/* The request for the next token: this sampler's parameters and, when it
+ * samples (temperature > 0), the next uniform of its generator. Greedy
+ * requests draw nothing, so the stream is the same whatever the engine. */
+void sampler_next_row(Sampler *s, LlmSampleRow *row);
+
+/* Picks a token from a host logits row by the rule above, with the row's
+ * uniform. cands: scratch of vocab entries. */
+int32_t sampler_pick(const LlmSampleRow *row, const float *logits, int vocab,
+                     SampleCandidate *cands);
 
 #endif

@@ -13,9 +13,9 @@ golden=tests/golden/tinystories-656k
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-"$build/llmcc" compile "$model" --emit-only --gen-dir "$tmp/a" 2>/dev/null
-"$build/llmcc" compile "$model" --emit-only --gen-dir "$tmp/b" 2>/dev/null
-"$build/llmcc" compile "$model" --emit-only --no-fuse --gen-dir "$tmp/unfused" 2>/dev/null
+"$build/llmcc" compile "$model" --cpu-arch x86-64-v3 --emit-only --gen-dir "$tmp/a" 2>/dev/null
+"$build/llmcc" compile "$model" --cpu-arch x86-64-v3 --emit-only --gen-dir "$tmp/b" 2>/dev/null
+"$build/llmcc" compile "$model" --cpu-arch x86-64-v3 --emit-only --no-fuse --gen-dir "$tmp/unfused" 2>/dev/null
 for f in model.c ir.txt manifest.json weights.bin tokenizer.json; do
   cmp "$tmp/a/$f" "$tmp/b/$f" || { echo "FAIL: $f differs between two compiles"; exit 1; }
 done

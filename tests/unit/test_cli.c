@@ -21,6 +21,7 @@
 #include "base/payload.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "engine/engine.h"
 #include "load/model_load.h"
 #include "cli/commands.h"
 #include "tok/tok.h"
@@ -70,6 +71,7 @@ static LlmProgram fake_program(void) {
         .block_size = 4, .max_blocks_per_seq = 16, .kv_elem_bytes = 4, .arena_bytes = 100,
         .weight_bytes = sizeof fake_weights, .weight_align = 64,
         .weight_hash = payload_weight_hash(fake_weights, sizeof fake_weights),
+        .engine = &llm_engine_cpu, .arch = "test",
         .forward = fake_forward,
     };
     return p;

@@ -64,11 +64,7 @@ static void test_reserve_release(void **state) {
     kv_seq_release(&kv, b);
     assert_int_equal(kv.n_free, 5);
     check_ok(&kv);
-    LlmKvView v = kv_cache_view(&kv);
-    assert_int_equal(v.n_blocks, 5);
-    assert_int_equal((uintptr_t)v.k % 64, 0);
-    memset(v.k, 0, kv.block_bytes / 2 * 5); /* whole pool is addressable */
-    memset(v.v, 0, kv.block_bytes / 2 * 5);
+    assert_int_equal(kv.n_blocks, 5);
     kv_cache_free(&kv);
 }
 

@@ -16,6 +16,7 @@
 #include "base/program.h"
 #include "base/threadpool.h"
 #include "cli/cli.h"
+#include "engine/engine.h"
 
 $(include("kernels/cpu/common.c.lua"))
 /* Rotary inverse frequencies, float32, scaling applied (compile time). */
@@ -61,6 +62,8 @@ const LlmProgram llm_program = {
     .weight_bytes = $(P.weight_bytes),
     .weight_align = 64,
     .weight_hash = $(P.weight_hash),
+    .engine = &llm_engine_cpu,
+    .arch = "$(P.arch)",
     .forward = model_forward,
 };
 

@@ -12,6 +12,7 @@
 #include "base/program.h"
 #include "base/threadpool.h"
 #include "cli/cli.h"
+#include "engine/engine.h"
 
 /* ---- helpers (templates/kernels/cpu/common.c.lua) ---------------------- */
 
@@ -695,6 +696,8 @@ const LlmProgram llm_program = {
     .weight_bytes = 2624000,
     .weight_align = 64,
     .weight_hash = 0xf7b10000fc600a00ULL,
+    .engine = &llm_engine_cpu,
+    .arch = "llama",
     .forward = model_forward,
 };
 

@@ -1,0 +1,59 @@
+/* engine.h - the device half of a loaded model, one implementation per
+ * target: it owns the weights where the kernels read them, the activation
+ * arena and the KV storage, and runs forward steps.
+ *
+ * The generated program names its engine (LlmProgram.engine): the cpu
+ * target uses llm_engine_cpu (runtime/engine/engine_cpu.c), the cuda target
+ * llm_engine_cuda (runtime/gpu/engine_cuda.cu). Everything above the
+ * engine (CLI, scheduler, server) is target-agnostic: it manages block
+ * tables (runtime/kv), builds LlmBatch, and asks for logits on the host
+ * and/or one sampled token per logits row.
+ */
+#ifndef LLMCC_ENGINE_ENGINE_H
+#define LLMCC_ENGINE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/program.h"
+#include "sample/sample_row.h"
+
+typedef struct LlmEngine LlmEngine; /* opaque, owned by its ops */
+
+typedef struct LlmEngineConfig {
+    int n_threads; /* cpu: worker threads, 0 = all online cores */
+    int max_seqs;  /* rows of the block-table matrix a batch may use */
+    int device;    /* cuda: device ordinal */
+} LlmEngineConfig;
+
+typedef struct LlmEngineOps {
+    const char *target; /* "cpu" or "cuda" */
+    /* Loads weights (the payload's weight section, host memory) where the
+     * kernels read them and allocates scratch. Errors: no device, device
+     * too old for the compiled arch, not enough memory — each named. */
+    int (*open)(const LlmProgram *prog, const uint8_t *weights, const LlmEngineConfig *cfg,
+                LlmEngine **out, LlmError *err);
+    /* Bytes the KV pool may take now (device memory still free, less a
+     * reserve); 0 means "no device limit" (host memory). */
+    size_t (*kv_capacity)(const LlmEngine *e);
+    /* Allocates K and V storage for n_blocks blocks (once). */
+    int (*alloc_kv)(LlmEngine *e, int n_blocks, LlmError *err);
+    /* One forward step over b. Then, if b->logits != NULL, the logits rows
+     * are copied there ([n_logits][vocab] float32, host); if rows != NULL,
+     * one token per logits row is sampled into sampled[n_logits]. Errors
+     * only for device failures. */
+    int (*step)(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
+                LlmError *err);
+    /* One line naming the device (for info and bench). */
+    void (*describe)(const LlmEngine *e, char *buf, size_t cap);
+    void (*close)(LlmEngine *e);
+} LlmEngineOps;
+
+extern const LlmEngineOps llm_engine_cpu;
+
+/* Picks a token from one host logits row by the rule of sampler.h. cands
+ * is scratch of vocab entries (SampleCandidate). */
+int32_t engine_pick_host(const LlmSampleRow *row, const float *logits, int vocab, void *cands);
+
+#endif

@@ -1,0 +1,113 @@
+/* engine_cpu.c - the cpu target's engine: weights read in place from the
+ * mapped payload, a host arena, host K/V pools, a thread pool, and
+ * sampling on the host from the logits the step produced.
+ *
+ * The step always computes logits into its own buffer when a caller wants
+ * logits or tokens, then copies and/or samples; the generated forward()
+ * never sees the caller's buffers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "sample/sampler.h"
+
+struct LlmEngine {
+    const LlmProgram *prog;  /* not owned */
+    const uint8_t *weights;  /* the payload's weight section (mapped, not owned) */
+    LlmThreadPool *pool;     /* worker threads */
+    uint8_t *arena;          /* [prog->arena_bytes] activations, 64-byte aligned */
+    float *logits;           /* [max_tokens][vocab] step output */
+    SampleCandidate *cands;  /* [vocab] sampling scratch */
+    void *k, *v;             /* K and V pools, NULL until alloc_kv */
+    int n_blocks;            /* blocks in the pools */
+};
+
+static void *alloc64(size_t bytes) {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    return aligned_alloc(64, rounded ? rounded : 64);
+}
+
+static void cpu_close(LlmEngine *e) {
+    if (e == NULL) return;
+    if (e->pool != NULL) threadpool_destroy(e->pool);
+    free(e->arena);
+    free(e->logits);
+    free(e->cands);
+    free(e->k);
+    free(e->v);
+    free(e);
+}
+
+static int cpu_open(const LlmProgram *prog, const uint8_t *weights, const LlmEngineConfig *cfg,
+                    LlmEngine **out, LlmError *err) {
+    LlmEngine *e = llm_xcalloc(1, sizeof *e);
+    e->prog = prog;
+    e->weights = weights;
+    e->pool = threadpool_create(cfg->n_threads);
+    e->arena = alloc64(prog->arena_bytes);
+    e->logits = alloc64((size_t)prog->max_tokens * (size_t)prog->vocab_size * sizeof(float));
+    e->cands = llm_xcalloc((size_t)prog->vocab_size, sizeof(SampleCandidate));
+    if (e->arena == NULL || e->logits == NULL) {
+        cpu_close(e);
+        return llm_errorf(err, "cannot allocate the %zu-byte activation arena", prog->arena_bytes);
+    }
+    *out = e;
+    return LLM_OK;
+}
+
+static size_t cpu_kv_capacity(const LlmEngine *e) {
+    (void)e;
+    return 0;
+}
+
+static int cpu_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
+    const LlmProgram *p = e->prog;
+    size_t per_block = (size_t)p->n_layers * (size_t)p->block_size * (size_t)p->n_kv_heads *
+                       (size_t)p->head_dim * p->kv_elem_bytes;
+    size_t bytes = per_block * (size_t)n_blocks;
+    e->k = alloc64(bytes);
+    e->v = alloc64(bytes);
+    if (e->k == NULL || e->v == NULL)
+        return llm_errorf(err, "KV cache: cannot allocate 2 x %zu bytes (%d blocks); lower "
+                          "--kv-memory", bytes, n_blocks);
+    e->n_blocks = n_blocks;
+    return LLM_OK;
+}
+
+static int cpu_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
+                    LlmError *err) {
+    (void)err;
+    const LlmProgram *p = e->prog;
+    LlmBatch inner = *b;
+    inner.logits = e->logits;
+    LlmForwardCtx ctx = {.weights = e->weights, .arena = e->arena,
+                         .kv = {.k = e->k, .v = e->v, .n_blocks = e->n_blocks}, .pool = e->pool};
+    p->forward(&ctx, &inner);
+    size_t row = (size_t)p->vocab_size;
+    if (b->logits != NULL) memcpy(b->logits, e->logits, (size_t)b->n_logits * row * sizeof(float));
+    if (rows != NULL)
+        for (int i = 0; i < b->n_logits; i++)
+            sampled[i] = sampler_pick(&rows[i], e->logits + (size_t)i * row, p->vocab_size, e->cands);
+    return LLM_OK;
+}
+
+static void cpu_describe(const LlmEngine *e, char *buf, size_t cap) {
+    snprintf(buf, cap, "cpu, %d threads, built for %s", threadpool_size(e->pool),
+             e->prog->arch ? e->prog->arch : "?");
+}
+
+const LlmEngineOps llm_engine_cpu = {
+    .target = "cpu",
+    .open = cpu_open,
+    .kv_capacity = cpu_kv_capacity,
+    .alloc_kv = cpu_alloc_kv,
+    .step = cpu_step,
+    .describe = cpu_describe,
+    .close = cpu_close,
+};
+
+int32_t engine_pick_host(const LlmSampleRow *row, const float *logits, int vocab, void *cands) {
+    return sampler_pick(row, logits, vocab, cands);
+}
