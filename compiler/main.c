@@ -20,7 +20,8 @@ static void usage(FILE *f) {
           "\n"
           "options:\n"
           "  -o, --output OUT       executable to write (required)\n"
-          "  --target cpu           code generator target (default cpu)\n"
+          "  --target cpu|cuda      code generator target (default cpu)\n"
+          "  --arch sm_90|sm_80     GPU architecture for --target cuda (default sm_90)\n"
           "  --dtype f32|f16|bf16   storage of matrix weights (default f32)\n"
           "  --no-fuse              switch every fusion pass off\n"
           "  --disable-pass NAME    switch one pass off (repeatable)\n"
@@ -66,7 +67,7 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
                     strcmp(a, "--dtype") == 0 || strcmp(a, "--disable-pass") == 0 ||
                     strcmp(a, "--gen-dir") == 0 || strcmp(a, "--max-tokens") == 0 ||
                     strcmp(a, "--block-size") == 0 || strcmp(a, "--max-context") == 0 ||
-                    strcmp(a, "--cpu-arch") == 0;
+                    strcmp(a, "--cpu-arch") == 0 || strcmp(a, "--arch") == 0;
         if (needs && !has) {
             fprintf(stderr, "llmcc: %s needs a value\n", a);
             return 2;
@@ -85,6 +86,7 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
             o->disabled[o->n_disabled++] = v;
         } else if (strcmp(a, "--gen-dir") == 0) o->gen_dir = v;
         else if (strcmp(a, "--cpu-arch") == 0) o->cpu_arch = v;
+        else if (strcmp(a, "--arch") == 0) o->cuda_arch = v;
         else if (strcmp(a, "--max-tokens") == 0) { if (parse_int(a, v, &o->max_tokens)) return 2; }
         else if (strcmp(a, "--block-size") == 0) { if (parse_int(a, v, &o->block_size)) return 2; }
         else if (strcmp(a, "--max-context") == 0) { if (parse_int(a, v, &o->max_context)) return 2; }

@@ -36,6 +36,7 @@ void compile_options_default(CompileOptions *o) {
     o->target = "cpu";
     o->dtype = DTYPE_F32;
     o->max_tokens = 64;
+    o->cuda_arch = "sm_90";
     o->block_size = 16;
 }
 
@@ -156,6 +157,10 @@ static int pack_all(CompileState *s, Progress *pr, LlmError *err) {
     return pack_weights(&s->graph, &s->model.tensors, s->blob, s->blob_size, progress_bar, pr, err);
 }
 
+static const char *source_ext(const CompileOptions *o) {
+    return strcmp(o->target, "cuda") == 0 ? "cu" : "c";
+}
+
 static const char *template_root(void) {
     const char *env = getenv("LLMCC_TEMPLATES");
     return env && *env ? env : LLMCC_SOURCE_DIR "/templates";
@@ -174,11 +179,12 @@ static int render(const CompileOptions *o, CompileState *s, const char *stem, Ll
                       .weight_bytes = s->blob_size,
                       .weight_hash = payload_weight_hash(s->blob, (size_t)s->blob_size),
                       .max_context = o->max_context,
-                      .arch = o->cpu_arch ? o->cpu_arch : default_march()};
+                      .arch = strcmp(o->target, "cuda") == 0 ? o->cuda_arch
+                              : o->cpu_arch ? o->cpu_arch : default_march()};
     LuaHost *h = lua_host_new(template_root());
     spec_push(lua_host_state(h), &s->graph, &sp);
     char rel[128];
-    snprintf(rel, sizeof rel, "program/%s/model.c.lua", o->target);
+    snprintf(rel, sizeof rel, "program/%s/model.%s.lua", o->target, source_ext(o));
     int rc = lua_host_render(h, rel, &s->source, NULL, err);
     lua_host_free(h);
     return rc;
@@ -187,7 +193,9 @@ static int render(const CompileOptions *o, CompileState *s, const char *stem, Ll
 static int write_generated(const CompileOptions *o, CompileState *s, LlmError *err) {
     if (mkdir_p(s->gen_dir, err) != LLM_OK) return LLM_ERR;
     char *ir = ir_print(&s->graph);
-    int rc = write_file(s->gen_dir, "model.c", s->source, strlen(s->source), err);
+    char name[16];
+    snprintf(name, sizeof name, "model.%s", source_ext(o));
+    int rc = write_file(s->gen_dir, name, s->source, strlen(s->source), err);
     if (rc == LLM_OK) rc = write_file(s->gen_dir, "ir.txt", ir, strlen(ir), err);
     if (rc == LLM_OK) rc = write_file(s->gen_dir, "manifest.json", s->manifest, strlen(s->manifest), err);
     free(ir);
@@ -218,33 +226,78 @@ static int run_logged(char *const argv[], const char *log) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+static const char *env_or(const char *name, const char *fallback) {
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+/* Appends the space-separated flags of list to argv (n updated, max 60). */
+static void add_flags(char **argv, int *n, char *list, int nvcc) {
+    for (char *tok = strtok(list, " "); tok && *n < 60; tok = strtok(NULL, " ")) {
+        if (nvcc && strncmp(tok, "-fsanitize", 10) == 0) argv[(*n)++] = "-Xcompiler";
+        argv[(*n)++] = tok;
+    }
+}
+
+static int run_build(const CompileOptions *o, char **argv, int n, const char *src, const char *log,
+                     LlmError *err) {
+    argv[n] = NULL;
+    if (o->verbose) {
+        fprintf(stderr, "llmcc: build:");
+        for (int i = 0; i < n; i++) fprintf(stderr, " %s", argv[i]);
+        fputc('\n', stderr);
+    }
+    int st = run_logged(argv, log);
+    if (st != 0) return llm_errorf(err, "%s: %s failed (status %d); see %s", src, argv[0], st, log);
+    return LLM_OK;
+}
+
 static int cc_build(const CompileOptions *o, CompileState *s, LlmError *err) {
-    const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : LLMCC_C_COMPILER;
-    const char *rt = getenv("LLMCC_RUNTIME_LIB") && *getenv("LLMCC_RUNTIME_LIB") ? getenv("LLMCC_RUNTIME_LIB") : LLMCC_RT_LIB;
-    char src[4200], log[4200], march[128], inc[4200];
+    const char *cc = env_or("CC", LLMCC_C_COMPILER);
+    const char *rt = env_or("LLMCC_RUNTIME_LIB", LLMCC_RT_LIB);
+    char src[4200], log[4200], march[128], inc[4200], link[2048];
     snprintf(src, sizeof src, "%s/model.c", s->gen_dir);
     snprintf(log, sizeof log, "%s/build.log", s->gen_dir);
     snprintf(march, sizeof march, "-march=%s", o->cpu_arch ? o->cpu_arch : default_march());
     snprintf(inc, sizeof inc, "-I%s/runtime", LLMCC_SOURCE_DIR);
-    char link[2048];
-    snprintf(link, sizeof link, "%s", LLMCC_RT_LINK);
+    snprintf(link, sizeof link, "%s", env_or("LLMCC_LINK", LLMCC_RT_LINK));
     char *argv[64];
     int n = 0;
     char *fixed[] = {(char *)cc, "-std=c11", "-O3", "-ffp-contract=fast", march, "-Wall", "-Wextra",
                      inc, "-o", s->tmp_out, src, (char *)rt};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) argv[n++] = fixed[i];
-    for (char *tok = strtok(link, " "); tok && n < 60; tok = strtok(NULL, " ")) argv[n++] = tok;
-    argv[n] = NULL;
-    if (o->verbose) {
-        fprintf(stderr, "llmcc: cc:");
-        for (int i = 0; i < n; i++) fprintf(stderr, " %s", argv[i]);
-        fputc('\n', stderr);
-    }
-    int st = run_logged(argv, log);
-    if (st != 0)
-        return llm_errorf(err, "%s: C compiler %s failed (status %d); see %s", src, cc, st, log);
-    return LLM_OK;
+    add_flags(argv, &n, link, 0);
+    return run_build(o, argv, n, src, log, err);
 }
+
+#ifdef LLMCC_HAVE_CUDA
+static int nvcc_build(const CompileOptions *o, CompileState *s, LlmError *err) {
+    const char *nvcc = env_or("NVCC", LLMCC_NVCC);
+    char src[4200], log[4200], gencode[128], inc[4200], link[2048];
+    snprintf(src, sizeof src, "%s/model.cu", s->gen_dir);
+    snprintf(log, sizeof log, "%s/build.log", s->gen_dir);
+    const char *sm = o->cuda_arch + 3; /* "90" */
+    snprintf(gencode, sizeof gencode, "arch=compute_%s,code=[sm_%s,compute_%s]", sm, sm, sm);
+    snprintf(inc, sizeof inc, "-I%s/runtime", LLMCC_SOURCE_DIR);
+    snprintf(link, sizeof link, "%s", env_or("LLMCC_LINK", LLMCC_RT_LINK));
+    char *argv[64];
+    int n = 0;
+    char *fixed[] = {(char *)nvcc, "-std=c++20", "-O3", "-gencode", gencode, "-lineinfo",
+                     "-Xcompiler", "-fno-strict-aliasing", inc, "-o", s->tmp_out, src,
+                     (char *)env_or("LLMCC_GPU_LIB", LLMCC_GPU_LIB),
+                     (char *)env_or("LLMCC_RUNTIME_LIB", LLMCC_RT_LIB)};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) argv[n++] = fixed[i];
+    add_flags(argv, &n, link, 1);
+    return run_build(o, argv, n, src, log, err);
+}
+#else
+static int nvcc_build(const CompileOptions *o, CompileState *s, LlmError *err) {
+    (void)o;
+    (void)s;
+    return llm_errorf(err, "--target cuda: this llmcc was built without nvcc (install the CUDA "
+                      "toolkit and rebuild)");
+}
+#endif
 
 static int finish_executable(const CompileOptions *o, CompileState *s, LlmError *err) {
     if (payload_append(s->tmp_out, s->blob, (size_t)s->blob_size, s->tokenizer, strlen(s->tokenizer),
@@ -280,14 +333,18 @@ static int compile_steps(const CompileOptions *o, CompileState *s, Progress *pr,
     }
     if (o->emit_only) return LLM_OK;
     progress_stage(pr, "build", o->output);
-    if (cc_build(o, s, err) != LLM_OK) return LLM_ERR;
+    int built = strcmp(o->target, "cuda") == 0 ? nvcc_build(o, s, err) : cc_build(o, s, err);
+    if (built != LLM_OK) return LLM_ERR;
     return finish_executable(o, s, err);
 }
 
 int compile_run(const CompileOptions *opts, LlmError *err) {
     CompileOptions o = *opts;
-    if (strcmp(o.target, "cpu") != 0)
-        return llm_errorf(err, "--target %s: not available in this build (targets: cpu)", o.target);
+    if (strcmp(o.target, "cpu") != 0 && strcmp(o.target, "cuda") != 0)
+        return llm_errorf(err, "--target %s: unknown target (targets: cpu, cuda)", o.target);
+    if (strcmp(o.target, "cuda") == 0 && strcmp(o.cuda_arch, "sm_90") != 0 &&
+        strcmp(o.cuda_arch, "sm_80") != 0)
+        return llm_errorf(err, "--arch %s: supported: sm_90, sm_80", o.cuda_arch);
     if (o.max_tokens < 1 || o.block_size < 1)
         return llm_errorf(err, "--max-tokens %d / --block-size %d: must be positive", o.max_tokens, o.block_size);
     CompileState s;

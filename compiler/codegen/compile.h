@@ -25,6 +25,7 @@ typedef struct CompileOptions {
     int max_context;        /* 0: the model's; else capped to it */
     const char *gen_dir;    /* folder for generated files; NULL: generated/<stem> */
     const char *cpu_arch;   /* -march value; NULL: x86-64-v3 when the host has AVX2+FMA */
+    const char *cuda_arch;  /* --arch sm_90 (default) or sm_80, cuda target */
 } CompileOptions;
 
 void compile_options_default(CompileOptions *o);

@@ -84,3 +84,24 @@ int pack_weights(const IrGraph *g, const TensorTable *tt, uint8_t *blob, int64_t
     }
     return LLM_OK;
 }
+
+int64_t pack_decode_bytes(const IrGraph *g) {
+    int *embed_only = llm_xcalloc((size_t)g->n_weights + 1, sizeof *embed_only);
+    for (int i = 0; i < g->n_weights; i++) embed_only[i] = 1;
+    int *used = llm_xcalloc((size_t)g->n_weights + 1, sizeof *used);
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_weights; j++) {
+            used[g->nodes[i].weights[j]] = 1;
+            if (g->nodes[i].op != IR_OP_EMBED) embed_only[g->nodes[i].weights[j]] = 0;
+        }
+    int64_t total = 0;
+    for (int i = 0; i < g->n_weights; i++) {
+        const IrWeight *w = &g->weights[i];
+        if (!used[i]) continue;
+        int64_t rows = embed_only[i] ? 1 : w->rows;
+        total += rows * w->cols * (int64_t)elem_bytes(w->dtype);
+    }
+    free(embed_only);
+    free(used);
+    return total;
+}

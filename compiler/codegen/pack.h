@@ -21,6 +21,10 @@ typedef void (*PackProgressFn)(void *ctx, int done, int total);
 int pack_weights(const IrGraph *g, const TensorTable *tt, uint8_t *blob, int64_t size,
                  PackProgressFn progress, void *pctx, LlmError *err);
 
+/* Weight bytes one decode step reads: every weight in full, except a
+ * weight used only by the embedding lookup, of which one row is read. */
+int64_t pack_decode_bytes(const IrGraph *g);
+
 /* Round-to-nearest-even conversions used for packing (exposed for tests). */
 uint16_t pack_f32_to_bf16(float f);
 uint16_t pack_f32_to_f16(float f);

@@ -1,6 +1,8 @@
 /* spec.c - IrGraph -> Lua spec tables (see spec.h for the shape). */
 #include "codegen/spec.h"
 
+#include "codegen/pack.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +44,7 @@ static void value_ptr(const IrGraph *g, int id, char *buf, size_t cap, int *stri
         id = g->nodes[id].inputs[0];
     }
     *stride = g->nodes[id].row_stride;
-    if (g->nodes[id].is_output) snprintf(buf, cap, "(b->logits + %d)", off);
+    if (g->nodes[id].is_output) snprintf(buf, cap, "(out_logits + %d)", off);
     else snprintf(buf, cap, "((float *)(A + %lld) + %d)", (long long)g->nodes[id].arena_offset, off);
 }
 
@@ -158,7 +160,7 @@ static void push_program(lua_State *L, const IrGraph *g, const SpecProgram *p) {
     set_str(L, "target", p->target);
     set_str(L, "arch", p->arch);
     set_str(L, "name", p->name);
-    set_str(L, "arch", d->arch);
+    set_str(L, "arch_name", d->arch);
     set_int(L, "vocab", d->vocab_size);
     set_int(L, "hidden", d->hidden_size);
     set_int(L, "layers", d->n_layers);
@@ -171,6 +173,7 @@ static void push_program(lua_State *L, const IrGraph *g, const SpecProgram *p) {
     set_int(L, "max_blocks_per_seq", (p->max_context + g->block_size - 1) / g->block_size);
     set_int(L, "arena_bytes", g->arena_bytes);
     set_int(L, "weight_bytes", p->weight_bytes);
+    set_int(L, "decode_bytes", pack_decode_bytes(g));
     char hash[32];
     snprintf(hash, sizeof hash, "0x%016llxULL", (unsigned long long)p->weight_hash);
     set_str(L, "weight_hash", hash);

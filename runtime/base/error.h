@@ -25,8 +25,14 @@ int llm_errorf(LlmError *err, const char *fmt, ...)
 int llm_error_prefix(LlmError *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+#ifdef __cplusplus
+#define LLM_NORETURN [[noreturn]]
+#else
+#define LLM_NORETURN _Noreturn
+#endif
+
 /* Aborts with file:line and a message: for broken invariants only. */
-_Noreturn void llm_bug(const char *file, int line, const char *fmt, ...)
+LLM_NORETURN void llm_bug(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #define LLM_BUG(...) llm_bug(__FILE__, __LINE__, __VA_ARGS__)

@@ -79,6 +79,8 @@ typedef struct LlmProgram {
      * LlmCudaCtx, runtime/gpu/cuda_ctx.h) with T tokens and L logits rows;
      * weights and arena are device pointers. */
     void (*forward_cuda)(const void *cuda_ctx, const uint8_t *weights, uint8_t *arena, int T, int L);
+    size_t decode_bytes;      /* weight bytes one decode token reads (the
+                                 embedding contributes one row unless tied) */
 } LlmProgram;
 
 /* Defined by the generated code. */

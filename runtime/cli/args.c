@@ -24,7 +24,7 @@ typedef enum CliOptKind {
     CLI_OPT_SWITCH
 } CliOptKind;
 
-enum { CLI_IN_GENERATE = 1, CLI_IN_INFO = 2, CLI_IN_CHAT = 4, CLI_IN_ALL = 7 };
+enum { CLI_IN_GENERATE = 1, CLI_IN_INFO = 2, CLI_IN_CHAT = 4, CLI_IN_BENCH = 8, CLI_IN_ALL = 15 };
 /* Sampling and decoding flags that generate and chat share. */
 #define CLI_IN_GEN_CHAT (CLI_IN_GENERATE | CLI_IN_CHAT)
 
@@ -57,6 +57,10 @@ static const CliOption CLI_OPTIONS[] = {
     {"--chat-template", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(chat_template), NO_MARK, 0, 0},
     {"--threads", "-t", CLI_OPT_INT, CLI_IN_ALL, AT(n_threads), NO_MARK, 1, 4096},
     {"--kv-memory", NULL, CLI_OPT_BYTES, CLI_IN_ALL, AT(kv_memory), NO_MARK, 0, 0},
+    {"--prompt-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(prompt_len), NO_MARK, 1, INT_MAX},
+    {"--gen-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(gen_len), NO_MARK, 1, INT_MAX},
+    {"--batch", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(batch), NO_MARK, 1, 1},
+    {"--runs", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(runs), NO_MARK, 1, 1000},
 };
 
 void cli_print_usage(FILE *f, const char *prog_name) {
@@ -67,6 +71,8 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "  chat               talk with the model: user lines on stdin, replies\n"
             "                     on stdout (EOF ends the session)\n"
             "  info               print the model manifest and memory plan\n"
+            "  bench              time prefill and decode; print tokens/s, bytes read per\n"
+            "                     token and the ratio to the measured copy bandwidth\n"
             "generate options:\n"
             "  -p, --prompt TEXT      prompt text\n"
             "  --ids \"1 2 3\"          prompt as token ids instead of text\n"
@@ -80,6 +86,11 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "  --ignore-eos           keep generating after EOS\n"
             "  --print-ids            print the generated ids on a line 'ids: ...'\n"
             "  --dump-logits FILE     write float32 [n_prompt][vocab] prompt logits\n"
+            "bench options:\n"
+            "  --prompt-len N         prompt tokens (default 16)\n"
+            "  --gen-len N            generated tokens, greedy, EOS ignored (default 128)\n"
+            "  --batch N              sequences (1 until batching lands)\n"
+            "  --runs N               timed runs after one warm-up, median reported (default 3)\n"
             "chat options (and -n per reply, --temperature, --top-k, --top-p, --seed):\n"
             "  --system TEXT          system message (default: the template's own,\n"
             "                         if it has one)\n"
@@ -218,6 +229,9 @@ static int parse_command(const char *word, CliArgs *a, unsigned *mask, LlmError 
     } else if (strcmp(word, "info") == 0) {
         a->command = CLI_CMD_INFO;
         *mask = CLI_IN_INFO;
+    } else if (strcmp(word, "bench") == 0) {
+        a->command = CLI_CMD_BENCH;
+        *mask = CLI_IN_BENCH;
     } else if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
         a->command = CLI_CMD_HELP;
     } else {
@@ -229,6 +243,10 @@ static int parse_command(const char *word, CliArgs *a, unsigned *mask, LlmError 
 static void args_defaults(CliArgs *a) {
     memset(a, 0, sizeof *a);
     a->command = CLI_CMD_HELP;
+    a->prompt_len = 16;
+    a->gen_len = 128;
+    a->batch = 1;
+    a->runs = 3;
     a->n_predict = 128;
     a->top_p = 1.0f;
 }

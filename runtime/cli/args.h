@@ -18,7 +18,8 @@ typedef enum CliCommand {
     CLI_CMD_HELP = 0, /* --help, -h, or no command */
     CLI_CMD_GENERATE,
     CLI_CMD_CHAT,
-    CLI_CMD_INFO
+    CLI_CMD_INFO,
+    CLI_CMD_BENCH
 } CliCommand;
 
 typedef struct CliArgs {
@@ -42,6 +43,10 @@ typedef struct CliArgs {
     size_t kv_memory;        /* --kv-memory bytes, 0 = one full-context sequence */
     const char *system;      /* chat --system TEXT, NULL when absent */
     const char *chat_template; /* chat --chat-template NAME, NULL = the model's */
+    int prompt_len;          /* bench --prompt-len, default 16 */
+    int gen_len;             /* bench --gen-len, default 128 */
+    int batch;               /* bench --batch, default 1 */
+    int runs;                /* bench --runs, default 3 */
 } CliArgs;
 
 /* Fills a with defaults, then parses argv[1..argc-1]. */

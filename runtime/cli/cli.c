@@ -17,6 +17,7 @@ static int run_command(const CliArgs *a, const LlmProgram *prog, const char *pay
     if (session_open(&s, prog, &opt, err) != LLM_OK) return LLM_ERR;
     int rc = a->command == CLI_CMD_GENERATE ? cmd_generate(&s, a, out, log, err)
              : a->command == CLI_CMD_CHAT   ? cmd_chat(&s, a, in, out, log, err)
+             : a->command == CLI_CMD_BENCH  ? cmd_bench(&s, a, out, err)
                                             : cmd_info(&s, a, out, err);
     session_close(&s);
     return rc;

@@ -14,6 +14,8 @@ int cmd_generate(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError
 /* Reads user lines from in until EOF; see cmd_chat.c. */
 int cmd_chat(CliSession *s, const CliArgs *a, FILE *in, FILE *out, FILE *log, LlmError *err);
 int cmd_info(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
+/* Times prefill and greedy decode; prints the roofline ratio. */
+int cmd_bench(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
 
 /* Sampling parameters for a request: greedy, overridden by the manifest's
  * "generation" object (temperature, top_k, top_p), overridden by flags. */

@@ -19,6 +19,10 @@
 #include "base/program.h"
 #include "sample/sample_row.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct LlmEngine LlmEngine; /* opaque, owned by its ops */
 
 typedef struct LlmEngineConfig {
@@ -47,6 +51,10 @@ typedef struct LlmEngineOps {
                 LlmError *err);
     /* One line naming the device (for info and bench). */
     void (*describe)(const LlmEngine *e, char *buf, size_t cap);
+    /* Copy bandwidth of the device's memory measured now: bytes read plus
+     * bytes written per second (the roofline bench divides by); 0 if it
+     * cannot be measured. */
+    double (*copy_bandwidth)(LlmEngine *e);
     void (*close)(LlmEngine *e);
 } LlmEngineOps;
 
@@ -55,5 +63,9 @@ extern const LlmEngineOps llm_engine_cpu;
 /* Picks a token from one host logits row by the rule of sampler.h. cands
  * is scratch of vocab entries (SampleCandidate). */
 int32_t engine_pick_host(const LlmSampleRow *row, const float *logits, int vocab, void *cands);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

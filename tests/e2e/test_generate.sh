@@ -3,7 +3,7 @@
 # reproducible and seeds matter; info reports what the issue asks for;
 # f16 and bf16 builds run; one executable works after being moved alone.
 # usage: test_generate.sh BUILD_DIR   (run from the repository root)
-set -euo pipefail
+set -uo pipefail
 build=$(cd "$1" && pwd)
 model=tests/fixtures/models/tinystories-656k
 tmp=$(mktemp -d)
@@ -33,5 +33,11 @@ for dt in f16 bf16; do
   check "$dt builds and runs" 'grep -q "^ids: " "$tmp/$dt"'
   check "$dt info" "\"$tmp/story-$dt\" info | grep -qi '\"dtype\": \"$dt\"'"
 done
+"$tmp/alone/story" bench --gen-len 20 --runs 1 > "$tmp/bench"
+for want in "time to first token" "decode " "bytes read per token" "copy bandwidth" "ratio to copy bw"; do
+  check "bench prints $want" "grep -q '$want' '$tmp/bench'"
+done
+"$tmp/alone/story" bench --prompt-len 500 --gen-len 100 > /dev/null 2> "$tmp/bench.err"; st=$?
+check "bench past the context is an error" '[ $st = 1 ] && grep -q "exceed the context" "$tmp/bench.err"'
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

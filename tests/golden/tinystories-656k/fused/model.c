@@ -539,6 +539,7 @@ static void k_matmul_L2048_s2048_i128s128_wf32_2048x128(const LlmForwardCtx *ctx
 static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     const uint8_t *W = ctx->weights;
     uint8_t *A = ctx->arena;
+    float *const out_logits = b->logits;
     (void)W;
     (void)A;
     /* %0 embed */
@@ -592,7 +593,7 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     /* %30 final_norm */
     k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1574912), NULL);
     /* %31 lm_head */
-    k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (b->logits + 0), (W + 0), NULL);
+    k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (out_logits + 0), (W + 0), NULL);
 }
 
 static const char MANIFEST[] = "{\n"
@@ -674,8 +675,9 @@ const LlmProgram llm_program = {
     .weight_align = 64,
     .weight_hash = 0xf7b10000fc600a00ULL,
     .engine = &llm_engine_cpu,
-    .arch = "llama",
+    .arch = "x86-64-v3",
     .forward = model_forward,
+    .decode_bytes = 2624000,
 };
 
 int main(int argc, char **argv) { return llm_cli_main(argc, argv, &llm_program); }

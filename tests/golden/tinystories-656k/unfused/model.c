@@ -546,6 +546,7 @@ static void k_matmul_L2048_s2048_i128s128_wf32_2048x128(const LlmForwardCtx *ctx
 static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     const uint8_t *W = ctx->weights;
     uint8_t *A = ctx->arena;
+    float *const out_logits = b->logits;
     (void)W;
     (void)A;
     /* %0 embed */
@@ -615,7 +616,7 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     /* %32 final_norm */
     k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 2623488), NULL);
     /* %33 lm_head */
-    k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (b->logits + 0), (W + 0), NULL);
+    k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (out_logits + 0), (W + 0), NULL);
 }
 
 static const char MANIFEST[] = "{\n"
@@ -697,8 +698,9 @@ const LlmProgram llm_program = {
     .weight_align = 64,
     .weight_hash = 0xf7b10000fc600a00ULL,
     .engine = &llm_engine_cpu,
-    .arch = "llama",
+    .arch = "x86-64-v3",
     .forward = model_forward,
+    .decode_bytes = 2624000,
 };
 
 int main(int argc, char **argv) { return llm_cli_main(argc, argv, &llm_program); }

@@ -1,0 +1,314 @@
+/* engine_cuda.cu - the cuda target's engine.
+ *
+ * open: picks the device, checks it can run the compiled arch and has
+ * memory for weights and scratch, uploads the weights from the mapped
+ * payload, and allocates fixed device buffers for everything a step reads
+ * (batch metadata, sampling requests) so that a captured graph stays valid.
+ * step: writes the batch metadata into one pinned host staging block; then,
+ * for a decode-shaped step (T == 1, L <= 1) it replays a CUDA graph that
+ * holds the metadata upload, the forward pass, the sampler and the download
+ * of the sampled id (captured on first use); other steps run the same
+ * sequence eagerly. Logits are copied to the host only when asked for.
+ * Every CUDA call is checked; a failure is an LlmError naming the call.
+ */
+#include <cuda_runtime.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include "base/error.h"
+#include "gpu/cuda_ctx.h"
+#include "gpu/gpu_sample.h"
+}
+#include "gpu/engine_cuda.h"
+
+#define KV_RESERVE_BYTES ((size_t)512 << 20) /* left free for the driver and cuBLAS */
+
+#define CUDA_TRY(call)                                                                   \
+    do {                                                                                 \
+        cudaError_t e_ = (call);                                                         \
+        if (e_ != cudaSuccess)                                                           \
+            return llm_errorf(err, "%s:%d: %s failed: %s", __FILE__, __LINE__, #call,     \
+                              cudaGetErrorString(e_));                                   \
+    } while (0)
+
+/* Metadata of one step, laid out as one pinned block and one device block. */
+typedef struct StepMeta {
+    int32_t *tokens, *positions, *seq_index, *logit_rows; /* [max_tokens] each */
+    int32_t *block_tables;                                /* [max_seqs][max_blocks_per_seq] */
+    LlmSampleRow *rows;                                   /* [max_tokens] */
+} StepMeta;
+
+struct LlmEngine {
+    const LlmProgram *prog;   /* not owned */
+    int device;               /* ordinal */
+    cudaDeviceProp props;     /* of device */
+    cudaStream_t stream;
+    uint8_t *weights;         /* device [weight_bytes] */
+    uint8_t *arena;           /* device [arena_bytes] */
+    float *logits;            /* device [max_tokens][vocab] */
+    void *sample_scratch;     /* device, gpu_sample_scratch_bytes */
+    int32_t *sampled_d;       /* device [max_tokens] */
+    int32_t *sampled_h;       /* pinned [max_tokens] */
+    uint8_t *meta_h, *meta_d; /* pinned / device staging blocks of meta_bytes */
+    size_t meta_bytes;
+    StepMeta mh, md;          /* views into meta_h / meta_d */
+    int max_seqs;             /* block-table rows */
+    void *k, *v;              /* KV pools (device) */
+    int n_blocks;
+    LlmCudaCtx ctx;           /* what generated launchers receive */
+    cudaGraphExec_t decode_graph; /* T=1, L=1, sampling; NULL until captured */
+};
+
+static size_t align256(size_t x) { return (x + 255) / 256 * 256; }
+
+/* Lays out a StepMeta inside base; returns the bytes it takes. */
+static size_t meta_layout(uint8_t *base, int max_tokens, size_t bt, StepMeta *m) {
+    size_t at = 0, t = (size_t)max_tokens * sizeof(int32_t);
+    int32_t **arrays[] = {&m->tokens, &m->positions, &m->seq_index, &m->logit_rows};
+    for (int i = 0; i < 4; i++) {
+        *arrays[i] = (int32_t *)(void *)(base ? base + at : NULL);
+        at = align256(at + t);
+    }
+    m->block_tables = (int32_t *)(void *)(base ? base + at : NULL);
+    at = align256(at + bt * sizeof(int32_t));
+    m->rows = (LlmSampleRow *)(void *)(base ? base + at : NULL);
+    return align256(at + (size_t)max_tokens * sizeof(LlmSampleRow));
+}
+
+static int parse_arch(const char *arch, int *major, int *minor) {
+    if (arch == NULL || strncmp(arch, "sm_", 3) != 0 || strlen(arch) < 5) return -1;
+    *major = arch[3] - '0';
+    *minor = arch[4] - '0';
+    return 0;
+}
+
+static int check_device(LlmEngine *e, const LlmEngineConfig *cfg, LlmError *err) {
+    int count = 0;
+    cudaError_t ce = cudaGetDeviceCount(&count);
+    if (ce != cudaSuccess || count == 0)
+        return llm_errorf(err, "no CUDA GPU found (%s); this model was compiled for --target cuda",
+                          ce != cudaSuccess ? cudaGetErrorString(ce) : "0 devices");
+    if (cfg->device < 0 || cfg->device >= count)
+        return llm_errorf(err, "--device %d: only %d CUDA device(s)", cfg->device, count);
+    e->device = cfg->device;
+    CUDA_TRY(cudaSetDevice(e->device));
+    CUDA_TRY(cudaGetDeviceProperties(&e->props, e->device));
+    int major = 0, minor = 0;
+    if (parse_arch(e->prog->arch, &major, &minor) != 0)
+        return llm_errorf(err, "program arch \"%s\" is not sm_XY", e->prog->arch ? e->prog->arch : "");
+    if (e->props.major * 10 + e->props.minor < major * 10 + minor)
+        return llm_errorf(err, "GPU %s has compute capability %d.%d; this model was compiled for %s: "
+                          "recompile with --arch sm_%d%d", e->props.name, e->props.major,
+                          e->props.minor, e->prog->arch, e->props.major, e->props.minor);
+    return LLM_OK;
+}
+
+static int alloc_fixed(LlmEngine *e, const LlmEngineConfig *cfg, LlmError *err) {
+    const LlmProgram *p = e->prog;
+    size_t logits = (size_t)p->max_tokens * (size_t)p->vocab_size * sizeof(float);
+    size_t scratch = gpu_sample_scratch_bytes(p->max_tokens, p->vocab_size);
+    e->max_seqs = cfg->max_seqs > 0 ? cfg->max_seqs : 1;
+    size_t bt = (size_t)e->max_seqs * (size_t)p->max_blocks_per_seq;
+    e->meta_bytes = meta_layout(NULL, p->max_tokens, bt, &e->mh);
+    size_t free_b = 0, total_b = 0;
+    CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
+    size_t need = p->weight_bytes + p->arena_bytes + logits + scratch + e->meta_bytes;
+    if (need + KV_RESERVE_BYTES > free_b)
+        return llm_errorf(err, "not enough GPU memory on %s: weights %.1f MiB + scratch %.1f MiB, "
+                          "%.1f MiB free of %.1f MiB", e->props.name, (double)p->weight_bytes / 1048576.0,
+                          (double)(need - p->weight_bytes) / 1048576.0, (double)free_b / 1048576.0,
+                          (double)total_b / 1048576.0);
+    CUDA_TRY(cudaStreamCreateWithFlags(&e->stream, cudaStreamNonBlocking));
+    CUDA_TRY(cudaMalloc((void **)&e->weights, p->weight_bytes ? p->weight_bytes : 1));
+    CUDA_TRY(cudaMalloc((void **)&e->arena, p->arena_bytes ? p->arena_bytes : 1));
+    CUDA_TRY(cudaMalloc((void **)&e->logits, logits));
+    CUDA_TRY(cudaMalloc(&e->sample_scratch, scratch ? scratch : 1));
+    CUDA_TRY(cudaMalloc((void **)&e->sampled_d, (size_t)p->max_tokens * sizeof(int32_t)));
+    CUDA_TRY(cudaMallocHost((void **)&e->sampled_h, (size_t)p->max_tokens * sizeof(int32_t)));
+    CUDA_TRY(cudaMallocHost((void **)&e->meta_h, e->meta_bytes));
+    CUDA_TRY(cudaMalloc((void **)&e->meta_d, e->meta_bytes));
+    meta_layout(e->meta_h, p->max_tokens, bt, &e->mh);
+    meta_layout(e->meta_d, p->max_tokens, bt, &e->md);
+    return LLM_OK;
+}
+
+static void cuda_close(LlmEngine *e) {
+    if (e == NULL) return;
+    if (e->decode_graph) cudaGraphExecDestroy(e->decode_graph);
+    cudaFree(e->weights);
+    cudaFree(e->arena);
+    cudaFree(e->logits);
+    cudaFree(e->sample_scratch);
+    cudaFree(e->sampled_d);
+    cudaFreeHost(e->sampled_h);
+    cudaFreeHost(e->meta_h);
+    cudaFree(e->meta_d);
+    cudaFree(e->k);
+    cudaFree(e->v);
+    if (e->stream) cudaStreamDestroy(e->stream);
+    free(e);
+}
+
+static int upload_weights(LlmEngine *e, const uint8_t *weights, LlmError *err) {
+    /* chunks keep the pageable-copy staging bounded and let errors surface early */
+    const size_t chunk = (size_t)256 << 20;
+    for (size_t at = 0; at < e->prog->weight_bytes; at += chunk) {
+        size_t n = e->prog->weight_bytes - at < chunk ? e->prog->weight_bytes - at : chunk;
+        CUDA_TRY(cudaMemcpy(e->weights + at, weights + at, n, cudaMemcpyHostToDevice));
+    }
+    return LLM_OK;
+}
+
+static int cuda_open(const LlmProgram *prog, const uint8_t *weights, const LlmEngineConfig *cfg,
+                     LlmEngine **out, LlmError *err) {
+    LlmEngine *e = (LlmEngine *)llm_xcalloc(1, sizeof *e);
+    e->prog = prog;
+    if (check_device(e, cfg, err) != LLM_OK || alloc_fixed(e, cfg, err) != LLM_OK ||
+        upload_weights(e, weights, err) != LLM_OK) {
+        cuda_close(e);
+        return LLM_ERR;
+    }
+    *out = e;
+    return LLM_OK;
+}
+
+static size_t cuda_kv_capacity(const LlmEngine *e) {
+    size_t free_b = 0, total_b = 0;
+    if (cudaSetDevice(e->device) != cudaSuccess || cudaMemGetInfo(&free_b, &total_b) != cudaSuccess)
+        return 1; /* tiny: alloc_kv will report the real error */
+    return free_b > KV_RESERVE_BYTES ? free_b - KV_RESERVE_BYTES : 1;
+}
+
+static int cuda_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
+    const LlmProgram *p = e->prog;
+    size_t bytes = (size_t)p->n_layers * (size_t)n_blocks * (size_t)p->block_size *
+                   (size_t)p->n_kv_heads * (size_t)p->head_dim * p->kv_elem_bytes;
+    CUDA_TRY(cudaMalloc(&e->k, bytes));
+    CUDA_TRY(cudaMalloc(&e->v, bytes));
+    e->n_blocks = n_blocks;
+    LlmCudaCtx c = {};
+    c.stream = e->stream;
+    c.tokens = e->md.tokens;
+    c.positions = e->md.positions;
+    c.seq_index = e->md.seq_index;
+    c.block_tables = e->md.block_tables;
+    c.logit_rows = e->md.logit_rows;
+    c.logits = e->logits;
+    c.k = e->k;
+    c.v = e->v;
+    c.n_blocks = n_blocks;
+    c.max_seqs = e->max_seqs;
+    c.sm_count = e->props.multiProcessorCount;
+    e->ctx = c;
+    return LLM_OK;
+}
+
+static void fill_meta(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows) {
+    size_t t = (size_t)b->n_tokens * sizeof(int32_t), l = (size_t)b->n_logits;
+    memcpy(e->mh.tokens, b->tokens, t);
+    memcpy(e->mh.positions, b->positions, t);
+    memcpy(e->mh.seq_index, b->seq_index, t);
+    if (l) memcpy(e->mh.logit_rows, b->logit_rows, l * sizeof(int32_t));
+    memcpy(e->mh.block_tables, b->block_tables,
+           (size_t)b->n_seqs * (size_t)e->prog->max_blocks_per_seq * sizeof(int32_t));
+    if (rows != NULL && l) memcpy(e->mh.rows, rows, l * sizeof(LlmSampleRow));
+}
+
+/* Metadata upload, forward pass and, when sampling, sampler + id download. */
+static int enqueue_step(LlmEngine *e, int T, int L, int sample, LlmError *err) {
+    CUDA_TRY(cudaMemcpyAsync(e->meta_d, e->meta_h, e->meta_bytes, cudaMemcpyHostToDevice, e->stream));
+    e->prog->forward_cuda(&e->ctx, e->weights, e->arena, T, L);
+    CUDA_TRY(cudaGetLastError());
+    if (sample && L > 0) {
+        int rc = gpu_sample(e->stream, e->logits, L, e->prog->vocab_size, e->md.rows, e->sampled_d,
+                            e->sample_scratch);
+        if (rc != 0) return llm_errorf(err, "device sampler failed: %s", cudaGetErrorString((cudaError_t)rc));
+        CUDA_TRY(cudaMemcpyAsync(e->sampled_h, e->sampled_d, (size_t)L * sizeof(int32_t),
+                                 cudaMemcpyDeviceToHost, e->stream));
+    }
+    return LLM_OK;
+}
+
+static int capture_decode_graph(LlmEngine *e, LlmError *err) {
+    cudaGraph_t graph = NULL;
+    CUDA_TRY(cudaStreamBeginCapture(e->stream, cudaStreamCaptureModeThreadLocal));
+    int rc = enqueue_step(e, 1, 1, 1, err);
+    cudaError_t ce = cudaStreamEndCapture(e->stream, &graph);
+    if (rc != LLM_OK) return rc;
+    if (ce != cudaSuccess) return llm_errorf(err, "capturing the decode graph: %s", cudaGetErrorString(ce));
+    ce = cudaGraphInstantiate(&e->decode_graph, graph, 0);
+    cudaGraphDestroy(graph);
+    if (ce != cudaSuccess) return llm_errorf(err, "instantiating the decode graph: %s", cudaGetErrorString(ce));
+    return LLM_OK;
+}
+
+static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
+                     LlmError *err) {
+    const LlmProgram *p = e->prog;
+    if (b->n_tokens < 1 || b->n_tokens > p->max_tokens || b->n_logits > b->n_tokens ||
+        b->n_seqs < 1 || b->n_seqs > e->max_seqs)
+        return llm_errorf(err, "batch of %d tokens, %d logits rows, %d sequences exceeds the engine "
+                          "(max_tokens %d, max_seqs %d)", b->n_tokens, b->n_logits, b->n_seqs,
+                          p->max_tokens, e->max_seqs);
+    fill_meta(e, b, rows);
+    int sample = rows != NULL;
+    int graphable = b->n_tokens == 1 && b->n_logits == 1 && sample && getenv("LLMCC_NO_GRAPH") == NULL;
+    if (graphable) {
+        if (e->decode_graph == NULL && capture_decode_graph(e, err) != LLM_OK) return LLM_ERR;
+        CUDA_TRY(cudaGraphLaunch(e->decode_graph, e->stream));
+    } else if (enqueue_step(e, b->n_tokens, b->n_logits, sample, err) != LLM_OK) {
+        return LLM_ERR;
+    }
+    if (b->logits != NULL && b->n_logits > 0)
+        CUDA_TRY(cudaMemcpyAsync(b->logits, e->logits,
+                                 (size_t)b->n_logits * (size_t)p->vocab_size * sizeof(float),
+                                 cudaMemcpyDeviceToHost, e->stream));
+    CUDA_TRY(cudaStreamSynchronize(e->stream));
+    if (sample) memcpy(sampled, e->sampled_h, (size_t)b->n_logits * sizeof(int32_t));
+    return LLM_OK;
+}
+
+static void cuda_describe(const LlmEngine *e, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s (sm_%d%d, %d SMs, %.1f GiB), code for %s", e->props.name, e->props.major,
+             e->props.minor, e->props.multiProcessorCount,
+             (double)e->props.totalGlobalMem / 1073741824.0, e->prog->arch);
+}
+
+/* Device-to-device copy bandwidth (bytes read + written per second),
+ * median of 10 copies of up to 1 GiB; 0 on failure. */
+static double cuda_copy_bandwidth(LlmEngine *e) {
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) return 0.0;
+    size_t n = (size_t)1 << 30;
+    while (n > ((size_t)16 << 20) && 2 * n + KV_RESERVE_BYTES > free_b) n /= 2;
+    void *a = NULL, *b = NULL;
+    if (cudaMalloc(&a, n) != cudaSuccess) return 0.0;
+    if (cudaMalloc(&b, n) != cudaSuccess) { cudaFree(a); return 0.0; }
+    cudaMemsetAsync(a, 1, n, e->stream);
+    cudaEvent_t t0, t1;
+    cudaEventCreate(&t0);
+    cudaEventCreate(&t1);
+    float ms[10];
+    for (int i = 0; i < 11; i++) {
+        cudaEventRecord(t0, e->stream);
+        cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, e->stream);
+        cudaEventRecord(t1, e->stream);
+        cudaEventSynchronize(t1);
+        if (i > 0) cudaEventElapsedTime(&ms[i - 1], t0, t1); /* first is warm-up */
+    }
+    for (int i = 1; i < 10; i++) /* insertion sort for the median */
+        for (int j = i; j > 0 && ms[j] < ms[j - 1]; j--) { float t = ms[j]; ms[j] = ms[j - 1]; ms[j - 1] = t; }
+    cudaEventDestroy(t0);
+    cudaEventDestroy(t1);
+    cudaFree(a);
+    cudaFree(b);
+    return 2.0 * (double)n / ((double)ms[5] * 1e-3);
+}
+
+extern "C" const LlmEngineOps llm_engine_cuda = {
+    "cuda", cuda_open, cuda_kv_capacity, cuda_alloc_kv, cuda_step, cuda_describe, cuda_copy_bandwidth,
+    cuda_close,
+};
