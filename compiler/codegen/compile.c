@@ -161,9 +161,19 @@ static const char *source_ext(const CompileOptions *o) {
     return strcmp(o->target, "cuda") == 0 ? "cu" : "c";
 }
 
+/* The llmcc source tree (templates/, runtime/ headers): LLMCC_HOME when
+ * set (a relocated install, the GPU host), else where it was built from. */
+static const char *llmcc_home(void) {
+    const char *env = getenv("LLMCC_HOME");
+    return env && *env ? env : LLMCC_SOURCE_DIR;
+}
+
 static const char *template_root(void) {
+    static char path[4200];
     const char *env = getenv("LLMCC_TEMPLATES");
-    return env && *env ? env : LLMCC_SOURCE_DIR "/templates";
+    if (env && *env) return env;
+    snprintf(path, sizeof path, "%s/templates", llmcc_home());
+    return path;
 }
 
 static const char *default_march(void) {
@@ -259,7 +269,7 @@ static int cc_build(const CompileOptions *o, CompileState *s, LlmError *err) {
     snprintf(src, sizeof src, "%s/model.c", s->gen_dir);
     snprintf(log, sizeof log, "%s/build.log", s->gen_dir);
     snprintf(march, sizeof march, "-march=%s", o->cpu_arch ? o->cpu_arch : default_march());
-    snprintf(inc, sizeof inc, "-I%s/runtime", LLMCC_SOURCE_DIR);
+    snprintf(inc, sizeof inc, "-I%s/runtime", llmcc_home());
     snprintf(link, sizeof link, "%s", env_or("LLMCC_LINK", LLMCC_RT_LINK));
     char *argv[64];
     int n = 0;
@@ -278,7 +288,7 @@ static int nvcc_build(const CompileOptions *o, CompileState *s, LlmError *err) {
     snprintf(log, sizeof log, "%s/build.log", s->gen_dir);
     const char *sm = o->cuda_arch + 3; /* "90" */
     snprintf(gencode, sizeof gencode, "arch=compute_%s,code=[sm_%s,compute_%s]", sm, sm, sm);
-    snprintf(inc, sizeof inc, "-I%s/runtime", LLMCC_SOURCE_DIR);
+    snprintf(inc, sizeof inc, "-I%s/runtime", llmcc_home());
     snprintf(link, sizeof link, "%s", env_or("LLMCC_LINK", LLMCC_RT_LINK));
     char *argv[64];
     int n = 0;
