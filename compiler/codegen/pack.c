@@ -1,7 +1,10 @@
 /* pack.c - weight blob layout and conversion from the stored tensors. */
 #include "codegen/pack.h"
 
+#include "base/threadpool.h"
+
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +75,43 @@ static int pack_one(const IrWeight *w, const TensorTable *tt, uint8_t *dst, LlmE
     return LLM_OK;
 }
 
+/* Shared state of a parallel pack: weights are claimed one at a time. */
+typedef struct PackJob {
+    const IrGraph *g;
+    const TensorTable *tt;
+    uint8_t *blob;
+    pthread_mutex_t mu;      /* guards next, done, failed, err and progress calls */
+    int next;                /* next weight to claim */
+    int done;                /* weights finished */
+    int failed;              /* 1 once any weight failed: others stop claiming */
+    LlmError err;            /* the first failure */
+    PackProgressFn progress; /* called under mu */
+    void *pctx;
+} PackJob;
+
+static void pack_worker(void *arg, int begin, int end) {
+    PackJob *j = arg;
+    (void)begin;
+    (void)end;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        int i = j->failed ? j->g->n_weights : j->next++;
+        pthread_mutex_unlock(&j->mu);
+        if (i >= j->g->n_weights) return;
+        const IrWeight *w = &j->g->weights[i];
+        LlmError e = {{0}};
+        int rc = pack_one(w, j->tt, j->blob + w->offset, &e);
+        pthread_mutex_lock(&j->mu);
+        if (rc != LLM_OK && !j->failed) {
+            j->failed = 1;
+            j->err = e;
+        }
+        j->done++;
+        if (rc == LLM_OK && j->progress) j->progress(j->pctx, j->done, j->g->n_weights);
+        pthread_mutex_unlock(&j->mu);
+    }
+}
+
 int pack_weights(const IrGraph *g, const TensorTable *tt, uint8_t *blob, int64_t size,
                  PackProgressFn progress, void *pctx, LlmError *err) {
     memset(blob, 0, (size_t)size);
@@ -79,10 +119,15 @@ int pack_weights(const IrGraph *g, const TensorTable *tt, uint8_t *blob, int64_t
         const IrWeight *w = &g->weights[i];
         if (w->offset < 0 || w->offset + w->rows * w->cols * (int64_t)elem_bytes(w->dtype) > size)
             LLM_BUG("weight %s outside the blob", w->name);
-        if (pack_one(w, tt, blob + w->offset, err) != LLM_OK) return LLM_ERR;
-        if (progress) progress(pctx, i + 1, g->n_weights);
     }
-    return LLM_OK;
+    PackJob j = {.g = g, .tt = tt, .blob = blob, .progress = progress, .pctx = pctx};
+    pthread_mutex_init(&j.mu, NULL);
+    LlmThreadPool *pool = threadpool_create(0);
+    llm_parallel_for(pool, threadpool_size(pool), pack_worker, &j);
+    threadpool_destroy(pool);
+    pthread_mutex_destroy(&j.mu);
+    if (j.failed && err) *err = j.err;
+    return j.failed ? LLM_ERR : LLM_OK;
 }
 
 int64_t pack_decode_bytes(const IrGraph *g) {

@@ -20,7 +20,7 @@ void progress_init(Progress *p) {
 void progress_stage(Progress *p, const char *stage, const char *detail) {
     p->stage = stage;
     p->t_stage = progress_now();
-    fprintf(stderr, "llmcc: %-9s %s\n", stage, detail ? detail : "");
+    fprintf(stderr, "llmcc: %-9s %s  [%.2f s]\n", stage, detail ? detail : "", p->t_stage - p->t_start);
 }
 
 void progress_bar(void *ctx, int done, int total) {
