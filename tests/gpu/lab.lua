@@ -172,7 +172,7 @@ for i, c in ipairs(cases) do
     n.ins = {{cols = c.cols, stride = c.xs}, {cols = c.cols, stride = c.xs2}}
     nin, incols, instr = 2, {c.cols, c.cols, 0}, {c.xs, c.xs2, 0}
   elseif c.op == "select_rows" then
-    n.rows = "L"
+    n.rows, c.rowsL = "L", true
     n.cols, n.out_stride = c.cols, c.ys
     n.ins[1] = {cols = c.cols, stride = c.xs}
     incols[1], instr[1] = c.cols, c.xs
