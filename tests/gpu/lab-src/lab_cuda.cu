@@ -7612,15 +7612,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(128)).
  * Step 1, lab31_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab31_attention_k: grid (heads 32, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 4 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab31_attention_k (split-KV, "flash decoding"): grid (heads 32, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 4 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[128]) to lab31_attention_part.
+ * Step 3, lab31_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 4672 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 32 x 16 x 130 floats (17039360 bytes).
+ * Shared memory (step 2): q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab31_attention_part[4259840];
+
 __global__ void __launch_bounds__(128) lab31_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -7635,16 +7643,23 @@ __global__ void __launch_bounds__(128) lab31_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab31_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab31_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[128];
-    __shared__ float wm[8], wl[8], wo[8][128];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 4;
+    __shared__ float wm[4], wl[4], wo[4][128];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab31_attention_part + ((size_t)(t * 32 + h) * 16 + sp) * 130;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 130; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 63;
     for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
     __syncthreads();
@@ -7652,11 +7667,11 @@ __global__ void __launch_bounds__(256) lab31_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[4];
 #pragma unroll
     for (int i = 0; i < 4; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
             const float *kr = K + off;
             float d = 0.0f;
@@ -7671,12 +7686,12 @@ __global__ void __launch_bounds__(256) lab31_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -7700,12 +7715,36 @@ __global__ void __launch_bounds__(256) lab31_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab31_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab31_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 130]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 130];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 130 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 130];
+            acc += m == -INFINITY ? 0.0f : pp[s * 130 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 4096 + (size_t)h * 128 + d] = acc / Ls;
     }
 }
@@ -7718,8 +7757,9 @@ static void lab31_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab31_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab31_attention_k<<<dim3(32, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab31_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab31_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_31(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -7793,15 +7833,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(128)).
  * Step 1, lab32_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab32_attention_k: grid (heads 32, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 4 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab32_attention_k (split-KV, "flash decoding"): grid (heads 32, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 4 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[128]) to lab32_attention_part.
+ * Step 3, lab32_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 4672 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 32 x 16 x 130 floats (17039360 bytes).
+ * Shared memory (step 2): q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab32_attention_part[4259840];
+
 __global__ void __launch_bounds__(128) lab32_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -7816,16 +7864,23 @@ __global__ void __launch_bounds__(128) lab32_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab32_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab32_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[128];
-    __shared__ float wm[8], wl[8], wo[8][128];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 4;
+    __shared__ float wm[4], wl[4], wo[4][128];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab32_attention_part + ((size_t)(t * 32 + h) * 16 + sp) * 130;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 130; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 512;
     for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
     __syncthreads();
@@ -7833,11 +7888,11 @@ __global__ void __launch_bounds__(256) lab32_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[4];
 #pragma unroll
     for (int i = 0; i < 4; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
             const float *kr = K + off;
             float d = 0.0f;
@@ -7852,12 +7907,12 @@ __global__ void __launch_bounds__(256) lab32_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -7881,12 +7936,36 @@ __global__ void __launch_bounds__(256) lab32_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab32_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab32_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 130]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 130];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 130 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 130];
+            acc += m == -INFINITY ? 0.0f : pp[s * 130 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 4096 + (size_t)h * 128 + d] = acc / Ls;
     }
 }
@@ -7899,8 +7978,9 @@ static void lab32_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab32_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab32_attention_k<<<dim3(32, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab32_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab32_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_32(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -7974,15 +8054,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(128)).
  * Step 1, lab33_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab33_attention_k: grid (heads 32, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 4 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab33_attention_k (split-KV, "flash decoding"): grid (heads 32, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 4 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[128]) to lab33_attention_part.
+ * Step 3, lab33_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 4672 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 32 x 16 x 130 floats (17039360 bytes).
+ * Shared memory (step 2): q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab33_attention_part[4259840];
+
 __global__ void __launch_bounds__(128) lab33_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -7997,16 +8085,23 @@ __global__ void __launch_bounds__(128) lab33_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab33_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab33_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[128];
-    __shared__ float wm[8], wl[8], wo[8][128];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 4;
+    __shared__ float wm[4], wl[4], wo[4][128];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab33_attention_part + ((size_t)(t * 32 + h) * 16 + sp) * 130;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 130; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 188;
     for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
     __syncthreads();
@@ -8014,11 +8109,11 @@ __global__ void __launch_bounds__(256) lab33_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[4];
 #pragma unroll
     for (int i = 0; i < 4; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
             const float *kr = K + off;
             float d = 0.0f;
@@ -8033,12 +8128,12 @@ __global__ void __launch_bounds__(256) lab33_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -8062,12 +8157,36 @@ __global__ void __launch_bounds__(256) lab33_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab33_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab33_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 130]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 130];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 130 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 130];
+            acc += m == -INFINITY ? 0.0f : pp[s * 130 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 4096 + (size_t)h * 128 + d] = acc / Ls;
     }
 }
@@ -8080,8 +8199,9 @@ static void lab33_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab33_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab33_attention_k<<<dim3(32, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab33_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab33_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_33(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -8155,15 +8275,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(128)).
  * Step 1, lab34_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab34_attention_k: grid (heads 32, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 4 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab34_attention_k (split-KV, "flash decoding"): grid (heads 32, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 4 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[128]) to lab34_attention_part.
+ * Step 3, lab34_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 4672 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 32 x 16 x 130 floats (17039360 bytes).
+ * Shared memory (step 2): q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab34_attention_part[4259840];
+
 __global__ void __launch_bounds__(128) lab34_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -8178,16 +8306,23 @@ __global__ void __launch_bounds__(128) lab34_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab34_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab34_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[128];
-    __shared__ float wm[8], wl[8], wo[8][128];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 4;
+    __shared__ float wm[4], wl[4], wo[4][128];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab34_attention_part + ((size_t)(t * 32 + h) * 16 + sp) * 130;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 130; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 13;
     for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
     __syncthreads();
@@ -8195,11 +8330,11 @@ __global__ void __launch_bounds__(256) lab34_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[4];
 #pragma unroll
     for (int i = 0; i < 4; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
             const float *kr = K + off;
             float d = 0.0f;
@@ -8214,12 +8349,12 @@ __global__ void __launch_bounds__(256) lab34_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -8243,12 +8378,36 @@ __global__ void __launch_bounds__(256) lab34_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab34_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab34_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 130]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 130];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 130 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 130];
+            acc += m == -INFINITY ? 0.0f : pp[s * 130 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 4096 + (size_t)h * 128 + d] = acc / Ls;
     }
 }
@@ -8261,8 +8420,9 @@ static void lab34_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab34_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab34_attention_k<<<dim3(32, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab34_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab34_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_34(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -8336,15 +8496,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(64)).
  * Step 1, lab35_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab35_attention_k: grid (heads 32, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 2 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab35_attention_k (split-KV, "flash decoding"): grid (heads 32, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 2 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[64]) to lab35_attention_part.
+ * Step 3, lab35_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 2368 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 32 x 16 x 66 floats (8650752 bytes).
+ * Shared memory (step 2): q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+__device__ float lab35_attention_part[2162688];
+
 __global__ void __launch_bounds__(128) lab35_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -8359,16 +8527,23 @@ __global__ void __launch_bounds__(128) lab35_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab35_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab35_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[64];
-    __shared__ float wm[8], wl[8], wo[8][64];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 4;
+    __shared__ float wm[4], wl[4], wo[4][64];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab35_attention_part + ((size_t)(t * 32 + h) * 16 + sp) * 66;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 66; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 44;
     for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 3072 + (size_t)h * 64 + i];
     __syncthreads();
@@ -8376,11 +8551,11 @@ __global__ void __launch_bounds__(256) lab35_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[2];
 #pragma unroll
     for (int i = 0; i < 2; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
             const float *kr = K + off;
             float d = 0.0f;
@@ -8395,12 +8570,12 @@ __global__ void __launch_bounds__(256) lab35_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 2; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -8424,12 +8599,36 @@ __global__ void __launch_bounds__(256) lab35_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab35_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab35_attention_part + (size_t)(t * 32 + h) * 16 * 66;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 66]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 66];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 66 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 66];
+            acc += m == -INFINITY ? 0.0f : pp[s * 66 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 2048 + (size_t)h * 64 + d] = acc / Ls;
     }
 }
@@ -8442,8 +8641,9 @@ static void lab35_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab35_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab35_attention_k<<<dim3(32, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab35_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab35_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_35(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -8517,15 +8717,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(64)).
  * Step 1, lab36_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab36_attention_k: grid (heads 32, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 2 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab36_attention_k (split-KV, "flash decoding"): grid (heads 32, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 2 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[64]) to lab36_attention_part.
+ * Step 3, lab36_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 2368 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 32 x 16 x 66 floats (8650752 bytes).
+ * Shared memory (step 2): q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+__device__ float lab36_attention_part[2162688];
+
 __global__ void __launch_bounds__(128) lab36_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -8540,16 +8748,23 @@ __global__ void __launch_bounds__(128) lab36_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab36_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab36_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[64];
-    __shared__ float wm[8], wl[8], wo[8][64];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 4;
+    __shared__ float wm[4], wl[4], wo[4][64];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab36_attention_part + ((size_t)(t * 32 + h) * 16 + sp) * 66;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 66; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 1;
     for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 3072 + (size_t)h * 64 + i];
     __syncthreads();
@@ -8557,11 +8772,11 @@ __global__ void __launch_bounds__(256) lab36_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[2];
 #pragma unroll
     for (int i = 0; i < 2; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
             const float *kr = K + off;
             float d = 0.0f;
@@ -8576,12 +8791,12 @@ __global__ void __launch_bounds__(256) lab36_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 2; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -8605,12 +8820,36 @@ __global__ void __launch_bounds__(256) lab36_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab36_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab36_attention_part + (size_t)(t * 32 + h) * 16 * 66;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 66]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 66];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 66 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 66];
+            acc += m == -INFINITY ? 0.0f : pp[s * 66 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 2048 + (size_t)h * 64 + d] = acc / Ls;
     }
 }
@@ -8623,8 +8862,9 @@ static void lab36_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab36_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab36_attention_k<<<dim3(32, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab36_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab36_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_36(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -8698,15 +8938,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(64)).
  * Step 1, lab37_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab37_attention_k: grid (heads 9, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 2 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab37_attention_k (split-KV, "flash decoding"): grid (heads 9, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 2 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[64]) to lab37_attention_part.
+ * Step 3, lab37_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 2368 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 9 x 16 x 66 floats (2433024 bytes).
+ * Shared memory (step 2): q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+__device__ float lab37_attention_part[608256];
+
 __global__ void __launch_bounds__(128) lab37_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -8721,16 +8969,23 @@ __global__ void __launch_bounds__(128) lab37_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab37_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab37_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[64];
-    __shared__ float wm[8], wl[8], wo[8][64];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 3;
+    __shared__ float wm[4], wl[4], wo[4][64];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 3;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab37_attention_part + ((size_t)(t * 9 + h) * 16 + sp) * 66;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 66; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 3;
     for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 960 + (size_t)h * 64 + i];
     __syncthreads();
@@ -8738,11 +8993,11 @@ __global__ void __launch_bounds__(256) lab37_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[2];
 #pragma unroll
     for (int i = 0; i < 2; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 192 + (size_t)kvh * 64;
             const float *kr = K + off;
             float d = 0.0f;
@@ -8757,12 +9012,12 @@ __global__ void __launch_bounds__(256) lab37_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 2; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -8786,12 +9041,36 @@ __global__ void __launch_bounds__(256) lab37_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab37_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab37_attention_part + (size_t)(t * 9 + h) * 16 * 66;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 66]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 66];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 66 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 66];
+            acc += m == -INFINITY ? 0.0f : pp[s * 66 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 576 + (size_t)h * 64 + d] = acc / Ls;
     }
 }
@@ -8804,8 +9083,9 @@ static void lab37_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 192;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab37_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab37_attention_k<<<dim3(9, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab37_attention_k<<<dim3(9, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab37_attention_comb<<<dim3(9, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_37(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -8879,15 +9159,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(64)).
  * Step 1, lab38_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 32], pos % 32).
- * Step 2, lab38_attention_k: grid (heads 32, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 2 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab38_attention_k (split-KV, "flash decoding"): grid (heads 32, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 2 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[64]) to lab38_attention_part.
+ * Step 3, lab38_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 2368 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 32 x 16 x 66 floats (8650752 bytes).
+ * Shared memory (step 2): q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+__device__ float lab38_attention_part[2162688];
+
 __global__ void __launch_bounds__(128) lab38_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -8902,16 +9190,23 @@ __global__ void __launch_bounds__(128) lab38_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab38_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab38_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[64];
-    __shared__ float wm[8], wl[8], wo[8][64];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 8;
+    __shared__ float wm[4], wl[4], wo[4][64];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab38_attention_part + ((size_t)(t * 32 + h) * 16 + sp) * 66;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 66; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 11;
     for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 2560 + (size_t)h * 64 + i];
     __syncthreads();
@@ -8919,11 +9214,11 @@ __global__ void __launch_bounds__(256) lab38_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[2];
 #pragma unroll
     for (int i = 0; i < 2; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 32] * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
             const float *kr = K + off;
             float d = 0.0f;
@@ -8938,12 +9233,12 @@ __global__ void __launch_bounds__(256) lab38_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 2; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -8967,12 +9262,36 @@ __global__ void __launch_bounds__(256) lab38_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab38_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab38_attention_part + (size_t)(t * 32 + h) * 16 * 66;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 66]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 66];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 66 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 66];
+            acc += m == -INFINITY ? 0.0f : pp[s * 66 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 2048 + (size_t)h * 64 + d] = acc / Ls;
     }
 }
@@ -8985,8 +9304,9 @@ static void lab38_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 32 * 256;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab38_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab38_attention_k<<<dim3(32, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab38_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab38_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_38(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -9060,15 +9380,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(16)).
  * Step 1, lab39_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab39_attention_k: grid (heads 8, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 1 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab39_attention_k (split-KV, "flash decoding"): grid (heads 8, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 1 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[16]) to lab39_attention_part.
+ * Step 3, lab39_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [16] + per-warp (m, l, o[16]) = 640 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 8 x 16 x 18 floats (589824 bytes).
+ * Shared memory (step 2): q [16] + per-warp (m, l, o[16]) = 352 bytes. */
+__device__ float lab39_attention_part[147456];
+
 __global__ void __launch_bounds__(128) lab39_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -9083,16 +9411,23 @@ __global__ void __launch_bounds__(128) lab39_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab39_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab39_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[16];
-    __shared__ float wm[8], wl[8], wo[8][16];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 1;
+    __shared__ float wm[4], wl[4], wo[4][16];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab39_attention_part + ((size_t)(t * 8 + h) * 16 + sp) * 18;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 18; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 1;
     for (int i = threadIdx.x; i < 16; i += blockDim.x) qs[i] = q[(size_t)t * 384 + (size_t)h * 16 + i];
     __syncthreads();
@@ -9100,11 +9435,11 @@ __global__ void __launch_bounds__(256) lab39_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[1];
 #pragma unroll
     for (int i = 0; i < 1; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
             const float *kr = K + off;
             float d = 0.0f;
@@ -9119,12 +9454,12 @@ __global__ void __launch_bounds__(256) lab39_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 1; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -9148,12 +9483,36 @@ __global__ void __launch_bounds__(256) lab39_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 16; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab39_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab39_attention_part + (size_t)(t * 8 + h) * 16 * 18;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 18]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 18];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 18 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 18];
+            acc += m == -INFINITY ? 0.0f : pp[s * 18 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 128 + (size_t)h * 16 + d] = acc / Ls;
     }
 }
@@ -9166,8 +9525,9 @@ static void lab39_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab39_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab39_attention_k<<<dim3(8, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab39_attention_k<<<dim3(8, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab39_attention_comb<<<dim3(8, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_39(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -9241,15 +9601,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(16)).
  * Step 1, lab40_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab40_attention_k: grid (heads 8, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 1 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab40_attention_k (split-KV, "flash decoding"): grid (heads 8, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 1 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[16]) to lab40_attention_part.
+ * Step 3, lab40_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [16] + per-warp (m, l, o[16]) = 640 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 8 x 16 x 18 floats (589824 bytes).
+ * Shared memory (step 2): q [16] + per-warp (m, l, o[16]) = 352 bytes. */
+__device__ float lab40_attention_part[147456];
+
 __global__ void __launch_bounds__(128) lab40_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -9264,16 +9632,23 @@ __global__ void __launch_bounds__(128) lab40_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab40_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab40_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[16];
-    __shared__ float wm[8], wl[8], wo[8][16];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 1;
+    __shared__ float wm[4], wl[4], wo[4][16];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab40_attention_part + ((size_t)(t * 8 + h) * 16 + sp) * 18;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 18; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 1;
     for (int i = threadIdx.x; i < 16; i += blockDim.x) qs[i] = q[(size_t)t * 384 + (size_t)h * 16 + i];
     __syncthreads();
@@ -9281,11 +9656,11 @@ __global__ void __launch_bounds__(256) lab40_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[1];
 #pragma unroll
     for (int i = 0; i < 1; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
             const float *kr = K + off;
             float d = 0.0f;
@@ -9300,12 +9675,12 @@ __global__ void __launch_bounds__(256) lab40_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 1; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -9329,12 +9704,36 @@ __global__ void __launch_bounds__(256) lab40_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 16; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab40_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab40_attention_part + (size_t)(t * 8 + h) * 16 * 18;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 18]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 18];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 18 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 18];
+            acc += m == -INFINITY ? 0.0f : pp[s * 18 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 128 + (size_t)h * 16 + d] = acc / Ls;
     }
 }
@@ -9347,8 +9746,9 @@ static void lab40_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab40_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab40_attention_k<<<dim3(8, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab40_attention_k<<<dim3(8, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab40_attention_comb<<<dim3(8, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_40(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -9422,15 +9822,23 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], scale 1/sqrtf(20)).
  * Step 1, lab41_attention_kv: grid T blocks of 128 threads; copies K and V of each
  * token of the step into its slot (block_tables[seq][pos / 16], pos % 16).
- * Step 2, lab41_attention_k: grid (heads 4, T) blocks of 256 threads (8 warps).
- * Warp w takes positions in chunks of 32 (w*32, w*32 + 256, ...) up to the
- * token's position: lane l scores position chunk+l (q from shared memory,
- * its K row read as float4), the warp keeps an online softmax (running
- * max m, sum l, 1 output dims per lane) and accumulates p_j v_j with
- * coalesced V rows. Warps are merged through shared memory at the end.
- * No per-position storage: any context length. Causal by position (each
+ * Step 2, lab41_attention_k (split-KV, "flash decoding"): grid (heads 4, T, 16 splits)
+ * of 128 threads. Split s of token t takes positions [s*len, (s+1)*len) of
+ * 0..positions[t] (len = ceil((pos+1)/16) rounded up to 32; empty splits exit
+ * after writing an empty partial). Warp w of the block takes chunks of 32
+ * positions: lane l scores one position (q from shared memory, its K row read
+ * as float4), the warp keeps an online softmax (running max m, sum l,
+ * 1 output dims per lane) and accumulates p_j v_j from coalesced V rows;
+ * the block merges its warps and writes (m, l, o[20]) to lab41_attention_part.
+ * Step 3, lab41_attention_comb: grid (heads, T) of 128 threads merges the 16 partials
+ * (float32, max-rescaled) and writes y.
+ * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Shared memory: q [20] + per-warp (m, l, o[20]) = 784 bytes. */
+ * Precondition: T <= 64 (spec.program.max_tokens): the partials live in a
+ * static __device__ array of 64 x 4 x 16 x 22 floats (360448 bytes).
+ * Shared memory (step 2): q [20] + per-warp (m, l, o[20]) = 432 bytes. */
+__device__ float lab41_attention_part[90112];
+
 __global__ void __launch_bounds__(128) lab41_attention_kv(const float *__restrict__ kin, const float *__restrict__ vin,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
@@ -9445,16 +9853,23 @@ __global__ void __launch_bounds__(128) lab41_attention_kv(const float *__restric
     }
 }
 
-__global__ void __launch_bounds__(256) lab41_attention_k(const float *__restrict__ q, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab41_attention_k(const float *__restrict__ q,
                                                       const float *__restrict__ K, const float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) float qs[20];
-    __shared__ float wm[8], wl[8], wo[8][20];
-    const int h = blockIdx.x, t = blockIdx.y, kvh = h / 2;
+    __shared__ float wm[4], wl[4], wo[4][20];
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 2;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int pos = positions[t];
+    const int npos = positions[t] + 1;
+    const int len = ((npos + 15) / 16 + 31) & ~31;
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    float *pp = lab41_attention_part + ((size_t)(t * 4 + h) * 16 + sp) * 22;
+    if (j0 >= j1) { /* empty split */
+        for (int i = threadIdx.x; i < 22; i += blockDim.x) pp[i] = i == 0 ? -INFINITY : 0.0f;
+        return;
+    }
     const int32_t *bt = block_tables + (size_t)seq_index[t] * 4;
     for (int i = threadIdx.x; i < 20; i += blockDim.x) qs[i] = q[(size_t)t * 160 + (size_t)h * 20 + i];
     __syncthreads();
@@ -9462,11 +9877,11 @@ __global__ void __launch_bounds__(256) lab41_attention_k(const float *__restrict
     float m = -INFINITY, l = 0.0f, o[1];
 #pragma unroll
     for (int i = 0; i < 1; i++) o[i] = 0.0f;
-    for (int base = warp * 32; base <= pos; base += 256) {
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
         size_t off = 0;
-        if (j <= pos) {
+        if (j < j1) {
             off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
             const float *kr = K + off;
             float d = 0.0f;
@@ -9481,12 +9896,12 @@ __global__ void __launch_bounds__(256) lab41_attention_k(const float *__restrict
             s = d * scale;
         }
         const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
         for (int i = 0; i < 1; i++) o[i] *= corr;
-        const int nj = min(32, pos - base + 1);
+        const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -9510,12 +9925,36 @@ __global__ void __launch_bounds__(256) lab41_attention_k(const float *__restrict
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < 8; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
-    for (int w = 0; w < 8; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
     for (int d = threadIdx.x; d < 20; d += blockDim.x) {
         float acc = 0.0f;
-        for (int w = 0; w < 8; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+}
+
+__global__ void __launch_bounds__(128) lab41_attention_comb(float *__restrict__ y) {
+    const int h = blockIdx.x, t = blockIdx.y;
+    const float *pp = lab41_attention_part + (size_t)(t * 4 + h) * 16 * 22;
+    float M = -INFINITY;
+    for (int s = 0; s < 16; s++) M = fmaxf(M, pp[s * 22]);
+    float Ls = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        const float m = pp[s * 22];
+        Ls += m == -INFINITY ? 0.0f : pp[s * 22 + 1] * expf(m - M);
+    }
+    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            const float m = pp[s * 22];
+            acc += m == -INFINITY ? 0.0f : pp[s * 22 + 2 + d] * expf(m - M);
+        }
         y[(size_t)t * 80 + (size_t)h * 20 + d] = acc / Ls;
     }
 }
@@ -9528,8 +9967,9 @@ static void lab41_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
     float *K = (float *)c->k, *V = (float *)c->v;
     lab41_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab41_attention_k<<<dim3(4, (unsigned)T), 256, 0, s>>>(x0, y, K, V, c->positions, c->seq_index,
-                                                            c->block_tables, layer_off);
+    lab41_attention_k<<<dim3(4, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+                                                                     c->block_tables, layer_off);
+    lab41_attention_comb<<<dim3(4, (unsigned)T), 128, 0, s>>>(y);
 }
 #undef rope_inv_freq
 void lab_cuda_41(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10340,17 +10780,17 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
  * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
  * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: T blocks (positions from c->positions) of
- * 128 threads striding over the 2048 (head, pair) items.
+ * __constant__ float[64]. Grid: (T, 32 heads) blocks of 64 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(128) lab50_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
+__global__ void __launch_bounds__(64) lab50_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
-    const int t = blockIdx.x;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 6144;
     float *yr = y + (size_t)t * 4096;
-    for (int j = threadIdx.x; j < 2048; j += blockDim.x) {
-        const int h = j / 64, i = j % 64;
+    {
         const float angle = __fmul_rn(p, rope_inv_freq[i]);
         const float cs = cosf(angle), sn = sinf(angle);
         const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
@@ -10363,7 +10803,7 @@ static void lab50_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    lab50_rope_k<<<T, 128, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
+    lab50_rope_k<<<dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_50(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10436,17 +10876,17 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
  * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
  * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[32]. Grid: T blocks (positions from c->positions) of
- * 128 threads striding over the 96 (head, pair) items.
+ * __constant__ float[32]. Grid: (T, 3 heads) blocks of 32 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(128) lab51_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
+__global__ void __launch_bounds__(32) lab51_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
-    const int t = blockIdx.x;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 960;
     float *yr = y + (size_t)t * 192;
-    for (int j = threadIdx.x; j < 96; j += blockDim.x) {
-        const int h = j / 32, i = j % 32;
+    {
         const float angle = __fmul_rn(p, rope_inv_freq[i]);
         const float cs = cosf(angle), sn = sinf(angle);
         const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
@@ -10459,7 +10899,7 @@ static void lab51_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    lab51_rope_k<<<T, 128, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
+    lab51_rope_k<<<dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_51(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10532,17 +10972,17 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
  * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
  * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: T blocks (positions from c->positions) of
- * 128 threads striding over the 64 (head, pair) items.
+ * __constant__ float[8]. Grid: (T, 8 heads) blocks of 8 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(128) lab52_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
+__global__ void __launch_bounds__(8) lab52_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
-    const int t = blockIdx.x;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 384;
     float *yr = y + (size_t)t * 128;
-    for (int j = threadIdx.x; j < 64; j += blockDim.x) {
-        const int h = j / 8, i = j % 8;
+    {
         const float angle = __fmul_rn(p, rope_inv_freq[i]);
         const float cs = cosf(angle), sn = sinf(angle);
         const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
@@ -10555,7 +10995,7 @@ static void lab52_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    lab52_rope_k<<<T, 128, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
+    lab52_rope_k<<<dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_52(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
