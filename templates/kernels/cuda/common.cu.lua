@@ -1,0 +1,60 @@
+% -- kernels/cuda/common.cu.lua: helpers every cuda kernel may use. Each
+% -- kernel template includes it; the guard keeps one copy per program.
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
+ * compiler may hoist these loads ahead of their use (several in flight). */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif

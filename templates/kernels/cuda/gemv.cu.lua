@@ -1,0 +1,131 @@
+% -- kernels/cuda/gemv.cu.lua: the memory-bound GEMV core shared by matmul
+% -- and matmul_swiglu (one copy per program, guarded).
+$(include("kernels/cuda/common.cu.lua"))
+#ifndef LLMCC_CUDA_GEMV
+#define LLMCC_CUDA_GEMV
+/* ---- GEMV core (templates/kernels/cuda/gemv.cu.lua) ----------------------
+ * One warp computes R weight rows (w[r], each K elements of kind WK) dotted
+ * with up to TT input rows x[t] (float32, row stride XS), accumulating into
+ * acc[r][t] (per-lane partial sums; the caller reduces across the warp).
+ *
+ * Vector path (VEC): lane l reads 16-byte vectors v = l, l + 32, ... of each
+ * row (8 bf16/f16 or 4 f32 weights per vector), U vectors per row issued
+ * before the first use (R * U loads in flight per lane), weights through the
+ * non-coherent path with no L1 allocation; x (small, shared by every warp of
+ * the SM) through L1. Preconditions: K % EPV == 0, XS % 4 == 0, w and x
+ * 16-byte aligned (checked by the launcher, which falls back otherwise).
+ * Scalar path: element k = l, l + 32, ...; any K and alignment.
+ * Summation order is fixed for a given (K, WK) but differs from the cpu
+ * template's 16-way order (float32 rounding only). */
+template <int WK, int K, int XS, int R, int TT, int U>
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x, int tn,
+                                             float (&acc)[R][TT], int lane) {
+    constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
+    constexpr int NV = K / EPV;
+    int v = lane;
+    for (; v + 32 * (U - 1) < NV; v += 32 * U) {
+        uint4 wv[R][U];
+#pragma unroll
+        for (int u = 0; u < U; u++)
+#pragma unroll
+            for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
+                if (WK == LLM_W_F32) {
+                    const float4 a = __ldg((const float4 *)xp);
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(__uint_as_float(wv[r][u].x), a.x, s);
+                        s = fmaf(__uint_as_float(wv[r][u].y), a.y, s);
+                        s = fmaf(__uint_as_float(wv[r][u].z), a.z, s);
+                        s = fmaf(__uint_as_float(wv[r][u].w), a.w, s);
+                        acc[r][t] = s;
+                    }
+                } else {
+                    const float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        const float2 p0 = llm_w_pair<WK>(wv[r][u].x), p1 = llm_w_pair<WK>(wv[r][u].y);
+                        const float2 p2 = llm_w_pair<WK>(wv[r][u].z), p3 = llm_w_pair<WK>(wv[r][u].w);
+                        float s = acc[r][t];
+                        s = fmaf(p0.x, a.x, s);
+                        s = fmaf(p0.y, a.y, s);
+                        s = fmaf(p1.x, a.z, s);
+                        s = fmaf(p1.y, a.w, s);
+                        s = fmaf(p2.x, b.x, s);
+                        s = fmaf(p2.y, b.y, s);
+                        s = fmaf(p3.x, b.z, s);
+                        s = fmaf(p3.y, b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    }
+    for (; v < NV; v += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint4 q = llm_ld_stream((const uint4 *)w[r] + v);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
+                float s = acc[r][t];
+                if (WK == LLM_W_F32) {
+                    const float4 a = __ldg((const float4 *)xp);
+                    s = fmaf(__uint_as_float(q.x), a.x, s);
+                    s = fmaf(__uint_as_float(q.y), a.y, s);
+                    s = fmaf(__uint_as_float(q.z), a.z, s);
+                    s = fmaf(__uint_as_float(q.w), a.w, s);
+                } else {
+                    const float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    const float2 p0 = llm_w_pair<WK>(q.x), p1 = llm_w_pair<WK>(q.y);
+                    const float2 p2 = llm_w_pair<WK>(q.z), p3 = llm_w_pair<WK>(q.w);
+                    s = fmaf(p0.x, a.x, s);
+                    s = fmaf(p0.y, a.y, s);
+                    s = fmaf(p1.x, a.z, s);
+                    s = fmaf(p1.y, a.w, s);
+                    s = fmaf(p2.x, b.x, s);
+                    s = fmaf(p2.y, b.y, s);
+                    s = fmaf(p3.x, b.z, s);
+                    s = fmaf(p3.y, b.w, s);
+                }
+                acc[r][t] = s;
+            }
+        }
+    }
+}
+
+template <int WK, int K, int XS, int R, int TT>
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x, int tn,
+                                                float (&acc)[R][TT], int lane) {
+    for (int k = lane; k < K; k += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const float wk = llm_w_scalar<WK>(w[r], (size_t)k);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                acc[r][t] = fmaf(wk, __ldg(x + (size_t)t * XS + k), acc[r][t]);
+            }
+        }
+    }
+}
+
+/* Reduces acc across the warp; afterwards every lane holds the totals. */
+template <int R, int TT> __device__ __forceinline__ void llm_gemv_reduce(float (&acc)[R][TT]) {
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[r][t] = llm_warp_sum(acc[r][t]);
+}
+
+static inline bool llm_aligned16(const void *a, const void *b) {
+    return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
+}
+#endif
