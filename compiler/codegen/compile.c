@@ -243,9 +243,19 @@ static const char *env_or(const char *name, const char *fallback) {
 
 /* Appends the space-separated flags of list to argv (n updated, max 60). */
 static void add_flags(char **argv, int *n, char *list, int nvcc) {
+    static char split[8][64]; /* -fsanitize=a,b -> -Xcompiler=-fsanitize=a ... (nvcc splits on ',') */
+    int n_split = 0;
     for (char *tok = strtok(list, " "); tok && *n < 60; tok = strtok(NULL, " ")) {
-        if (nvcc && strncmp(tok, "-fsanitize", 10) == 0) argv[(*n)++] = "-Xcompiler";
-        argv[(*n)++] = tok;
+        if (!nvcc || strncmp(tok, "-fsanitize=", 11) != 0) {
+            argv[(*n)++] = tok;
+            continue;
+        }
+        for (char *san = tok + 11, *end; *san && n_split < 8 && *n < 60; san = *end ? end + 1 : end) {
+            end = strchr(san, ',');
+            if (end == NULL) end = san + strlen(san);
+            snprintf(split[n_split], sizeof split[n_split], "-Xcompiler=-fsanitize=%.*s", (int)(end - san), san);
+            argv[(*n)++] = split[n_split++];
+        }
     }
 }
 
