@@ -104,7 +104,7 @@ int cmd_bench(CliSession *s, const CliArgs *a, FILE *out, LlmError *err) {
     double *dec = llm_xcalloc((size_t)a->runs, sizeof(double));
     int rc = LLM_OK;
     for (int r = 0; r <= a->runs && rc == LLM_OK; r++) {
-        BenchRun br;
+        BenchRun br = {0.0, 0.0};
         rc = bench_run(s, a, prompt, &br, err);
         if (rc == LLM_OK && r > 0) {
             ttft[r - 1] = br.ttft;

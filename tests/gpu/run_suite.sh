@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The GPU test and benchmark suite, run on a GPU host from the repository
+# root after scripts/pack-dev.sh has filled .dev/ on the build machine:
+#   tests/gpu/run_suite.sh STAGE...
+# stages:
+#   lab            kernel lab: every cuda kernel vs its cpu template, timed
+#   tiny           TinyStories-656K: cuda vs cpu build, f32 and bf16, 200 tokens
+#   smol GGUF      SmolLM2-135M-Instruct (GGUF path): cuda vs cpu, f32 and bf16,
+#                  and the f32 cuda build against the recorded HF reference
+#   random SHAPE   random-weight model (make_random_model.py shapes): logits
+#                  vs transformers bf16 on the GPU, then bench (16 + 128)
+#   bench SHAPE    bench only (model in /tmp/rand-SHAPE from a random stage)
+# Each stage prints its own summary; the script ends with "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source tests/gpu/env.sh
+pass=0; fail=0
+stage() { echo "=== $*"; }
+result() { if [ "$1" = 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAILED: $2"; fi; }
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
+while [ $# -gt 0 ]; do
+  case $1 in
+  lab) stage lab; bash tests/gpu/run_lab.sh /tmp/lab 2>&1 | tail -60; result "${PIPESTATUS[0]}" lab ;;
+  tiny) for dt in f32 bf16; do stage "tiny $dt"
+          bash tests/gpu/compare_targets.sh tests/fixtures/models/tinystories-656k $dt 200; result $? "tiny $dt"; done ;;
+  smol) shift; g=$1
+        for dt in f32 bf16; do stage "smol $dt"; bash tests/gpu/compare_targets.sh "$g" $dt 200; result $? "smol $dt"; done
+        stage "smol vs HF reference"
+        python3 tests/e2e/check_reference.py --llmcc "$LLMCC" --model "$g" \
+          --reference tests/e2e/reference/smollm2-135m-instruct-q4_1.json --compile-flag=--target --compile-flag=cuda
+        result $? "smol vs HF" ;;
+  random) shift; s=$1; d=/tmp/rand-$s; stage "random $s"
+        [ -f "$d/ref-logits.bin" ] || python3 tests/gpu/make_random_model.py --shape "$s" --out "$d" --ref-ids 16 2>&1 | grep -v Warning | tail -2
+        /usr/bin/time -f "compile wall %e s" $LLMCC compile "$d" -o "$d.exe" --target cuda --dtype bf16 2>&1 | tail -4
+        "$d.exe" generate --ids "$(cat $d/ref-ids.txt)" --no-bos -n 0 --dump-logits "$d/ours.bin" 2>&1 | tail -1
+        python3 tests/gpu/compare_hf.py "$d" "$d/ours.bin"; result $? "random $s vs HF"
+        "$d.exe" bench --prompt-len 16 --gen-len 128 --runs 3; result $? "bench $s" ;;
+  bench) shift; d=/tmp/rand-$1; stage "bench $1"; "$d.exe" bench --prompt-len 16 --gen-len 128 --runs 3; result $? "bench $1" ;;
+  *) echo "unknown stage $1"; exit 2 ;;
+  esac
+  shift
+done
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
