@@ -59,7 +59,7 @@ struct LlmEngine {
     void *k, *v;              /* KV pools (device) */
     int n_blocks;
     LlmCudaCtx ctx;           /* what generated launchers receive */
-    cudaGraphExec_t decode_graph; /* T=1, L=1, sampling; NULL until captured */
+    cudaGraphExec_t decode_graph[2]; /* T=1, L=1: [0] greedy row, [1] sampling row; NULL until captured */
 };
 
 static size_t align256(size_t x) { return (x + 255) / 256 * 256; }
@@ -137,7 +137,8 @@ static int alloc_fixed(LlmEngine *e, const LlmEngineConfig *cfg, LlmError *err) 
 
 static void cuda_close(LlmEngine *e) {
     if (e == NULL) return;
-    if (e->decode_graph) cudaGraphExecDestroy(e->decode_graph);
+    for (int i = 0; i < 2; i++)
+        if (e->decode_graph[i]) cudaGraphExecDestroy(e->decode_graph[i]);
     cudaFree(e->weights);
     cudaFree(e->arena);
     cudaFree(e->logits);
@@ -217,14 +218,15 @@ static void fill_meta(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows)
     if (rows != NULL && l) memcpy(e->mh.rows, rows, l * sizeof(LlmSampleRow));
 }
 
-/* Metadata upload, forward pass and, when sampling, sampler + id download. */
+/* Metadata upload, forward pass and, when sampling, sampler + id download.
+ * sample: 0 none, 1 every row greedy (argmax only), 2 any row samples. */
 static int enqueue_step(LlmEngine *e, int T, int L, int sample, LlmError *err) {
     CUDA_TRY(cudaMemcpyAsync(e->meta_d, e->meta_h, e->meta_bytes, cudaMemcpyHostToDevice, e->stream));
     e->prog->forward_cuda(&e->ctx, e->weights, e->arena, T, L);
     CUDA_TRY(cudaGetLastError());
     if (sample && L > 0) {
-        int rc = gpu_sample(e->stream, e->logits, L, e->prog->vocab_size, e->md.rows, e->sampled_d,
-                            e->sample_scratch);
+        int rc = (sample == 1 ? gpu_sample_greedy : gpu_sample)(e->stream, e->logits, L, e->prog->vocab_size,
+                                                                  e->md.rows, e->sampled_d, e->sample_scratch);
         if (rc != 0) return llm_errorf(err, "device sampler failed: %s", cudaGetErrorString((cudaError_t)rc));
         CUDA_TRY(cudaMemcpyAsync(e->sampled_h, e->sampled_d, (size_t)L * sizeof(int32_t),
                                  cudaMemcpyDeviceToHost, e->stream));
@@ -232,14 +234,14 @@ static int enqueue_step(LlmEngine *e, int T, int L, int sample, LlmError *err) {
     return LLM_OK;
 }
 
-static int capture_decode_graph(LlmEngine *e, LlmError *err) {
+static int capture_decode_graph(LlmEngine *e, int sample, LlmError *err) {
     cudaGraph_t graph = NULL;
     CUDA_TRY(cudaStreamBeginCapture(e->stream, cudaStreamCaptureModeThreadLocal));
-    int rc = enqueue_step(e, 1, 1, 1, err);
+    int rc = enqueue_step(e, 1, 1, sample, err);
     cudaError_t ce = cudaStreamEndCapture(e->stream, &graph);
     if (rc != LLM_OK) return rc;
     if (ce != cudaSuccess) return llm_errorf(err, "capturing the decode graph: %s", cudaGetErrorString(ce));
-    ce = cudaGraphInstantiate(&e->decode_graph, graph, 0);
+    ce = cudaGraphInstantiate(&e->decode_graph[sample - 1], graph, 0);
     cudaGraphDestroy(graph);
     if (ce != cudaSuccess) return llm_errorf(err, "instantiating the decode graph: %s", cudaGetErrorString(ce));
     return LLM_OK;
@@ -254,11 +256,17 @@ static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, 
                           "(max_tokens %d, max_seqs %d)", b->n_tokens, b->n_logits, b->n_seqs,
                           p->max_tokens, e->max_seqs);
     fill_meta(e, b, rows);
-    int sample = rows != NULL;
+    int sample = 0;
+    if (rows != NULL) {
+        sample = 1;
+        for (int i = 0; i < b->n_logits; i++)
+            if (rows[i].temperature != 0.0f) sample = 2;
+    }
     int graphable = b->n_tokens == 1 && b->n_logits == 1 && sample && getenv("LLMCC_NO_GRAPH") == NULL;
     if (graphable) {
-        if (e->decode_graph == NULL && capture_decode_graph(e, err) != LLM_OK) return LLM_ERR;
-        CUDA_TRY(cudaGraphLaunch(e->decode_graph, e->stream));
+        if (e->decode_graph[sample - 1] == NULL && capture_decode_graph(e, sample, err) != LLM_OK)
+            return LLM_ERR;
+        CUDA_TRY(cudaGraphLaunch(e->decode_graph[sample - 1], e->stream));
     } else if (enqueue_step(e, b->n_tokens, b->n_logits, sample, err) != LLM_OK) {
         return LLM_ERR;
     }

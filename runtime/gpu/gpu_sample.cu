@@ -294,3 +294,13 @@ extern "C" int gpu_sample(void *stream, const float *logits, int n_rows, int voc
     e = cudaGetLastError();
     return e == cudaSuccess ? 0 : (int)e;
 }
+
+extern "C" int gpu_sample_greedy(void *stream, const float *logits, int n_rows, int vocab,
+                                 const LlmSampleRow *rows, int32_t *out_ids, void *scratch) {
+    if (n_rows <= 0) return 0;
+    cudaStream_t st = (cudaStream_t)stream;
+    Scratch s = carve(scratch, n_rows, vocab);
+    prep_kernel<<<n_rows, kThreads, 0, st>>>(logits, vocab, rows, out_ids, s);
+    cudaError_t e = cudaGetLastError();
+    return e == cudaSuccess ? 0 : (int)e;
+}

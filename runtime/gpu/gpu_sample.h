@@ -33,6 +33,11 @@ size_t gpu_sample_scratch_bytes(int n_rows, int vocab);
 int gpu_sample(void *stream, const float *logits, int n_rows, int vocab,
                const LlmSampleRow *rows, int32_t *out_ids, void *scratch);
 
+/* The same when the caller knows every row is greedy (temperature 0):
+ * only the argmax launch, no sort or draw. */
+int gpu_sample_greedy(void *stream, const float *logits, int n_rows, int vocab,
+                      const LlmSampleRow *rows, int32_t *out_ids, void *scratch);
+
 #ifdef __cplusplus
 }
 #endif

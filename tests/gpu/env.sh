@@ -8,4 +8,4 @@ export LLMCC_GPU_LIB=$root/.dev/libllmcc_gpu.a
 export LLMCC_LINK="$root/.dev/libjansson.a $root/.dev/libpcre2-8.a $root/.dev/libutf8proc.a -lm -lpthread"
 export NVCC=${NVCC:-nvcc}
 export CC=${CC:-gcc}
-LLMCC=$root/.dev/llmcc
+export LLMCC=$root/.dev/llmcc
