@@ -12,9 +12,10 @@ for matrices and 1 + normal(0, 0.02) for norm gains, seeded. The tokenizer is
 the bundled TinyStories one (vocabulary 2048 < the model's), enough for the
 runtime; benchmarks feed synthetic ids.
 
-With --ref-ids N: runs transformers (bf16, eager attention, on cuda when
-available) on N fixed ids and writes ref-ids.txt and ref-logits.bin (float32
-[N][vocab]) into the model folder.
+With --ref-ids N: runs transformers (eager attention, on cuda when
+available) on N fixed ids, in bf16 and in float32 on the same weights, and
+writes ref-ids.txt, ref-logits.bin (bf16 run) and ref-logits-f32.bin
+(float32 run), float32 [N][vocab], into the model folder.
 """
 import argparse
 import json
@@ -120,16 +121,23 @@ def write_config(s, out_dir):
 
 
 def reference(out_dir, n, vocab, dev):
+    """HF logits twice on the same weights: bf16 end to end (what the issue
+    names), and float32 (the bf16 weight values upcast: the maths llmcc
+    does). Their difference is the error bf16 arithmetic shows naively."""
     from transformers import AutoModelForCausalLM
-    m = AutoModelForCausalLM.from_pretrained(out_dir, torch_dtype=torch.bfloat16,
-                                             attn_implementation="eager").to(dev).eval()
     ids = [(i * 2654435761 + 12345) % 2048 for i in range(n)]
-    with torch.no_grad():
-        logits = m(torch.tensor([ids], device=dev)).logits[0].float().cpu()
     with open(os.path.join(out_dir, "ref-ids.txt"), "w") as f:
         f.write(" ".join(map(str, ids)) + "\n")
-    logits.numpy().astype("<f4").tofile(os.path.join(out_dir, "ref-logits.bin"))
-    assert logits.shape == (n, vocab)
+    for dtype, name in ((torch.bfloat16, "ref-logits.bin"), (torch.float32, "ref-logits-f32.bin")):
+        m = AutoModelForCausalLM.from_pretrained(out_dir, dtype=dtype,
+                                                 attn_implementation="eager").to(dev).eval()
+        with torch.no_grad():
+            logits = m(torch.tensor([ids], device=dev)).logits[0].float().cpu()
+        assert logits.shape == (n, vocab)
+        logits.numpy().astype("<f4").tofile(os.path.join(out_dir, name))
+        del m
+        if dev == "cuda":
+            torch.cuda.empty_cache()
 
 
 def main():

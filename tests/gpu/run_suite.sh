@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
           --reference tests/e2e/reference/smollm2-135m-instruct-q4_1.json --compile-flag=--target --compile-flag=cuda
         result $? "smol vs HF" ;;
   random) shift; s=$1; d=/tmp/rand-$s; stage "random $s"
-        [ -f "$d/ref-logits.bin" ] || python3 tests/gpu/make_random_model.py --shape "$s" --out "$d" --ref-ids 16 2>&1 | grep -v Warning | tail -2
+        [ -f "$d/ref-logits-f32.bin" ] || python3 tests/gpu/make_random_model.py --shape "$s" --out "$d" --ref-ids 16 2>&1 | grep -v Warning | tail -2
         /usr/bin/time -f "compile wall %e s" $LLMCC compile "$d" -o "$d.exe" --target cuda --dtype bf16 2>&1 | tail -4
         "$d.exe" generate --ids "$(cat $d/ref-ids.txt)" --no-bos -n 0 --dump-logits "$d/ours.bin" 2>&1 | tail -1
         python3 tests/gpu/compare_hf.py "$d" "$d/ours.bin"; result $? "random $s vs HF"
