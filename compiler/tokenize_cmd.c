@@ -106,7 +106,9 @@ static void write_ids(FILE *out, const int32_t *ids, int n) {
 
 static int run_encode(const TokenizeOptions *o, const Tokenizer *t, const char *buf,
                       size_t len, FILE *out, LlmError *err) {
-    int add_bos = o->bos == TOKENIZE_BOS_MODEL && tok_add_bos_default(t);
+    int add_bos = o->bos == TOKENIZE_BOS_MODEL
+                      ? (tok_add_bos_default(t) ? TOK_ADD_BOS : 0) | (tok_add_eos_default(t) ? TOK_ADD_EOS : 0)
+                      : 0;
     TextCursor c;
     cursor_init(&c, buf, len, o);
     const char *s;
@@ -154,7 +156,9 @@ static long long encode_pass(const TokenizeOptions *o, const Tokenizer *t, const
 
 static int run_bench(const TokenizeOptions *o, const Tokenizer *t, const char *buf, size_t len,
                      LlmError *err) {
-    int add_bos = o->bos == TOKENIZE_BOS_MODEL && tok_add_bos_default(t);
+    int add_bos = o->bos == TOKENIZE_BOS_MODEL
+                      ? (tok_add_bos_default(t) ? TOK_ADD_BOS : 0) | (tok_add_eos_default(t) ? TOK_ADD_EOS : 0)
+                      : 0;
     if (encode_pass(o, t, buf, len, add_bos, err) < 0) return LLM_ERR;
     double t0 = now_s();
     long long tokens = encode_pass(o, t, buf, len, add_bos, err);

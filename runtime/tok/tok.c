@@ -126,6 +126,7 @@ int tok_vocab_size(const Tokenizer *t) { return t->n_vocab; }
 int tok_bos_id(const Tokenizer *t) { return t->bos_id; }
 int tok_eos_id(const Tokenizer *t) { return t->eos_id; }
 int tok_add_bos_default(const Tokenizer *t) { return t->add_bos && t->bos_id >= 0; }
+int tok_add_eos_default(const Tokenizer *t) { return t->add_eos && t->eos_id >= 0; }
 
 const char *tok_kind_name(const Tokenizer *t) {
     return t->kind == TOK_KIND_SPM_BPE ? "spm-bpe" : "byte-bpe";

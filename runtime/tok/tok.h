@@ -31,10 +31,14 @@ int tok_vocab_size(const Tokenizer *t);
 int tok_bos_id(const Tokenizer *t);          /* -1 if none */
 int tok_eos_id(const Tokenizer *t);          /* -1 if none */
 int tok_add_bos_default(const Tokenizer *t); /* add_bos_token of the model */
+int tok_add_eos_default(const Tokenizer *t); /* add_eos_token of the model */
 const char *tok_kind_name(const Tokenizer *t); /* "spm-bpe" or "byte-bpe" */
 
 /* Encodes len bytes of text (any bytes; invalid UTF-8 is never a crash).
- * add_bos: 1 prepends BOS when the model has one. *ids is malloc'd. */
+ * add_bos: flags, TOK_ADD_BOS (1) prepends BOS and TOK_ADD_EOS (2) appends
+ * EOS when the model has one (the model's defaults: tok_add_*_default; a
+ * prompt to continue never gets EOS). *ids is malloc'd. */
+enum { TOK_ADD_BOS = 1, TOK_ADD_EOS = 2 };
 int tok_encode(const Tokenizer *t, const char *text, size_t len, int add_bos,
                int32_t **ids, int *n_ids, LlmError *err);
 

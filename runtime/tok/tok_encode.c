@@ -102,7 +102,7 @@ int tok_encode(const Tokenizer *t, const char *text, size_t len, int add_bos,
     (void)err;
     TokIds out = {NULL, 0, 0};
     EncodeRun r = {t, &out, text};
-    if (add_bos && t->bos_id >= 0) tok_ids_push(&out, t->bos_id);
+    if ((add_bos & TOK_ADD_BOS) && t->bos_id >= 0) tok_ids_push(&out, t->bos_id);
     size_t at;
     const TokSpecial *sp;
     while ((sp = find_special(t, text, len, 0, &at)) != NULL) {
@@ -112,6 +112,7 @@ int tok_encode(const Tokenizer *t, const char *text, size_t len, int add_bos,
         len -= at + sp->len;
     }
     encode_raw_piece(&r, text, len);
+    if ((add_bos & TOK_ADD_EOS) && t->eos_id >= 0) tok_ids_push(&out, t->eos_id);
     if (!out.v) out.v = llm_xmalloc(sizeof(int32_t));
     *ids = out.v;
     *n_ids = out.n;

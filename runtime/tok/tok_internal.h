@@ -55,11 +55,13 @@ struct Tokenizer {
     int32_t bos_id;          /* -1 if none */
     int32_t eos_id;          /* -1 if none */
     int add_bos;             /* model default for add_bos */
+    int add_eos;             /* model default for add_eos (tokenizer_config / GGUF) */
     int fuse_unk;            /* 1: consecutive unknown symbols become one unk */
     int byte_fallback;       /* spm: unknown chars become <0xNN> tokens */
     int norm_prepend;        /* spm: normalizer prepends "\u2581" to each text piece */
     int norm_space;          /* spm: normalizer turns ' ' into "\u2581" */
-    int norm_nfc;            /* normalizer applies Unicode NFC (utf8proc) */
+    int norm_nfc;            /* utf8proc_map options of the Unicode normalizer (NFC, NFKC,
+                                NFD or NFKD); 0 = none */
     TokPrefix meta_prefix;   /* spm: Metaspace pre-tokenizer prefix rule */
     int meta_space;          /* spm: Metaspace pre-tokenizer turns ' ' into "\u2581" */
     int meta_split;          /* spm: Metaspace splits before each "\u2581" */

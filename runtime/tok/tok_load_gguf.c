@@ -153,5 +153,6 @@ int tok_load_gguf(Tokenizer *t, json_t *meta, LlmError *err) {
         gguf_get_id(meta, "tokenizer.ggml.unknown_token_id", t->n_vocab, &t->unk_id, err))
         return LLM_ERR;
     t->add_bos = gguf_get_bool(meta, "tokenizer.ggml.add_bos_token", t->kind == TOK_KIND_SPM_BPE);
+    t->add_eos = gguf_get_bool(meta, "tokenizer.ggml.add_eos_token", 0);
     return LLM_OK;
 }

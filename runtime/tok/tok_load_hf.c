@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "tok/tok_internal.h"
 
 #define HF_SRC "tokenizer.json"
@@ -96,7 +98,10 @@ static int hf_load_normalizer(Tokenizer *t, json_t *n, LlmError *err) {
     if (strcmp(ty, "Prepend") == 0 && prep && strcmp(prep, "\xE2\x96\x81") == 0) t->norm_prepend = 1;
     else if (strcmp(ty, "Replace") == 0 && pat && content && strcmp(pat, " ") == 0 &&
              strcmp(content, "\xE2\x96\x81") == 0) t->norm_space = 1;
-    else if (strcmp(ty, "NFC") == 0) t->norm_nfc = 1;
+    else if (strcmp(ty, "NFC") == 0) t->norm_nfc = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+    else if (strcmp(ty, "NFKC") == 0) t->norm_nfc = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+    else if (strcmp(ty, "NFD") == 0) t->norm_nfc = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE;
+    else if (strcmp(ty, "NFKD") == 0) t->norm_nfc = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
     else return llm_errorf(err, HF_SRC ": normalizer \"%.50s\" (with these settings) is not supported", ty);
     return LLM_OK;
 }
@@ -195,6 +200,7 @@ static void hf_load_bos(Tokenizer *t, json_t *tok, json_t *config) {
     if (t->bos_id < 0) t->bos_id = post_bos;
     json_t *add = json_object_get(config, "add_bos_token");
     t->add_bos = add ? json_is_true(add) : post_bos >= 0;
+    t->add_eos = json_is_true(json_object_get(config, "add_eos_token"));
 }
 
 int tok_load_hf(Tokenizer *t, json_t *tok, json_t *config, LlmError *err) {

@@ -1,6 +1,7 @@
 /* tok_normalize.c - the normalizers the supported tokenizers use.
  *
- * NFC (utf8proc; text that is not valid UTF-8 is left as it is), then
+ * NFC, NFKC, NFD or NFKD (utf8proc; text that is not valid UTF-8 is left
+ * as it is), then
  * Prepend "\u2581" to a non-empty piece, then ' ' -> "\u2581". This is the
  * HF Sequence[Prepend, Replace] of Llama-style tokenizer.json files and
  * llama.cpp's add_space_prefix + whitespace escaping for GGUF SPM.
@@ -16,7 +17,7 @@ size_t tok_normalize(const Tokenizer *t, const char *s, size_t len, char **out) 
     utf8proc_uint8_t *nfc = NULL;
     if (t->norm_nfc && len > 0) {
         utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len,
-                                          &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+                                          &nfc, (utf8proc_option_t)t->norm_nfc);
         if (r >= 0) {
             s = (const char *)nfc;
             len = (size_t)r;

@@ -350,6 +350,74 @@ static void expect_load_error(const char *json, const char *want1, const char *w
         fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", err.msg, want1, want2);
 }
 
+
+/* The TinyStories tokenizer with its normalizer sequence extended by one
+ * Unicode form: NFKC folds the ligature U+FB01 to "fi" and full-width
+ * "\uFF21" to "A"; NFC leaves them. */
+static Tokenizer *load_tiny_with_form(const char *form) {
+    json_t *tj = json_load_file(FIX "/models/tinystories-656k/tokenizer.json", 0, NULL);
+    assert_non_null(tj);
+    json_t *seq = json_object_get(json_object_get(tj, "normalizer"), "normalizers");
+    json_array_insert_new(seq, 0, json_pack("{s:s}", "type", form));
+    json_t *root = json_pack("{s:s, s:o, s:{}}", "format", "hf", "tokenizer", tj, "config");
+    char *text = json_dumps(root, JSON_COMPACT);
+    Tokenizer *t = load_text(text, strlen(text));
+    free(text);
+    json_decref(root);
+    return t;
+}
+
+static int same_encoding(const Tokenizer *t, const char *a, const char *b) {
+    int32_t *x, *y;
+    int nx, ny;
+    LlmError err;
+    assert_int_equal(tok_encode(t, a, strlen(a), 0, &x, &nx, &err), LLM_OK);
+    assert_int_equal(tok_encode(t, b, strlen(b), 0, &y, &ny, &err), LLM_OK);
+    int same = nx == ny && memcmp(x, y, sizeof *x * (size_t)nx) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static void test_unicode_normalizers(void **state) {
+    (void)state;
+    Tokenizer *nfkc = load_tiny_with_form("NFKC"), *nfc = load_tiny_with_form("NFC");
+    Tokenizer *nfd = load_tiny_with_form("NFD");
+    assert_true(same_encoding(nfkc, "\xEF\xAC\x81sh \xEF\xBC\xA1", "fish A"));
+    assert_false(same_encoding(nfc, "\xEF\xAC\x81sh", "fish"));
+    assert_true(same_encoding(nfc, "cafe\xCC\x81", "caf\xC3\xA9")); /* composed */
+    assert_true(same_encoding(nfd, "caf\xC3\xA9", "cafe\xCC\x81")); /* decomposed */
+    tok_free(nfkc);
+    tok_free(nfc);
+    tok_free(nfd);
+}
+
+/* add_eos_token from tokenizer_config.json: EOS appended when asked. */
+static void test_add_eos(void **state) {
+    (void)state;
+    json_t *root = json_pack("{s:s, s:o, s:{s:b, s:b, s:s, s:s}}", "format", "hf", "tokenizer",
+                             json_load_file(FIX "/models/tinystories-656k/tokenizer.json", 0, NULL),
+                             "config", "add_bos_token", 1, "add_eos_token", 1, "bos_token",
+                             "<|start_story|>", "eos_token", "<|end_story|>");
+    char *text = json_dumps(root, JSON_COMPACT);
+    Tokenizer *t = load_text(text, strlen(text));
+    free(text);
+    json_decref(root);
+    assert_int_equal(tok_add_eos_default(t), 1);
+    int32_t *ids;
+    int n;
+    LlmError err;
+    assert_int_equal(tok_encode(t, "Hi", 2, TOK_ADD_BOS | TOK_ADD_EOS, &ids, &n, &err), LLM_OK);
+    assert_true(n >= 3);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[n - 1], 2);
+    free(ids);
+    assert_int_equal(tok_encode(t, "Hi", 2, TOK_ADD_BOS, &ids, &n, &err), LLM_OK);
+    assert_int_not_equal(ids[n - 1], 2);
+    free(ids);
+    tok_free(t);
+}
+
 static void test_bad_input(void **state) {
     (void)state;
     expect_load_error("{\"format\":\"hf\",\"tokenizer\":{\"model\":{\"type\":\"BPE\","
@@ -390,6 +458,8 @@ int main(void) {
         cmocka_unit_test(test_byte_level_round_trip),
         cmocka_unit_test(test_invalid_utf8_never_crashes),
         cmocka_unit_test(test_decode_ill_formed),
+        cmocka_unit_test(test_unicode_normalizers),
+        cmocka_unit_test(test_add_eos),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
