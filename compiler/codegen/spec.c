@@ -95,7 +95,7 @@ static void push_attrs(lua_State *L, const IrNode *n, char *key, size_t cap) {
     set_int(L, "head_dim", a->head_dim);
     set_int(L, "layer", a->layer);
     size_t len = strlen(key);
-    if (n->op == IR_OP_RMSNORM) snprintf(key + len, cap - len, "_e%.9g", (double)a->eps);
+    if (n->op == IR_OP_RMSNORM || n->op == IR_OP_ADD_RMSNORM) snprintf(key + len, cap - len, "_e%.9g", (double)a->eps);
     else if (n->op == IR_OP_ROPE || n->op == IR_OP_ATTENTION)
         snprintf(key + len, cap - len, "_h%d_%d_%d", a->n_heads, a->n_kv_heads, a->head_dim);
 }

@@ -23,6 +23,8 @@
  *                                                               of attr layer, then causal attention
  *   SLICE_COLS   (x[R,C])                           -> [R,w]   view: columns off..off+w-1
  *   SELECT_ROWS  (x[T,C])                           -> [L,C]   rows batch.logit_rows
+ *   ADD_RMSNORM  (a[R,C], b[R,C])   w: g[C]         -> [R,2C]  columns 0..C-1: s = a + b,
+ *                                                               C..2C-1: rmsnorm(s)*g, attr eps
  * The node flagged as output writes batch.logits ([L, vocab]).
  */
 #ifndef LLMCC_IR_IR_H
@@ -46,6 +48,7 @@ typedef enum IrOp {
     IR_OP_ATTENTION,
     IR_OP_SLICE_COLS,
     IR_OP_SELECT_ROWS,
+    IR_OP_ADD_RMSNORM,
     IR_OP_COUNT
 } IrOp;
 
@@ -73,7 +76,7 @@ const IrOpInfo *ir_op_info(IrOp op);
 
 /* Op attributes; which fields mean something depends on the op. */
 typedef struct IrAttrs {
-    float eps;          /* RMSNORM: epsilon */
+    float eps;          /* RMSNORM, ADD_RMSNORM: epsilon */
     int layer;          /* ATTENTION: KV cache layer; others: layer or -1 */
     int n_heads;        /* ROPE, ATTENTION: heads in the input */
     int n_kv_heads;     /* ATTENTION: key/value heads */

@@ -43,7 +43,8 @@ static void print_weight(StrBuf *sb, const IrWeight *w, int id) {
 static void print_attrs(StrBuf *sb, const IrNode *n) {
     const IrAttrs *a = &n->attrs;
     switch (n->op) {
-    case IR_OP_RMSNORM: sb_printf(sb, " eps=%.9g", (double)a->eps); break;
+    case IR_OP_RMSNORM:
+    case IR_OP_ADD_RMSNORM: sb_printf(sb, " eps=%.9g", (double)a->eps); break;
     case IR_OP_ROPE: sb_printf(sb, " heads=%d dim=%d", a->n_heads, a->head_dim); break;
     case IR_OP_ATTENTION:
         sb_printf(sb, " layer=%d heads=%d kv_heads=%d dim=%d", a->layer, a->n_heads,

@@ -75,6 +75,12 @@ static int check_shapes(const IrGraph *g, const IrNode *n, LlmError *err) {
         if (a->rows != IR_ROWS_TOKENS || n->rows != IR_ROWS_LOGITS || a->cols != n->cols)
             return llm_errorf(err, "node %s: select_rows must map [T,C] to [L,C]", n->name);
         return LLM_OK;
+    case IR_OP_ADD_RMSNORM:
+        if (check_same_shape(a, b, err)) return LLM_ERR;
+        if (a->rows != n->rows || n->cols != 2 * a->cols)
+            return llm_errorf(err, "node %s: add_rmsnorm must map [R,%d] to [R,%d], output [%s,%d]",
+                              n->name, a->cols, 2 * a->cols, n->rows ? "L" : "T", n->cols);
+        return check_weight(g, n, 0, 1, a->cols, err);
     case IR_OP_COUNT: break;
     }
     return llm_errorf(err, "node %s: unknown op %d", n->name, (int)n->op);

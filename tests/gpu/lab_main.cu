@@ -53,9 +53,10 @@ typedef void (*LabCudaFn)(const LlmCudaCtx *, int, int, int, const float *, cons
     void lab_cuda_##i(const LlmCudaCtx *, int, int, int, const float *, const float *, const float *, float *,   \
                       const void *, const void *);
 
-enum { OP_EMBED, OP_RMSNORM, OP_MATMUL, OP_MATMUL_SWIGLU, OP_ADD, OP_SWIGLU, OP_ROPE, OP_ATTENTION, OP_SELECT };
+enum { OP_EMBED, OP_RMSNORM, OP_MATMUL, OP_MATMUL_SWIGLU, OP_ADD, OP_SWIGLU, OP_ROPE, OP_ATTENTION, OP_SELECT,
+       OP_ADD_RMSNORM };
 static const char *OP_NAMES[] = {"embed", "rmsnorm", "matmul", "matmul_swiglu", "add", "swiglu", "rope", "attention",
-                                 "select_rows"};
+                                 "select_rows", "add_rmsnorm"};
 
 typedef struct LabCase {
     const char *name;
@@ -210,7 +211,7 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
     std::vector<float> w1;
     if (c->op == OP_MATMUL || c->op == OP_MATMUL_SWIGLU || c->op == OP_EMBED)
         fill_weights(w0, c->dtype, (size_t)c->wrows * c->wcols, c->op == OP_EMBED ? 1.0f : 1.0f / sqrtf((float)c->wcols));
-    if (c->op == OP_RMSNORM) fill_weights(w0, 0, (size_t)c->wcols, 1.0f);
+    if (c->op == OP_RMSNORM || c->op == OP_ADD_RMSNORM) fill_weights(w0, 0, (size_t)c->wcols, 1.0f);
     if (c->has_bias) {
         w1.resize(c->cols);
         for (auto &v : w1) v = rnd_unit();

@@ -107,6 +107,85 @@ static void test_convert_weights(void **state) {
     ir_graph_free(&g);
 }
 
+/* Two adds per layer; the three followed by a norm fuse (the last layer's
+ * mlp residual feeds select_rows). Node count +1 per fusion (two views),
+ * kernels -1. */
+static void test_fuse_add_rmsnorm(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g, "llama");
+    int nodes = g.n_nodes;
+    assert_int_equal(count_op(&g, IR_OP_ADD), 4);
+    assert_int_equal(count_op(&g, IR_OP_RMSNORM), 5);
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    assert_int_equal(pass_fuse_add_rmsnorm(&g, &po, &err), LLM_OK);
+    assert_int_equal(ir_verify(&g, &err), LLM_OK);
+    assert_int_equal(count_op(&g, IR_OP_ADD), 1);
+    assert_int_equal(count_op(&g, IR_OP_RMSNORM), 2); /* l0.attn_norm, final_norm */
+    assert_int_equal(count_op(&g, IR_OP_ADD_RMSNORM), 3);
+    assert_int_equal(count_op(&g, IR_OP_SLICE_COLS), 6);
+    assert_int_equal(g.n_nodes, nodes + 3);
+    int f = ir_find_node(&g, "l0.mlp.residual.add_norm");
+    assert_true(f >= 0);
+    assert_int_equal(g.nodes[f].cols, 32);
+    assert_true(g.nodes[f].attrs.eps == 1e-5f);
+    assert_string_equal(g.weights[g.nodes[f].weights[0]].name, "model.layers.1.input_layernorm.weight");
+    int s = ir_find_node(&g, "l0.mlp.residual"), h = ir_find_node(&g, "l1.attn_norm");
+    assert_int_equal(g.nodes[s].op, IR_OP_SLICE_COLS);
+    assert_int_equal(g.nodes[s].inputs[0], f);
+    assert_int_equal(g.nodes[s].attrs.col_offset, 0);
+    assert_int_equal(g.nodes[h].inputs[0], f);
+    assert_int_equal(g.nodes[h].attrs.col_offset, 16);
+    assert_int_equal(g.nodes[h].row_stride, 32);
+    /* the residual view feeds the next fused add */
+    int f2 = ir_find_node(&g, "l1.attn.residual.add_norm");
+    assert_int_equal(g.nodes[f2].inputs[0], s);
+    assert_int_equal(g.nodes[ir_find_node(&g, "l1.mlp.residual")].op, IR_OP_ADD);
+    ir_graph_free(&g);
+}
+
+/* After fuse_qkv: one rope per layer over q and k; without it, nothing. */
+static void test_fuse_rope_qk(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g, "llama");
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    int nodes = g.n_nodes;
+    assert_int_equal(pass_fuse_rope_qk(&g, &po, &err), LLM_OK);
+    assert_int_equal(g.n_nodes, nodes);
+    assert_int_equal(count_op(&g, IR_OP_ROPE), 4);
+    assert_int_equal(pass_fuse_qkv(&g, &po, &err), LLM_OK);
+    nodes = g.n_nodes;
+    assert_int_equal(pass_fuse_rope_qk(&g, &po, &err), LLM_OK);
+    assert_int_equal(ir_verify(&g, &err), LLM_OK);
+    assert_int_equal(g.n_nodes, nodes); /* q, k views + 2 ropes -> qk view, rope, 2 views */
+    assert_int_equal(count_op(&g, IR_OP_ROPE), 2);
+    int r = ir_find_node(&g, "l1.attn.qk_rope");
+    assert_true(r >= 0);
+    assert_int_equal(g.nodes[r].attrs.n_heads, 4 + 2);
+    assert_int_equal(g.nodes[r].attrs.head_dim, 4);
+    assert_int_equal(g.nodes[r].cols, 24);
+    const IrNode *in = &g.nodes[g.nodes[r].inputs[0]];
+    assert_int_equal(in->op, IR_OP_SLICE_COLS);
+    assert_int_equal(in->attrs.col_offset, 0);
+    assert_int_equal(in->row_stride, 32);
+    assert_int_equal(g.nodes[in->inputs[0]].op, IR_OP_MATMUL);
+    int q = ir_find_node(&g, "l1.attn.q_rope"), k = ir_find_node(&g, "l1.attn.k_rope");
+    assert_int_equal(g.nodes[q].op, IR_OP_SLICE_COLS);
+    assert_int_equal(g.nodes[q].attrs.col_offset, 0);
+    assert_int_equal(g.nodes[q].cols, 16);
+    assert_int_equal(g.nodes[k].attrs.col_offset, 16);
+    assert_int_equal(g.nodes[k].cols, 8);
+    assert_int_equal(g.nodes[k].row_stride, 24);
+    const IrNode *attn = &g.nodes[ir_find_node(&g, "l1.attn")];
+    assert_int_equal(attn->inputs[0], q);
+    assert_int_equal(attn->inputs[1], k);
+    assert_int_equal(ir_find_node(&g, "l1.attn.q"), -1);
+    ir_graph_free(&g);
+}
+
 static int root(const IrGraph *g, int id) {
     while (ir_op_info(g->nodes[id].op)->is_view) id = g->nodes[id].inputs[0];
     return id;
@@ -149,6 +228,8 @@ static void test_plan_memory(void **state) {
         if (fused) {
             assert_int_equal(pass_fuse_qkv(&g, &po, &err), LLM_OK);
             assert_int_equal(pass_fuse_gate_up(&g, &po, &err), LLM_OK);
+            assert_int_equal(pass_fuse_add_rmsnorm(&g, &po, &err), LLM_OK);
+            assert_int_equal(pass_fuse_rope_qk(&g, &po, &err), LLM_OK);
         }
         assert_int_equal(pass_plan_memory(&g, &po, &err), LLM_OK);
         check_plan(&g);
@@ -159,28 +240,58 @@ static void test_plan_memory(void **state) {
     }
 }
 
+/* Runs the whole pipeline with pass `off` (or none) switched off. */
+static void run_without(IrGraph *g, const char *off, PassRecord *rec) {
+    int n = 0;
+    pass_pipeline(&n);
+    int enabled[16];
+    for (int i = 0; i < n; i++) enabled[i] = 1;
+    if (off) enabled[pass_find(off)] = 0;
+    build(g, "llama");
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    assert_int_equal(passes_run(g, &po, enabled, rec, &err), LLM_OK);
+    if (off) assert_int_equal(rec[pass_find(off)].enabled, 0);
+}
+
 static void test_pipeline_switches(void **state) {
     (void)state;
     int n = 0;
     const Pass *p = pass_pipeline(&n);
-    assert_true(n >= 4);
+    assert_true(n >= 6 && n <= 16);
     assert_string_equal(p[pass_find("plan_memory")].name, "plan_memory");
     assert_int_equal(pass_find("nope"), -1);
+    assert_true(pass_find("fuse_add_rmsnorm") > pass_find("fuse_gate_up"));
+    assert_true(pass_find("fuse_rope_qk") > pass_find("fuse_qkv"));
+    assert_true(pass_find("fuse_rope_qk") < pass_find("convert_weights"));
+    assert_int_equal(p[pass_find("fuse_add_rmsnorm")].kind, PASS_KIND_FUSION);
+    assert_int_equal(p[pass_find("fuse_rope_qk")].kind, PASS_KIND_FUSION);
+    IrGraph g;
+    PassRecord rec[16];
+    run_without(&g, NULL, rec);
+    assert_int_equal(count_op(&g, IR_OP_ADD_RMSNORM), 3);
+    assert_int_equal(count_op(&g, IR_OP_ROPE), 2);
+    ir_graph_free(&g);
+    run_without(&g, "fuse_qkv", rec); /* the ropes read separate matmuls */
+    assert_int_equal(count_op(&g, IR_OP_SLICE_COLS), 2 * 3);
+    assert_int_equal(count_op(&g, IR_OP_ROPE), 4);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL_SWIGLU), 2);
+    ir_graph_free(&g);
+    run_without(&g, "fuse_add_rmsnorm", rec);
+    assert_int_equal(count_op(&g, IR_OP_ADD_RMSNORM), 0);
+    assert_int_equal(count_op(&g, IR_OP_ADD), 4);
+    assert_int_equal(count_op(&g, IR_OP_ROPE), 2);
+    ir_graph_free(&g);
+    run_without(&g, "fuse_rope_qk", rec);
+    assert_int_equal(count_op(&g, IR_OP_ROPE), 4);
+    assert_int_equal(count_op(&g, IR_OP_ADD_RMSNORM), 3);
+    ir_graph_free(&g);
     int enabled[16];
     for (int i = 0; i < n; i++) enabled[i] = 1;
-    enabled[pass_find("fuse_qkv")] = 0;
-    IrGraph g;
+    enabled[pass_find("plan_memory")] = 0;
     build(&g, "llama");
     LlmError err = {{0}};
     PassOptions po = {DTYPE_F32};
-    PassRecord rec[16];
-    assert_int_equal(passes_run(&g, &po, enabled, rec, &err), LLM_OK);
-    assert_int_equal(count_op(&g, IR_OP_SLICE_COLS), 0);
-    assert_int_equal(count_op(&g, IR_OP_MATMUL_SWIGLU), 2);
-    assert_int_equal(rec[pass_find("fuse_qkv")].enabled, 0);
-    ir_graph_free(&g);
-    build(&g, "llama");
-    enabled[pass_find("plan_memory")] = 0;
     assert_int_equal(passes_run(&g, &po, enabled, rec, &err), LLM_ERR);
     assert_non_null(strstr(err.msg, "plan_memory is required"));
     ir_graph_free(&g);
@@ -190,6 +301,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fuse_qkv),       cmocka_unit_test(test_fuse_qkv_with_bias),
         cmocka_unit_test(test_fuse_gate_up),   cmocka_unit_test(test_convert_weights),
+        cmocka_unit_test(test_fuse_add_rmsnorm), cmocka_unit_test(test_fuse_rope_qk),
         cmocka_unit_test(test_plan_memory),    cmocka_unit_test(test_pipeline_switches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

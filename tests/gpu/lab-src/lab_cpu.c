@@ -2957,11 +2957,175 @@ void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab52_rope(ctx, b, layer, x0, x1, x2, y, w0, w1);
 }
 
-/* ===== case 53: embed.8B.bf16.T3 (embed) ===== */
+/* ===== case 53: rope.8B.qk.T1 (rope) ===== */
+static const float lab_rope_53[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_53
-/* lab53_embed: embedding lookup, H=4096, table bf16 [128256][4096].
+/* lab53_rope: RoPE, 40 heads x 128. For pair i of a head:
+ *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
+ *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
+ * with f = rope_inv_freq (float32, the model's scaling applied at compile
+ * time) and the angle p * f_i rounded to float32 as the reference does. */
+static void lab53_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    for (int t = 0; t < b->n_tokens; t++) {
+        float cs[64], sn[64];
+        for (int i = 0; i < 64; i++) {
+            float angle = (float)b->positions[t] * rope_inv_freq[i];
+            cs[i] = cosf(angle);
+            sn[i] = sinf(angle);
+        }
+        const float *xr = x0 + (size_t)t * 6144;
+        float *yr = y + (size_t)t * 5120;
+        for (int h = 0; h < 40; h++) {
+            const float *xh = xr + h * 128;
+            float *yh = yr + h * 128;
+            for (int i = 0; i < 64; i++) {
+                float a = xh[i], c = xh[i + 64];
+                yh[i] = a * cs[i] - c * sn[i];
+                yh[i + 64] = c * cs[i] + a * sn[i];
+            }
+        }
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab53_rope(ctx, b, layer, x0, x1, x2, y, w0, w1);
+}
+
+/* ===== case 54: rope.tiny.qk.T16 (rope) ===== */
+static const float lab_rope_54[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_54
+/* lab54_rope: RoPE, 12 heads x 16. For pair i of a head:
+ *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
+ *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
+ * with f = rope_inv_freq (float32, the model's scaling applied at compile
+ * time) and the angle p * f_i rounded to float32 as the reference does. */
+static void lab54_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    for (int t = 0; t < b->n_tokens; t++) {
+        float cs[8], sn[8];
+        for (int i = 0; i < 8; i++) {
+            float angle = (float)b->positions[t] * rope_inv_freq[i];
+            cs[i] = cosf(angle);
+            sn[i] = sinf(angle);
+        }
+        const float *xr = x0 + (size_t)t * 256;
+        float *yr = y + (size_t)t * 192;
+        for (int h = 0; h < 12; h++) {
+            const float *xh = xr + h * 16;
+            float *yh = yr + h * 16;
+            for (int i = 0; i < 8; i++) {
+                float a = xh[i], c = xh[i + 8];
+                yh[i] = a * cs[i] - c * sn[i];
+                yh[i + 8] = c * cs[i] + a * sn[i];
+            }
+        }
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab54_rope(ctx, b, layer, x0, x1, x2, y, w0, w1);
+}
+
+/* ===== case 55: addrms.4096.T1 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_55
+/* lab55_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
+ * Output row: columns 0..4095 the sum s = a + b (float32), columns
+ * 4096..8191 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
+ * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
+ * sums, sum of squares in double in the same order. */
+static void lab55_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    (void)ctx; (void)layer; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *ar = x0 + (size_t)r * 8192;
+        const float *br = x1 + (size_t)r * 4096;
+        float *sr = y + (size_t)r * 8192;
+        float *yr = sr + 4096;
+        for (int c = 0; c < 4096; c++) sr[c] = ar[c] + br[c];
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)sr[c] * (double)sr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (sr[c] * inv);
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab55_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+}
+
+/* ===== case 56: addrms.2048.T3 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_56
+/* lab56_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
+ * Output row: columns 0..2047 the sum s = a + b (float32), columns
+ * 2048..4095 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
+ * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
+ * sums, sum of squares in double in the same order. */
+static void lab56_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    (void)ctx; (void)layer; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *ar = x0 + (size_t)r * 4096;
+        const float *br = x1 + (size_t)r * 2048;
+        float *sr = y + (size_t)r * 4096;
+        float *yr = sr + 2048;
+        for (int c = 0; c < 2048; c++) sr[c] = ar[c] + br[c];
+        double ss = 0.0;
+        for (int c = 0; c < 2048; c++) ss += (double)sr[c] * (double)sr[c];
+        float var = (float)(ss / 2048);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 2048; c++) yr[c] = g[c] * (sr[c] * inv);
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab56_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+}
+
+/* ===== case 57: addrms.576.T64.ys (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_57
+/* lab57_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
+ * Output row: columns 0..575 the sum s = a + b (float32), columns
+ * 576..1151 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
+ * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
+ * sums, sum of squares in double in the same order. */
+static void lab57_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    (void)ctx; (void)layer; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *ar = x0 + (size_t)r * 1152;
+        const float *br = x1 + (size_t)r * 577;
+        float *sr = y + (size_t)r * 1160;
+        float *yr = sr + 576;
+        for (int c = 0; c < 576; c++) sr[c] = ar[c] + br[c];
+        double ss = 0.0;
+        for (int c = 0; c < 576; c++) ss += (double)sr[c] * (double)sr[c];
+        float var = (float)(ss / 576);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 576; c++) yr[c] = g[c] * (sr[c] * inv);
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab57_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+}
+
+/* ===== case 58: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_58
+/* lab58_embed: embedding lookup, H=4096, table bf16 [128256][4096].
  * Token ids are checked by the runtime before the step. */
-static void lab53_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab58_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
     (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
@@ -2971,16 +3135,16 @@ static void lab53_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab53_embed(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab58_embed(ctx, b, layer, x0, x1, x2, y, w0, w1);
 }
 
-/* ===== case 54: embed.f32.T5 (embed) ===== */
-#define rope_inv_freq lab_rope_54
-/* lab54_embed: embedding lookup, H=100, table f32 [1000][100].
+/* ===== case 59: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_59
+/* lab59_embed: embedding lookup, H=100, table f32 [1000][100].
  * Token ids are checked by the runtime before the step. */
-static void lab54_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab59_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
     (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
@@ -2990,16 +3154,16 @@ static void lab54_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab54_embed(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab59_embed(ctx, b, layer, x0, x1, x2, y, w0, w1);
 }
 
-/* ===== case 55: embed.f16.T64 (embed) ===== */
-#define rope_inv_freq lab_rope_55
-/* lab55_embed: embedding lookup, H=576, table f16 [49152][576].
+/* ===== case 60: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_60
+/* lab60_embed: embedding lookup, H=576, table f16 [49152][576].
  * Token ids are checked by the runtime before the step. */
-static void lab55_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab60_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
     (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
@@ -3009,37 +3173,37 @@ static void lab55_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab55_embed(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab60_embed(ctx, b, layer, x0, x1, x2, y, w0, w1);
 }
 
-/* ===== case 56: select.4096.T5.L2 (select_rows) ===== */
-#define rope_inv_freq lab_rope_56
-/* lab56_select_rows: gathers the 4096-wide rows whose logits are wanted. */
-static void lab56_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 61: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_61
+/* lab61_select_rows: gathers the 4096-wide rows whose logits are wanted. */
+static void lab61_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
     (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int l = 0; l < b->n_logits; l++)
         memcpy(y + (size_t)l * 4096, x0 + (size_t)b->logit_rows[l] * 4096, 4096 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab56_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab61_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1);
 }
 
-/* ===== case 57: select.576.T64.L64 (select_rows) ===== */
-#define rope_inv_freq lab_rope_57
-/* lab57_select_rows: gathers the 576-wide rows whose logits are wanted. */
-static void lab57_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 62: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_62
+/* lab62_select_rows: gathers the 576-wide rows whose logits are wanted. */
+static void lab62_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
     (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int l = 0; l < b->n_logits; l++)
         memcpy(y + (size_t)l * 576, x0 + (size_t)b->logit_rows[l] * 577, 576 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab57_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
+void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    lab62_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1);
 }

@@ -166,12 +166,12 @@ static void k_matmul_T256_s256_i128s128_wf32_256x128(const LlmForwardCtx *ctx, c
     llm_parallel_for(ctx->pool, 256, k_matmul_T256_s256_i128s128_wf32_256x128_range, &a);
 }
 
-/* k_rope_T128_s128_i128s256_h8_0_16: RoPE, 8 heads x 16. For pair i of a head:
+/* k_rope_T192_s192_i192s256_h12_0_16: RoPE, 12 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void k_rope_T128_s128_i128s256_h8_0_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void k_rope_T192_s192_i192s256_h12_0_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
     (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
@@ -182,8 +182,8 @@ static void k_rope_T128_s128_i128s256_h8_0_16(const LlmForwardCtx *ctx, const Ll
             sn[i] = sinf(angle);
         }
         const float *xr = x0 + (size_t)t * 256;
-        float *yr = y + (size_t)t * 128;
-        for (int h = 0; h < 8; h++) {
+        float *yr = y + (size_t)t * 192;
+        for (int h = 0; h < 12; h++) {
             const float *xh = xr + h * 16;
             float *yh = yr + h * 16;
             for (int i = 0; i < 8; i++) {
@@ -195,57 +195,28 @@ static void k_rope_T128_s128_i128s256_h8_0_16(const LlmForwardCtx *ctx, const Ll
     }
 }
 
-/* k_rope_T64_s64_i64s256_h4_0_16: RoPE, 4 heads x 16. For pair i of a head:
- *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
- *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
- * with f = rope_inv_freq (float32, the model's scaling applied at compile
- * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void k_rope_T64_s64_i64s256_h4_0_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    for (int t = 0; t < b->n_tokens; t++) {
-        float cs[8], sn[8];
-        for (int i = 0; i < 8; i++) {
-            float angle = (float)b->positions[t] * rope_inv_freq[i];
-            cs[i] = cosf(angle);
-            sn[i] = sinf(angle);
-        }
-        const float *xr = x0 + (size_t)t * 256;
-        float *yr = y + (size_t)t * 64;
-        for (int h = 0; h < 4; h++) {
-            const float *xh = xr + h * 16;
-            float *yh = yr + h * 16;
-            for (int i = 0; i < 8; i++) {
-                float a = xh[i], c = xh[i + 8];
-                yh[i] = a * cs[i] - c * sn[i];
-                yh[i + 8] = c * cs[i] + a * sn[i];
-            }
-        }
-    }
-}
-
-/* k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16: attention, 8 query heads, 4 KV heads, head_dim 16,
+/* k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16: attention, 8 query heads, 4 KV heads, head_dim 16,
  * KV blocks of 16 tokens, 32 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 16^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_Args {
+typedef struct k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
-    const float *q; /* [T][128] */
+    const float *q; /* [T][192] */
     float *y;       /* [T][128] */
     size_t layer_off; /* elements to this layer's first block */
-} k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_Args;
+} k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_Args;
 
-static inline size_t k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 32 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 64;
 }
 
-static void k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_range(void *p, int i0, int i1) {
-    const k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_Args *a = p;
+static void k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_range(void *p, int i0, int i1) {
+    const k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)16);
     int cap = 0;
@@ -258,10 +229,10 @@ static void k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_range(void *p,
             s = malloc((size_t)cap * sizeof *s);
             if (s == NULL) abort();
         }
-        const float *q = a->q + (size_t)t * 128 + (size_t)h * 16;
+        const float *q = a->q + (size_t)t * 192 + (size_t)h * 16;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *k = K + k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float d = 0.0f;
             for (int c = 0; c < 16; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -272,7 +243,7 @@ static void k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_range(void *p,
         float *o = a->y + (size_t)t * 128 + (size_t)h * 16;
         for (int c = 0; c < 16; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *v = V + k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float pj = s[j] / sum;
             for (int c = 0; c < 16; c++) o[c] += pj * v[c];
         }
@@ -280,18 +251,18 @@ static void k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_range(void *p,
     free(s);
 }
 
-static void k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
     (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 64;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 64, 64 * sizeof(float));
+        size_t at = k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 192, 64 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 256, 64 * sizeof(float));
     }
-    k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 8, k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16_range, &a);
+    k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_range, &a);
 }
 
 static inline float k_matmul_T128_s128_i128s128_wf32_128x128_dot(const float *restrict x, const float *restrict w) {
@@ -345,26 +316,40 @@ static void k_matmul_T128_s128_i128s128_wf32_128x128(const LlmForwardCtx *ctx, c
     llm_parallel_for(ctx->pool, 128, k_matmul_T128_s128_i128s128_wf32_128x128_range, &a);
 }
 
-/* k_add_T128_s128_i128s128_i128s128: residual add over 128 columns. */
-static void k_add_T128_s128_i128s128_i128s128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* k_add_rmsnorm_T256_s256_i128s128_i128s128_wf32_1x128_e9_99999997e_07: residual add and RMSNorm over 128 columns, eps 9.99999997e-07f.
+ * Output row: columns 0..127 the sum s = a + b (float32), columns
+ * 128..255 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
+ * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
+ * sums, sum of squares in double in the same order. */
+static void k_add_rmsnorm_T256_s256_i128s128_i128s128_wf32_1x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
-    for (int r = 0; r < b->n_tokens; r++)
-        for (int c = 0; c < 128; c++)
-            y[(size_t)r * 128 + c] = x0[(size_t)r * 128 + c] + x1[(size_t)r * 128 + c];
+    (void)ctx; (void)layer; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *ar = x0 + (size_t)r * 128;
+        const float *br = x1 + (size_t)r * 128;
+        float *sr = y + (size_t)r * 256;
+        float *yr = sr + 128;
+        for (int c = 0; c < 128; c++) sr[c] = ar[c] + br[c];
+        double ss = 0.0;
+        for (int c = 0; c < 128; c++) ss += (double)sr[c] * (double)sr[c];
+        float var = (float)(ss / 128);
+        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
+        for (int c = 0; c < 128; c++) yr[c] = g[c] * (sr[c] * inv);
+    }
 }
 
-static inline float k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot(const float *restrict x, const float *restrict w) {
+static inline float k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
-#define k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot_W(i) _mm256_loadu_ps(w + (i))
+#define k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(i) _mm256_loadu_ps(w + (i))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 128; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(k + 24), a3);
     }
-#undef k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot_W
+#undef k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -377,34 +362,34 @@ static inline float k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot(const fl
 #endif
 }
 
-/* k_matmul_swiglu_T384_s384_i128s128_wf32_768x128: matmul + SwiGLU epilogue, K=128 N=384, weights f32.
+/* k_matmul_swiglu_T384_s384_i128s256_wf32_768x128: matmul + SwiGLU epilogue, K=128 N=384, weights f32.
  * Parallel over output columns; gate row c and up row N+c are read once per
  * step. Matches: silu(x @ Wg.T) * (x @ Wu.T) in float32. */
-typedef struct k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_Args {
-    const float *x;    /* [rows][128] */
+typedef struct k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_Args {
+    const float *x;    /* [rows][256] */
     float *y;          /* [rows][384] */
     const float *w; /* [2*384][128] */
     int rows;
-} k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_Args;
+} k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_Args;
 
-static void k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_range(void *p, int n0, int n1) {
-    const k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_Args *a = p;
+static void k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_range(void *p, int n0, int n1) {
+    const k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const float *wg = a->w + (size_t)c * 128;
         const float *wu = a->w + (size_t)(c + 384) * 128;
         for (int r = 0; r < a->rows; r++) {
-            const float *xr = a->x + (size_t)r * 128;
-            float g = k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot(xr, wg), u = k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_dot(xr, wu);
+            const float *xr = a->x + (size_t)r * 256;
+            float g = k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot(xr, wg), u = k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot(xr, wu);
             a->y[(size_t)r * 384 + (size_t)c] = llm_silu(g) * u;
         }
     }
 }
 
-static void k_matmul_swiglu_T384_s384_i128s128_wf32_768x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void k_matmul_swiglu_T384_s384_i128s256_wf32_768x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
     (void)layer; (void)x1; (void)x2; (void)w1;
-    k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_Args a = {x0, y, (const float *)w0, b->n_tokens};
-    llm_parallel_for(ctx->pool, 384, k_matmul_swiglu_T384_s384_i128s128_wf32_768x128_range, &a);
+    k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_Args a = {x0, y, (const float *)w0, b->n_tokens};
+    llm_parallel_for(ctx->pool, 384, k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_range, &a);
 }
 
 static inline float k_matmul_T128_s128_i384s384_wf32_128x384_dot(const float *restrict x, const float *restrict w) {
@@ -456,6 +441,89 @@ static void k_matmul_T128_s128_i384s384_wf32_128x384(const LlmForwardCtx *ctx, c
     (void)layer; (void)x1; (void)x2;
     k_matmul_T128_s128_i384s384_wf32_128x384_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 128, k_matmul_T128_s128_i384s384_wf32_128x384_range, &a);
+}
+
+/* k_add_rmsnorm_T256_s256_i128s256_i128s128_wf32_1x128_e9_99999997e_07: residual add and RMSNorm over 128 columns, eps 9.99999997e-07f.
+ * Output row: columns 0..127 the sum s = a + b (float32), columns
+ * 128..255 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
+ * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
+ * sums, sum of squares in double in the same order. */
+static void k_add_rmsnorm_T256_s256_i128s256_i128s128_wf32_1x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    (void)ctx; (void)layer; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *ar = x0 + (size_t)r * 256;
+        const float *br = x1 + (size_t)r * 128;
+        float *sr = y + (size_t)r * 256;
+        float *yr = sr + 128;
+        for (int c = 0; c < 128; c++) sr[c] = ar[c] + br[c];
+        double ss = 0.0;
+        for (int c = 0; c < 128; c++) ss += (double)sr[c] * (double)sr[c];
+        float var = (float)(ss / 128);
+        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
+        for (int c = 0; c < 128; c++) yr[c] = g[c] * (sr[c] * inv);
+    }
+}
+
+static inline float k_matmul_T256_s256_i128s256_wf32_256x128_dot(const float *restrict x, const float *restrict w) {
+#if LLM_SIMD_F32
+#define k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(i) _mm256_loadu_ps(w + (i))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 128; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(k + 24), a3);
+    }
+#undef k_matmul_T256_s256_i128s256_wf32_256x128_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 128; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
+    return llm_sum16(acc);
+#endif
+}
+
+/* k_matmul_T256_s256_i128s256_wf32_256x128: matmul, K=128 N=256, weights f32.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct k_matmul_T256_s256_i128s256_wf32_256x128_Args {
+    const float *x;   /* [rows][256] */
+    float *y;         /* [rows][256] */
+    const float *w; /* [256][128] */
+    const float *bias; /* [256] or NULL */
+    int rows;
+} k_matmul_T256_s256_i128s256_wf32_256x128_Args;
+
+static void k_matmul_T256_s256_i128s256_wf32_256x128_range(void *p, int n0, int n1) {
+    const k_matmul_T256_s256_i128s256_wf32_256x128_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const float *wr = a->w + (size_t)c * 128;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 256 + (size_t)c] = k_matmul_T256_s256_i128s256_wf32_256x128_dot(a->x + (size_t)r * 256, wr) + bc;
+    }
+}
+
+static void k_matmul_T256_s256_i128s256_wf32_256x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    (void)layer; (void)x1; (void)x2;
+    k_matmul_T256_s256_i128s256_wf32_256x128_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 256, k_matmul_T256_s256_i128s256_wf32_256x128_range, &a);
+}
+
+/* k_add_T128_s128_i128s256_i128s128: residual add over 128 columns. */
+static void k_add_T128_s128_i128s256_i128s128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
+    (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
+    for (int r = 0; r < b->n_tokens; r++)
+        for (int c = 0; c < 128; c++)
+            y[(size_t)r * 128 + c] = x0[(size_t)r * 256 + c] + x1[(size_t)r * 128 + c];
 }
 
 /* k_select_rows_L128_s128_i128s128: gathers the 128-wide rows whose logits are wanted. */
@@ -548,52 +616,42 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1048576), NULL);
     /* %2 l0.attn.qkv */
     k_matmul_T256_s256_i128s128_wf32_256x128(ctx, b, 0, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1575424), NULL);
-    /* %6 l0.attn.q_rope */
-    k_rope_T128_s128_i128s256_h8_0_16(ctx, b, 0, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 32768) + 0), NULL, NULL);
-    /* %7 l0.attn.k_rope */
-    k_rope_T64_s64_i64s256_h4_0_16(ctx, b, 0, ((float *)(A + 65536) + 128), NULL, NULL, ((float *)(A + 131072) + 0), NULL, NULL);
+    /* %5 l0.attn.qk_rope */
+    k_rope_T192_s192_i192s256_h12_0_16(ctx, b, 0, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 131072) + 0), NULL, NULL);
     /* %8 l0.attn */
-    k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16(ctx, b, 0, ((float *)(A + 32768) + 0), ((float *)(A + 131072) + 0), ((float *)(A + 65536) + 192), ((float *)(A + 147456) + 0), NULL, NULL);
+    k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16(ctx, b, 0, ((float *)(A + 131072) + 0), ((float *)(A + 131072) + 128), ((float *)(A + 65536) + 192), ((float *)(A + 32768) + 0), NULL, NULL);
     /* %9 l0.attn.o */
-    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 147456) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1049088), NULL);
-    /* %10 l0.attn.residual */
-    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 0) + 0), ((float *)(A + 32768) + 0), NULL, ((float *)(A + 65536) + 0), NULL, NULL);
-    /* %11 l0.mlp_norm */
-    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1114624), NULL);
-    /* %12 l0.mlp.act */
-    k_matmul_swiglu_T384_s384_i128s128_wf32_768x128(ctx, b, 0, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 1837568), NULL);
-    /* %13 l0.mlp.down */
-    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 98304) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1115136), NULL);
-    /* %14 l0.mlp.residual */
-    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 65536) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), NULL, NULL);
-    /* %15 l1.attn_norm */
-    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1311744), NULL);
-    /* %16 l1.attn.qkv */
-    k_matmul_T256_s256_i128s128_wf32_256x128(ctx, b, 1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1706496), NULL);
-    /* %20 l1.attn.q_rope */
-    k_rope_T128_s128_i128s256_h8_0_16(ctx, b, 1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 0) + 0), NULL, NULL);
-    /* %21 l1.attn.k_rope */
-    k_rope_T64_s64_i64s256_h4_0_16(ctx, b, 1, ((float *)(A + 65536) + 128), NULL, NULL, ((float *)(A + 131072) + 0), NULL, NULL);
-    /* %22 l1.attn */
-    k_attention_T128_s128_i128s128_i64s64_i64s256_h8_4_16(ctx, b, 1, ((float *)(A + 0) + 0), ((float *)(A + 131072) + 0), ((float *)(A + 65536) + 192), ((float *)(A + 147456) + 0), NULL, NULL);
-    /* %23 l1.attn.o */
-    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 147456) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1312256), NULL);
-    /* %24 l1.attn.residual */
-    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 32768) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 65536) + 0), NULL, NULL);
-    /* %25 l1.mlp_norm */
-    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1377792), NULL);
-    /* %26 l1.mlp.act */
-    k_matmul_swiglu_T384_s384_i128s128_wf32_768x128(ctx, b, 1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 2230784), NULL);
-    /* %27 l1.mlp.down */
-    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 98304) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1378304), NULL);
-    /* %28 l1.mlp.residual */
-    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 65536) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), NULL, NULL);
-    /* %29 select_logits */
-    k_select_rows_L128_s128_i128s128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 0) + 0), NULL, NULL);
-    /* %30 final_norm */
-    k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1574912), NULL);
-    /* %31 lm_head */
-    k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (out_logits + 0), (W + 0), NULL);
+    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1049088), NULL);
+    /* %10 l0.attn.residual.add_norm */
+    k_add_rmsnorm_T256_s256_i128s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), ((float *)(A + 65536) + 0), NULL, ((float *)(A + 98304) + 0), (W + 1114624), NULL);
+    /* %13 l0.mlp.act */
+    k_matmul_swiglu_T384_s384_i128s256_wf32_768x128(ctx, b, 0, ((float *)(A + 98304) + 128), NULL, NULL, ((float *)(A + 0) + 0), (W + 1837568), NULL);
+    /* %14 l0.mlp.down */
+    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 163840) + 0), (W + 1115136), NULL);
+    /* %15 l0.mlp.residual.add_norm */
+    k_add_rmsnorm_T256_s256_i128s256_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 98304) + 0), ((float *)(A + 163840) + 0), NULL, ((float *)(A + 0) + 0), (W + 1311744), NULL);
+    /* %18 l1.attn.qkv */
+    k_matmul_T256_s256_i128s256_wf32_256x128(ctx, b, 1, ((float *)(A + 0) + 128), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1706496), NULL);
+    /* %21 l1.attn.qk_rope */
+    k_rope_T192_s192_i192s256_h12_0_16(ctx, b, 1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 131072) + 0), NULL, NULL);
+    /* %24 l1.attn */
+    k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16(ctx, b, 1, ((float *)(A + 131072) + 0), ((float *)(A + 131072) + 128), ((float *)(A + 65536) + 192), ((float *)(A + 180224) + 0), NULL, NULL);
+    /* %25 l1.attn.o */
+    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 180224) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1312256), NULL);
+    /* %26 l1.attn.residual.add_norm */
+    k_add_rmsnorm_T256_s256_i128s256_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), ((float *)(A + 65536) + 0), NULL, ((float *)(A + 98304) + 0), (W + 1377792), NULL);
+    /* %29 l1.mlp.act */
+    k_matmul_swiglu_T384_s384_i128s256_wf32_768x128(ctx, b, 1, ((float *)(A + 98304) + 128), NULL, NULL, ((float *)(A + 0) + 0), (W + 2230784), NULL);
+    /* %30 l1.mlp.down */
+    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 163840) + 0), (W + 1378304), NULL);
+    /* %31 l1.mlp.residual */
+    k_add_T128_s128_i128s256_i128s128(ctx, b, -1, ((float *)(A + 98304) + 0), ((float *)(A + 163840) + 0), NULL, ((float *)(A + 0) + 0), NULL, NULL);
+    /* %32 select_logits */
+    k_select_rows_L128_s128_i128s128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), NULL, NULL);
+    /* %33 final_norm */
+    k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1574912), NULL);
+    /* %34 lm_head */
+    k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, (out_logits + 0), (W + 0), NULL);
 }
 
 static const char MANIFEST[] = "{\n"
@@ -632,22 +690,32 @@ static const char MANIFEST[] = "{\n"
     "      \"nodes_after\": 32\n"
     "    },\n"
     "    {\n"
+    "      \"name\": \"fuse_add_rmsnorm\",\n"
+    "      \"enabled\": true,\n"
+    "      \"nodes_after\": 35\n"
+    "    },\n"
+    "    {\n"
+    "      \"name\": \"fuse_rope_qk\",\n"
+    "      \"enabled\": true,\n"
+    "      \"nodes_after\": 35\n"
+    "    },\n"
+    "    {\n"
     "      \"name\": \"convert_weights\",\n"
     "      \"enabled\": true,\n"
-    "      \"nodes_after\": 32\n"
+    "      \"nodes_after\": 35\n"
     "    },\n"
     "    {\n"
     "      \"name\": \"plan_memory\",\n"
     "      \"enabled\": true,\n"
-    "      \"nodes_after\": 32\n"
+    "      \"nodes_after\": 35\n"
     "    }\n"
     "  ],\n"
     "  \"n_weights\": 14,\n"
     "  \"weight_bytes\": 2624000,\n"
-    "  \"n_nodes\": 32,\n"
+    "  \"n_nodes\": 35,\n"
     "  \"max_tokens\": 64,\n"
     "  \"block_size\": 16,\n"
-    "  \"arena_bytes\": 196608,\n"
+    "  \"arena_bytes\": 212992,\n"
     "  \"generation\": {\n"
     "    \"_from_model_config\": true,\n"
     "    \"bos_token_id\": 1,\n"
@@ -670,7 +738,7 @@ const LlmProgram llm_program = {
     .block_size = 16,
     .max_blocks_per_seq = 32,
     .kv_elem_bytes = sizeof(float),
-    .arena_bytes = 196608,
+    .arena_bytes = 212992,
     .weight_bytes = 2624000,
     .weight_align = 64,
     .weight_hash = 0xf7b10000fc600a00ULL,
