@@ -22,6 +22,8 @@ static void usage(FILE *f) {
           "  -o, --output OUT       executable to write (required)\n"
           "  --target cpu|cuda      code generator target (default cpu)\n"
           "  --arch sm_90|sm_80     GPU architecture for --target cuda (default sm_90)\n"
+          "  --pdl off|wait|early   programmatic dependent launch between kernels (sm_90;\n"
+          "                         default off)\n"
           "  --dtype f32|f16|bf16   storage of matrix weights (default f32)\n"
           "  --no-fuse              switch every fusion pass off\n"
           "  --disable-pass NAME    switch one pass off (repeatable)\n"
@@ -67,7 +69,7 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
                     strcmp(a, "--dtype") == 0 || strcmp(a, "--disable-pass") == 0 ||
                     strcmp(a, "--gen-dir") == 0 || strcmp(a, "--max-tokens") == 0 ||
                     strcmp(a, "--block-size") == 0 || strcmp(a, "--max-context") == 0 ||
-                    strcmp(a, "--cpu-arch") == 0 || strcmp(a, "--arch") == 0;
+                    strcmp(a, "--cpu-arch") == 0 || strcmp(a, "--arch") == 0 || strcmp(a, "--pdl") == 0;
         if (needs && !has) {
             fprintf(stderr, "llmcc: %s needs a value\n", a);
             return 2;
@@ -87,6 +89,13 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
         } else if (strcmp(a, "--gen-dir") == 0) o->gen_dir = v;
         else if (strcmp(a, "--cpu-arch") == 0) o->cpu_arch = v;
         else if (strcmp(a, "--arch") == 0) o->cuda_arch = v;
+        else if (strcmp(a, "--pdl") == 0) {
+            o->cuda_pdl = strcmp(v, "off") == 0 ? 0 : strcmp(v, "wait") == 0 ? 1 : strcmp(v, "early") == 0 ? 2 : -1;
+            if (o->cuda_pdl < 0) {
+                fprintf(stderr, "llmcc: --pdl %s: expected off, wait or early\n", v);
+                return 2;
+            }
+        }
         else if (strcmp(a, "--max-tokens") == 0) { if (parse_int(a, v, &o->max_tokens)) return 2; }
         else if (strcmp(a, "--block-size") == 0) { if (parse_int(a, v, &o->block_size)) return 2; }
         else if (strcmp(a, "--max-context") == 0) { if (parse_int(a, v, &o->max_context)) return 2; }

@@ -189,6 +189,7 @@ static int render(const CompileOptions *o, CompileState *s, const char *stem, Ll
                       .weight_bytes = s->blob_size,
                       .weight_hash = payload_weight_hash(s->blob, (size_t)s->blob_size),
                       .max_context = o->max_context,
+                      .pdl = strcmp(o->cuda_arch, "sm_90") == 0 ? o->cuda_pdl : 0,
                       .arch = strcmp(o->target, "cuda") == 0 ? o->cuda_arch
                               : o->cpu_arch ? o->cpu_arch : default_march()};
     LuaHost *h = lua_host_new(template_root());

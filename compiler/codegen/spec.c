@@ -159,6 +159,7 @@ static void push_program(lua_State *L, const IrGraph *g, const SpecProgram *p) {
     lua_createtable(L, 0, 24);
     set_str(L, "target", p->target);
     set_str(L, "arch", p->arch);
+    set_int(L, "pdl", p->pdl);
     set_str(L, "name", p->name);
     set_str(L, "arch_name", d->arch);
     set_int(L, "vocab", d->vocab_size);

@@ -31,6 +31,7 @@ typedef struct SpecProgram {
     uint64_t weight_hash;      /* payload_weight_hash of the blob */
     int max_context;           /* context the runtime allows */
     const char *arch;          /* -march (cpu) or sm_XX (cuda) the code is built for */
+    int pdl;                   /* cuda: programmatic dependent launch 0 off, 1 wait, 2 early */
 } SpecProgram;
 
 /* Pushes the spec table for g onto L's stack. */

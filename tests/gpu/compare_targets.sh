@@ -8,7 +8,7 @@ model=$1 dtype=$2 n=${3:-200}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 $LLMCC compile "$model" -o "$tmp/cpu" --dtype "$dtype" --gen-dir "$tmp/gcpu" 2> "$tmp/c1" || { tail "$tmp/c1"; exit 1; }
-$LLMCC compile "$model" -o "$tmp/gpu" --target cuda --dtype "$dtype" --gen-dir "$tmp/ggpu" 2> "$tmp/c2" || { tail "$tmp/c2"; cat "$tmp/ggpu/build.log" | head -30; exit 1; }
+$LLMCC compile "$model" -o "$tmp/gpu" --target cuda ${CUDA_FLAGS:-} --dtype "$dtype" --gen-dir "$tmp/ggpu" 2> "$tmp/c2" || { tail "$tmp/c2"; cat "$tmp/ggpu/build.log" | head -30; exit 1; }
 pass=0; fail=0
 for ids in "1 80 147 201 282 215 286 598 629 10" "1 2 3 4 5 6 7 8" "7 100 1000 33 12"; do
   "$tmp/cpu" generate --ids "$ids" --no-bos -n "$n" --temperature 0 --ignore-eos --print-ids 2>/dev/null | grep '^ids:' > "$tmp/a"

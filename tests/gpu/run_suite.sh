@@ -10,6 +10,8 @@
 #   random SHAPE   random-weight model (make_random_model.py shapes): logits
 #                  vs transformers bf16 on the GPU, then bench (16 + 128)
 #   bench SHAPE    bench only (model in /tmp/rand-SHAPE from a random stage)
+#   pdl SHAPE      bench the model in /tmp/rand-SHAPE with --pdl off, wait, early
+#   tinypdl        TinyStories cuda (f32, --pdl wait and early) vs cpu
 # Each stage prints its own summary; the script ends with "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,6 +37,14 @@ while [ $# -gt 0 ]; do
         "$d.exe" generate --ids "$(cat $d/ref-ids.txt)" --no-bos -n 0 --dump-logits "$d/ours.bin" 2>&1 | tail -1
         python3 tests/gpu/compare_hf.py "$d" "$d/ours.bin"; result $? "random $s vs HF"
         "$d.exe" bench --prompt-len 16 --gen-len 128 --runs 3; result $? "bench $s" ;;
+  pdl) shift; s=$1; d=/tmp/rand-$s
+        [ -f "$d/config.json" ] || python3 tests/gpu/make_random_model.py --shape "$s" --out "$d" 2>&1 | tail -1
+        for m in off wait early; do stage "pdl $m $s"
+          $LLMCC compile "$d" -o "$d-$m.exe" --target cuda --dtype bf16 --pdl $m 2>&1 | tail -1
+          "$d-$m.exe" bench --prompt-len 16 --gen-len 128 --runs 3 | grep -E "decode|ratio"; result $? "pdl $m $s"
+          rm -f "$d-$m.exe"; done ;;
+  tinypdl) for m in wait early; do stage "tiny f32 --pdl $m"
+          CUDA_FLAGS="--pdl $m" bash tests/gpu/compare_targets.sh tests/fixtures/models/tinystories-656k f32 200; result $? "tiny pdl $m"; done ;;
   bench) shift; d=/tmp/rand-$1; stage "bench $1"; "$d.exe" bench --prompt-len 16 --gen-len 128 --runs 3; result $? "bench $1" ;;
   *) echo "unknown stage $1"; exit 2 ;;
   esac

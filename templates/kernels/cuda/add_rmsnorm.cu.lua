@@ -15,6 +15,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
 __global__ void __launch_bounds__(256) $(n.kernel)_k(const float *__restrict__ a, const float *__restrict__ b,
                                                      const float *__restrict__ g, float *__restrict__ y) {
+    LLM_PDL_ENTER();
     __shared__ double part[8];
     __shared__ float inv_s;
     const float *ar = a + (size_t)blockIdx.x * $(n.ins[1].stride);
@@ -46,5 +47,5 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
     (void)T; (void)L; (void)layer; (void)x2; (void)w1;
     const int rows = $(rows);
     if (rows <= 0) return;
-    $(n.kernel)_k<<<rows, 256, 0, (cudaStream_t)c->stream>>>(x0, x1, (const float *)w0, y);
+    llm_launch($(n.kernel)_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }

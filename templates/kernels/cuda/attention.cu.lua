@@ -39,6 +39,7 @@ __global__ void __launch_bounds__(128) $(n.kernel)_kv(const float *__restrict__ 
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * $(P.max_blocks_per_seq) + pos / $(P.block_size)];
     const size_t at = layer_off + ((size_t)blk * $(P.block_size) + (size_t)(pos % $(P.block_size))) * $(kvdim);
@@ -53,6 +54,7 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *__restr
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[$(hd)];
     __shared__ float wm[$(NW)], wl[$(NW)], wo[$(NW)][$(hd)];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / $(G);
@@ -139,6 +141,7 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *__restr
 }
 
 __global__ void __launch_bounds__(128) $(n.kernel)_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = $(n.kernel)_part + (size_t)(t * $(nh) + h) * $(NSPLIT) * $(PART);
     float M = -INFINITY;
@@ -165,8 +168,8 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * $(P.block_size) * $(kvdim);
     float *K = (float *)c->k, *V = (float *)c->v;
-    $(n.kernel)_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    $(n.kernel)_k<<<dim3($(nh), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch($(n.kernel)_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch($(n.kernel)_k, dim3($(nh), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    $(n.kernel)_comb<<<dim3($(nh), (unsigned)T), 128, 0, s>>>(y);
+    llm_launch($(n.kernel)_comb, dim3($(nh), (unsigned)T), 128, 0, s, y);
 }

@@ -24,6 +24,7 @@ $(include("kernels/cuda/gemv.cu.lua"))
 template <int TT, bool VEC>
 __global__ void __launch_bounds__($(32 * WARPS), 4) $(n.kernel)_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * $(WARPS) + (threadIdx.x >> 5));
     if (col >= $(N)) return;
@@ -55,11 +56,11 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
     const unsigned grid = llm_cdiv($(N), $(WARPS));
 % if vec_ok then
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) $(n.kernel)_k<1, true><<<grid, $(32 * WARPS), 0, s>>>(x0, y, w0, rows);
-        else $(n.kernel)_k<8, true><<<grid, $(32 * WARPS), 0, s>>>(x0, y, w0, rows);
+        if (rows == 1) llm_launch($(n.kernel)_k<1, true>, grid, $(32 * WARPS), 0, s, x0, y, w0, rows);
+        else llm_launch($(n.kernel)_k<8, true>, grid, $(32 * WARPS), 0, s, x0, y, w0, rows);
         return;
     }
 % end
-    if (rows == 1) $(n.kernel)_k<1, false><<<grid, $(32 * WARPS), 0, s>>>(x0, y, w0, rows);
-    else $(n.kernel)_k<8, false><<<grid, $(32 * WARPS), 0, s>>>(x0, y, w0, rows);
+    if (rows == 1) llm_launch($(n.kernel)_k<1, false>, grid, $(32 * WARPS), 0, s, x0, y, w0, rows);
+    else llm_launch($(n.kernel)_k<8, false>, grid, $(32 * WARPS), 0, s, x0, y, w0, rows);
 }

@@ -12,6 +12,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * No shared memory. */
 __global__ void __launch_bounds__($(half)) $(n.kernel)_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * $(n.ins[1].stride);
@@ -29,5 +30,5 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    $(n.kernel)_k<<<dim3((unsigned)T, $(n.heads)), $(half), 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
+    llm_launch($(n.kernel)_k, dim3((unsigned)T, $(n.heads)), $(half), 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }

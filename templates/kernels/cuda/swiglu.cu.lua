@@ -8,6 +8,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * No shared memory. */
 __global__ void __launch_bounds__(256) $(n.kernel)_k(const float *__restrict__ g, const float *__restrict__ u,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
     if (c >= $(n.cols)) return;
     y[(size_t)r * $(n.out_stride) + c] = llm_silu_dev(g[(size_t)r * $(n.ins[1].stride) + c]) * u[(size_t)r * $(n.ins[2].stride) + c];
@@ -18,5 +19,5 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
     (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
     const int rows = $(rows);
     if (rows <= 0) return;
-    $(n.kernel)_k<<<dim3(llm_cdiv($(n.cols), 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream>>>(x0, x1, y);
+    llm_launch($(n.kernel)_k, dim3(llm_cdiv($(n.cols), 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }

@@ -23,6 +23,9 @@ extern "C" {
 }
 #include "gpu/engine_cuda.h"
 
+/* Programmatic dependent launch mode (see kernels/cuda/common.cu.lua). */
+#define LLM_PDL_MODE $(P.pdl)
+
 /* Rotary inverse frequencies, float32, scaling applied (compile time). */
 __constant__ float rope_inv_freq[$(spec.rope.half)] = {
 % for i, f in ipairs(spec.rope.inv_freq) do

@@ -12,6 +12,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
 #define LLM_W_BF16 1
@@ -206,6 +246,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab01_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 6144) return;
@@ -243,12 +284,12 @@ static void lab01_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(6144, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab01_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab01_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab01_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab01_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab01_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab01_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab01_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab01_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_01(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -265,6 +306,46 @@ void lab_cuda_01(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -460,6 +541,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab02_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 4096) return;
@@ -497,12 +579,12 @@ static void lab02_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(4096, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab02_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab02_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab02_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab02_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab02_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab02_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab02_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab02_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_02(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -519,6 +601,46 @@ void lab_cuda_02(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -714,6 +836,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab03_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 4096) return;
@@ -751,12 +874,12 @@ static void lab03_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(4096, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab03_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab03_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab03_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab03_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab03_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab03_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab03_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab03_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_03(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -773,6 +896,46 @@ void lab_cuda_03(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -968,6 +1131,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab04_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 128256) return;
@@ -1005,12 +1169,12 @@ static void lab04_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(128256, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab04_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab04_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab04_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab04_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab04_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab04_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab04_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab04_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_04(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -1027,6 +1191,46 @@ void lab_cuda_04(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -1222,6 +1426,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab05_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
     if (col >= 14336) return;
@@ -1252,12 +1457,12 @@ static void lab05_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(14336, 4);
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab05_matmul_swiglu_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-        else lab05_matmul_swiglu_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+        if (rows == 1) llm_launch(lab05_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w0, rows);
+        else llm_launch(lab05_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w0, rows);
         return;
     }
-    if (rows == 1) lab05_matmul_swiglu_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-    else lab05_matmul_swiglu_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+    if (rows == 1) llm_launch(lab05_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w0, rows);
+    else llm_launch(lab05_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w0, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_05(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -1274,6 +1479,46 @@ void lab_cuda_05(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -1469,6 +1714,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab06_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 4096) return;
@@ -1506,12 +1752,12 @@ static void lab06_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(4096, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab06_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab06_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab06_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab06_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab06_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab06_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab06_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab06_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_06(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -1528,6 +1774,46 @@ void lab_cuda_06(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -1723,6 +2009,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab07_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 4096) return;
@@ -1760,12 +2047,12 @@ static void lab07_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(4096, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab07_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab07_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab07_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab07_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab07_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab07_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab07_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab07_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_07(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -1782,6 +2069,46 @@ void lab_cuda_07(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -1977,6 +2304,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab08_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
     if (col >= 14336) return;
@@ -2007,12 +2335,12 @@ static void lab08_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(14336, 4);
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab08_matmul_swiglu_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-        else lab08_matmul_swiglu_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+        if (rows == 1) llm_launch(lab08_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w0, rows);
+        else llm_launch(lab08_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w0, rows);
         return;
     }
-    if (rows == 1) lab08_matmul_swiglu_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-    else lab08_matmul_swiglu_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+    if (rows == 1) llm_launch(lab08_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w0, rows);
+    else llm_launch(lab08_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w0, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_08(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -2029,6 +2357,46 @@ void lab_cuda_08(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -2224,6 +2592,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab09_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 6144) return;
@@ -2261,12 +2630,12 @@ static void lab09_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(6144, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab09_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab09_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab09_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab09_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab09_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab09_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab09_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab09_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_09(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -2283,6 +2652,46 @@ void lab_cuda_09(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -2478,6 +2887,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab10_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 6144) return;
@@ -2515,12 +2925,12 @@ static void lab10_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(6144, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab10_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab10_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab10_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab10_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab10_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab10_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab10_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab10_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_10(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -2537,6 +2947,46 @@ void lab_cuda_10(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -2732,6 +3182,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab11_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 4096) return;
@@ -2769,12 +3220,12 @@ static void lab11_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(4096, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab11_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab11_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab11_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab11_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab11_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab11_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab11_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab11_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_11(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -2791,6 +3242,46 @@ void lab_cuda_11(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -2986,6 +3477,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab12_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
     if (col >= 14336) return;
@@ -3016,12 +3508,12 @@ static void lab12_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(14336, 4);
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab12_matmul_swiglu_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-        else lab12_matmul_swiglu_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+        if (rows == 1) llm_launch(lab12_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w0, rows);
+        else llm_launch(lab12_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w0, rows);
         return;
     }
-    if (rows == 1) lab12_matmul_swiglu_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-    else lab12_matmul_swiglu_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+    if (rows == 1) llm_launch(lab12_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w0, rows);
+    else llm_launch(lab12_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w0, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_12(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -3038,6 +3530,46 @@ void lab_cuda_12(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -3233,6 +3765,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab13_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 128256) return;
@@ -3270,12 +3803,12 @@ static void lab13_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(128256, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab13_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab13_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab13_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab13_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab13_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab13_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab13_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab13_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_13(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -3292,6 +3825,46 @@ void lab_cuda_13(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -3487,6 +4060,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab14_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 3072) return;
@@ -3524,12 +4098,12 @@ static void lab14_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(3072, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab14_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab14_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab14_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab14_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab14_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab14_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab14_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab14_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_14(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -3546,6 +4120,46 @@ void lab_cuda_14(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -3741,6 +4355,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab15_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 2048) return;
@@ -3778,12 +4393,12 @@ static void lab15_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(2048, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab15_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab15_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab15_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab15_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab15_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab15_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab15_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab15_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_15(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -3800,6 +4415,46 @@ void lab_cuda_15(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -3995,6 +4650,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab16_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
     if (col >= 8192) return;
@@ -4025,12 +4681,12 @@ static void lab16_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(8192, 4);
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab16_matmul_swiglu_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-        else lab16_matmul_swiglu_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+        if (rows == 1) llm_launch(lab16_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w0, rows);
+        else llm_launch(lab16_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w0, rows);
         return;
     }
-    if (rows == 1) lab16_matmul_swiglu_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-    else lab16_matmul_swiglu_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+    if (rows == 1) llm_launch(lab16_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w0, rows);
+    else llm_launch(lab16_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w0, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_16(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -4047,6 +4703,46 @@ void lab_cuda_16(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -4242,6 +4938,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab17_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 128256) return;
@@ -4279,12 +4976,12 @@ static void lab17_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(128256, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab17_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab17_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab17_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab17_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab17_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab17_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab17_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab17_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_17(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -4301,6 +4998,46 @@ void lab_cuda_17(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -4496,6 +5233,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab18_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 2048) return;
@@ -4533,12 +5271,12 @@ static void lab18_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(2048, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab18_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab18_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab18_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab18_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab18_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab18_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab18_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab18_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_18(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -4555,6 +5293,46 @@ void lab_cuda_18(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -4750,6 +5528,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab19_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 960) return;
@@ -4787,12 +5566,12 @@ static void lab19_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(960, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab19_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab19_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab19_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab19_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab19_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab19_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab19_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab19_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_19(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -4809,6 +5588,46 @@ void lab_cuda_19(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -5004,6 +5823,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab20_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 576) return;
@@ -5041,12 +5861,12 @@ static void lab20_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(576, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab20_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab20_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab20_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab20_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab20_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab20_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab20_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab20_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_20(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -5063,6 +5883,46 @@ void lab_cuda_20(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -5258,6 +6118,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab21_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
     if (col >= 1536) return;
@@ -5288,12 +6149,12 @@ static void lab21_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(1536, 4);
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab21_matmul_swiglu_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-        else lab21_matmul_swiglu_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+        if (rows == 1) llm_launch(lab21_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w0, rows);
+        else llm_launch(lab21_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w0, rows);
         return;
     }
-    if (rows == 1) lab21_matmul_swiglu_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-    else lab21_matmul_swiglu_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+    if (rows == 1) llm_launch(lab21_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w0, rows);
+    else llm_launch(lab21_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w0, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_21(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -5310,6 +6171,46 @@ void lab_cuda_21(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -5505,6 +6406,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab22_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 49152) return;
@@ -5542,12 +6444,12 @@ static void lab22_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(49152, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab22_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab22_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab22_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab22_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab22_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab22_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab22_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab22_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_22(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -5564,6 +6466,46 @@ void lab_cuda_22(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -5759,6 +6701,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab23_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 384) return;
@@ -5796,12 +6739,12 @@ static void lab23_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(384, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab23_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab23_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab23_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab23_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab23_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab23_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab23_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab23_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_23(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -5818,6 +6761,46 @@ void lab_cuda_23(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -6013,6 +6996,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab24_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
     if (col >= 384) return;
@@ -6043,12 +7027,12 @@ static void lab24_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(384, 4);
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab24_matmul_swiglu_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-        else lab24_matmul_swiglu_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+        if (rows == 1) llm_launch(lab24_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w0, rows);
+        else llm_launch(lab24_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w0, rows);
         return;
     }
-    if (rows == 1) lab24_matmul_swiglu_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-    else lab24_matmul_swiglu_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+    if (rows == 1) llm_launch(lab24_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w0, rows);
+    else llm_launch(lab24_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w0, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_24(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -6065,6 +7049,46 @@ void lab_cuda_24(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -6260,6 +7284,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab25_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 37) return;
@@ -6296,8 +7321,8 @@ static void lab25_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(37, 8);
     const float *bias = (const float *)w1;
-    if (rows == 1) lab25_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab25_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab25_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab25_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_25(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -6314,6 +7339,46 @@ void lab_cuda_25(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -6509,6 +7574,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab26_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 65) return;
@@ -6545,8 +7611,8 @@ static void lab26_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(65, 8);
     const float *bias = (const float *)w1;
-    if (rows == 1) lab26_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab26_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab26_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab26_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_26(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -6563,6 +7629,46 @@ void lab_cuda_26(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -6758,6 +7864,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab27_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 33) return;
@@ -6794,8 +7901,8 @@ static void lab27_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(33, 8);
     const float *bias = (const float *)w1;
-    if (rows == 1) lab27_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab27_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab27_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab27_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_27(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -6812,6 +7919,46 @@ void lab_cuda_27(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -7007,6 +8154,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab28_matmul_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
     if (row0 >= 257) return;
@@ -7044,12 +8192,12 @@ static void lab28_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const unsigned grid = llm_cdiv(257, 8);
     const float *bias = (const float *)w1;
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab28_matmul_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-        else lab28_matmul_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+        if (rows == 1) llm_launch(lab28_matmul_k<1, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
+        else llm_launch(lab28_matmul_k<8, true>, grid, 128, 0, s, x0, y, w0, bias, rows);
         return;
     }
-    if (rows == 1) lab28_matmul_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
-    else lab28_matmul_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, bias, rows);
+    if (rows == 1) llm_launch(lab28_matmul_k<1, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
+    else llm_launch(lab28_matmul_k<8, false>, grid, 128, 0, s, x0, y, w0, bias, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_28(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -7066,6 +8214,46 @@ void lab_cuda_28(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -7261,6 +8449,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab29_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
     if (col >= 37) return;
@@ -7290,8 +8479,8 @@ static void lab29_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(37, 4);
-    if (rows == 1) lab29_matmul_swiglu_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-    else lab29_matmul_swiglu_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+    if (rows == 1) llm_launch(lab29_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w0, rows);
+    else llm_launch(lab29_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w0, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_29(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -7308,6 +8497,46 @@ void lab_cuda_29(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -7503,6 +8732,7 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 template <int TT, bool VEC>
 __global__ void __launch_bounds__(128, 4) lab30_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
                                                    const void *__restrict__ w, int rows) {
+    LLM_PDL_ENTER();
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
     if (col >= 45) return;
@@ -7533,12 +8763,12 @@ static void lab30_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     cudaStream_t s = (cudaStream_t)c->stream;
     const unsigned grid = llm_cdiv(45, 4);
     if (llm_aligned16(x0, w0)) {
-        if (rows == 1) lab30_matmul_swiglu_k<1, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-        else lab30_matmul_swiglu_k<8, true><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+        if (rows == 1) llm_launch(lab30_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w0, rows);
+        else llm_launch(lab30_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w0, rows);
         return;
     }
-    if (rows == 1) lab30_matmul_swiglu_k<1, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
-    else lab30_matmul_swiglu_k<8, false><<<grid, 128, 0, s>>>(x0, y, w0, rows);
+    if (rows == 1) llm_launch(lab30_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w0, rows);
+    else llm_launch(lab30_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w0, rows);
 }
 #undef rope_inv_freq
 void lab_cuda_30(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -7555,6 +8785,46 @@ void lab_cuda_30(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -7634,6 +8904,7 @@ __global__ void __launch_bounds__(128) lab31_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 63 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
@@ -7648,6 +8919,7 @@ __global__ void __launch_bounds__(128) lab31_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[128];
     __shared__ float wm[4], wl[4], wo[4][128];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
@@ -7730,6 +9002,7 @@ __global__ void __launch_bounds__(128) lab31_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab31_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab31_attention_part + (size_t)(t * 32 + h) * 16 * 130;
     float M = -INFINITY;
@@ -7756,10 +9029,10 @@ static void lab31_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab31_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab31_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab31_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab31_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab31_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab31_attention_comb, dim3(32, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_31(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -7776,6 +9049,46 @@ void lab_cuda_31(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -7855,6 +9168,7 @@ __global__ void __launch_bounds__(128) lab32_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 512 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
@@ -7869,6 +9183,7 @@ __global__ void __launch_bounds__(128) lab32_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[128];
     __shared__ float wm[4], wl[4], wo[4][128];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
@@ -7951,6 +9266,7 @@ __global__ void __launch_bounds__(128) lab32_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab32_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab32_attention_part + (size_t)(t * 32 + h) * 16 * 130;
     float M = -INFINITY;
@@ -7977,10 +9293,10 @@ static void lab32_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab32_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab32_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab32_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab32_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab32_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab32_attention_comb, dim3(32, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_32(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -7997,6 +9313,46 @@ void lab_cuda_32(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -8076,6 +9432,7 @@ __global__ void __launch_bounds__(128) lab33_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 188 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
@@ -8090,6 +9447,7 @@ __global__ void __launch_bounds__(128) lab33_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[128];
     __shared__ float wm[4], wl[4], wo[4][128];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
@@ -8172,6 +9530,7 @@ __global__ void __launch_bounds__(128) lab33_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab33_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab33_attention_part + (size_t)(t * 32 + h) * 16 * 130;
     float M = -INFINITY;
@@ -8198,10 +9557,10 @@ static void lab33_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab33_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab33_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab33_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab33_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab33_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab33_attention_comb, dim3(32, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_33(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -8218,6 +9577,46 @@ void lab_cuda_33(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -8297,6 +9696,7 @@ __global__ void __launch_bounds__(128) lab34_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 13 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
@@ -8311,6 +9711,7 @@ __global__ void __launch_bounds__(128) lab34_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[128];
     __shared__ float wm[4], wl[4], wo[4][128];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
@@ -8393,6 +9794,7 @@ __global__ void __launch_bounds__(128) lab34_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab34_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab34_attention_part + (size_t)(t * 32 + h) * 16 * 130;
     float M = -INFINITY;
@@ -8419,10 +9821,10 @@ static void lab34_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab34_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab34_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab34_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab34_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab34_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab34_attention_comb, dim3(32, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_34(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -8439,6 +9841,46 @@ void lab_cuda_34(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -8518,6 +9960,7 @@ __global__ void __launch_bounds__(128) lab35_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 44 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
@@ -8532,6 +9975,7 @@ __global__ void __launch_bounds__(128) lab35_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[64];
     __shared__ float wm[4], wl[4], wo[4][64];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
@@ -8614,6 +10058,7 @@ __global__ void __launch_bounds__(128) lab35_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab35_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab35_attention_part + (size_t)(t * 32 + h) * 16 * 66;
     float M = -INFINITY;
@@ -8640,10 +10085,10 @@ static void lab35_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab35_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab35_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab35_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab35_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab35_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab35_attention_comb, dim3(32, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_35(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -8660,6 +10105,46 @@ void lab_cuda_35(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -8739,6 +10224,7 @@ __global__ void __launch_bounds__(128) lab36_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 1 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
@@ -8753,6 +10239,7 @@ __global__ void __launch_bounds__(128) lab36_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[64];
     __shared__ float wm[4], wl[4], wo[4][64];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
@@ -8835,6 +10322,7 @@ __global__ void __launch_bounds__(128) lab36_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab36_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab36_attention_part + (size_t)(t * 32 + h) * 16 * 66;
     float M = -INFINITY;
@@ -8861,10 +10349,10 @@ static void lab36_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab36_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab36_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab36_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab36_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab36_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab36_attention_comb, dim3(32, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_36(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -8881,6 +10369,46 @@ void lab_cuda_36(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -8960,6 +10488,7 @@ __global__ void __launch_bounds__(128) lab37_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 3 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 192;
@@ -8974,6 +10503,7 @@ __global__ void __launch_bounds__(128) lab37_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[64];
     __shared__ float wm[4], wl[4], wo[4][64];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 3;
@@ -9056,6 +10586,7 @@ __global__ void __launch_bounds__(128) lab37_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab37_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab37_attention_part + (size_t)(t * 9 + h) * 16 * 66;
     float M = -INFINITY;
@@ -9082,10 +10613,10 @@ static void lab37_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 192;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab37_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab37_attention_k<<<dim3(9, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab37_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab37_attention_k, dim3(9, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab37_attention_comb<<<dim3(9, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab37_attention_comb, dim3(9, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_37(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -9102,6 +10633,46 @@ void lab_cuda_37(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -9181,6 +10752,7 @@ __global__ void __launch_bounds__(128) lab38_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 11 + pos / 32];
     const size_t at = layer_off + ((size_t)blk * 32 + (size_t)(pos % 32)) * 256;
@@ -9195,6 +10767,7 @@ __global__ void __launch_bounds__(128) lab38_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[64];
     __shared__ float wm[4], wl[4], wo[4][64];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 8;
@@ -9277,6 +10850,7 @@ __global__ void __launch_bounds__(128) lab38_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab38_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab38_attention_part + (size_t)(t * 32 + h) * 16 * 66;
     float M = -INFINITY;
@@ -9303,10 +10877,10 @@ static void lab38_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 32 * 256;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab38_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab38_attention_k<<<dim3(32, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab38_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab38_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab38_attention_comb<<<dim3(32, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab38_attention_comb, dim3(32, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_38(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -9323,6 +10897,46 @@ void lab_cuda_38(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -9402,6 +11016,7 @@ __global__ void __launch_bounds__(128) lab39_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 1 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
@@ -9416,6 +11031,7 @@ __global__ void __launch_bounds__(128) lab39_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[16];
     __shared__ float wm[4], wl[4], wo[4][16];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
@@ -9498,6 +11114,7 @@ __global__ void __launch_bounds__(128) lab39_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab39_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab39_attention_part + (size_t)(t * 8 + h) * 16 * 18;
     float M = -INFINITY;
@@ -9524,10 +11141,10 @@ static void lab39_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab39_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab39_attention_k<<<dim3(8, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab39_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab39_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab39_attention_comb<<<dim3(8, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab39_attention_comb, dim3(8, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_39(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -9544,6 +11161,46 @@ void lab_cuda_39(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -9623,6 +11280,7 @@ __global__ void __launch_bounds__(128) lab40_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 1 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
@@ -9637,6 +11295,7 @@ __global__ void __launch_bounds__(128) lab40_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[16];
     __shared__ float wm[4], wl[4], wo[4][16];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
@@ -9719,6 +11378,7 @@ __global__ void __launch_bounds__(128) lab40_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab40_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab40_attention_part + (size_t)(t * 8 + h) * 16 * 18;
     float M = -INFINITY;
@@ -9745,10 +11405,10 @@ static void lab40_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab40_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab40_attention_k<<<dim3(8, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab40_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab40_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab40_attention_comb<<<dim3(8, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab40_attention_comb, dim3(8, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_40(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -9765,6 +11425,46 @@ void lab_cuda_40(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -9844,6 +11544,7 @@ __global__ void __launch_bounds__(128) lab41_attention_kv(const float *__restric
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, pos = positions[t];
     const int32_t blk = block_tables[(size_t)seq_index[t] * 4 + pos / 16];
     const size_t at = layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
@@ -9858,6 +11559,7 @@ __global__ void __launch_bounds__(128) lab41_attention_k(const float *__restrict
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+    LLM_PDL_ENTER();
     __shared__ __align__(16) float qs[20];
     __shared__ float wm[4], wl[4], wo[4][20];
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 2;
@@ -9940,6 +11642,7 @@ __global__ void __launch_bounds__(128) lab41_attention_k(const float *__restrict
 }
 
 __global__ void __launch_bounds__(128) lab41_attention_comb(float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int h = blockIdx.x, t = blockIdx.y;
     const float *pp = lab41_attention_part + (size_t)(t * 4 + h) * 16 * 22;
     float M = -INFINITY;
@@ -9966,10 +11669,10 @@ static void lab41_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
     float *K = (float *)c->k, *V = (float *)c->v;
-    lab41_attention_kv<<<T, 128, 0, s>>>(x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
-    lab41_attention_k<<<dim3(4, (unsigned)T, 16), 128, 0, s>>>(x0, K, V, c->positions, c->seq_index,
+    llm_launch(lab41_attention_kv, T, 128, 0, s, x1, x2, K, V, c->positions, c->seq_index, c->block_tables, layer_off);
+    llm_launch(lab41_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, K, V, c->positions, c->seq_index,
                                                                      c->block_tables, layer_off);
-    lab41_attention_comb<<<dim3(4, (unsigned)T), 128, 0, s>>>(y);
+    llm_launch(lab41_attention_comb, dim3(4, (unsigned)T), 128, 0, s, y);
 }
 #undef rope_inv_freq
 void lab_cuda_41(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -9986,6 +11689,46 @@ void lab_cuda_41(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10044,6 +11787,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
 __global__ void __launch_bounds__(256) lab42_rmsnorm_k(const float *__restrict__ x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     __shared__ double part[8];
     __shared__ float inv_s;
     const float *xr = x + (size_t)blockIdx.x * 4096;
@@ -10070,7 +11814,7 @@ static void lab42_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const fl
     (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab42_rmsnorm_k<<<rows, 256, 0, (cudaStream_t)c->stream>>>(x0, (const float *)w0, y);
+    llm_launch(lab42_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_42(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10087,6 +11831,46 @@ void lab_cuda_42(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10145,6 +11929,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
 __global__ void __launch_bounds__(256) lab43_rmsnorm_k(const float *__restrict__ x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     __shared__ double part[8];
     __shared__ float inv_s;
     const float *xr = x + (size_t)blockIdx.x * 4096;
@@ -10171,7 +11956,7 @@ static void lab43_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const fl
     (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab43_rmsnorm_k<<<rows, 256, 0, (cudaStream_t)c->stream>>>(x0, (const float *)w0, y);
+    llm_launch(lab43_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_43(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10188,6 +11973,46 @@ void lab_cuda_43(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10246,6 +12071,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
 __global__ void __launch_bounds__(256) lab44_rmsnorm_k(const float *__restrict__ x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     __shared__ double part[8];
     __shared__ float inv_s;
     const float *xr = x + (size_t)blockIdx.x * 576;
@@ -10272,7 +12098,7 @@ static void lab44_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const fl
     (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab44_rmsnorm_k<<<rows, 256, 0, (cudaStream_t)c->stream>>>(x0, (const float *)w0, y);
+    llm_launch(lab44_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_44(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10289,6 +12115,46 @@ void lab_cuda_44(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10347,6 +12213,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
 __global__ void __launch_bounds__(256) lab45_rmsnorm_k(const float *__restrict__ x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     __shared__ double part[8];
     __shared__ float inv_s;
     const float *xr = x + (size_t)blockIdx.x * 103;
@@ -10373,7 +12240,7 @@ static void lab45_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const fl
     (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = L;
     if (rows <= 0) return;
-    lab45_rmsnorm_k<<<rows, 256, 0, (cudaStream_t)c->stream>>>(x0, (const float *)w0, y);
+    llm_launch(lab45_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_45(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10390,6 +12257,46 @@ void lab_cuda_45(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10446,6 +12353,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Strides: a 4096, b 4096, y 4096. No shared memory. */
 __global__ void __launch_bounds__(256) lab46_add_k(const float *__restrict__ a, const float *__restrict__ b,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
     if (c >= 4096) return;
     y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
@@ -10456,7 +12364,7 @@ static void lab46_add(const LlmCudaCtx *c, int T, int L, int layer, const float 
     (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab46_add_k<<<dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream>>>(x0, x1, y);
+    llm_launch(lab46_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_46(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10473,6 +12381,46 @@ void lab_cuda_46(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10529,6 +12477,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Strides: a 580, b 577, y 579. No shared memory. */
 __global__ void __launch_bounds__(256) lab47_add_k(const float *__restrict__ a, const float *__restrict__ b,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
     if (c >= 577) return;
     y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
@@ -10539,7 +12488,7 @@ static void lab47_add(const LlmCudaCtx *c, int T, int L, int layer, const float 
     (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab47_add_k<<<dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream>>>(x0, x1, y);
+    llm_launch(lab47_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_47(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10556,6 +12505,46 @@ void lab_cuda_47(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10613,6 +12602,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(256) lab48_swiglu_k(const float *__restrict__ g, const float *__restrict__ u,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
     if (c >= 14336) return;
     y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
@@ -10623,7 +12613,7 @@ static void lab48_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const flo
     (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab48_swiglu_k<<<dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream>>>(x0, x1, y);
+    llm_launch(lab48_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_48(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10640,6 +12630,46 @@ void lab_cuda_48(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10697,6 +12727,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(256) lab49_swiglu_k(const float *__restrict__ g, const float *__restrict__ u,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
     if (c >= 100) return;
     y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
@@ -10707,7 +12738,7 @@ static void lab49_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const flo
     (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab49_swiglu_k<<<dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream>>>(x0, x1, y);
+    llm_launch(lab49_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_49(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10725,6 +12756,46 @@ __constant__ float lab_rope_50[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10786,6 +12857,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(64) lab50_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 6144;
@@ -10803,7 +12875,7 @@ static void lab50_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    lab50_rope_k<<<dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
+    llm_launch(lab50_rope_k, dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_50(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10821,6 +12893,46 @@ __constant__ float lab_rope_51[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10882,6 +12994,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(32) lab51_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 960;
@@ -10899,7 +13012,7 @@ static void lab51_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    lab51_rope_k<<<dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
+    llm_launch(lab51_rope_k, dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_51(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -10917,6 +13030,46 @@ __constant__ float lab_rope_52[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -10978,6 +13131,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(8) lab52_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 384;
@@ -10995,7 +13149,7 @@ static void lab52_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    lab52_rope_k<<<dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
+    llm_launch(lab52_rope_k, dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_52(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11013,6 +13167,46 @@ __constant__ float lab_rope_53[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11074,6 +13268,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(64) lab53_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 6144;
@@ -11091,7 +13286,7 @@ static void lab53_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    lab53_rope_k<<<dim3((unsigned)T, 40), 64, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
+    llm_launch(lab53_rope_k, dim3((unsigned)T, 40), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_53(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11109,6 +13304,46 @@ __constant__ float lab_rope_54[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11170,6 +13405,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(8) lab54_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 256;
@@ -11187,7 +13423,7 @@ static void lab54_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    lab54_rope_k<<<dim3((unsigned)T, 12), 8, 0, (cudaStream_t)c->stream>>>(c->positions, x0, y);
+    llm_launch(lab54_rope_k, dim3((unsigned)T, 12), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_54(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11204,6 +13440,46 @@ void lab_cuda_54(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11267,6 +13543,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
 __global__ void __launch_bounds__(256) lab55_add_rmsnorm_k(const float *__restrict__ a, const float *__restrict__ b,
                                                      const float *__restrict__ g, float *__restrict__ y) {
+    LLM_PDL_ENTER();
     __shared__ double part[8];
     __shared__ float inv_s;
     const float *ar = a + (size_t)blockIdx.x * 8192;
@@ -11298,7 +13575,7 @@ static void lab55_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, cons
     (void)T; (void)L; (void)layer; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab55_add_rmsnorm_k<<<rows, 256, 0, (cudaStream_t)c->stream>>>(x0, x1, (const float *)w0, y);
+    llm_launch(lab55_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_55(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11315,6 +13592,46 @@ void lab_cuda_55(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11378,6 +13695,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
 __global__ void __launch_bounds__(256) lab56_add_rmsnorm_k(const float *__restrict__ a, const float *__restrict__ b,
                                                      const float *__restrict__ g, float *__restrict__ y) {
+    LLM_PDL_ENTER();
     __shared__ double part[8];
     __shared__ float inv_s;
     const float *ar = a + (size_t)blockIdx.x * 4096;
@@ -11409,7 +13727,7 @@ static void lab56_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, cons
     (void)T; (void)L; (void)layer; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab56_add_rmsnorm_k<<<rows, 256, 0, (cudaStream_t)c->stream>>>(x0, x1, (const float *)w0, y);
+    llm_launch(lab56_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_56(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11426,6 +13744,46 @@ void lab_cuda_56(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11489,6 +13847,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
 __global__ void __launch_bounds__(256) lab57_add_rmsnorm_k(const float *__restrict__ a, const float *__restrict__ b,
                                                      const float *__restrict__ g, float *__restrict__ y) {
+    LLM_PDL_ENTER();
     __shared__ double part[8];
     __shared__ float inv_s;
     const float *ar = a + (size_t)blockIdx.x * 1152;
@@ -11520,7 +13879,7 @@ static void lab57_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, cons
     (void)T; (void)L; (void)layer; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    lab57_add_rmsnorm_k<<<rows, 256, 0, (cudaStream_t)c->stream>>>(x0, x1, (const float *)w0, y);
+    llm_launch(lab57_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_57(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11537,6 +13896,46 @@ void lab_cuda_57(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11595,6 +13994,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(256) lab58_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x;
     const size_t base = (size_t)tokens[t] * 4096;
     for (int c = threadIdx.x; c < 4096; c += blockDim.x)
@@ -11605,7 +14005,7 @@ static void lab58_embed(const LlmCudaCtx *c, int T, int L, int layer, const floa
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     if (T <= 0) return;
-    lab58_embed_k<<<T, 256, 0, (cudaStream_t)c->stream>>>(c->tokens, w0, y);
+    llm_launch(lab58_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_58(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11622,6 +14022,46 @@ void lab_cuda_58(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11680,6 +14120,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(256) lab59_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x;
     const size_t base = (size_t)tokens[t] * 100;
     for (int c = threadIdx.x; c < 100; c += blockDim.x)
@@ -11690,7 +14131,7 @@ static void lab59_embed(const LlmCudaCtx *c, int T, int L, int layer, const floa
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     if (T <= 0) return;
-    lab59_embed_k<<<T, 256, 0, (cudaStream_t)c->stream>>>(c->tokens, w0, y);
+    llm_launch(lab59_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_59(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11707,6 +14148,46 @@ void lab_cuda_59(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11765,6 +14246,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * No shared memory. */
 __global__ void __launch_bounds__(256) lab60_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int t = blockIdx.x;
     const size_t base = (size_t)tokens[t] * 576;
     for (int c = threadIdx.x; c < 576; c += blockDim.x)
@@ -11775,7 +14257,7 @@ static void lab60_embed(const LlmCudaCtx *c, int T, int L, int layer, const floa
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     if (T <= 0) return;
-    lab60_embed_k<<<T, 256, 0, (cudaStream_t)c->stream>>>(c->tokens, w0, y);
+    llm_launch(lab60_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_60(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11792,6 +14274,46 @@ void lab_cuda_60(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11849,6 +14371,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
 __global__ void __launch_bounds__(256) lab61_select_rows_k(const int32_t *__restrict__ sel, const float *__restrict__ x,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int l = blockIdx.x;
     const float *xr = x + (size_t)sel[l] * 4096;
     for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
@@ -11858,7 +14381,7 @@ static void lab61_select_rows(const LlmCudaCtx *c, int T, int L, int layer, cons
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (L <= 0) return;
-    lab61_select_rows_k<<<L, 256, 0, (cudaStream_t)c->stream>>>(c->logit_rows, x0, y);
+    llm_launch(lab61_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_61(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
@@ -11875,6 +14398,46 @@ void lab_cuda_61(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 = launches allow the next kernel to be scheduled before this one ends
+ * and every kernel starts with griddepcontrol.wait (which returns once the
+ * previous grid has completed and its memory is visible, so ordering is as
+ * strict as without PDL); 2 = as 1, and each kernel also signals its
+ * dependents at entry, so their blocks are resident and waiting when it
+ * ends. The program template defines the mode (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
 
 /* Weight storage kinds (template parameter of the GEMV core). */
 #define LLM_W_F32 0
@@ -11932,6 +14495,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
 __global__ void __launch_bounds__(256) lab62_select_rows_k(const int32_t *__restrict__ sel, const float *__restrict__ x,
                                                      float *__restrict__ y) {
+    LLM_PDL_ENTER();
     const int l = blockIdx.x;
     const float *xr = x + (size_t)sel[l] * 577;
     for (int c = threadIdx.x; c < 576; c += blockDim.x) y[(size_t)l * 576 + c] = xr[c];
@@ -11941,7 +14505,7 @@ static void lab62_select_rows(const LlmCudaCtx *c, int T, int L, int layer, cons
                         const float *x2, float *y, const void *w0, const void *w1) {
     (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (L <= 0) return;
-    lab62_select_rows_k<<<L, 256, 0, (cudaStream_t)c->stream>>>(c->logit_rows, x0, y);
+    llm_launch(lab62_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_62(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
