@@ -23,7 +23,7 @@ static void usage(FILE *f) {
           "  --target cpu|cuda      code generator target (default cpu)\n"
           "  --arch sm_90|sm_80     GPU architecture for --target cuda (default sm_90)\n"
           "  --pdl off|wait|early   programmatic dependent launch between kernels (sm_90;\n"
-          "                         default off)\n"
+          "                         default wait)\n"
           "  --dtype f32|f16|bf16   storage of matrix weights (default f32)\n"
           "  --no-fuse              switch every fusion pass off\n"
           "  --disable-pass NAME    switch one pass off (repeatable)\n"
