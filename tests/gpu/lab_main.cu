@@ -446,6 +446,19 @@ static void test_sample(uint64_t seed) {
         printf("%-4s gpu_sample V=%-6d %d rows (greedy, temperature, top-k, top-p, ties, NaN, inf)\n", bad ? "FAIL" : "ok",
                V, R);
         bad ? g_fail++ : g_pass++;
+        { /* the greedy-only path (gpu_sample_greedy) on the same rows, all greedy */
+            std::vector<LlmSampleRow> g(R, LlmSampleRow{0.0f, 0, 1.0f, 0.0});
+            CK(cudaMemcpy(d_rows, g.data(), R * sizeof(LlmSampleRow), cudaMemcpyHostToDevice));
+            int grc = gpu_sample_greedy(nullptr, d_lg, R, V, d_rows, d_out, scratch);
+            CK(cudaDeviceSynchronize());
+            CK(cudaMemcpy(out.data(), d_out, R * 4, cudaMemcpyDeviceToHost));
+            int gbad = grc != 0;
+            for (int r = 0; r < R; r++)
+                if (out[r] != ref_sample(&lg[(size_t)r * V], V, g[r])) gbad++;
+            printf("%-4s gpu_sample_greedy V=%-6d %d rows (ties, NaN, inf, -0)\n", gbad ? "FAIL" : "ok", V, R);
+            gbad ? g_fail++ : g_pass++;
+            CK(cudaMemcpy(d_rows, rows.data(), R * sizeof(LlmSampleRow), cudaMemcpyHostToDevice));
+        }
         if (V == 128256 && !bad) { /* time: 1 greedy row, 1 top-p row */
             for (int which = 0; which < 2; which++) {
                 const LlmSampleRow *dr = d_rows + (which == 0 ? 0 : 3);
@@ -455,7 +468,8 @@ static void test_sample(uint64_t seed) {
                 std::vector<float> ts;
                 for (int it = 0; it < 25; it++) {
                     CK(cudaEventRecord(e0));
-                    gpu_sample(nullptr, d_lg + (which == 0 ? 0 : 3 * (size_t)V), 1, V, dr, d_out, scratch);
+                    (which == 0 ? gpu_sample_greedy : gpu_sample)(nullptr, d_lg + (which == 0 ? 0 : 3 * (size_t)V), 1, V,
+                                                                  dr, d_out, scratch);
                     CK(cudaEventRecord(e1));
                     CK(cudaEventSynchronize(e1));
                     float ms;

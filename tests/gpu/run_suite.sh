@@ -9,6 +9,7 @@
 #                  and the f32 cuda build against the recorded HF reference
 #   random SHAPE   random-weight model (make_random_model.py shapes): logits
 #                  vs transformers bf16 on the GPU, then bench (16 + 128)
+#   speed SHAPE    random model without references: compile (defaults) and bench
 #   bench SHAPE    bench only (model in /tmp/rand-SHAPE from a random stage)
 #   pdl SHAPE      bench the model in /tmp/rand-SHAPE with --pdl off, wait, early
 #   tinypdl        TinyStories cuda (f32, --pdl wait and early) vs cpu
@@ -45,6 +46,10 @@ while [ $# -gt 0 ]; do
           rm -f "$d-$m.exe"; done ;;
   tinypdl) for m in wait early; do stage "tiny f32 --pdl $m"
           CUDA_FLAGS="--pdl $m" bash tests/gpu/compare_targets.sh tests/fixtures/models/tinystories-656k f32 200; result $? "tiny pdl $m"; done ;;
+  speed) shift; s=$1; d=/tmp/rand-$s; stage "speed $s"
+        [ -f "$d/config.json" ] || python3 tests/gpu/make_random_model.py --shape "$s" --out "$d" 2>&1 | tail -1
+        $LLMCC compile "$d" -o "$d.exe" --target cuda --dtype bf16 2>&1 | tail -1
+        "$d.exe" bench --prompt-len 16 --gen-len 128 --runs 3; result $? "speed $s" ;;
   bench) shift; d=/tmp/rand-$1; stage "bench $1"; "$d.exe" bench --prompt-len 16 --gen-len 128 --runs 3; result $? "bench $1" ;;
   *) echo "unknown stage $1"; exit 2 ;;
   esac
