@@ -16,7 +16,7 @@
 
 #include "base/threadpool.h"
 
-#define LLM_PROGRAM_ABI 2
+#define LLM_PROGRAM_ABI 3
 
 /* One forward step. Tokens of a sequence appear in position order; the KV
  * entries of earlier positions of every sequence must already be in the
@@ -81,6 +81,8 @@ typedef struct LlmProgram {
     void (*forward_cuda)(const void *cuda_ctx, const uint8_t *weights, uint8_t *arena, int T, int L);
     size_t decode_bytes;      /* weight bytes one decode token reads (the
                                  embedding contributes one row unless tied) */
+    const char *kernels;      /* one line per generated kernel: op, name, launches
+                                 per step (what `info` prints) */
 } LlmProgram;
 
 /* Defined by the generated code. */

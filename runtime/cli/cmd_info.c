@@ -2,6 +2,8 @@
  * plan the runtime derived from the program and the options. */
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "cli/commands.h"
 
 static void print_program(FILE *out, const LlmProgram *p) {
@@ -16,6 +18,18 @@ static void print_program(FILE *out, const LlmProgram *p) {
     fprintf(out, "  max tokens / step   %d\n", p->max_tokens);
     fprintf(out, "  weight bytes        %zu (align %zu, hash %016llx)\n", p->weight_bytes,
             p->weight_align, (unsigned long long)p->weight_hash);
+}
+
+/* The generated kernels: op, name, launches per forward step. */
+static void print_kernels(FILE *out, const CliSession *s) {
+    if (s->prog->kernels == NULL || s->prog->kernels[0] == '\0') return;
+    fprintf(out, "kernels (op, name, launches per step):\n");
+    for (const char *line = s->prog->kernels; *line;) {
+        const char *nl = strchr(line, '\n');
+        int len = nl ? (int)(nl - line) : (int)strlen(line);
+        fprintf(out, "  %.*s\n", len, line);
+        line += len + (nl ? 1 : 0);
+    }
 }
 
 static void print_memory_plan(FILE *out, const CliSession *s) {
@@ -56,6 +70,7 @@ int cmd_info(CliSession *s, const CliArgs *a, FILE *out, LlmError *err) {
     }
     print_program(out, s->prog);
     print_tokenizer(out, s->tok);
+    print_kernels(out, s);
     print_memory_plan(out, s);
     fflush(out);
     return LLM_OK;

@@ -24,7 +24,8 @@ check text_not_empty '[ $(wc -c < "$tmp/a") -gt 40 ]'
 check tokens_per_second_on_stderr 'grep -q "decode: [0-9.]* tokens/s" "$tmp/a.err"'
 "$tmp/alone/story" info > "$tmp/info"
 for want in '"arch": "llama"' '"num_layers": 2' '"fuse_qkv"' '"plan_memory"' '"weight_bytes"' \
-            "tests/fixtures/models/tinystories-656k" '"dtype": "F32"'; do
+            "tests/fixtures/models/tinystories-656k" '"dtype": "F32"' "kernels (op, name" "matmul_swiglu " \
+            "device              cpu"; do
   check "info has $want" "grep -qF -- '$want' '$tmp/info'"
 done
 for dt in f16 bf16; do

@@ -43,6 +43,15 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
 % end
 }
 
+% -- the kernel table `info` prints: op, name, launches per step
+% local uses = {}
+% for _, n in ipairs(spec.nodes) do uses[n.kernel] = (uses[n.kernel] or 0) + 1 end
+static const char KERNELS[] =
+% for _, k in ipairs(spec.kernels) do
+    "$(string.format("%-14s %-60s x%d", k.op, k.name, uses[k.name]))\n"
+% end
+    "";
+
 static const char MANIFEST[] = $(P.manifest_c);
 
 const LlmProgram llm_program = {
@@ -67,6 +76,7 @@ const LlmProgram llm_program = {
     .arch = "$(P.arch)",
     .forward = model_forward,
     .decode_bytes = $(P.decode_bytes),
+    .kernels = KERNELS,
 };
 
 int main(int argc, char **argv) { return llm_cli_main(argc, argv, &llm_program); }

@@ -50,6 +50,15 @@ static void model_forward_cuda(const void *cuda_ctx, const uint8_t *W, uint8_t *
 % end
 }
 
+% -- the kernel table `info` prints: op, name, launches per step
+% local uses = {}
+% for _, n in ipairs(spec.nodes) do uses[n.kernel] = (uses[n.kernel] or 0) + 1 end
+static const char KERNELS[] =
+% for _, k in ipairs(spec.kernels) do
+    "$(string.format("%-14s %-60s x%d", k.op, k.name, uses[k.name]))\n"
+% end
+    "";
+
 static const char MANIFEST[] = $(P.manifest_c);
 
 extern "C" const LlmProgram llm_program = {
@@ -75,6 +84,7 @@ extern "C" const LlmProgram llm_program = {
     NULL, /* forward (cpu) */
     model_forward_cuda,
     $(P.decode_bytes), /* decode_bytes */
+    KERNELS,
 };
 
 int main(int argc, char **argv) { return llm_cli_main(argc, argv, &llm_program); }

@@ -619,6 +619,23 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (out_logits + 0), (W + 0), NULL);
 }
 
+static const char KERNELS[] =
+    "embed          k_embed_T128_s128_wf32_2048x128                              x1\n"
+    "rmsnorm        k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07      x4\n"
+    "matmul         k_matmul_T128_s128_i128s128_wf32_128x128                     x4\n"
+    "matmul         k_matmul_T64_s64_i128s128_wf32_64x128                        x4\n"
+    "rope           k_rope_T128_s128_i128s128_h8_0_16                            x2\n"
+    "rope           k_rope_T64_s64_i64s64_h4_0_16                                x2\n"
+    "attention      k_attention_T128_s128_i128s128_i64s64_i64s64_h8_4_16         x2\n"
+    "add            k_add_T128_s128_i128s128_i128s128                            x4\n"
+    "matmul         k_matmul_T384_s384_i128s128_wf32_384x128                     x4\n"
+    "swiglu         k_swiglu_T384_s384_i384s384_i384s384                         x2\n"
+    "matmul         k_matmul_T128_s128_i384s384_wf32_128x384                     x2\n"
+    "select_rows    k_select_rows_L128_s128_i128s128                             x1\n"
+    "rmsnorm        k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07      x1\n"
+    "matmul         k_matmul_L2048_s2048_i128s128_wf32_2048x128                  x1\n"
+    "";
+
 static const char MANIFEST[] = "{\n"
     "  \"llmcc_version\": \"0.1.0\",\n"
     "  \"target\": \"cpu\",\n"
@@ -711,6 +728,7 @@ const LlmProgram llm_program = {
     .arch = "x86-64-v3",
     .forward = model_forward,
     .decode_bytes = 2624000,
+    .kernels = KERNELS,
 };
 
 int main(int argc, char **argv) { return llm_cli_main(argc, argv, &llm_program); }
