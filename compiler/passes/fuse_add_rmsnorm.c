@@ -27,14 +27,6 @@ static int fusible_add(const IrGraph *g, int norm) {
     return ir_count_uses(g, s) >= 2 ? s : -1;
 }
 
-static int emit_slice(IrGraph *g, const IrNode *orig, int parent, int offset) {
-    int id = ir_add_node(g, IR_OP_SLICE_COLS, orig->name, &parent, 1, NULL, 0, orig->rows, orig->cols);
-    g->nodes[id].attrs.col_offset = offset;
-    g->nodes[id].attrs.layer = orig->attrs.layer;
-    g->nodes[id].row_stride = g->nodes[parent].cols;
-    return id;
-}
-
 static void emit_fused(IrGraph *g, const IrNode *old, int add_id, int norm_id, int *map) {
     const IrNode *add = &old[add_id], *norm = &old[norm_id];
     char name[IR_NAME_MAX];
@@ -43,8 +35,8 @@ static void emit_fused(IrGraph *g, const IrNode *old, int add_id, int norm_id, i
     int f = ir_add_node(g, IR_OP_ADD_RMSNORM, name, in, 2, norm->weights, 1, add->rows, 2 * add->cols);
     g->nodes[f].attrs.eps = norm->attrs.eps;
     g->nodes[f].attrs.layer = add->attrs.layer;
-    map[add_id] = emit_slice(g, add, f, 0);
-    map[norm_id] = emit_slice(g, norm, f, add->cols);
+    map[add_id] = fuse_add_view(g, add->name, add, f, 0, add->cols);
+    map[norm_id] = fuse_add_view(g, norm->name, norm, f, add->cols, norm->cols);
 }
 
 int pass_fuse_add_rmsnorm(IrGraph *g, const PassOptions *opt, LlmError *err) {

@@ -35,3 +35,11 @@ IrNode *fuse_take_nodes(IrGraph *g, int *n_old) {
     g->cap_nodes = 0;
     return old;
 }
+
+int fuse_add_view(IrGraph *g, const char *name, const IrNode *like, int parent, int offset, int cols) {
+    int id = ir_add_node(g, IR_OP_SLICE_COLS, name, &parent, 1, NULL, 0, like->rows, cols);
+    g->nodes[id].attrs.col_offset = offset;
+    g->nodes[id].attrs.layer = like->attrs.layer;
+    g->nodes[id].row_stride = g->nodes[parent].row_stride;
+    return id;
+}

@@ -36,14 +36,6 @@ static int find_group(const IrGraph *g, const IrNode *attn, QkvGroup *grp) {
     return grp->q < grp->k && grp->q < grp->v;
 }
 
-static int emit_slice(IrGraph *g, const IrNode *orig, int parent, int offset) {
-    int id = ir_add_node(g, IR_OP_SLICE_COLS, orig->name, &parent, 1, NULL, 0, orig->rows, orig->cols);
-    g->nodes[id].attrs.col_offset = offset;
-    g->nodes[id].attrs.layer = orig->attrs.layer;
-    g->nodes[id].row_stride = g->nodes[parent].cols;
-    return id;
-}
-
 static void emit_fused(IrGraph *g, const IrNode *old, const QkvGroup *grp, int *map, int layer) {
     const IrNode *q = &old[grp->q], *k = &old[grp->k], *v = &old[grp->v];
     char name[IR_NAME_MAX];
@@ -59,9 +51,9 @@ static void emit_fused(IrGraph *g, const IrNode *old, const QkvGroup *grp, int *
     int in = map[q->inputs[0]];
     int fused = ir_add_node(g, IR_OP_MATMUL, name, &in, 1, w, nw, q->rows, q->cols + k->cols + v->cols);
     g->nodes[fused].attrs.layer = layer;
-    map[grp->q] = emit_slice(g, q, fused, 0);
-    map[grp->k] = emit_slice(g, k, fused, q->cols);
-    map[grp->v] = emit_slice(g, v, fused, q->cols + k->cols);
+    map[grp->q] = fuse_add_view(g, q->name, q, fused, 0, q->cols);
+    map[grp->k] = fuse_add_view(g, k->name, k, fused, q->cols, k->cols);
+    map[grp->v] = fuse_add_view(g, v->name, v, fused, q->cols + k->cols, v->cols);
 }
 
 int pass_fuse_qkv(IrGraph *g, const PassOptions *opt, LlmError *err) {

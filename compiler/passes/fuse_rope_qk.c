@@ -28,28 +28,20 @@ static int fusible(const IrGraph *g, const IrNode *attn) {
            qv->inputs[0] == kv->inputs[0] && kv->attrs.col_offset == qv->attrs.col_offset + qv->cols;
 }
 
-static int emit_slice(IrGraph *g, const char *name, const IrNode *like, int parent, int offset, int cols) {
-    int id = ir_add_node(g, IR_OP_SLICE_COLS, name, &parent, 1, NULL, 0, like->rows, cols);
-    g->nodes[id].attrs.col_offset = offset;
-    g->nodes[id].attrs.layer = like->attrs.layer;
-    g->nodes[id].row_stride = g->nodes[parent].row_stride;
-    return id;
-}
-
 static void emit_fused(IrGraph *g, const IrNode *old, int rq, int rk, int *map) {
     const IrNode *q = &old[rq], *k = &old[rk], *qv = &old[q->inputs[0]];
     char name[IR_NAME_MAX];
     int layer = q->attrs.layer;
     if (layer >= 0) snprintf(name, sizeof name, "l%d.attn.qk", layer);
     else snprintf(name, sizeof name, "%.80s.qk", q->name);
-    int view = emit_slice(g, name, qv, map[qv->inputs[0]], qv->attrs.col_offset, q->cols + k->cols);
+    int view = fuse_add_view(g, name, qv, map[qv->inputs[0]], qv->attrs.col_offset, q->cols + k->cols);
     if (layer >= 0) snprintf(name, sizeof name, "l%d.attn.qk_rope", layer);
     else snprintf(name, sizeof name, "%.80s.qk_rope", q->name);
     int r = ir_add_node(g, IR_OP_ROPE, name, &view, 1, NULL, 0, q->rows, q->cols + k->cols);
     g->nodes[r].attrs = q->attrs;
     g->nodes[r].attrs.n_heads = q->attrs.n_heads + k->attrs.n_heads;
-    map[rq] = emit_slice(g, q->name, q, r, 0, q->cols);
-    map[rk] = emit_slice(g, k->name, k, r, q->cols, k->cols);
+    map[rq] = fuse_add_view(g, q->name, q, r, 0, q->cols);
+    map[rk] = fuse_add_view(g, k->name, k, r, q->cols, k->cols);
 }
 
 int pass_fuse_rope_qk(IrGraph *g, const PassOptions *opt, LlmError *err) {
