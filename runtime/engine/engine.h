@@ -60,10 +60,6 @@ typedef struct LlmEngineOps {
 
 extern const LlmEngineOps llm_engine_cpu;
 
-/* Picks a token from one host logits row by the rule of sampler.h. cands
- * is scratch of vocab entries (SampleCandidate). */
-int32_t engine_pick_host(const LlmSampleRow *row, const float *logits, int vocab, void *cands);
-
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "kv/kv_cache.h"
 #include "sample/sampler.h"
 
 struct LlmEngine {
@@ -65,9 +66,8 @@ static size_t cpu_kv_capacity(const LlmEngine *e) {
 
 static int cpu_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
     const LlmProgram *p = e->prog;
-    size_t per_block = (size_t)p->n_layers * (size_t)p->block_size * (size_t)p->n_kv_heads *
-                       (size_t)p->head_dim * p->kv_elem_bytes;
-    size_t bytes = per_block * (size_t)n_blocks;
+    KvCacheShape shape = kv_shape_from_program(p);
+    size_t bytes = kv_cache_block_bytes(&shape) / 2 * (size_t)n_blocks; /* K (or V) of all layers */
     e->k = alloc64(bytes);
     e->v = alloc64(bytes);
     if (e->k == NULL || e->v == NULL)
@@ -132,7 +132,3 @@ const LlmEngineOps llm_engine_cpu = {
     .copy_bandwidth = cpu_copy_bandwidth,
     .close = cpu_close,
 };
-
-int32_t engine_pick_host(const LlmSampleRow *row, const float *logits, int vocab, void *cands) {
-    return sampler_pick(row, logits, vocab, cands);
-}

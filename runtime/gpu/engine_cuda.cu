@@ -21,6 +21,7 @@ extern "C" {
 #include "base/error.h"
 #include "gpu/cuda_ctx.h"
 #include "gpu/gpu_sample.h"
+#include "kv/kv_cache.h"
 }
 #include "gpu/engine_cuda.h"
 
@@ -185,8 +186,8 @@ static size_t cuda_kv_capacity(const LlmEngine *e) {
 
 static int cuda_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
     const LlmProgram *p = e->prog;
-    size_t bytes = (size_t)p->n_layers * (size_t)n_blocks * (size_t)p->block_size *
-                   (size_t)p->n_kv_heads * (size_t)p->head_dim * p->kv_elem_bytes;
+    KvCacheShape shape = kv_shape_from_program(p);
+    size_t bytes = kv_cache_block_bytes(&shape) / 2 * (size_t)n_blocks; /* K (or V) of all layers */
     CUDA_TRY(cudaMalloc(&e->k, bytes));
     CUDA_TRY(cudaMalloc(&e->v, bytes));
     e->n_blocks = n_blocks;
