@@ -123,11 +123,11 @@ static int enabled_passes(const CompileOptions *o, int *enabled, LlmError *err) 
     return LLM_OK;
 }
 
-static int build_graph(const CompileOptions *o, CompileState *s, Progress *pr, LlmError *err) {
+static int build_graph(CompileOptions *o, CompileState *s, Progress *pr, LlmError *err) {
     ModelDesc d = s->model.desc;
     int ctx = o->max_context > 0 && o->max_context < d.max_context ? o->max_context : d.max_context;
     int max_tokens = o->max_tokens < ctx ? o->max_tokens : ctx;
-    ((CompileOptions *)o)->max_context = ctx;
+    o->max_context = ctx; /* the resolved context: codegen and manifest use it */
     if (frontend_build(&d, max_tokens, o->block_size, &s->graph, err) != LLM_OK) return LLM_ERR;
     s->graph_built = 1;
     int enabled[16];
@@ -338,7 +338,7 @@ static void gen_dir_for(const CompileOptions *o, CompileState *s) {
     else snprintf(s->gen_dir, sizeof s->gen_dir, "generated/%s", basename(tmp));
 }
 
-static int compile_steps(const CompileOptions *o, CompileState *s, Progress *pr, LlmError *err) {
+static int compile_steps(CompileOptions *o, CompileState *s, Progress *pr, LlmError *err) {
     if (!o->emit_only && check_output(o, s, err) != LLM_OK) return LLM_ERR;
     progress_stage(pr, "load", o->input);
     if (model_load(o->input, &s->model, err) != LLM_OK) return LLM_ERR;
