@@ -35,22 +35,10 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     float *const out_logits = b->logits;
     (void)W;
     (void)A;
-% for _, n in ipairs(spec.nodes) do
-%   local function inp(i) return n.ins[i] and n.ins[i].ptr or "NULL" end
-%   local function wt(i) return n.w[i] and n.w[i].ptr or "NULL" end
-    /* %$(n.id) $(n.name) */
-    $(n.kernel)(ctx, b, $(n.layer), $(inp(1)), $(inp(2)), $(inp(3)), $(n.out), $(wt(1)), $(wt(2)));
-% end
+% _emit(include("program/forward_calls.lua", {head = "ctx, b"}))
 }
 
-% -- the kernel table `info` prints: op, name, launches per step
-% local uses = {}
-% for _, n in ipairs(spec.nodes) do uses[n.kernel] = (uses[n.kernel] or 0) + 1 end
-static const char KERNELS[] =
-% for _, k in ipairs(spec.kernels) do
-    "$(string.format("%-14s %-60s x%d", k.op, k.name, uses[k.name]))\n"
-% end
-    "";
+% _emit(include("program/kernel_table.lua"))
 
 static const char MANIFEST[] = $(P.manifest_c);
 
