@@ -11,24 +11,9 @@
 
 #include "frontend/frontend.h"
 #include "ir/ir.h"
+#include "ir_test_model.h"
 
-static ModelDesc tiny_desc(const char *arch) {
-    ModelDesc d;
-    memset(&d, 0, sizeof d);
-    snprintf(d.arch, sizeof d.arch, "%s", arch);
-    d.vocab_size = 32;
-    d.hidden_size = 16;
-    d.intermediate_size = 24;
-    d.n_layers = 2;
-    d.n_heads = 4;
-    d.n_kv_heads = 2;
-    d.head_dim = 4;
-    d.max_context = 64;
-    d.rms_eps = 1e-5f;
-    d.rope_theta = 10000.0f;
-    d.tie_embeddings = 1;
-    return d;
-}
+static ModelDesc tiny_desc(const char *arch) { return ir_test_desc(arch, 1); }
 
 static void test_frontend_llama_builds_valid_graph(void **state) {
     (void)state;

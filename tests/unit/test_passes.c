@@ -13,21 +13,10 @@
 
 #include "frontend/frontend.h"
 #include "passes/pass.h"
+#include "ir_test_model.h"
 
 static void build(IrGraph *g, const char *arch) {
-    ModelDesc d;
-    memset(&d, 0, sizeof d);
-    snprintf(d.arch, sizeof d.arch, "%s", arch);
-    d.vocab_size = 32;
-    d.hidden_size = 16;
-    d.intermediate_size = 24;
-    d.n_layers = 2;
-    d.n_heads = 4;
-    d.n_kv_heads = 2;
-    d.head_dim = 4;
-    d.max_context = 64;
-    d.rms_eps = 1e-5f;
-    d.rope_theta = 10000.0f;
+    ModelDesc d = ir_test_desc(arch, 0);
     LlmError err = {{0}};
     assert_int_equal(frontend_build(&d, 8, 16, g, &err), LLM_OK);
 }
