@@ -182,6 +182,16 @@ static const char *default_march(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "x86-64-v3" : "x86-64";
 }
 
+/* 80 for "sm_80" etc.; -1 for an arch the cuda templates were not written for.
+ * PDL (griddepcontrol) needs 90 or later. */
+static int cuda_arch_number(const char *arch) {
+    static const char *const known[] = {"sm_80", "sm_86", "sm_89", "sm_90", "sm_100", "sm_120"};
+    static const int number[] = {80, 86, 89, 90, 100, 120};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(arch, known[i]) == 0) return number[i];
+    return -1;
+}
+
 static int render(const CompileOptions *o, CompileState *s, const char *stem, LlmError *err) {
     s->manifest = manifest_build(&s->model, &s->graph, o, s->records, s->n_records, s->blob_size);
     s->tokenizer = json_dumps(s->model.tokenizer, JSON_COMPACT);
@@ -190,7 +200,7 @@ static int render(const CompileOptions *o, CompileState *s, const char *stem, Ll
                       .weight_bytes = s->blob_size,
                       .weight_hash = payload_weight_hash(s->blob, (size_t)s->blob_size),
                       .max_context = o->max_context,
-                      .pdl = strcmp(o->cuda_arch, "sm_90") == 0 ? o->cuda_pdl : 0,
+                      .pdl = cuda_arch_number(o->cuda_arch) >= 90 ? o->cuda_pdl : 0,
                       .arch = strcmp(o->target, "cuda") == 0 ? o->cuda_arch
                               : o->cpu_arch ? o->cpu_arch : default_march()};
     LuaHost *h = lua_host_new(template_root());
@@ -364,9 +374,8 @@ int compile_run(const CompileOptions *opts, LlmError *err) {
     CompileOptions o = *opts;
     if (strcmp(o.target, "cpu") != 0 && strcmp(o.target, "cuda") != 0)
         return llm_errorf(err, "--target %s: unknown target (targets: cpu, cuda)", o.target);
-    if (strcmp(o.target, "cuda") == 0 && strcmp(o.cuda_arch, "sm_90") != 0 &&
-        strcmp(o.cuda_arch, "sm_80") != 0)
-        return llm_errorf(err, "--arch %s: supported: sm_90, sm_80", o.cuda_arch);
+    if (strcmp(o.target, "cuda") == 0 && cuda_arch_number(o.cuda_arch) < 0)
+        return llm_errorf(err, "--arch %s: supported: sm_80, sm_86, sm_89, sm_90, sm_100, sm_120", o.cuda_arch);
     if (o.max_tokens < 1 || o.block_size < 1)
         return llm_errorf(err, "--max-tokens %d / --block-size %d: must be positive", o.max_tokens, o.block_size);
     CompileState s;

@@ -95,7 +95,9 @@ static void push_attrs(lua_State *L, const IrNode *n, char *key, size_t cap) {
     set_int(L, "head_dim", a->head_dim);
     set_int(L, "layer", a->layer);
     size_t len = strlen(key);
-    if (n->op == IR_OP_RMSNORM || n->op == IR_OP_ADD_RMSNORM) snprintf(key + len, cap - len, "_e%.9g", (double)a->eps);
+    if (n->op == IR_OP_RMSNORM || n->op == IR_OP_ADD_RMSNORM || n->op == IR_OP_NORM_MATMUL ||
+        n->op == IR_OP_NORM_MATMUL_SWIGLU)
+        snprintf(key + len, cap - len, "_e%.9g", (double)a->eps);
     else if (n->op == IR_OP_ROPE || n->op == IR_OP_ATTENTION)
         snprintf(key + len, cap - len, "_h%d_%d_%d", a->n_heads, a->n_kv_heads, a->head_dim);
 }
@@ -120,6 +122,9 @@ static void push_node(lua_State *L, const IrGraph *g, int id, char *key, size_t 
     set_int(L, "cols", n->cols);
     set_str(L, "out", out);
     set_int(L, "out_stride", stride);
+    char scratch[64] = "NULL";
+    if (n->scratch_offset >= 0) snprintf(scratch, sizeof scratch, "((void *)(A + %lld))", (long long)n->scratch_offset);
+    set_str(L, "scratch", scratch);
     snprintf(key, cap, "k_%s_%s%d_s%d", ir_op_info(n->op)->name, n->rows == IR_ROWS_TOKENS ? "T" : "L",
              n->cols, stride);
     push_inputs(L, g, n, key, cap);

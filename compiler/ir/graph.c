@@ -65,6 +65,7 @@ int ir_add_node(IrGraph *g, IrOp op, const char *name, const int *inputs, int n_
     n->row_stride = cols;
     n->attrs.layer = -1;
     n->arena_offset = -1;
+    n->scratch_offset = -1;
     return g->n_nodes++;
 }
 
@@ -157,6 +158,18 @@ void ir_compact(IrGraph *g) {
 
 int64_t ir_row_bytes(const IrNode *n) { return (int64_t)n->cols * (int64_t)sizeof(float); }
 
+int64_t ir_scratch_row_bytes(const IrGraph *g, const IrNode *n) {
+    int64_t k = n->n_inputs > 0 ? (int64_t)g->nodes[n->inputs[0]].cols : 0, f = (int64_t)sizeof(float);
+    switch (n->op) {
+    case IR_OP_MATMUL:
+    case IR_OP_MATMUL_ADD:
+    case IR_OP_NORM_MATMUL: return k * f;
+    case IR_OP_MATMUL_SWIGLU:
+    case IR_OP_NORM_MATMUL_SWIGLU: return k * f + 2 * (int64_t)n->cols * f;
+    default: return 0;
+    }
+}
+
 int ir_copy_node(IrGraph *g, const IrNode *src, const int *map) {
     int in[IR_MAX_INPUTS];
     for (int j = 0; j < src->n_inputs; j++) {
@@ -170,5 +183,6 @@ int ir_copy_node(IrGraph *g, const IrNode *src, const int *map) {
     n->attrs = src->attrs;
     n->is_output = src->is_output;
     n->arena_offset = src->arena_offset;
+    n->scratch_offset = src->scratch_offset;
     return id;
 }

@@ -25,6 +25,14 @@
  *   SELECT_ROWS  (x[T,C])                           -> [L,C]   rows batch.logit_rows
  *   ADD_RMSNORM  (a[R,C], b[R,C])   w: g[C]         -> [R,2C]  columns 0..C-1: s = a + b,
  *                                                               C..2C-1: rmsnorm(s)*g, attr eps
+ *   NORM_MATMUL  (x[R,K])           w: g[K], W[N,K] (b[N])
+ *                                                   -> [R,N]   (rmsnorm(x)*g) W^T (+ b), attr eps
+ *   NORM_MATMUL_SWIGLU (x[R,K])     w: g[K], W[2N,K]-> [R,N]   MATMUL_SWIGLU of rmsnorm(x)*g
+ *   MATMUL_ADD   (x[R,K], r[R,N])   w: W[N,K] (b[N])-> [R,N]   r + (x W^T (+ b)): a projection
+ *                                                               and the residual add after it
+ * A node may also ask for scratch: ir_scratch_row_bytes(n) bytes per row
+ * (max_tokens rows) that plan_memory reserves for the node's own launch
+ * only (scratch_offset), e.g. the normalised input of NORM_MATMUL.
  * The node flagged as output writes batch.logits ([L, vocab]).
  */
 #ifndef LLMCC_IR_IR_H
@@ -49,6 +57,9 @@ typedef enum IrOp {
     IR_OP_SLICE_COLS,
     IR_OP_SELECT_ROWS,
     IR_OP_ADD_RMSNORM,
+    IR_OP_NORM_MATMUL,
+    IR_OP_NORM_MATMUL_SWIGLU,
+    IR_OP_MATMUL_ADD,
     IR_OP_COUNT
 } IrOp;
 
@@ -58,7 +69,7 @@ typedef enum IrRows {
 } IrRows;
 
 #define IR_MAX_INPUTS 3
-#define IR_MAX_WEIGHTS 2
+#define IR_MAX_WEIGHTS 3
 #define IR_MAX_PARTS 3
 #define IR_NAME_MAX 96
 
@@ -76,7 +87,7 @@ const IrOpInfo *ir_op_info(IrOp op);
 
 /* Op attributes; which fields mean something depends on the op. */
 typedef struct IrAttrs {
-    float eps;          /* RMSNORM, ADD_RMSNORM: epsilon */
+    float eps;          /* RMSNORM, ADD_RMSNORM, NORM_MATMUL*: epsilon */
     int layer;          /* ATTENTION: KV cache layer; others: layer or -1 */
     int n_heads;        /* ROPE, ATTENTION: heads in the input */
     int n_kv_heads;     /* ATTENTION: key/value heads */
@@ -89,7 +100,7 @@ typedef struct IrNode {
     char name[IR_NAME_MAX]; /* unique, stable: "l3.attn.q" */
     int inputs[IR_MAX_INPUTS];   /* node ids, n_inputs of them */
     int n_inputs;
-    int weights[IR_MAX_WEIGHTS]; /* weight ids: W then bias */
+    int weights[IR_MAX_WEIGHTS]; /* weight ids in the order of the op table above */
     int n_weights;
     IrRows rows;            /* symbolic row count */
     int cols;               /* output columns */
@@ -98,6 +109,7 @@ typedef struct IrNode {
     int dead;               /* 1: removed by a pass, dropped by ir_compact */
     int is_output;          /* 1: writes batch.logits */
     int64_t arena_offset;   /* bytes into the arena; -1 until planned/for views+output */
+    int64_t scratch_offset; /* bytes into the arena of the node's scratch; -1 if none */
 } IrNode;
 
 typedef struct IrWeight {
@@ -166,5 +178,10 @@ char *ir_print(const IrGraph *g);
 
 /* Bytes of one row of a value (float32). */
 int64_t ir_row_bytes(const IrNode *n);
+/* Bytes of scratch per row the node's kernels may use (0: none): the
+ * normalised input rows of NORM_MATMUL* (float32, K), the matmul result
+ * before the SwiGLU epilogue of *MATMUL_SWIGLU (float32, 2N). Targets that
+ * run the node as one fused kernel leave it unused. */
+int64_t ir_scratch_row_bytes(const IrGraph *g, const IrNode *n);
 
 #endif

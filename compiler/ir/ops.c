@@ -15,6 +15,9 @@ static const IrOpInfo OP_TABLE[] = {
     [IR_OP_SLICE_COLS] = {"slice_cols", 1, 0, 0, 1},
     [IR_OP_SELECT_ROWS] = {"select_rows", 1, 0, 0, 0},
     [IR_OP_ADD_RMSNORM] = {"add_rmsnorm", 2, 1, 1, 0},
+    [IR_OP_NORM_MATMUL] = {"norm_matmul", 1, 2, 3, 0},
+    [IR_OP_NORM_MATMUL_SWIGLU] = {"norm_matmul_swiglu", 1, 2, 2, 0},
+    [IR_OP_MATMUL_ADD] = {"matmul_add", 2, 1, 2, 0},
 };
 
 static_assert(sizeof OP_TABLE / sizeof OP_TABLE[0] == IR_OP_COUNT,

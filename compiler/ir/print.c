@@ -44,7 +44,9 @@ static void print_attrs(StrBuf *sb, const IrNode *n) {
     const IrAttrs *a = &n->attrs;
     switch (n->op) {
     case IR_OP_RMSNORM:
-    case IR_OP_ADD_RMSNORM: sb_printf(sb, " eps=%.9g", (double)a->eps); break;
+    case IR_OP_ADD_RMSNORM:
+    case IR_OP_NORM_MATMUL:
+    case IR_OP_NORM_MATMUL_SWIGLU: sb_printf(sb, " eps=%.9g", (double)a->eps); break;
     case IR_OP_ROPE: sb_printf(sb, " heads=%d dim=%d", a->n_heads, a->head_dim); break;
     case IR_OP_ATTENTION:
         sb_printf(sb, " layer=%d heads=%d kv_heads=%d dim=%d", a->layer, a->n_heads,
@@ -64,6 +66,7 @@ static void print_node(StrBuf *sb, const IrGraph *g, const IrNode *n, int id) {
     print_attrs(sb, n);
     if (n->is_output) sb_printf(sb, " -> logits");
     else if (n->arena_offset >= 0) sb_printf(sb, " @%lld", (long long)n->arena_offset);
+    if (n->scratch_offset >= 0) sb_printf(sb, " scratch@%lld", (long long)n->scratch_offset);
     sb_printf(sb, "\n");
     (void)g;
 }

@@ -81,6 +81,20 @@ static int check_shapes(const IrGraph *g, const IrNode *n, LlmError *err) {
             return llm_errorf(err, "node %s: add_rmsnorm must map [R,%d] to [R,%d], output [%s,%d]",
                               n->name, a->cols, 2 * a->cols, n->rows ? "L" : "T", n->cols);
         return check_weight(g, n, 0, 1, a->cols, err);
+    case IR_OP_NORM_MATMUL:
+        if (a->rows != n->rows) return llm_errorf(err, "node %s: row kind differs from input", n->name);
+        if (check_weight(g, n, 0, 1, a->cols, err) || check_weight(g, n, 1, n->cols, a->cols, err))
+            return LLM_ERR;
+        return n->n_weights == 3 ? check_weight(g, n, 2, 1, n->cols, err) : LLM_OK;
+    case IR_OP_NORM_MATMUL_SWIGLU:
+        if (a->rows != n->rows) return llm_errorf(err, "node %s: row kind differs from input", n->name);
+        if (check_weight(g, n, 0, 1, a->cols, err)) return LLM_ERR;
+        return check_weight(g, n, 1, 2 * (int64_t)n->cols, a->cols, err);
+    case IR_OP_MATMUL_ADD:
+        if (a->rows != n->rows) return llm_errorf(err, "node %s: row kind differs from input", n->name);
+        if (check_same_shape(n, b, err)) return LLM_ERR;
+        if (check_weight(g, n, 0, n->cols, a->cols, err)) return LLM_ERR;
+        return n->n_weights == 2 ? check_weight(g, n, 1, 1, n->cols, err) : LLM_OK;
     case IR_OP_COUNT: break;
     }
     return llm_errorf(err, "node %s: unknown op %d", n->name, (int)n->op);

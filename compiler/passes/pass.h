@@ -47,7 +47,9 @@ int passes_run(IrGraph *g, const PassOptions *opt, const int *enabled, PassRecor
 
 int pass_fuse_qkv(IrGraph *g, const PassOptions *opt, LlmError *err);
 int pass_fuse_gate_up(IrGraph *g, const PassOptions *opt, LlmError *err);
+int pass_fuse_matmul_add(IrGraph *g, const PassOptions *opt, LlmError *err);
 int pass_fuse_add_rmsnorm(IrGraph *g, const PassOptions *opt, LlmError *err);
+int pass_fuse_norm_matmul(IrGraph *g, const PassOptions *opt, LlmError *err);
 int pass_fuse_rope_qk(IrGraph *g, const PassOptions *opt, LlmError *err);
 int pass_convert_weights(IrGraph *g, const PassOptions *opt, LlmError *err);
 int pass_plan_memory(IrGraph *g, const PassOptions *opt, LlmError *err);

@@ -6,7 +6,9 @@
  * a buffer still live at that node (inputs included), so kernels need not
  * care about aliasing. First fit over the live set, in execution order: the
  * plan is a pure function of the graph. The output node writes the caller's
- * logits buffer and gets no arena space. */
+ * logits buffer and gets no arena space. A node with scratch
+ * (ir_scratch_row_bytes) gets max_tokens rows of it, live at that node
+ * only: it overlaps neither the node's inputs nor its output. */
 #include <stdlib.h>
 
 #include "passes/pass.h"
@@ -50,22 +52,33 @@ int pass_plan_memory(IrGraph *g, const PassOptions *opt, LlmError *err) {
             int r = root_of(g, g->nodes[i].inputs[j]);
             if (last[r] < i) last[r] = i;
         }
-    Live *live = llm_xcalloc((size_t)n, sizeof *live);
+    Live *live = llm_xcalloc(2 * (size_t)n + 1, sizeof *live); /* outputs and scratch */
     int n_live = 0;
     int64_t high = 0;
     for (int i = 0; i < n; i++) {
         IrNode *node = &g->nodes[i];
         node->arena_offset = -1;
-        if (ir_op_info(node->op)->is_view || node->is_output) continue;
+        node->scratch_offset = -1;
+        if (ir_op_info(node->op)->is_view) continue;
         int k = 0;
         for (int j = 0; j < n_live; j++)
             if (live[j].last_use >= i) live[k++] = live[j];
         n_live = k;
-        int64_t size = align64((int64_t)g->max_tokens * ir_row_bytes(node));
-        int64_t at = first_fit(live, n_live, size);
-        live[n_live++] = (Live){at, size, last[i]};
-        node->arena_offset = at;
-        if (at + size > high) high = at + size;
+        if (!node->is_output) {
+            int64_t size = align64((int64_t)g->max_tokens * ir_row_bytes(node));
+            int64_t at = first_fit(live, n_live, size);
+            live[n_live++] = (Live){at, size, last[i]};
+            node->arena_offset = at;
+            if (at + size > high) high = at + size;
+        }
+        int64_t sbytes = ir_scratch_row_bytes(g, node);
+        if (sbytes > 0) {
+            int64_t size = align64((int64_t)g->max_tokens * sbytes);
+            int64_t at = first_fit(live, n_live, size);
+            live[n_live++] = (Live){at, size, i};
+            node->scratch_offset = at;
+            if (at + size > high) high = at + size;
+        }
     }
     g->arena_bytes = high;
     free(live);

@@ -79,10 +79,14 @@ static size_t meta_layout(uint8_t *base, int max_tokens, size_t bt, StepMeta *m)
     return align256(at + (size_t)max_tokens * sizeof(LlmSampleRow));
 }
 
+/* "sm_90" -> 9, 0; "sm_100" -> 10, 0. */
 static int parse_arch(const char *arch, int *major, int *minor) {
     if (arch == NULL || strncmp(arch, "sm_", 3) != 0 || strlen(arch) < 5) return -1;
-    *major = arch[3] - '0';
-    *minor = arch[4] - '0';
+    char *end = NULL;
+    long num = strtol(arch + 3, &end, 10);
+    if (*end != '\0' || num < 10 || num > 999) return -1;
+    *major = (int)(num / 10);
+    *minor = (int)(num % 10);
     return 0;
 }
 

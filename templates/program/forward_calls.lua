@@ -6,5 +6,6 @@
 %   local function inp(i) return n.ins[i] and n.ins[i].ptr or "NULL" end
 %   local function wt(i) return n.w[i] and n.w[i].ptr or "NULL" end
     /* %$(n.id) $(n.name) */
-    $(n.kernel)($(args.head), $(n.layer), $(inp(1)), $(inp(2)), $(inp(3)), $(n.out), $(wt(1)), $(wt(2)));
+    $(n.kernel)($(args.head), $(n.layer), $(inp(1)), $(inp(2)), $(inp(3)), $(n.out), $(wt(1)), $(wt(2)), $(wt(3)),
+                $(n.scratch));
 % end

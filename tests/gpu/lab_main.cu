@@ -44,19 +44,24 @@ extern "C" {
 #include "gpu/gpu_sample.h"
 
 typedef void (*LabCpuFn)(const LlmForwardCtx *, const LlmBatch *, int, const float *, const float *, const float *,
-                         float *, const void *, const void *);
+                         float *, const void *, const void *, const void *, void *);
 typedef void (*LabCudaFn)(const LlmCudaCtx *, int, int, int, const float *, const float *, const float *, float *,
-                          const void *, const void *);
+                          const void *, const void *, const void *, void *);
 #define LAB_DECL(i)                                                                                              \
     extern "C" void lab_cpu_##i(const LlmForwardCtx *, const LlmBatch *, int, const float *, const float *,     \
-                                const float *, float *, const void *, const void *);                             \
+                                const float *, float *, const void *, const void *, const void *, void *);       \
     void lab_cuda_##i(const LlmCudaCtx *, int, int, int, const float *, const float *, const float *, float *,   \
-                      const void *, const void *);
+                      const void *, const void *, const void *, void *);
 
 enum { OP_EMBED, OP_RMSNORM, OP_MATMUL, OP_MATMUL_SWIGLU, OP_ADD, OP_SWIGLU, OP_ROPE, OP_ATTENTION, OP_SELECT,
-       OP_ADD_RMSNORM };
+       OP_ADD_RMSNORM, OP_NORM_MATMUL, OP_NORM_MATMUL_SWIGLU, OP_MATMUL_ADD };
 static const char *OP_NAMES[] = {"embed", "rmsnorm", "matmul", "matmul_swiglu", "add", "swiglu", "rope", "attention",
-                                 "select_rows", "add_rmsnorm"};
+                                 "select_rows", "add_rmsnorm", "norm_matmul", "norm_matmul_swiglu", "matmul_add"};
+static bool is_proj(int op) {
+    return op == OP_MATMUL || op == OP_MATMUL_SWIGLU || op == OP_NORM_MATMUL || op == OP_NORM_MATMUL_SWIGLU ||
+           op == OP_MATMUL_ADD;
+}
+static bool has_norm(int op) { return op == OP_NORM_MATMUL || op == OP_NORM_MATMUL_SWIGLU; }
 
 typedef struct LabCase {
     const char *name;
@@ -207,15 +212,31 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         xin[i].resize((size_t)in_rows * c->in_stride[i]);
         for (auto &v : xin[i]) v = rnd_unit() * (c->op == OP_ROPE || c->op == OP_ATTENTION ? 1.0f : 2.0f);
     }
-    std::vector<uint8_t> w0;
-    std::vector<float> w1;
-    if (c->op == OP_MATMUL || c->op == OP_MATMUL_SWIGLU || c->op == OP_EMBED)
-        fill_weights(w0, c->dtype, (size_t)c->wrows * c->wcols, c->op == OP_EMBED ? 1.0f : 1.0f / sqrtf((float)c->wcols));
-    if (c->op == OP_RMSNORM || c->op == OP_ADD_RMSNORM) fill_weights(w0, 0, (size_t)c->wcols, 1.0f);
-    if (c->has_bias) {
-        w1.resize(c->cols);
-        for (auto &v : w1) v = rnd_unit();
+    /* weight slots in the op's order: [gain,] matrix [, bias] for the
+     * projections; the gain alone for the norms; the table for embed */
+    std::vector<uint8_t> wmat;
+    std::vector<float> wgain, wbias;
+    if (is_proj(c->op) || c->op == OP_EMBED)
+        fill_weights(wmat, c->dtype, (size_t)c->wrows * c->wcols, c->op == OP_EMBED ? 1.0f : 1.0f / sqrtf((float)c->wcols));
+    if (c->op == OP_RMSNORM || c->op == OP_ADD_RMSNORM || has_norm(c->op)) {
+        wgain.resize(c->wcols);
+        for (auto &v : wgain) v = rnd_unit();
     }
+    if (c->has_bias) {
+        wbias.resize(c->cols);
+        for (auto &v : wbias) v = rnd_unit();
+    }
+    int mat_slot = -1;
+    const void *hslot[3] = {nullptr, nullptr, nullptr};
+    {
+        int k = 0;
+        if (!wgain.empty()) hslot[k++] = wgain.data();
+        if (!wmat.empty()) mat_slot = k, hslot[k++] = wmat.data();
+        if (!wbias.empty()) hslot[k++] = wbias.data();
+    }
+    /* scratch as the IR sizes it (ir_scratch_row_bytes), max_tokens rows */
+    const size_t scratch_bytes = (size_t)64 * ((size_t)c->wcols + 2 * (size_t)c->cols) * 4;
+    std::vector<uint8_t> hscratch(scratch_bytes);
     const int kvdim = c->kv_heads * c->head_dim;
     const size_t kv_elems = c->op == OP_ATTENTION ? (size_t)2 * n_blocks * c->block_size * kvdim : 1;
     std::vector<float> K(kv_elems), V(kv_elems);
@@ -229,15 +250,21 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
                   logit_rows.data(), nullptr};
     LlmForwardCtx ctx = {nullptr, nullptr, {Kr.data(), Vr.data(), n_blocks}, g_pool};
     c->cpu(&ctx, &b, c->layer, c->n_in > 0 ? xin[0].data() : nullptr, c->n_in > 1 ? xin[1].data() : nullptr,
-           c->n_in > 2 ? xin[2].data() : nullptr, y_ref.data(), w0.empty() ? nullptr : w0.data(),
-           w1.empty() ? nullptr : w1.data());
+           c->n_in > 2 ? xin[2].data() : nullptr, y_ref.data(), hslot[0], hslot[1], hslot[2], hscratch.data());
     /* device */
     int32_t *d_tok = dev_copy(tokens), *d_pos = dev_copy(positions), *d_seq = dev_copy(seq_index),
             *d_bt = dev_copy(block_tables), *d_sel = dev_copy(logit_rows);
     float *d_x[3] = {nullptr, nullptr, nullptr};
     for (int i = 0; i < c->n_in; i++) d_x[i] = dev_copy(xin[i]);
-    uint8_t *d_w0 = w0.empty() ? nullptr : dev_copy(w0);
-    float *d_w1 = w1.empty() ? nullptr : dev_copy(w1);
+    uint8_t *d_mat = wmat.empty() ? nullptr : dev_copy(wmat);
+    float *d_gain = wgain.empty() ? nullptr : dev_copy(wgain), *d_bias = wbias.empty() ? nullptr : dev_copy(wbias);
+    const void *dslot[3] = {nullptr, nullptr, nullptr};
+    {
+        int k = 0;
+        if (d_gain) dslot[k++] = d_gain;
+        if (d_mat) dslot[k++] = d_mat;
+        if (d_bias) dslot[k++] = d_bias;
+    }
     float *d_K = dev_copy(K), *d_V = dev_copy(V);
     std::vector<float> poison(y_ref.size(), NaN);
     float *d_y = dev_copy(poison);
@@ -246,7 +273,15 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
     int sms = 0;
     CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
     LlmCudaCtx cc = {st, d_tok, d_pos, d_seq, d_bt, d_sel, nullptr, d_K, d_V, n_blocks, n_seqs, sms};
-    c->cuda(&cc, T, L, c->layer, d_x[0], d_x[1], d_x[2], d_y, d_w0, d_w1);
+    void *d_scratch = nullptr;
+    CK(cudaMalloc(&d_scratch, scratch_bytes));
+    /* one launch with the matrix slot replaced by wm (weight rotation) */
+    auto launch = [&](const LlmCudaCtx *cx, const void *wm) {
+        const void *sl[3] = {dslot[0], dslot[1], dslot[2]};
+        if (mat_slot >= 0) sl[mat_slot] = wm;
+        c->cuda(cx, T, L, c->layer, d_x[0], d_x[1], d_x[2], d_y, sl[0], sl[1], sl[2], d_scratch);
+    };
+    launch(&cc, d_mat);
     CK(cudaGetLastError());
     CK(cudaStreamSynchronize(st));
     CK(cudaMemcpy(y_gpu.data(), d_y, y_gpu.size() * 4, cudaMemcpyDeviceToHost));
@@ -276,17 +311,17 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
     ok ? g_pass++ : g_fail++;
     /* timing */
     if (ok && c->time_it) {
-        size_t wbytes = w0.size();
+        size_t wbytes = wmat.size();
         int nrot = 1;
-        std::vector<uint8_t *> wrot(1, d_w0);
-        if ((c->op == OP_MATMUL || c->op == OP_MATMUL_SWIGLU) && wbytes > 0) {
+        std::vector<uint8_t *> wrot(1, d_mat);
+        if (is_proj(c->op) && wbytes > 0) {
             int l2 = 0;
             CK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, 0));
             nrot = (int)std::min<size_t>(16, (3 * (size_t)l2 + wbytes - 1) / wbytes);
             for (int i = 1; i < nrot; i++) {
                 uint8_t *p;
                 CK(cudaMalloc(&p, wbytes));
-                CK(cudaMemcpy(p, d_w0, wbytes, cudaMemcpyDeviceToDevice));
+                CK(cudaMemcpy(p, d_mat, wbytes, cudaMemcpyDeviceToDevice));
                 wrot.push_back(p);
             }
         }
@@ -296,7 +331,7 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         std::vector<float> ts, tg;
         for (int it = 0; it < 5 + 30; it++) { /* single launches */
             CK(cudaEventRecord(e0, st));
-            c->cuda(&cc, T, L, c->layer, d_x[0], d_x[1], d_x[2], d_y, wrot[it % nrot], d_w1);
+            launch(&cc, wrot[it % nrot]);
             CK(cudaEventRecord(e1, st));
             CK(cudaEventSynchronize(e1));
             float ms;
@@ -309,8 +344,7 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         cudaGraph_t graph;
         cudaGraphExec_t exec;
         CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-        for (int it = 0; it < NG; it++)
-            c->cuda(&cc, T, L, c->layer, d_x[0], d_x[1], d_x[2], d_y, wrot[it % nrot], d_w1);
+        for (int it = 0; it < NG; it++) launch(&cc, wrot[it % nrot]);
         CK(cudaStreamEndCapture(st, &graph));
         CK(cudaGraphInstantiate(&exec, graph, 0));
         for (int it = 0; it < 3 + 21; it++) {
@@ -337,7 +371,7 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         } else if (c->op == OP_EMBED) {
             bytes = (double)T * c->wcols * dsize(c->dtype) + out_bytes;
         } else {
-            bytes = (double)wbytes + w1.size() * 4 + in_bytes + out_bytes;
+            bytes = (double)wbytes + (wbias.size() + wgain.size()) * 4 + in_bytes + out_bytes;
         }
         double gbs = bytes / (us * 1e-6) / 1e9;
         g_times.push_back({c->name, OP_NAMES[c->op], us, gbs, gbs / g_copy_gbs, us_single});
@@ -346,7 +380,8 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         CK(cudaEventDestroy(e1));
     }
     CK(cudaStreamDestroy(st));
-    for (void *p : std::vector<void *>{d_tok, d_pos, d_seq, d_bt, d_sel, d_x[0], d_x[1], d_x[2], d_w0, d_w1, d_K, d_V, d_y})
+    for (void *p : std::vector<void *>{d_tok, d_pos, d_seq, d_bt, d_sel, d_x[0], d_x[1], d_x[2], d_mat, d_gain, d_bias,
+                                       d_K, d_V, d_y, d_scratch})
         if (p) CK(cudaFree(p));
     return ok;
 }

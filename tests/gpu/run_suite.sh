@@ -13,6 +13,13 @@
 #   bench SHAPE    bench only (model in /tmp/rand-SHAPE from a random stage)
 #   pdl SHAPE      bench the model in /tmp/rand-SHAPE with --pdl off, wait, early
 #   tinypdl        TinyStories cuda (f32, --pdl wait and early) vs cpu
+#   neartie MODEL  cuda bf16 build vs cuda f32 build (tests/e2e/near_tie.py):
+#                  logits within the bf16 error, greedy equal until a near-tie;
+#                  with --hf when MODEL is a Hugging Face folder
+#   errors         a model compiled for a newer arch (sm_100), and the 8B
+#                  random model (/tmp/rand-llama-3.1-8b.exe) with most of the
+#                  GPU's memory taken by another process: each must exit
+#                  non-zero with its message, never crash or hang
 # Each stage prints its own summary; the script ends with "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,6 +57,27 @@ while [ $# -gt 0 ]; do
         [ -f "$d/config.json" ] || python3 tests/gpu/make_random_model.py --shape "$s" --out "$d" 2>&1 | tail -1
         $LLMCC compile "$d" -o "$d.exe" --target cuda --dtype bf16 2>&1 | tail -1
         "$d.exe" bench --prompt-len 16 --gen-len 128 --runs 3; result $? "speed $s" ;;
+  neartie) shift; m=$1; stage "neartie $m"; t=$(mktemp -d)
+        $LLMCC compile "$m" -o "$t/f32" --target cuda --dtype f32 2>&1 | tail -1
+        $LLMCC compile "$m" -o "$t/bf16" --target cuda --dtype bf16 2>&1 | tail -1
+        hf=(); [ -f "$m/config.json" ] && hf=(--hf "$m")
+        python3 tests/e2e/near_tie.py --ref "$t/f32" --test "$t/bf16" --n 200 "${hf[@]}"; result $? "neartie $m"
+        rm -rf "$t" ;;
+  errors) stage "errors: newer arch"; t=$(mktemp -d)
+        $LLMCC compile tests/fixtures/models/tinystories-656k -o "$t/new" --target cuda --arch sm_100 2>&1 | tail -1
+        timeout 60 "$t/new" generate --ids "1 2 3" -n 4 > "$t/out" 2>&1; rc=$?; cat "$t/out"
+        [ $rc != 0 ] && [ $rc -lt 124 ] && grep -q "compute capability" "$t/out"; result $? "newer arch"
+        e=/tmp/rand-llama-3.1-8b.exe
+        if [ -x "$e" ]; then
+          for hold in 70 52; do stage "errors: $hold GiB held by another process"
+            timeout 120 python3 -c "
+import subprocess, sys, torch
+x = torch.empty($hold * 2**30, dtype=torch.uint8, device='cuda')
+p = subprocess.run(['$e', 'generate', '--ids', '1 2 3', '-n', '4'], capture_output=True, text=True)
+print(p.stderr.strip()[-400:]); print('exit', p.returncode); sys.exit(0 if 0 < p.returncode < 124 and 'memory' in p.stderr else 1)"
+            result $? "memory held $hold"; done
+        else echo "no $e (run a random/speed llama-3.1-8b stage first)"; fi
+        rm -rf "$t" ;;
   bench) shift; d=/tmp/rand-$1; stage "bench $1"; "$d.exe" bench --prompt-len 16 --gen-len 128 --runs 3; result $? "bench $1" ;;
   *) echo "unknown stage $1"; exit 2 ;;
   esac

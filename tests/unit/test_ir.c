@@ -11,6 +11,7 @@
 
 #include "frontend/frontend.h"
 #include "ir/ir.h"
+#include "passes/pass.h"
 #include "ir_test_model.h"
 
 static ModelDesc tiny_desc(const char *arch) { return ir_test_desc(arch, 1); }
@@ -110,6 +111,30 @@ static void test_verify_rejects_bad_weight_shape(void **state) {
     expect_verify_error(&g, "k_proj");
 }
 
+/* The fused projection ops: gain, matrix and residual shapes are checked. */
+static void test_verify_fused_projections(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g);
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    assert_int_equal(pass_fuse_matmul_add(&g, &po, &err), LLM_OK);
+    assert_int_equal(pass_fuse_norm_matmul(&g, &po, &err), LLM_OK);
+    assert_int_equal(ir_verify(&g, &err), LLM_OK);
+    char *p = ir_print(&g);
+    assert_non_null(strstr(p, "= norm_matmul(%"));
+    assert_non_null(strstr(p, "= matmul_add(%"));
+    free(p);
+    int lm = ir_find_node(&g, "lm_head");
+    g.nodes[lm].weights[0] = g.nodes[lm].weights[1]; /* matrix where the gain belongs */
+    expect_verify_error(&g, "lm_head");
+    build(&g);
+    assert_int_equal(pass_fuse_matmul_add(&g, &po, &err), LLM_OK);
+    int r = ir_find_node(&g, "l1.mlp.residual");
+    g.nodes[r].inputs[1] = ir_find_node(&g, "l1.mlp.act"); /* residual of the wrong width */
+    expect_verify_error(&g, "l1.mlp.residual");
+}
+
 static void test_print_is_stable(void **state) {
     (void)state;
     IrGraph a, b;
@@ -167,7 +192,7 @@ int main(void) {
         cmocka_unit_test(test_verify_rejects_use_before_def),
         cmocka_unit_test(test_verify_rejects_two_outputs),
         cmocka_unit_test(test_verify_rejects_bad_weight_shape),
-        cmocka_unit_test(test_print_is_stable),
+        cmocka_unit_test(test_verify_fused_projections), cmocka_unit_test(test_print_is_stable),
         cmocka_unit_test(test_op_table_names),
         cmocka_unit_test(test_rope_llama3_scaling),
     };

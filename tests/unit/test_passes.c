@@ -175,6 +175,100 @@ static void test_fuse_rope_qk(void **state) {
     ir_graph_free(&g);
 }
 
+
+/* fuse_matmul_add: every residual add reads a single-use projection (the o
+ * and down projections of each layer): 4 adds -> 4 MATMUL_ADD under the
+ * add's name, the projection's weight, the residual as input 1. */
+static void test_fuse_matmul_add(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g, "llama");
+    int nodes = g.n_nodes, mm = count_op(&g, IR_OP_MATMUL);
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    assert_int_equal(pass_fuse_matmul_add(&g, &po, &err), LLM_OK);
+    assert_int_equal(ir_verify(&g, &err), LLM_OK);
+    assert_int_equal(count_op(&g, IR_OP_ADD), 0);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL_ADD), 4);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL), mm - 4);
+    assert_int_equal(g.n_nodes, nodes - 4);
+    int f = ir_find_node(&g, "l0.attn.residual");
+    assert_true(f >= 0);
+    assert_int_equal(g.nodes[f].op, IR_OP_MATMUL_ADD);
+    assert_string_equal(g.weights[g.nodes[f].weights[0]].name, "model.layers.0.self_attn.o_proj.weight");
+    assert_int_equal(g.nodes[g.nodes[f].inputs[0]].op, IR_OP_ATTENTION);
+    assert_int_equal(g.nodes[f].inputs[1], ir_find_node(&g, "embed"));
+    int d = ir_find_node(&g, "l0.mlp.residual");
+    assert_int_equal(g.nodes[d].inputs[1], f);
+    assert_int_equal(ir_find_node(&g, "l0.attn.o"), -1);
+    ir_graph_free(&g);
+}
+
+/* A projection with a second user, or one feeding two adds, stays. */
+static void test_fuse_matmul_add_skips_shared(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g, "llama");
+    int o = ir_find_node(&g, "l0.attn.o");
+    int in[2] = {o, o};
+    int extra = ir_add_node(&g, IR_OP_ADD, "extra", in, 2, NULL, 0, IR_ROWS_TOKENS, g.nodes[o].cols);
+    ir_move_before(&g, extra, ir_find_node(&g, "l0.attn.residual"));
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    assert_int_equal(pass_fuse_matmul_add(&g, &po, &err), LLM_OK);
+    assert_int_equal(ir_verify(&g, &err), LLM_OK);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL_ADD), 3);
+    assert_true(ir_find_node(&g, "l0.attn.o") >= 0);
+    assert_int_equal(g.nodes[ir_find_node(&g, "l0.attn.residual")].op, IR_OP_ADD);
+    ir_graph_free(&g);
+}
+
+/* fuse_norm_matmul after qkv/gate_up/matmul_add: every RMSNorm feeds one
+ * projection (qkv, gate_up, lm_head), so none is left; weights are gain
+ * then matrix (then bias, for qwen2's qkv). */
+static void test_fuse_norm_matmul(void **state) {
+    (void)state;
+    const char *archs[] = {"llama", "qwen2"};
+    for (int a = 0; a < 2; a++) {
+        IrGraph g;
+        build(&g, archs[a]);
+        LlmError err = {{0}};
+        PassOptions po = {DTYPE_F32};
+        assert_int_equal(pass_fuse_qkv(&g, &po, &err), LLM_OK);
+        assert_int_equal(pass_fuse_gate_up(&g, &po, &err), LLM_OK);
+        assert_int_equal(pass_fuse_matmul_add(&g, &po, &err), LLM_OK);
+        assert_int_equal(pass_fuse_norm_matmul(&g, &po, &err), LLM_OK);
+        assert_int_equal(ir_verify(&g, &err), LLM_OK);
+        assert_int_equal(count_op(&g, IR_OP_RMSNORM), 0);
+        assert_int_equal(count_op(&g, IR_OP_NORM_MATMUL), 3);
+        assert_int_equal(count_op(&g, IR_OP_NORM_MATMUL_SWIGLU), 2);
+        int q = ir_find_node(&g, "l1.attn.qkv");
+        assert_int_equal(g.nodes[q].op, IR_OP_NORM_MATMUL);
+        assert_int_equal(g.nodes[q].n_weights, a == 1 ? 3 : 2);
+        assert_string_equal(g.weights[g.nodes[q].weights[0]].name, "model.layers.1.input_layernorm.weight");
+        assert_true(g.nodes[q].attrs.eps == 1e-5f);
+        int lm = ir_find_node(&g, "lm_head");
+        assert_int_equal(g.nodes[lm].op, IR_OP_NORM_MATMUL);
+        assert_int_equal(g.nodes[lm].is_output, 1);
+        assert_int_equal(g.nodes[g.nodes[lm].inputs[0]].op, IR_OP_SELECT_ROWS);
+        ir_graph_free(&g);
+    }
+}
+
+/* A norm read by two projections (unfused q, k, v) stays a separate node. */
+static void test_fuse_norm_matmul_skips_shared(void **state) {
+    (void)state;
+    IrGraph g;
+    build(&g, "llama");
+    LlmError err = {{0}};
+    PassOptions po = {DTYPE_F32};
+    assert_int_equal(pass_fuse_norm_matmul(&g, &po, &err), LLM_OK);
+    assert_int_equal(ir_verify(&g, &err), LLM_OK);
+    assert_int_equal(count_op(&g, IR_OP_RMSNORM), 4); /* 2 per layer: q/k/v and gate/up read them */
+    assert_int_equal(count_op(&g, IR_OP_NORM_MATMUL), 1); /* lm_head */
+    ir_graph_free(&g);
+}
+
 static int root(const IrGraph *g, int id) {
     while (ir_op_info(g->nodes[id].op)->is_view) id = g->nodes[id].inputs[0];
     return id;
@@ -204,6 +298,24 @@ static void check_plan(const IrGraph *g) {
             if (!disjoint) fail_msg("%s and %s overlap", x->name, y->name);
         }
     }
+    /* scratch: inside the arena, clear of every buffer live at its node */
+    for (int i = 0; i < n; i++) {
+        const IrNode *s = &g->nodes[i];
+        int64_t sb = g->max_tokens * ir_scratch_row_bytes(g, s);
+        if (sb == 0) {
+            assert_int_equal(s->scratch_offset, -1);
+            continue;
+        }
+        assert_true(s->scratch_offset >= 0 && s->scratch_offset % 64 == 0);
+        assert_true(s->scratch_offset + sb <= g->arena_bytes);
+        for (int a = 0; a <= i; a++) {
+            const IrNode *x = &g->nodes[a];
+            if (x->arena_offset < 0 || last[a] < i) continue;
+            int64_t xs = g->max_tokens * ir_row_bytes(x);
+            if (!(x->arena_offset + xs <= s->scratch_offset || s->scratch_offset + sb <= x->arena_offset))
+                fail_msg("scratch of %s overlaps %s", s->name, x->name);
+        }
+    }
     free(last);
 }
 
@@ -217,7 +329,9 @@ static void test_plan_memory(void **state) {
         if (fused) {
             assert_int_equal(pass_fuse_qkv(&g, &po, &err), LLM_OK);
             assert_int_equal(pass_fuse_gate_up(&g, &po, &err), LLM_OK);
+            assert_int_equal(pass_fuse_matmul_add(&g, &po, &err), LLM_OK);
             assert_int_equal(pass_fuse_add_rmsnorm(&g, &po, &err), LLM_OK);
+            assert_int_equal(pass_fuse_norm_matmul(&g, &po, &err), LLM_OK);
             assert_int_equal(pass_fuse_rope_qk(&g, &po, &err), LLM_OK);
         }
         assert_int_equal(pass_plan_memory(&g, &po, &err), LLM_OK);
@@ -257,23 +371,33 @@ static void test_pipeline_switches(void **state) {
     assert_int_equal(p[pass_find("fuse_rope_qk")].kind, PASS_KIND_FUSION);
     IrGraph g;
     PassRecord rec[16];
+    assert_true(pass_find("fuse_matmul_add") < pass_find("fuse_add_rmsnorm"));
+    assert_true(pass_find("fuse_norm_matmul") > pass_find("fuse_add_rmsnorm"));
     run_without(&g, NULL, rec);
-    assert_int_equal(count_op(&g, IR_OP_ADD_RMSNORM), 3);
-    assert_int_equal(count_op(&g, IR_OP_ROPE), 2);
-    ir_graph_free(&g);
-    run_without(&g, "fuse_qkv", rec); /* the ropes read separate matmuls */
-    assert_int_equal(count_op(&g, IR_OP_SLICE_COLS), 2 * 3);
-    assert_int_equal(count_op(&g, IR_OP_ROPE), 4);
-    assert_int_equal(count_op(&g, IR_OP_MATMUL_SWIGLU), 2);
-    ir_graph_free(&g);
-    run_without(&g, "fuse_add_rmsnorm", rec);
     assert_int_equal(count_op(&g, IR_OP_ADD_RMSNORM), 0);
-    assert_int_equal(count_op(&g, IR_OP_ADD), 4);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL_ADD), 4);
+    assert_int_equal(count_op(&g, IR_OP_NORM_MATMUL), 3);
+    assert_int_equal(count_op(&g, IR_OP_NORM_MATMUL_SWIGLU), 2);
+    assert_int_equal(count_op(&g, IR_OP_RMSNORM), 0);
     assert_int_equal(count_op(&g, IR_OP_ROPE), 2);
+    ir_graph_free(&g);
+    run_without(&g, "fuse_matmul_add", rec); /* then the adds fuse with the norms */
+    assert_int_equal(count_op(&g, IR_OP_ADD_RMSNORM), 3);
+    assert_int_equal(count_op(&g, IR_OP_NORM_MATMUL), 2); /* l0 qkv (norm of embed), lm_head */
+    ir_graph_free(&g);
+    run_without(&g, "fuse_qkv", rec); /* the ropes read separate matmuls; q, k, v share a norm */
+    assert_int_equal(count_op(&g, IR_OP_SLICE_COLS), 0);
+    assert_int_equal(count_op(&g, IR_OP_ROPE), 4);
+    assert_int_equal(count_op(&g, IR_OP_RMSNORM), 2);
+    assert_int_equal(count_op(&g, IR_OP_NORM_MATMUL_SWIGLU), 2);
+    ir_graph_free(&g);
+    run_without(&g, "fuse_norm_matmul", rec);
+    assert_int_equal(count_op(&g, IR_OP_RMSNORM), 5);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL_ADD), 4);
     ir_graph_free(&g);
     run_without(&g, "fuse_rope_qk", rec);
     assert_int_equal(count_op(&g, IR_OP_ROPE), 4);
-    assert_int_equal(count_op(&g, IR_OP_ADD_RMSNORM), 3);
+    assert_int_equal(count_op(&g, IR_OP_MATMUL_ADD), 4);
     ir_graph_free(&g);
     int enabled[16];
     for (int i = 0; i < n; i++) enabled[i] = 1;
@@ -291,6 +415,8 @@ int main(void) {
         cmocka_unit_test(test_fuse_qkv),       cmocka_unit_test(test_fuse_qkv_with_bias),
         cmocka_unit_test(test_fuse_gate_up),   cmocka_unit_test(test_convert_weights),
         cmocka_unit_test(test_fuse_add_rmsnorm), cmocka_unit_test(test_fuse_rope_qk),
+        cmocka_unit_test(test_fuse_matmul_add), cmocka_unit_test(test_fuse_matmul_add_skips_shared),
+        cmocka_unit_test(test_fuse_norm_matmul), cmocka_unit_test(test_fuse_norm_matmul_skips_shared),
         cmocka_unit_test(test_plan_memory),    cmocka_unit_test(test_pipeline_switches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,8 +8,9 @@
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
 static void $(n.kernel)(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < $(rows); r++) {
         const float *ar = x0 + (size_t)r * $(n.ins[1].stride);

@@ -60,8 +60,9 @@ static void $(n.kernel)_range(void *p, int i0, int i1) {
 }
 
 static void $(n.kernel)(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * $(P.block_size) * $(kvdim);
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {

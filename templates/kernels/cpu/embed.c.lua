@@ -6,8 +6,9 @@
 /* $(n.kernel): embedding lookup, H=$(H), table $(n.w[1].dtype) [$(n.w[1].rows)][$(H)].
  * Token ids are checked by the runtime before the step. */
 static void $(n.kernel)(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         const $(wtype) *e = (const $(wtype) *)w0 + (size_t)b->tokens[t] * $(H);
         float *yr = y + (size_t)t * $(n.out_stride);

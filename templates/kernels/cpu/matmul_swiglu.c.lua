@@ -29,8 +29,9 @@ static void $(n.kernel)_range(void *p, int n0, int n1) {
 }
 
 static void $(n.kernel)(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
     $(n.kernel)_Args a = {x0, y, (const $(wtype) *)w0, $(rows)};
     llm_parallel_for(ctx->pool, $(N), $(n.kernel)_range, &a);
 }

@@ -6,8 +6,9 @@
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
 static void $(n.kernel)(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < $(rows); r++) {
         const float *xr = x0 + (size_t)r * $(n.ins[1].stride);

@@ -7,8 +7,9 @@
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
 static void $(n.kernel)(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         float cs[$(half)], sn[$(half)];
         for (int i = 0; i < $(half); i++) {

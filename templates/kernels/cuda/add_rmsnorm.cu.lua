@@ -16,6 +16,7 @@ $(include("kernels/cuda/common.cu.lua"))
 __global__ void __launch_bounds__(256) $(n.kernel)_k(const float *__restrict__ a, const float *__restrict__ b,
                                                      const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
     __shared__ double part[8];
     __shared__ float inv_s;
     const float *ar = a + (size_t)blockIdx.x * $(n.ins[1].stride);
@@ -43,8 +44,9 @@ __global__ void __launch_bounds__(256) $(n.kernel)_k(const float *__restrict__ a
 }
 
 static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
-                        const float *x2, float *y, const void *w0, const void *w1) {
-    (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
     const int rows = $(rows);
     if (rows <= 0) return;
     llm_launch($(n.kernel)_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);

@@ -10,12 +10,17 @@
 #include <stdint.h>
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
- * 1 = launches allow the next kernel to be scheduled before this one ends
- * and every kernel starts with griddepcontrol.wait (which returns once the
- * previous grid has completed and its memory is visible, so ordering is as
- * strict as without PDL); 2 = as 1, and each kernel also signals its
- * dependents at entry, so their blocks are resident and waiting when it
- * ends. The program template defines the mode (llmcc compile --pdl). */
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
 #ifndef LLM_PDL_MODE
 #define LLM_PDL_MODE 0
 #endif
@@ -25,10 +30,13 @@
         asm volatile("griddepcontrol.launch_dependents;");       \
         asm volatile("griddepcontrol.wait;" ::: "memory");       \
     } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
 #define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
 #else
 #define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
 #endif
 
 /* Every generated launch goes through here: cudaLaunchKernelEx, with the
@@ -77,6 +85,16 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
     uint4 r;
     asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* The same load, volatile: issued where it stands, before a following
+ * griddepcontrol.wait (the first weights of a projection). */
+__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;

@@ -11,6 +11,7 @@ $(include("kernels/cuda/common.cu.lua"))
 __global__ void __launch_bounds__(256) $(n.kernel)_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
     const int t = blockIdx.x;
     const size_t base = (size_t)tokens[t] * $(H);
     for (int c = threadIdx.x; c < $(H); c += blockDim.x)
@@ -18,8 +19,9 @@ __global__ void __launch_bounds__(256) $(n.kernel)_k(const int32_t *__restrict__
 }
 
 static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
-                        const float *x2, float *y, const void *w0, const void *w1) {
-    (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     if (T <= 0) return;
     llm_launch($(n.kernel)_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
 }

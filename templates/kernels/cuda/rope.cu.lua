@@ -13,6 +13,7 @@ $(include("kernels/cuda/common.cu.lua"))
 __global__ void __launch_bounds__($(half)) $(n.kernel)_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
     const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * $(n.ins[1].stride);
@@ -27,8 +28,9 @@ __global__ void __launch_bounds__($(half)) $(n.kernel)_k(const int32_t *__restri
 }
 
 static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
-                        const float *x2, float *y, const void *w0, const void *w1) {
-    (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
     llm_launch($(n.kernel)_k, dim3((unsigned)T, $(n.heads)), $(half), 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }

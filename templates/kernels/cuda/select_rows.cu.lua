@@ -8,14 +8,16 @@ $(include("kernels/cuda/common.cu.lua"))
 __global__ void __launch_bounds__(256) $(n.kernel)_k(const int32_t *__restrict__ sel, const float *__restrict__ x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
     const int l = blockIdx.x;
     const float *xr = x + (size_t)sel[l] * $(n.ins[1].stride);
     for (int c = threadIdx.x; c < $(n.cols); c += blockDim.x) y[(size_t)l * $(n.out_stride) + c] = xr[c];
 }
 
 static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
-                        const float *x2, float *y, const void *w0, const void *w1) {
-    (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (L <= 0) return;
     llm_launch($(n.kernel)_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
 }

@@ -114,15 +114,16 @@ static void lab01_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab01_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab01_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 6144, lab01_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_01(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_01(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab01_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_01(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_01(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab01_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 2: 8B.o (matmul) ===== */
@@ -172,15 +173,16 @@ static void lab02_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab02_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab02_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 4096, lab02_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_02(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_02(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab02_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_02(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_02(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab02_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 3: 8B.down (matmul) ===== */
@@ -230,15 +232,16 @@ static void lab03_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab03_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab03_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 4096, lab03_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_03(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_03(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab03_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_03(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_03(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab03_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 4: 8B.lm_head (matmul) ===== */
@@ -288,15 +291,16 @@ static void lab04_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab04_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab04_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_logits};
     llm_parallel_for(ctx->pool, 128256, lab04_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_04(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_04(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab04_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_04(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_04(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab04_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 5: 8B.gate_up (matmul_swiglu) ===== */
@@ -348,15 +352,16 @@ static void lab05_matmul_swiglu_range(void *p, int n0, int n1) {
 }
 
 static void lab05_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
     lab05_matmul_swiglu_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
     llm_parallel_for(ctx->pool, 14336, lab05_matmul_swiglu_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_05(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_05(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab05_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_05(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_05(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab05_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 6: 8B.o.f16 (matmul) ===== */
@@ -406,15 +411,16 @@ static void lab06_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab06_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab06_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 4096, lab06_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_06(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_06(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab06_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_06(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_06(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab06_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 7: 8B.o.f32 (matmul) ===== */
@@ -464,15 +470,16 @@ static void lab07_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab07_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab07_matmul_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 4096, lab07_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab07_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab07_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 8: 8B.gate_up.f16 (matmul_swiglu) ===== */
@@ -524,15 +531,16 @@ static void lab08_matmul_swiglu_range(void *p, int n0, int n1) {
 }
 
 static void lab08_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
     lab08_matmul_swiglu_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
     llm_parallel_for(ctx->pool, 14336, lab08_matmul_swiglu_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_08(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_08(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab08_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_08(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_08(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab08_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 9: 8B.qkv.T3 (matmul) ===== */
@@ -582,15 +590,16 @@ static void lab09_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab09_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab09_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 6144, lab09_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_09(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_09(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab09_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_09(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_09(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab09_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 10: 8B.qkv.T16 (matmul) ===== */
@@ -640,15 +649,16 @@ static void lab10_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab10_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab10_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 6144, lab10_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_10(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_10(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab10_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_10(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_10(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab10_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 11: 8B.down.T64 (matmul) ===== */
@@ -698,15 +708,16 @@ static void lab11_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab11_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab11_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 4096, lab11_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_11(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_11(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab11_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_11(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_11(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab11_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 12: 8B.gate_up.T16 (matmul_swiglu) ===== */
@@ -758,15 +769,16 @@ static void lab12_matmul_swiglu_range(void *p, int n0, int n1) {
 }
 
 static void lab12_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
     lab12_matmul_swiglu_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
     llm_parallel_for(ctx->pool, 14336, lab12_matmul_swiglu_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_12(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_12(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab12_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_12(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_12(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab12_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 13: 8B.lm_head.L2 (matmul) ===== */
@@ -816,15 +828,16 @@ static void lab13_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab13_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab13_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_logits};
     llm_parallel_for(ctx->pool, 128256, lab13_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_13(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_13(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab13_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_13(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_13(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab13_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 14: 1B.qkv (matmul) ===== */
@@ -874,15 +887,16 @@ static void lab14_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab14_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab14_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 3072, lab14_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_14(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_14(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab14_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_14(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_14(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab14_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 15: 1B.down (matmul) ===== */
@@ -932,15 +946,16 @@ static void lab15_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab15_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab15_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 2048, lab15_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_15(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_15(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab15_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_15(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_15(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab15_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 16: 1B.gate_up (matmul_swiglu) ===== */
@@ -992,15 +1007,16 @@ static void lab16_matmul_swiglu_range(void *p, int n0, int n1) {
 }
 
 static void lab16_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
     lab16_matmul_swiglu_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
     llm_parallel_for(ctx->pool, 8192, lab16_matmul_swiglu_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab16_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab16_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 17: 1B.lm_head (matmul) ===== */
@@ -1050,15 +1066,16 @@ static void lab17_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab17_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab17_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_logits};
     llm_parallel_for(ctx->pool, 128256, lab17_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_17(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_17(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab17_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_17(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_17(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab17_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 18: 1B.o.T64.f32 (matmul) ===== */
@@ -1108,15 +1125,16 @@ static void lab18_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab18_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab18_matmul_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 2048, lab18_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_18(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_18(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab18_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_18(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_18(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab18_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 19: smol.qkv (matmul) ===== */
@@ -1166,15 +1184,16 @@ static void lab19_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab19_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab19_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 960, lab19_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_19(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_19(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab19_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_19(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_19(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab19_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 20: smol.down.T16.f16 (matmul) ===== */
@@ -1224,15 +1243,16 @@ static void lab20_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab20_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab20_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 576, lab20_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_20(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_20(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab20_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_20(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_20(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab20_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 21: smol.gate_up.T3 (matmul_swiglu) ===== */
@@ -1284,15 +1304,16 @@ static void lab21_matmul_swiglu_range(void *p, int n0, int n1) {
 }
 
 static void lab21_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
     lab21_matmul_swiglu_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
     llm_parallel_for(ctx->pool, 1536, lab21_matmul_swiglu_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_21(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_21(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab21_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_21(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_21(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab21_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 22: smol.lm_head (matmul) ===== */
@@ -1342,15 +1363,16 @@ static void lab22_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab22_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab22_matmul_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_logits};
     llm_parallel_for(ctx->pool, 49152, lab22_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_22(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_22(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab22_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_22(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_22(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab22_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 23: tiny.qkv.T3 (matmul) ===== */
@@ -1400,15 +1422,16 @@ static void lab23_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab23_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab23_matmul_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 384, lab23_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_23(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_23(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab23_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_23(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_23(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab23_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 24: tiny.gate_up.T64 (matmul_swiglu) ===== */
@@ -1460,15 +1483,16 @@ static void lab24_matmul_swiglu_range(void *p, int n0, int n1) {
 }
 
 static void lab24_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
     lab24_matmul_swiglu_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
     llm_parallel_for(ctx->pool, 384, lab24_matmul_swiglu_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_24(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_24(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab24_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_24(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_24(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab24_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 25: tail.K100.bias (matmul) ===== */
@@ -1520,15 +1544,16 @@ static void lab25_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab25_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab25_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 37, lab25_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_25(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_25(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab25_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_25(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_25(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab25_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 26: tail.K129.f32 (matmul) ===== */
@@ -1580,15 +1605,16 @@ static void lab26_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab26_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab26_matmul_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 65, lab26_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_26(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_26(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab26_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_26(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_26(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab26_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 27: tail.K200.stride203 (matmul) ===== */
@@ -1640,15 +1666,16 @@ static void lab27_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab27_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab27_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 33, lab27_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_27(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_27(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab27_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_27(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_27(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab27_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 28: tail.K4104.bias.T1 (matmul) ===== */
@@ -1700,15 +1727,16 @@ static void lab28_matmul_range(void *p, int n0, int n1) {
 }
 
 static void lab28_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     lab28_matmul_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 257, lab28_matmul_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_28(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_28(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab28_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_28(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_28(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab28_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 29: tail.K100.T3 (matmul_swiglu) ===== */
@@ -1762,15 +1790,16 @@ static void lab29_matmul_swiglu_range(void *p, int n0, int n1) {
 }
 
 static void lab29_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
     lab29_matmul_swiglu_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
     llm_parallel_for(ctx->pool, 37, lab29_matmul_swiglu_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_29(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_29(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab29_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_29(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_29(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab29_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
 /* ===== case 30: tail.K264.f32.T16 (matmul_swiglu) ===== */
@@ -1824,41 +1853,1279 @@ static void lab30_matmul_swiglu_range(void *p, int n0, int n1) {
 }
 
 static void lab30_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
     lab30_matmul_swiglu_Args a = {x0, y, (const float *)w0, b->n_tokens};
     llm_parallel_for(ctx->pool, 45, lab30_matmul_swiglu_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_30(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_30(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab30_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_30(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_30(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab30_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 31: 8B.dec.ctx1000 (attention) ===== */
+/* ===== case 31: 8B.norm_qkv (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_31
-/* lab31_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+static inline float lab31_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab31_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab31_norm_matmul_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab31_norm_matmul_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab31_norm_matmul_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab31_norm_matmul_mm_dot_W(k + 24), a3);
+    }
+#undef lab31_norm_matmul_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab31_norm_matmul_mm: matmul, K=4096 N=6144, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab31_norm_matmul_mm_Args {
+    const float *x;   /* [rows][4096] */
+    float *y;         /* [rows][6144] */
+    const uint16_t *w; /* [6144][4096] */
+    const float *bias; /* [6144] or NULL */
+    int rows;
+} lab31_norm_matmul_mm_Args;
+
+static void lab31_norm_matmul_mm_range(void *p, int n0, int n1) {
+    const lab31_norm_matmul_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 4096;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 6144 + (size_t)c] = lab31_norm_matmul_mm_dot(a->x + (size_t)r * 4096, wr) + bc;
+    }
+}
+
+static void lab31_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab31_norm_matmul_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 6144, lab31_norm_matmul_mm_range, &a);
+}
+
+/* lab31_norm_matmul: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
+ * then lab31_norm_matmul_mm on it. */
+static void lab31_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = xn + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab31_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+#undef rope_inv_freq
+void lab_cpu_31(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_31(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab31_norm_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 32: 8B.norm_gate_up (norm_matmul_swiglu) ===== */
+#define rope_inv_freq lab_rope_32
+static inline float lab32_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab32_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab32_norm_matmul_swiglu_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab32_norm_matmul_swiglu_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab32_norm_matmul_swiglu_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab32_norm_matmul_swiglu_mm_dot_W(k + 24), a3);
+    }
+#undef lab32_norm_matmul_swiglu_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab32_norm_matmul_swiglu_mm: matmul + SwiGLU epilogue, K=4096 N=14336, weights bf16.
+ * Parallel over output columns; gate row c and up row N+c are read once per
+ * step. Matches: silu(x @ Wg.T) * (x @ Wu.T) in float32. */
+typedef struct lab32_norm_matmul_swiglu_mm_Args {
+    const float *x;    /* [rows][4096] */
+    float *y;          /* [rows][14336] */
+    const uint16_t *w; /* [2*14336][4096] */
+    int rows;
+} lab32_norm_matmul_swiglu_mm_Args;
+
+static void lab32_norm_matmul_swiglu_mm_range(void *p, int n0, int n1) {
+    const lab32_norm_matmul_swiglu_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wg = a->w + (size_t)c * 4096;
+        const uint16_t *wu = a->w + (size_t)(c + 14336) * 4096;
+        for (int r = 0; r < a->rows; r++) {
+            const float *xr = a->x + (size_t)r * 4096;
+            float g = lab32_norm_matmul_swiglu_mm_dot(xr, wg), u = lab32_norm_matmul_swiglu_mm_dot(xr, wu);
+            a->y[(size_t)r * 14336 + (size_t)c] = llm_silu(g) * u;
+        }
+    }
+}
+
+static void lab32_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
+    lab32_norm_matmul_swiglu_mm_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
+    llm_parallel_for(ctx->pool, 14336, lab32_norm_matmul_swiglu_mm_range, &a);
+}
+
+/* lab32_norm_matmul_swiglu: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
+ * then lab32_norm_matmul_swiglu_mm on it. */
+static void lab32_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = xn + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab32_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+
+#undef rope_inv_freq
+void lab_cpu_32(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_32(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab32_norm_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 33: 8B.o_add (matmul_add) ===== */
+#define rope_inv_freq lab_rope_33
+static inline float lab33_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab33_matmul_add_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab33_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab33_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab33_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab33_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab33_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab33_matmul_add_mm: matmul, K=4096 N=4096, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab33_matmul_add_mm_Args {
+    const float *x;   /* [rows][4096] */
+    float *y;         /* [rows][4096] */
+    const uint16_t *w; /* [4096][4096] */
+    const float *bias; /* [4096] or NULL */
+    int rows;
+} lab33_matmul_add_mm_Args;
+
+static void lab33_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab33_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 4096;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 4096 + (size_t)c] = lab33_matmul_add_mm_dot(a->x + (size_t)r * 4096, wr) + bc;
+    }
+}
+
+static void lab33_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab33_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 4096, lab33_matmul_add_mm_range, &a);
+}
+
+/* lab33_matmul_add: lab33_matmul_add_mm, then y += r (r stride 4096). */
+static void lab33_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab33_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        for (int c = 0; c < 4096; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_33(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_33(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab33_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 34: 8B.down_add (matmul_add) ===== */
+#define rope_inv_freq lab_rope_34
+static inline float lab34_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab34_matmul_add_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 14336; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab34_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab34_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab34_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab34_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab34_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 14336; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab34_matmul_add_mm: matmul, K=14336 N=4096, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab34_matmul_add_mm_Args {
+    const float *x;   /* [rows][14336] */
+    float *y;         /* [rows][4096] */
+    const uint16_t *w; /* [4096][14336] */
+    const float *bias; /* [4096] or NULL */
+    int rows;
+} lab34_matmul_add_mm_Args;
+
+static void lab34_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab34_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 14336;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 4096 + (size_t)c] = lab34_matmul_add_mm_dot(a->x + (size_t)r * 14336, wr) + bc;
+    }
+}
+
+static void lab34_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab34_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 4096, lab34_matmul_add_mm_range, &a);
+}
+
+/* lab34_matmul_add: lab34_matmul_add_mm, then y += r (r stride 4096). */
+static void lab34_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab34_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        for (int c = 0; c < 4096; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_34(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_34(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab34_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 35: 8B.norm_lm_head (norm_matmul) ===== */
+#define rope_inv_freq lab_rope_35
+static inline float lab35_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab35_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab35_norm_matmul_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab35_norm_matmul_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab35_norm_matmul_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab35_norm_matmul_mm_dot_W(k + 24), a3);
+    }
+#undef lab35_norm_matmul_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab35_norm_matmul_mm: matmul, K=4096 N=128256, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab35_norm_matmul_mm_Args {
+    const float *x;   /* [rows][4096] */
+    float *y;         /* [rows][128256] */
+    const uint16_t *w; /* [128256][4096] */
+    const float *bias; /* [128256] or NULL */
+    int rows;
+} lab35_norm_matmul_mm_Args;
+
+static void lab35_norm_matmul_mm_range(void *p, int n0, int n1) {
+    const lab35_norm_matmul_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 4096;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 128256 + (size_t)c] = lab35_norm_matmul_mm_dot(a->x + (size_t)r * 4096, wr) + bc;
+    }
+}
+
+static void lab35_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab35_norm_matmul_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_logits};
+    llm_parallel_for(ctx->pool, 128256, lab35_norm_matmul_mm_range, &a);
+}
+
+/* lab35_norm_matmul: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
+ * then lab35_norm_matmul_mm on it. */
+static void lab35_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_logits; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = xn + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab35_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+#undef rope_inv_freq
+void lab_cpu_35(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_35(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab35_norm_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 36: 1B.norm_qkv (norm_matmul) ===== */
+#define rope_inv_freq lab_rope_36
+static inline float lab36_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab36_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 2048; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab36_norm_matmul_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab36_norm_matmul_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab36_norm_matmul_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab36_norm_matmul_mm_dot_W(k + 24), a3);
+    }
+#undef lab36_norm_matmul_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 2048; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab36_norm_matmul_mm: matmul, K=2048 N=3072, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab36_norm_matmul_mm_Args {
+    const float *x;   /* [rows][2048] */
+    float *y;         /* [rows][3072] */
+    const uint16_t *w; /* [3072][2048] */
+    const float *bias; /* [3072] or NULL */
+    int rows;
+} lab36_norm_matmul_mm_Args;
+
+static void lab36_norm_matmul_mm_range(void *p, int n0, int n1) {
+    const lab36_norm_matmul_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 2048;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 3072 + (size_t)c] = lab36_norm_matmul_mm_dot(a->x + (size_t)r * 2048, wr) + bc;
+    }
+}
+
+static void lab36_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab36_norm_matmul_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 3072, lab36_norm_matmul_mm_range, &a);
+}
+
+/* lab36_norm_matmul: RMSNorm (eps 1e-05f) over 2048 columns into scratch [rows][2048],
+ * then lab36_norm_matmul_mm on it. */
+static void lab36_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 2048;
+        float *yr = xn + (size_t)r * 2048;
+        double ss = 0.0;
+        for (int c = 0; c < 2048; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 2048);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 2048; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab36_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+#undef rope_inv_freq
+void lab_cpu_36(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_36(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab36_norm_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 37: 1B.o_add (matmul_add) ===== */
+#define rope_inv_freq lab_rope_37
+static inline float lab37_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab37_matmul_add_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 2048; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab37_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab37_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab37_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab37_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab37_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 2048; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab37_matmul_add_mm: matmul, K=2048 N=2048, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab37_matmul_add_mm_Args {
+    const float *x;   /* [rows][2048] */
+    float *y;         /* [rows][2048] */
+    const uint16_t *w; /* [2048][2048] */
+    const float *bias; /* [2048] or NULL */
+    int rows;
+} lab37_matmul_add_mm_Args;
+
+static void lab37_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab37_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 2048;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 2048 + (size_t)c] = lab37_matmul_add_mm_dot(a->x + (size_t)r * 2048, wr) + bc;
+    }
+}
+
+static void lab37_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab37_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 2048, lab37_matmul_add_mm_range, &a);
+}
+
+/* lab37_matmul_add: lab37_matmul_add_mm, then y += r (r stride 2048). */
+static void lab37_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab37_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 2048;
+        float *yr = y + (size_t)r * 2048;
+        for (int c = 0; c < 2048; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_37(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_37(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab37_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 38: 8B.norm_qkv.T16 (norm_matmul) ===== */
+#define rope_inv_freq lab_rope_38
+static inline float lab38_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab38_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab38_norm_matmul_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab38_norm_matmul_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab38_norm_matmul_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab38_norm_matmul_mm_dot_W(k + 24), a3);
+    }
+#undef lab38_norm_matmul_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab38_norm_matmul_mm: matmul, K=4096 N=6144, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab38_norm_matmul_mm_Args {
+    const float *x;   /* [rows][4096] */
+    float *y;         /* [rows][6144] */
+    const uint16_t *w; /* [6144][4096] */
+    const float *bias; /* [6144] or NULL */
+    int rows;
+} lab38_norm_matmul_mm_Args;
+
+static void lab38_norm_matmul_mm_range(void *p, int n0, int n1) {
+    const lab38_norm_matmul_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 4096;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 6144 + (size_t)c] = lab38_norm_matmul_mm_dot(a->x + (size_t)r * 4096, wr) + bc;
+    }
+}
+
+static void lab38_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab38_norm_matmul_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 6144, lab38_norm_matmul_mm_range, &a);
+}
+
+/* lab38_norm_matmul: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
+ * then lab38_norm_matmul_mm on it. */
+static void lab38_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = xn + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab38_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+#undef rope_inv_freq
+void lab_cpu_38(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_38(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab38_norm_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 39: 8B.norm_gate_up.T9 (norm_matmul_swiglu) ===== */
+#define rope_inv_freq lab_rope_39
+static inline float lab39_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab39_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab39_norm_matmul_swiglu_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab39_norm_matmul_swiglu_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab39_norm_matmul_swiglu_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab39_norm_matmul_swiglu_mm_dot_W(k + 24), a3);
+    }
+#undef lab39_norm_matmul_swiglu_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab39_norm_matmul_swiglu_mm: matmul + SwiGLU epilogue, K=4096 N=14336, weights bf16.
+ * Parallel over output columns; gate row c and up row N+c are read once per
+ * step. Matches: silu(x @ Wg.T) * (x @ Wu.T) in float32. */
+typedef struct lab39_norm_matmul_swiglu_mm_Args {
+    const float *x;    /* [rows][4096] */
+    float *y;          /* [rows][14336] */
+    const uint16_t *w; /* [2*14336][4096] */
+    int rows;
+} lab39_norm_matmul_swiglu_mm_Args;
+
+static void lab39_norm_matmul_swiglu_mm_range(void *p, int n0, int n1) {
+    const lab39_norm_matmul_swiglu_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wg = a->w + (size_t)c * 4096;
+        const uint16_t *wu = a->w + (size_t)(c + 14336) * 4096;
+        for (int r = 0; r < a->rows; r++) {
+            const float *xr = a->x + (size_t)r * 4096;
+            float g = lab39_norm_matmul_swiglu_mm_dot(xr, wg), u = lab39_norm_matmul_swiglu_mm_dot(xr, wu);
+            a->y[(size_t)r * 14336 + (size_t)c] = llm_silu(g) * u;
+        }
+    }
+}
+
+static void lab39_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
+    lab39_norm_matmul_swiglu_mm_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
+    llm_parallel_for(ctx->pool, 14336, lab39_norm_matmul_swiglu_mm_range, &a);
+}
+
+/* lab39_norm_matmul_swiglu: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
+ * then lab39_norm_matmul_swiglu_mm on it. */
+static void lab39_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = xn + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab39_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+
+#undef rope_inv_freq
+void lab_cpu_39(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_39(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab39_norm_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 40: 8B.down_add.T64 (matmul_add) ===== */
+#define rope_inv_freq lab_rope_40
+static inline float lab40_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab40_matmul_add_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 14336; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab40_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab40_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab40_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab40_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab40_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 14336; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab40_matmul_add_mm: matmul, K=14336 N=4096, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab40_matmul_add_mm_Args {
+    const float *x;   /* [rows][14336] */
+    float *y;         /* [rows][4096] */
+    const uint16_t *w; /* [4096][14336] */
+    const float *bias; /* [4096] or NULL */
+    int rows;
+} lab40_matmul_add_mm_Args;
+
+static void lab40_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab40_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 14336;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 4096 + (size_t)c] = lab40_matmul_add_mm_dot(a->x + (size_t)r * 14336, wr) + bc;
+    }
+}
+
+static void lab40_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab40_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 4096, lab40_matmul_add_mm_range, &a);
+}
+
+/* lab40_matmul_add: lab40_matmul_add_mm, then y += r (r stride 4096). */
+static void lab40_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab40_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        for (int c = 0; c < 4096; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_40(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_40(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab40_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 41: qwen.norm_qkv.bias.T3 (norm_matmul) ===== */
+#define rope_inv_freq lab_rope_41
+static inline float lab41_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab41_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 3584; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab41_norm_matmul_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab41_norm_matmul_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab41_norm_matmul_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab41_norm_matmul_mm_dot_W(k + 24), a3);
+    }
+#undef lab41_norm_matmul_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 3584; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab41_norm_matmul_mm: matmul, K=3584 N=4608, weights bf16, bias.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab41_norm_matmul_mm_Args {
+    const float *x;   /* [rows][3584] */
+    float *y;         /* [rows][4608] */
+    const uint16_t *w; /* [4608][3584] */
+    const float *bias; /* [4608] or NULL */
+    int rows;
+} lab41_norm_matmul_mm_Args;
+
+static void lab41_norm_matmul_mm_range(void *p, int n0, int n1) {
+    const lab41_norm_matmul_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 3584;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 4608 + (size_t)c] = lab41_norm_matmul_mm_dot(a->x + (size_t)r * 3584, wr) + bc;
+    }
+}
+
+static void lab41_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab41_norm_matmul_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 4608, lab41_norm_matmul_mm_range, &a);
+}
+
+/* lab41_norm_matmul: RMSNorm (eps 1e-05f) over 3584 columns into scratch [rows][3584],
+ * then lab41_norm_matmul_mm on it. */
+static void lab41_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 3584;
+        float *yr = xn + (size_t)r * 3584;
+        double ss = 0.0;
+        for (int c = 0; c < 3584; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 3584);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 3584; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab41_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+#undef rope_inv_freq
+void lab_cpu_41(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_41(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab41_norm_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 42: smol.norm_qkv.f32.T16 (norm_matmul) ===== */
+#define rope_inv_freq lab_rope_42
+static inline float lab42_norm_matmul_mm_dot(const float *restrict x, const float *restrict w) {
+#if LLM_SIMD_F32
+#define lab42_norm_matmul_mm_dot_W(i) _mm256_loadu_ps(w + (i))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 576; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab42_norm_matmul_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab42_norm_matmul_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab42_norm_matmul_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab42_norm_matmul_mm_dot_W(k + 24), a3);
+    }
+#undef lab42_norm_matmul_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 576; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab42_norm_matmul_mm: matmul, K=576 N=960, weights f32.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab42_norm_matmul_mm_Args {
+    const float *x;   /* [rows][576] */
+    float *y;         /* [rows][960] */
+    const float *w; /* [960][576] */
+    const float *bias; /* [960] or NULL */
+    int rows;
+} lab42_norm_matmul_mm_Args;
+
+static void lab42_norm_matmul_mm_range(void *p, int n0, int n1) {
+    const lab42_norm_matmul_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const float *wr = a->w + (size_t)c * 576;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 960 + (size_t)c] = lab42_norm_matmul_mm_dot(a->x + (size_t)r * 576, wr) + bc;
+    }
+}
+
+static void lab42_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab42_norm_matmul_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 960, lab42_norm_matmul_mm_range, &a);
+}
+
+/* lab42_norm_matmul: RMSNorm (eps 1e-05f) over 576 columns into scratch [rows][576],
+ * then lab42_norm_matmul_mm on it. */
+static void lab42_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 576;
+        float *yr = xn + (size_t)r * 576;
+        double ss = 0.0;
+        for (int c = 0; c < 576; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 576);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 576; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab42_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+#undef rope_inv_freq
+void lab_cpu_42(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_42(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab42_norm_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 43: tail.K100.norm.L2 (norm_matmul) ===== */
+#define rope_inv_freq lab_rope_43
+static inline float lab43_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_F16
+#define lab43_norm_matmul_mm_dot_W(i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(w + (i))))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 96; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab43_norm_matmul_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab43_norm_matmul_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab43_norm_matmul_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab43_norm_matmul_mm_dot_W(k + 24), a3);
+    }
+#undef lab43_norm_matmul_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    for (int k = 96, j = 0; k + j < 100; j++) acc[j] += x[k + j] * llm_f16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 96; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_f16_to_f32(w[k + j]);
+    for (int k = 96, j = 0; k + j < 100; j++) acc[j] += x[k + j] * llm_f16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab43_norm_matmul_mm: matmul, K=100 N=37, weights f16, bias.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab43_norm_matmul_mm_Args {
+    const float *x;   /* [rows][100] */
+    float *y;         /* [rows][39] */
+    const uint16_t *w; /* [37][100] */
+    const float *bias; /* [37] or NULL */
+    int rows;
+} lab43_norm_matmul_mm_Args;
+
+static void lab43_norm_matmul_mm_range(void *p, int n0, int n1) {
+    const lab43_norm_matmul_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 100;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 39 + (size_t)c] = lab43_norm_matmul_mm_dot(a->x + (size_t)r * 100, wr) + bc;
+    }
+}
+
+static void lab43_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab43_norm_matmul_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_logits};
+    llm_parallel_for(ctx->pool, 37, lab43_norm_matmul_mm_range, &a);
+}
+
+/* lab43_norm_matmul: RMSNorm (eps 1e-05f) over 100 columns into scratch [rows][100],
+ * then lab43_norm_matmul_mm on it. */
+static void lab43_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_logits; r++) {
+        const float *xr = x0 + (size_t)r * 101;
+        float *yr = xn + (size_t)r * 100;
+        double ss = 0.0;
+        for (int c = 0; c < 100; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 100);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 100; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab43_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+#undef rope_inv_freq
+void lab_cpu_43(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_43(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab43_norm_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 44: tail.K264.normsw.f32.T5 (norm_matmul_swiglu) ===== */
+#define rope_inv_freq lab_rope_44
+static inline float lab44_norm_matmul_swiglu_mm_dot(const float *restrict x, const float *restrict w) {
+#if LLM_SIMD_F32
+#define lab44_norm_matmul_swiglu_mm_dot_W(i) _mm256_loadu_ps(w + (i))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 256; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab44_norm_matmul_swiglu_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab44_norm_matmul_swiglu_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab44_norm_matmul_swiglu_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab44_norm_matmul_swiglu_mm_dot_W(k + 24), a3);
+    }
+#undef lab44_norm_matmul_swiglu_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    for (int k = 256, j = 0; k + j < 264; j++) acc[j] += x[k + j] * w[k + j];
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 256; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
+    for (int k = 256, j = 0; k + j < 264; j++) acc[j] += x[k + j] * w[k + j];
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab44_norm_matmul_swiglu_mm: matmul + SwiGLU epilogue, K=264 N=45, weights f32.
+ * Parallel over output columns; gate row c and up row N+c are read once per
+ * step. Matches: silu(x @ Wg.T) * (x @ Wu.T) in float32. */
+typedef struct lab44_norm_matmul_swiglu_mm_Args {
+    const float *x;    /* [rows][264] */
+    float *y;          /* [rows][45] */
+    const float *w; /* [2*45][264] */
+    int rows;
+} lab44_norm_matmul_swiglu_mm_Args;
+
+static void lab44_norm_matmul_swiglu_mm_range(void *p, int n0, int n1) {
+    const lab44_norm_matmul_swiglu_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const float *wg = a->w + (size_t)c * 264;
+        const float *wu = a->w + (size_t)(c + 45) * 264;
+        for (int r = 0; r < a->rows; r++) {
+            const float *xr = a->x + (size_t)r * 264;
+            float g = lab44_norm_matmul_swiglu_mm_dot(xr, wg), u = lab44_norm_matmul_swiglu_mm_dot(xr, wu);
+            a->y[(size_t)r * 45 + (size_t)c] = llm_silu(g) * u;
+        }
+    }
+}
+
+static void lab44_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
+    lab44_norm_matmul_swiglu_mm_Args a = {x0, y, (const float *)w0, b->n_tokens};
+    llm_parallel_for(ctx->pool, 45, lab44_norm_matmul_swiglu_mm_range, &a);
+}
+
+/* lab44_norm_matmul_swiglu: RMSNorm (eps 1e-05f) over 264 columns into scratch [rows][264],
+ * then lab44_norm_matmul_swiglu_mm on it. */
+static void lab44_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 268;
+        float *yr = xn + (size_t)r * 264;
+        double ss = 0.0;
+        for (int c = 0; c < 264; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 264);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 264; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    lab44_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+
+#undef rope_inv_freq
+void lab_cpu_44(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_44(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab44_norm_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 45: tail.K200.add.stride (matmul_add) ===== */
+#define rope_inv_freq lab_rope_45
+static inline float lab45_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_F16
+#define lab45_matmul_add_mm_dot_W(i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(w + (i))))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 192; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab45_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab45_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab45_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab45_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab45_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    for (int k = 192, j = 0; k + j < 200; j++) acc[j] += x[k + j] * llm_f16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 192; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_f16_to_f32(w[k + j]);
+    for (int k = 192, j = 0; k + j < 200; j++) acc[j] += x[k + j] * llm_f16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab45_matmul_add_mm: matmul, K=200 N=33, weights f16, bias.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab45_matmul_add_mm_Args {
+    const float *x;   /* [rows][203] */
+    float *y;         /* [rows][35] */
+    const uint16_t *w; /* [33][200] */
+    const float *bias; /* [33] or NULL */
+    int rows;
+} lab45_matmul_add_mm_Args;
+
+static void lab45_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab45_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 200;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 35 + (size_t)c] = lab45_matmul_add_mm_dot(a->x + (size_t)r * 203, wr) + bc;
+    }
+}
+
+static void lab45_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab45_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 33, lab45_matmul_add_mm_range, &a);
+}
+
+/* lab45_matmul_add: lab45_matmul_add_mm, then y += r (r stride 37). */
+static void lab45_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab45_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 37;
+        float *yr = y + (size_t)r * 35;
+        for (int c = 0; c < 33; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_45(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_45(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab45_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 46: tiny.add.f32.T3 (matmul_add) ===== */
+#define rope_inv_freq lab_rope_46
+static inline float lab46_matmul_add_mm_dot(const float *restrict x, const float *restrict w) {
+#if LLM_SIMD_F32
+#define lab46_matmul_add_mm_dot_W(i) _mm256_loadu_ps(w + (i))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 128; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab46_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab46_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab46_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab46_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab46_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 128; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab46_matmul_add_mm: matmul, K=128 N=128, weights f32.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab46_matmul_add_mm_Args {
+    const float *x;   /* [rows][128] */
+    float *y;         /* [rows][128] */
+    const float *w; /* [128][128] */
+    const float *bias; /* [128] or NULL */
+    int rows;
+} lab46_matmul_add_mm_Args;
+
+static void lab46_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab46_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const float *wr = a->w + (size_t)c * 128;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 128 + (size_t)c] = lab46_matmul_add_mm_dot(a->x + (size_t)r * 128, wr) + bc;
+    }
+}
+
+static void lab46_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab46_matmul_add_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 128, lab46_matmul_add_mm_range, &a);
+}
+
+/* lab46_matmul_add: lab46_matmul_add_mm, then y += r (r stride 128). */
+static void lab46_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab46_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 128;
+        float *yr = y + (size_t)r * 128;
+        for (int c = 0; c < 128; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_46(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_46(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab46_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 47: 8B.dec.ctx1000 (attention) ===== */
+#define rope_inv_freq lab_rope_47
+/* lab47_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
  * KV blocks of 16 tokens, 63 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab31_attention_Args {
+typedef struct lab47_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][6144] */
     float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
-} lab31_attention_Args;
+} lab47_attention_Args;
 
-static inline size_t lab31_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab47_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
-static void lab31_attention_range(void *p, int i0, int i1) {
-    const lab31_attention_Args *a = p;
+static void lab47_attention_range(void *p, int i0, int i1) {
+    const lab47_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
@@ -1874,7 +3141,7 @@ static void lab31_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab31_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *k = K + lab47_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
             for (int c = 0; c < 128; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -1885,7 +3152,7 @@ static void lab31_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
         for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab31_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *v = V + lab47_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
             for (int c = 0; c < 128; c++) o[c] += pj * v[c];
         }
@@ -1893,49 +3160,50 @@ static void lab31_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab31_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab47_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab31_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab47_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
     }
-    lab31_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab31_attention_range, &a);
+    lab47_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab47_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_31(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_31(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab31_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_47(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_47(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab47_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 32: 8B.dec.ctx8192 (attention) ===== */
-#define rope_inv_freq lab_rope_32
-/* lab32_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+/* ===== case 48: 8B.dec.ctx8192 (attention) ===== */
+#define rope_inv_freq lab_rope_48
+/* lab48_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
  * KV blocks of 16 tokens, 512 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab32_attention_Args {
+typedef struct lab48_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][6144] */
     float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
-} lab32_attention_Args;
+} lab48_attention_Args;
 
-static inline size_t lab32_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab48_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 512 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
-static void lab32_attention_range(void *p, int i0, int i1) {
-    const lab32_attention_Args *a = p;
+static void lab48_attention_range(void *p, int i0, int i1) {
+    const lab48_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
@@ -1951,7 +3219,7 @@ static void lab32_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab32_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *k = K + lab48_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
             for (int c = 0; c < 128; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -1962,7 +3230,7 @@ static void lab32_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
         for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab32_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *v = V + lab48_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
             for (int c = 0; c < 128; c++) o[c] += pj * v[c];
         }
@@ -1970,49 +3238,50 @@ static void lab32_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab32_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab48_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab32_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab48_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
     }
-    lab32_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab32_attention_range, &a);
+    lab48_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab48_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_32(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_32(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab32_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_48(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_48(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab48_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 33: 8B.dec.T4 (attention) ===== */
-#define rope_inv_freq lab_rope_33
-/* lab33_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+/* ===== case 49: 8B.dec.T4 (attention) ===== */
+#define rope_inv_freq lab_rope_49
+/* lab49_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
  * KV blocks of 16 tokens, 188 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab33_attention_Args {
+typedef struct lab49_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][6144] */
     float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
-} lab33_attention_Args;
+} lab49_attention_Args;
 
-static inline size_t lab33_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab49_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 188 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
-static void lab33_attention_range(void *p, int i0, int i1) {
-    const lab33_attention_Args *a = p;
+static void lab49_attention_range(void *p, int i0, int i1) {
+    const lab49_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
@@ -2028,7 +3297,7 @@ static void lab33_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab33_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *k = K + lab49_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
             for (int c = 0; c < 128; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -2039,7 +3308,7 @@ static void lab33_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
         for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab33_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *v = V + lab49_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
             for (int c = 0; c < 128; c++) o[c] += pj * v[c];
         }
@@ -2047,49 +3316,50 @@ static void lab33_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab33_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab49_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab33_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab49_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
     }
-    lab33_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab33_attention_range, &a);
+    lab49_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab49_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_33(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_33(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab33_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_49(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_49(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab49_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 34: 8B.pre.T64 (attention) ===== */
-#define rope_inv_freq lab_rope_34
-/* lab34_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+/* ===== case 50: 8B.pre.T64 (attention) ===== */
+#define rope_inv_freq lab_rope_50
+/* lab50_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
  * KV blocks of 16 tokens, 13 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab34_attention_Args {
+typedef struct lab50_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][6144] */
     float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
-} lab34_attention_Args;
+} lab50_attention_Args;
 
-static inline size_t lab34_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab50_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
-static void lab34_attention_range(void *p, int i0, int i1) {
-    const lab34_attention_Args *a = p;
+static void lab50_attention_range(void *p, int i0, int i1) {
+    const lab50_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
@@ -2105,7 +3375,7 @@ static void lab34_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab34_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *k = K + lab50_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
             for (int c = 0; c < 128; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -2116,7 +3386,7 @@ static void lab34_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
         for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab34_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *v = V + lab50_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
             for (int c = 0; c < 128; c++) o[c] += pj * v[c];
         }
@@ -2124,49 +3394,50 @@ static void lab34_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab34_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab50_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab34_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab50_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
     }
-    lab34_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab34_attention_range, &a);
+    lab50_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab50_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_34(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_34(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab34_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_50(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_50(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab50_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 35: 1B.dec.T3 (attention) ===== */
-#define rope_inv_freq lab_rope_35
-/* lab35_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
+/* ===== case 51: 1B.dec.T3 (attention) ===== */
+#define rope_inv_freq lab_rope_51
+/* lab51_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
  * KV blocks of 16 tokens, 44 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab35_attention_Args {
+typedef struct lab51_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][3072] */
     float *y;       /* [T][2048] */
     size_t layer_off; /* elements to this layer's first block */
-} lab35_attention_Args;
+} lab51_attention_Args;
 
-static inline size_t lab35_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab51_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 44 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
 }
 
-static void lab35_attention_range(void *p, int i0, int i1) {
-    const lab35_attention_Args *a = p;
+static void lab51_attention_range(void *p, int i0, int i1) {
+    const lab51_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -2182,7 +3453,7 @@ static void lab35_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab35_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab51_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -2193,7 +3464,7 @@ static void lab35_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab35_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab51_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * v[c];
         }
@@ -2201,49 +3472,50 @@ static void lab35_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab35_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab51_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab35_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab51_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 3072, 512 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 3072, 512 * sizeof(float));
     }
-    lab35_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab35_attention_range, &a);
+    lab51_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab51_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_35(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_35(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab35_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_51(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_51(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab51_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 36: 1B.pre.T16 (attention) ===== */
-#define rope_inv_freq lab_rope_36
-/* lab36_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
+/* ===== case 52: 1B.pre.T16 (attention) ===== */
+#define rope_inv_freq lab_rope_52
+/* lab52_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
  * KV blocks of 16 tokens, 1 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab36_attention_Args {
+typedef struct lab52_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][3072] */
     float *y;       /* [T][2048] */
     size_t layer_off; /* elements to this layer's first block */
-} lab36_attention_Args;
+} lab52_attention_Args;
 
-static inline size_t lab36_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab52_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
 }
 
-static void lab36_attention_range(void *p, int i0, int i1) {
-    const lab36_attention_Args *a = p;
+static void lab52_attention_range(void *p, int i0, int i1) {
+    const lab52_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -2259,7 +3531,7 @@ static void lab36_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab36_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab52_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -2270,7 +3542,7 @@ static void lab36_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab36_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab52_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * v[c];
         }
@@ -2278,49 +3550,50 @@ static void lab36_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab36_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab52_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab36_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab52_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 3072, 512 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 3072, 512 * sizeof(float));
     }
-    lab36_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab36_attention_range, &a);
+    lab52_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab52_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_36(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_36(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab36_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab52_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 37: smol.pre.T16.g3 (attention) ===== */
-#define rope_inv_freq lab_rope_37
-/* lab37_attention: attention, 9 query heads, 3 KV heads, head_dim 64,
+/* ===== case 53: smol.pre.T16.g3 (attention) ===== */
+#define rope_inv_freq lab_rope_53
+/* lab53_attention: attention, 9 query heads, 3 KV heads, head_dim 64,
  * KV blocks of 16 tokens, 3 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab37_attention_Args {
+typedef struct lab53_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][960] */
     float *y;       /* [T][576] */
     size_t layer_off; /* elements to this layer's first block */
-} lab37_attention_Args;
+} lab53_attention_Args;
 
-static inline size_t lab37_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab53_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 3 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 192;
 }
 
-static void lab37_attention_range(void *p, int i0, int i1) {
-    const lab37_attention_Args *a = p;
+static void lab53_attention_range(void *p, int i0, int i1) {
+    const lab53_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -2336,7 +3609,7 @@ static void lab37_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 960 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab37_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab53_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -2347,7 +3620,7 @@ static void lab37_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 576 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab37_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab53_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * v[c];
         }
@@ -2355,49 +3628,50 @@ static void lab37_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab37_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab53_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 192;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab37_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab53_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 960, 192 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 960, 192 * sizeof(float));
     }
-    lab37_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 9, lab37_attention_range, &a);
+    lab53_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 9, lab53_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_37(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_37(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab37_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab53_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 38: gqa8.dec.T2 (attention) ===== */
-#define rope_inv_freq lab_rope_38
-/* lab38_attention: attention, 32 query heads, 4 KV heads, head_dim 64,
+/* ===== case 54: gqa8.dec.T2 (attention) ===== */
+#define rope_inv_freq lab_rope_54
+/* lab54_attention: attention, 32 query heads, 4 KV heads, head_dim 64,
  * KV blocks of 32 tokens, 11 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab38_attention_Args {
+typedef struct lab54_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][2560] */
     float *y;       /* [T][2048] */
     size_t layer_off; /* elements to this layer's first block */
-} lab38_attention_Args;
+} lab54_attention_Args;
 
-static inline size_t lab38_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab54_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 11 + pos / 32];
     return layer_off + ((size_t)blk * 32 + (size_t)(pos % 32)) * 256;
 }
 
-static void lab38_attention_range(void *p, int i0, int i1) {
-    const lab38_attention_Args *a = p;
+static void lab54_attention_range(void *p, int i0, int i1) {
+    const lab54_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -2413,7 +3687,7 @@ static void lab38_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 2560 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab38_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab54_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -2424,7 +3698,7 @@ static void lab38_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab38_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab54_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * v[c];
         }
@@ -2432,49 +3706,50 @@ static void lab38_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab38_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab54_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 32 * 256;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab38_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab54_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 2560, 256 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 2560, 256 * sizeof(float));
     }
-    lab38_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab38_attention_range, &a);
+    lab54_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab54_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_38(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_38(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab38_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab54_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 39: tiny.g1.pre.T3 (attention) ===== */
-#define rope_inv_freq lab_rope_39
-/* lab39_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
+/* ===== case 55: tiny.g1.pre.T3 (attention) ===== */
+#define rope_inv_freq lab_rope_55
+/* lab55_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
  * KV blocks of 16 tokens, 1 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 16^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab39_attention_Args {
+typedef struct lab55_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][384] */
     float *y;       /* [T][128] */
     size_t layer_off; /* elements to this layer's first block */
-} lab39_attention_Args;
+} lab55_attention_Args;
 
-static inline size_t lab39_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab55_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
 }
 
-static void lab39_attention_range(void *p, int i0, int i1) {
-    const lab39_attention_Args *a = p;
+static void lab55_attention_range(void *p, int i0, int i1) {
+    const lab55_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)16);
     int cap = 0;
@@ -2490,7 +3765,7 @@ static void lab39_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 384 + (size_t)h * 16;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab39_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *k = K + lab55_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float d = 0.0f;
             for (int c = 0; c < 16; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -2501,7 +3776,7 @@ static void lab39_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 128 + (size_t)h * 16;
         for (int c = 0; c < 16; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab39_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *v = V + lab55_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float pj = s[j] / sum;
             for (int c = 0; c < 16; c++) o[c] += pj * v[c];
         }
@@ -2509,49 +3784,50 @@ static void lab39_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab39_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab55_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 128;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab39_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab55_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 384, 128 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 384, 128 * sizeof(float));
     }
-    lab39_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab39_attention_range, &a);
+    lab55_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab55_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_39(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_39(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab39_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab55_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 40: tiny.g1.dec.T1 (attention) ===== */
-#define rope_inv_freq lab_rope_40
-/* lab40_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
+/* ===== case 56: tiny.g1.dec.T1 (attention) ===== */
+#define rope_inv_freq lab_rope_56
+/* lab56_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
  * KV blocks of 16 tokens, 1 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 16^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab40_attention_Args {
+typedef struct lab56_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][384] */
     float *y;       /* [T][128] */
     size_t layer_off; /* elements to this layer's first block */
-} lab40_attention_Args;
+} lab56_attention_Args;
 
-static inline size_t lab40_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab56_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
 }
 
-static void lab40_attention_range(void *p, int i0, int i1) {
-    const lab40_attention_Args *a = p;
+static void lab56_attention_range(void *p, int i0, int i1) {
+    const lab56_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)16);
     int cap = 0;
@@ -2567,7 +3843,7 @@ static void lab40_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 384 + (size_t)h * 16;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab40_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *k = K + lab56_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float d = 0.0f;
             for (int c = 0; c < 16; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -2578,7 +3854,7 @@ static void lab40_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 128 + (size_t)h * 16;
         for (int c = 0; c < 16; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab40_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *v = V + lab56_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float pj = s[j] / sum;
             for (int c = 0; c < 16; c++) o[c] += pj * v[c];
         }
@@ -2586,49 +3862,50 @@ static void lab40_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab40_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab56_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 128;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab40_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab56_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 384, 128 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 384, 128 * sizeof(float));
     }
-    lab40_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab40_attention_range, &a);
+    lab56_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab56_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_40(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_40(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab40_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab56_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 41: hd20.pre.T3 (attention) ===== */
-#define rope_inv_freq lab_rope_41
-/* lab41_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
+/* ===== case 57: hd20.pre.T3 (attention) ===== */
+#define rope_inv_freq lab_rope_57
+/* lab57_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
  * KV blocks of 16 tokens, 4 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab41_attention_Args {
+typedef struct lab57_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][160] */
     float *y;       /* [T][80] */
     size_t layer_off; /* elements to this layer's first block */
-} lab41_attention_Args;
+} lab57_attention_Args;
 
-static inline size_t lab41_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab57_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 4 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
 }
 
-static void lab41_attention_range(void *p, int i0, int i1) {
-    const lab41_attention_Args *a = p;
+static void lab57_attention_range(void *p, int i0, int i1) {
+    const lab57_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)20);
     int cap = 0;
@@ -2644,7 +3921,7 @@ static void lab41_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab41_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            const float *k = K + lab57_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
             float d = 0.0f;
             for (int c = 0; c < 20; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -2655,7 +3932,7 @@ static void lab41_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
         for (int c = 0; c < 20; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab41_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            const float *v = V + lab57_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
             float pj = s[j] / sum;
             for (int c = 0; c < 20; c++) o[c] += pj * v[c];
         }
@@ -2663,33 +3940,35 @@ static void lab41_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab41_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+static void lab57_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab41_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab57_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 160, 40 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 160, 40 * sizeof(float));
     }
-    lab41_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab41_attention_range, &a);
+    lab57_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab57_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_41(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_41(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab41_attention(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab57_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 42: rms.4096.T1 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_42
-/* lab42_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* ===== case 58: rms.4096.T1 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_58
+/* lab58_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab42_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+static void lab58_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < b->n_tokens; r++) {
         const float *xr = x0 + (size_t)r * 4096;
@@ -2702,19 +3981,20 @@ static void lab42_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_42(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_42(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab42_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab58_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 43: rms.4096.T3 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_43
-/* lab43_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* ===== case 59: rms.4096.T3 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_59
+/* lab59_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab43_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+static void lab59_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < b->n_tokens; r++) {
         const float *xr = x0 + (size_t)r * 4096;
@@ -2727,19 +4007,20 @@ static void lab43_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_43(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_43(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab43_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab59_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 44: rms.576.T64 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_44
-/* lab44_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
+/* ===== case 60: rms.576.T64 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_60
+/* lab60_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab44_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+static void lab60_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < b->n_tokens; r++) {
         const float *xr = x0 + (size_t)r * 576;
@@ -2752,19 +4033,20 @@ static void lab44_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_44(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_44(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab44_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab60_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 45: rms.100.L2 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_45
-/* lab45_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
+/* ===== case 61: rms.100.L2 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_61
+/* lab61_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab45_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+static void lab61_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < b->n_logits; r++) {
         const float *xr = x0 + (size_t)r * 103;
@@ -2777,86 +4059,91 @@ static void lab45_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_45(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_45(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab45_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab61_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 46: add.4096.T1 (add) ===== */
-#define rope_inv_freq lab_rope_46
-/* lab46_add: residual add over 4096 columns. */
-static void lab46_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
+/* ===== case 62: add.4096.T1 (add) ===== */
+#define rope_inv_freq lab_rope_62
+/* lab62_add: residual add over 4096 columns. */
+static void lab62_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
     for (int r = 0; r < b->n_tokens; r++)
         for (int c = 0; c < 4096; c++)
             y[(size_t)r * 4096 + c] = x0[(size_t)r * 4096 + c] + x1[(size_t)r * 4096 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_46(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_46(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab46_add(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab62_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 47: add.577.T16 (add) ===== */
-#define rope_inv_freq lab_rope_47
-/* lab47_add: residual add over 577 columns. */
-static void lab47_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
+/* ===== case 63: add.577.T16 (add) ===== */
+#define rope_inv_freq lab_rope_63
+/* lab63_add: residual add over 577 columns. */
+static void lab63_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
     for (int r = 0; r < b->n_tokens; r++)
         for (int c = 0; c < 577; c++)
             y[(size_t)r * 579 + c] = x0[(size_t)r * 580 + c] + x1[(size_t)r * 577 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_47(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_47(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab47_add(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab63_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 48: swiglu.14336.T2 (swiglu) ===== */
-#define rope_inv_freq lab_rope_48
-/* lab48_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
-static void lab48_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
+/* ===== case 64: swiglu.14336.T2 (swiglu) ===== */
+#define rope_inv_freq lab_rope_64
+/* lab64_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
+static void lab64_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
     for (int r = 0; r < b->n_tokens; r++)
         for (int c = 0; c < 14336; c++)
             y[(size_t)r * 14336 + c] = llm_silu(x0[(size_t)r * 14336 + c]) * x1[(size_t)r * 14336 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_48(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_48(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab48_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab64_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 49: swiglu.100.T3 (swiglu) ===== */
-#define rope_inv_freq lab_rope_49
-/* lab49_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
-static void lab49_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
+/* ===== case 65: swiglu.100.T3 (swiglu) ===== */
+#define rope_inv_freq lab_rope_65
+/* lab65_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
+static void lab65_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
     for (int r = 0; r < b->n_tokens; r++)
         for (int c = 0; c < 100; c++)
             y[(size_t)r * 100 + c] = llm_silu(x0[(size_t)r * 200 + c]) * x1[(size_t)r * 101 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_49(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_49(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab49_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab65_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 50: rope.8B.q.T3 (rope) ===== */
-static const float lab_rope_50[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_50
-/* lab50_rope: RoPE, 32 heads x 128. For pair i of a head:
+/* ===== case 66: rope.8B.q.T3 (rope) ===== */
+static const float lab_rope_66[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_66
+/* lab66_rope: RoPE, 32 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab50_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+static void lab66_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         float cs[64], sn[64];
         for (int i = 0; i < 64; i++) {
@@ -2878,22 +4165,23 @@ static void lab50_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_50(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_50(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab50_rope(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab66_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 51: rope.smol.k.T64 (rope) ===== */
-static const float lab_rope_51[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
-#define rope_inv_freq lab_rope_51
-/* lab51_rope: RoPE, 3 heads x 64. For pair i of a head:
+/* ===== case 67: rope.smol.k.T64 (rope) ===== */
+static const float lab_rope_67[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+#define rope_inv_freq lab_rope_67
+/* lab67_rope: RoPE, 3 heads x 64. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 32] * sin(p f_i)
  *   y[i+32] = x[i + 32] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab51_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+static void lab67_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         float cs[32], sn[32];
         for (int i = 0; i < 32; i++) {
@@ -2915,22 +4203,23 @@ static void lab51_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_51(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_51(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab51_rope(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab67_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 52: rope.tiny.T16 (rope) ===== */
-static const float lab_rope_52[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_52
-/* lab52_rope: RoPE, 8 heads x 16. For pair i of a head:
+/* ===== case 68: rope.tiny.T16 (rope) ===== */
+static const float lab_rope_68[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_68
+/* lab68_rope: RoPE, 8 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab52_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+static void lab68_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         float cs[8], sn[8];
         for (int i = 0; i < 8; i++) {
@@ -2952,22 +4241,23 @@ static void lab52_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab52_rope(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab68_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 53: rope.8B.qk.T1 (rope) ===== */
-static const float lab_rope_53[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_53
-/* lab53_rope: RoPE, 40 heads x 128. For pair i of a head:
+/* ===== case 69: rope.8B.qk.T1 (rope) ===== */
+static const float lab_rope_69[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_69
+/* lab69_rope: RoPE, 40 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab53_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+static void lab69_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         float cs[64], sn[64];
         for (int i = 0; i < 64; i++) {
@@ -2989,22 +4279,23 @@ static void lab53_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab53_rope(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab69_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 54: rope.tiny.qk.T16 (rope) ===== */
-static const float lab_rope_54[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_54
-/* lab54_rope: RoPE, 12 heads x 16. For pair i of a head:
+/* ===== case 70: rope.tiny.qk.T16 (rope) ===== */
+static const float lab_rope_70[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_70
+/* lab70_rope: RoPE, 12 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab54_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+static void lab70_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         float cs[8], sn[8];
         for (int i = 0; i < 8; i++) {
@@ -3026,21 +4317,22 @@ static void lab54_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab54_rope(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab70_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 55: addrms.4096.T1 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_55
-/* lab55_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
+/* ===== case 71: addrms.4096.T1 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_71
+/* lab71_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
  * Output row: columns 0..4095 the sum s = a + b (float32), columns
  * 4096..8191 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab55_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w1;
+static void lab71_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < b->n_tokens; r++) {
         const float *ar = x0 + (size_t)r * 8192;
@@ -3056,21 +4348,22 @@ static void lab55_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab55_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab71_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 56: addrms.2048.T3 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_56
-/* lab56_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
+/* ===== case 72: addrms.2048.T3 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_72
+/* lab72_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
  * Output row: columns 0..2047 the sum s = a + b (float32), columns
  * 2048..4095 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab56_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w1;
+static void lab72_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < b->n_tokens; r++) {
         const float *ar = x0 + (size_t)r * 4096;
@@ -3086,21 +4379,22 @@ static void lab56_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab56_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab72_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 57: addrms.576.T64.ys (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_57
-/* lab57_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
+/* ===== case 73: addrms.576.T64.ys (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_73
+/* lab73_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
  * Output row: columns 0..575 the sum s = a + b (float32), columns
  * 576..1151 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab57_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w1;
+static void lab73_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < b->n_tokens; r++) {
         const float *ar = x0 + (size_t)r * 1152;
@@ -3116,18 +4410,19 @@ static void lab57_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab57_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab73_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 58: embed.8B.bf16.T3 (embed) ===== */
-#define rope_inv_freq lab_rope_58
-/* lab58_embed: embedding lookup, H=4096, table bf16 [128256][4096].
+/* ===== case 74: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_74
+/* lab74_embed: embedding lookup, H=4096, table bf16 [128256][4096].
  * Token ids are checked by the runtime before the step. */
-static void lab58_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+static void lab74_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         const uint16_t *e = (const uint16_t *)w0 + (size_t)b->tokens[t] * 4096;
         float *yr = y + (size_t)t * 4096;
@@ -3135,18 +4430,19 @@ static void lab58_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab58_embed(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab74_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 59: embed.f32.T5 (embed) ===== */
-#define rope_inv_freq lab_rope_59
-/* lab59_embed: embedding lookup, H=100, table f32 [1000][100].
+/* ===== case 75: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_75
+/* lab75_embed: embedding lookup, H=100, table f32 [1000][100].
  * Token ids are checked by the runtime before the step. */
-static void lab59_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+static void lab75_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         const float *e = (const float *)w0 + (size_t)b->tokens[t] * 100;
         float *yr = y + (size_t)t * 103;
@@ -3154,18 +4450,19 @@ static void lab59_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab59_embed(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab75_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 60: embed.f16.T64 (embed) ===== */
-#define rope_inv_freq lab_rope_60
-/* lab60_embed: embedding lookup, H=576, table f16 [49152][576].
+/* ===== case 76: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_76
+/* lab76_embed: embedding lookup, H=576, table f16 [49152][576].
  * Token ids are checked by the runtime before the step. */
-static void lab60_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+static void lab76_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         const uint16_t *e = (const uint16_t *)w0 + (size_t)b->tokens[t] * 576;
         float *yr = y + (size_t)t * 576;
@@ -3173,37 +4470,39 @@ static void lab60_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab60_embed(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab76_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 61: select.4096.T5.L2 (select_rows) ===== */
-#define rope_inv_freq lab_rope_61
-/* lab61_select_rows: gathers the 4096-wide rows whose logits are wanted. */
-static void lab61_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+/* ===== case 77: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_77
+/* lab77_select_rows: gathers the 4096-wide rows whose logits are wanted. */
+static void lab77_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int l = 0; l < b->n_logits; l++)
         memcpy(y + (size_t)l * 4096, x0 + (size_t)b->logit_rows[l] * 4096, 4096 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab61_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab77_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 62: select.576.T64.L64 (select_rows) ===== */
-#define rope_inv_freq lab_rope_62
-/* lab62_select_rows: gathers the 576-wide rows whose logits are wanted. */
-static void lab62_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+/* ===== case 78: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_78
+/* lab78_select_rows: gathers the 576-wide rows whose logits are wanted. */
+static void lab78_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int l = 0; l < b->n_logits; l++)
         memcpy(y + (size_t)l * 576, x0 + (size_t)b->logit_rows[l] * 577, 576 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1);
-void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    lab62_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1);
+void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab78_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }

@@ -88,8 +88,9 @@ static const float rope_inv_freq[8] = {
 /* k_embed_T128_s128_wf32_2048x128: embedding lookup, H=128, table f32 [2048][128].
  * Token ids are checked by the runtime before the step. */
 static void k_embed_T128_s128_wf32_2048x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         const float *e = (const float *)w0 + (size_t)b->tokens[t] * 128;
         float *yr = y + (size_t)t * 128;
@@ -97,35 +98,17 @@ static void k_embed_T128_s128_wf32_2048x128(const LlmForwardCtx *ctx, const LlmB
     }
 }
 
-/* k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07: RMSNorm over 128 columns, eps 9.99999997e-07f. Sum of squares in
- * double (closer to the exact mean than any float32 order). Matches
- * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
-    const float *g = (const float *)w0;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 128;
-        float *yr = y + (size_t)r * 128;
-        double ss = 0.0;
-        for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 128);
-        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
-        for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
-}
-
-static inline float k_matmul_T256_s256_i128s128_wf32_256x128_dot(const float *restrict x, const float *restrict w) {
+static inline float k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
-#define k_matmul_T256_s256_i128s128_wf32_256x128_dot_W(i) _mm256_loadu_ps(w + (i))
+#define k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot_W(i) _mm256_loadu_ps(w + (i))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 128; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_T256_s256_i128s128_wf32_256x128_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_T256_s256_i128s128_wf32_256x128_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_T256_s256_i128s128_wf32_256x128_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_T256_s256_i128s128_wf32_256x128_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot_W(k + 24), a3);
     }
-#undef k_matmul_T256_s256_i128s128_wf32_256x128_dot_W
+#undef k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -138,32 +121,53 @@ static inline float k_matmul_T256_s256_i128s128_wf32_256x128_dot(const float *re
 #endif
 }
 
-/* k_matmul_T256_s256_i128s128_wf32_256x128: matmul, K=128 N=256, weights f32.
+/* k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm: matmul, K=128 N=256, weights f32.
  * Parallel over output columns; each weight row is read once per step and
  * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
-typedef struct k_matmul_T256_s256_i128s128_wf32_256x128_Args {
+typedef struct k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_Args {
     const float *x;   /* [rows][128] */
     float *y;         /* [rows][256] */
     const float *w; /* [256][128] */
     const float *bias; /* [256] or NULL */
     int rows;
-} k_matmul_T256_s256_i128s128_wf32_256x128_Args;
+} k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_Args;
 
-static void k_matmul_T256_s256_i128s128_wf32_256x128_range(void *p, int n0, int n1) {
-    const k_matmul_T256_s256_i128s128_wf32_256x128_Args *a = p;
+static void k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_range(void *p, int n0, int n1) {
+    const k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const float *wr = a->w + (size_t)c * 128;
         float bc = a->bias ? a->bias[c] : 0.0f;
         for (int r = 0; r < a->rows; r++)
-            a->y[(size_t)r * 256 + (size_t)c] = k_matmul_T256_s256_i128s128_wf32_256x128_dot(a->x + (size_t)r * 128, wr) + bc;
+            a->y[(size_t)r * 256 + (size_t)c] = k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot(a->x + (size_t)r * 128, wr) + bc;
     }
 }
 
-static void k_matmul_T256_s256_i128s128_wf32_256x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
-    k_matmul_T256_s256_i128s128_wf32_256x128_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
-    llm_parallel_for(ctx->pool, 256, k_matmul_T256_s256_i128s128_wf32_256x128_range, &a);
+static void k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 256, k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_range, &a);
+}
+
+/* k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07: RMSNorm (eps 9.99999997e-07f) over 128 columns into scratch [rows][128],
+ * then k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm on it. */
+static void k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 128;
+        float *yr = xn + (size_t)r * 128;
+        double ss = 0.0;
+        for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 128);
+        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
+        for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 
 /* k_rope_T192_s192_i192s256_h12_0_16: RoPE, 12 heads x 16. For pair i of a head:
@@ -172,8 +176,9 @@ static void k_matmul_T256_s256_i128s128_wf32_256x128(const LlmForwardCtx *ctx, c
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
 static void k_rope_T192_s192_i192s256_h12_0_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         float cs[8], sn[8];
         for (int i = 0; i < 8; i++) {
@@ -252,8 +257,9 @@ static void k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_range(void *p
 }
 
 static void k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 64;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
@@ -265,17 +271,17 @@ static void k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16(const LlmForw
     llm_parallel_for(ctx->pool, b->n_tokens * 8, k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16_range, &a);
 }
 
-static inline float k_matmul_T128_s128_i128s128_wf32_128x128_dot(const float *restrict x, const float *restrict w) {
+static inline float k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
-#define k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(i) _mm256_loadu_ps(w + (i))
+#define k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_dot_W(i) _mm256_loadu_ps(w + (i))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 128; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_T128_s128_i128s128_wf32_128x128_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_dot_W(k + 24), a3);
     }
-#undef k_matmul_T128_s128_i128s128_wf32_128x128_dot_W
+#undef k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -288,68 +294,59 @@ static inline float k_matmul_T128_s128_i128s128_wf32_128x128_dot(const float *re
 #endif
 }
 
-/* k_matmul_T128_s128_i128s128_wf32_128x128: matmul, K=128 N=128, weights f32.
+/* k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm: matmul, K=128 N=128, weights f32.
  * Parallel over output columns; each weight row is read once per step and
  * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
-typedef struct k_matmul_T128_s128_i128s128_wf32_128x128_Args {
+typedef struct k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_Args {
     const float *x;   /* [rows][128] */
     float *y;         /* [rows][128] */
     const float *w; /* [128][128] */
     const float *bias; /* [128] or NULL */
     int rows;
-} k_matmul_T128_s128_i128s128_wf32_128x128_Args;
+} k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_Args;
 
-static void k_matmul_T128_s128_i128s128_wf32_128x128_range(void *p, int n0, int n1) {
-    const k_matmul_T128_s128_i128s128_wf32_128x128_Args *a = p;
+static void k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_range(void *p, int n0, int n1) {
+    const k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const float *wr = a->w + (size_t)c * 128;
         float bc = a->bias ? a->bias[c] : 0.0f;
         for (int r = 0; r < a->rows; r++)
-            a->y[(size_t)r * 128 + (size_t)c] = k_matmul_T128_s128_i128s128_wf32_128x128_dot(a->x + (size_t)r * 128, wr) + bc;
+            a->y[(size_t)r * 128 + (size_t)c] = k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_dot(a->x + (size_t)r * 128, wr) + bc;
     }
 }
 
-static void k_matmul_T128_s128_i128s128_wf32_128x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
-    k_matmul_T128_s128_i128s128_wf32_128x128_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
-    llm_parallel_for(ctx->pool, 128, k_matmul_T128_s128_i128s128_wf32_128x128_range, &a);
+static void k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 128, k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm_range, &a);
 }
 
-/* k_add_rmsnorm_T256_s256_i128s128_i128s128_wf32_1x128_e9_99999997e_07: residual add and RMSNorm over 128 columns, eps 9.99999997e-07f.
- * Output row: columns 0..127 the sum s = a + b (float32), columns
- * 128..255 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
- * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
- * sums, sum of squares in double in the same order. */
-static void k_add_rmsnorm_T256_s256_i128s128_i128s128_wf32_1x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w1;
-    const float *g = (const float *)w0;
+/* k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128: k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm, then y += r (r stride 128). */
+static void k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
     for (int r = 0; r < b->n_tokens; r++) {
-        const float *ar = x0 + (size_t)r * 128;
-        const float *br = x1 + (size_t)r * 128;
-        float *sr = y + (size_t)r * 256;
-        float *yr = sr + 128;
-        for (int c = 0; c < 128; c++) sr[c] = ar[c] + br[c];
-        double ss = 0.0;
-        for (int c = 0; c < 128; c++) ss += (double)sr[c] * (double)sr[c];
-        float var = (float)(ss / 128);
-        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
-        for (int c = 0; c < 128; c++) yr[c] = g[c] * (sr[c] * inv);
+        const float *rr = x1 + (size_t)r * 128;
+        float *yr = y + (size_t)r * 128;
+        for (int c = 0; c < 128; c++) yr[c] = rr[c] + yr[c];
     }
 }
 
-static inline float k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot(const float *restrict x, const float *restrict w) {
+static inline float k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
-#define k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(i) _mm256_loadu_ps(w + (i))
+#define k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot_W(i) _mm256_loadu_ps(w + (i))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 128; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot_W(k + 24), a3);
     }
-#undef k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot_W
+#undef k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -362,47 +359,69 @@ static inline float k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot(const fl
 #endif
 }
 
-/* k_matmul_swiglu_T384_s384_i128s256_wf32_768x128: matmul + SwiGLU epilogue, K=128 N=384, weights f32.
+/* k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm: matmul + SwiGLU epilogue, K=128 N=384, weights f32.
  * Parallel over output columns; gate row c and up row N+c are read once per
  * step. Matches: silu(x @ Wg.T) * (x @ Wu.T) in float32. */
-typedef struct k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_Args {
-    const float *x;    /* [rows][256] */
+typedef struct k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_Args {
+    const float *x;    /* [rows][128] */
     float *y;          /* [rows][384] */
     const float *w; /* [2*384][128] */
     int rows;
-} k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_Args;
+} k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_Args;
 
-static void k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_range(void *p, int n0, int n1) {
-    const k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_Args *a = p;
+static void k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_range(void *p, int n0, int n1) {
+    const k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const float *wg = a->w + (size_t)c * 128;
         const float *wu = a->w + (size_t)(c + 384) * 128;
         for (int r = 0; r < a->rows; r++) {
-            const float *xr = a->x + (size_t)r * 256;
-            float g = k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot(xr, wg), u = k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_dot(xr, wu);
+            const float *xr = a->x + (size_t)r * 128;
+            float g = k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot(xr, wg), u = k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot(xr, wu);
             a->y[(size_t)r * 384 + (size_t)c] = llm_silu(g) * u;
         }
     }
 }
 
-static void k_matmul_swiglu_T384_s384_i128s256_wf32_768x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2; (void)w1;
-    k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_Args a = {x0, y, (const float *)w0, b->n_tokens};
-    llm_parallel_for(ctx->pool, 384, k_matmul_swiglu_T384_s384_i128s256_wf32_768x128_range, &a);
+static void k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
+    k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_Args a = {x0, y, (const float *)w0, b->n_tokens};
+    llm_parallel_for(ctx->pool, 384, k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_range, &a);
 }
 
-static inline float k_matmul_T128_s128_i384s384_wf32_128x384_dot(const float *restrict x, const float *restrict w) {
+/* k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07: RMSNorm (eps 9.99999997e-07f) over 128 columns into scratch [rows][128],
+ * then k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm on it. */
+static void k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 128;
+        float *yr = xn + (size_t)r * 128;
+        double ss = 0.0;
+        for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 128);
+        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
+        for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+    k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+
+
+static inline float k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
-#define k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(i) _mm256_loadu_ps(w + (i))
+#define k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_dot_W(i) _mm256_loadu_ps(w + (i))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 384; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_T128_s128_i384s384_wf32_128x384_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_dot_W(k + 24), a3);
     }
-#undef k_matmul_T128_s128_i384s384_wf32_128x384_dot_W
+#undef k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -415,68 +434,68 @@ static inline float k_matmul_T128_s128_i384s384_wf32_128x384_dot(const float *re
 #endif
 }
 
-/* k_matmul_T128_s128_i384s384_wf32_128x384: matmul, K=384 N=128, weights f32.
+/* k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm: matmul, K=384 N=128, weights f32.
  * Parallel over output columns; each weight row is read once per step and
  * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
-typedef struct k_matmul_T128_s128_i384s384_wf32_128x384_Args {
+typedef struct k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_Args {
     const float *x;   /* [rows][384] */
     float *y;         /* [rows][128] */
     const float *w; /* [128][384] */
     const float *bias; /* [128] or NULL */
     int rows;
-} k_matmul_T128_s128_i384s384_wf32_128x384_Args;
+} k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_Args;
 
-static void k_matmul_T128_s128_i384s384_wf32_128x384_range(void *p, int n0, int n1) {
-    const k_matmul_T128_s128_i384s384_wf32_128x384_Args *a = p;
+static void k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_range(void *p, int n0, int n1) {
+    const k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const float *wr = a->w + (size_t)c * 384;
         float bc = a->bias ? a->bias[c] : 0.0f;
         for (int r = 0; r < a->rows; r++)
-            a->y[(size_t)r * 128 + (size_t)c] = k_matmul_T128_s128_i384s384_wf32_128x384_dot(a->x + (size_t)r * 384, wr) + bc;
+            a->y[(size_t)r * 128 + (size_t)c] = k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_dot(a->x + (size_t)r * 384, wr) + bc;
     }
 }
 
-static void k_matmul_T128_s128_i384s384_wf32_128x384(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
-    k_matmul_T128_s128_i384s384_wf32_128x384_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
-    llm_parallel_for(ctx->pool, 128, k_matmul_T128_s128_i384s384_wf32_128x384_range, &a);
+static void k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 128, k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm_range, &a);
 }
 
-/* k_add_rmsnorm_T256_s256_i128s256_i128s128_wf32_1x128_e9_99999997e_07: residual add and RMSNorm over 128 columns, eps 9.99999997e-07f.
- * Output row: columns 0..127 the sum s = a + b (float32), columns
- * 128..255 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
- * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
- * sums, sum of squares in double in the same order. */
-static void k_add_rmsnorm_T256_s256_i128s256_i128s128_wf32_1x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w1;
-    const float *g = (const float *)w0;
+/* k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384: k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm, then y += r (r stride 128). */
+static void k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
     for (int r = 0; r < b->n_tokens; r++) {
-        const float *ar = x0 + (size_t)r * 256;
-        const float *br = x1 + (size_t)r * 128;
-        float *sr = y + (size_t)r * 256;
-        float *yr = sr + 128;
-        for (int c = 0; c < 128; c++) sr[c] = ar[c] + br[c];
-        double ss = 0.0;
-        for (int c = 0; c < 128; c++) ss += (double)sr[c] * (double)sr[c];
-        float var = (float)(ss / 128);
-        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
-        for (int c = 0; c < 128; c++) yr[c] = g[c] * (sr[c] * inv);
+        const float *rr = x1 + (size_t)r * 128;
+        float *yr = y + (size_t)r * 128;
+        for (int c = 0; c < 128; c++) yr[c] = rr[c] + yr[c];
     }
 }
 
-static inline float k_matmul_T256_s256_i128s256_wf32_256x128_dot(const float *restrict x, const float *restrict w) {
+/* k_select_rows_L128_s128_i128s128: gathers the 128-wide rows whose logits are wanted. */
+static void k_select_rows_L128_s128_i128s128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    for (int l = 0; l < b->n_logits; l++)
+        memcpy(y + (size_t)l * 128, x0 + (size_t)b->logit_rows[l] * 128, 128 * sizeof(float));
+}
+
+static inline float k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
-#define k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(i) _mm256_loadu_ps(w + (i))
+#define k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot_W(i) _mm256_loadu_ps(w + (i))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 128; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_T256_s256_i128s256_wf32_256x128_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot_W(k + 24), a3);
     }
-#undef k_matmul_T256_s256_i128s256_wf32_256x128_dot_W
+#undef k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -489,118 +508,53 @@ static inline float k_matmul_T256_s256_i128s256_wf32_256x128_dot(const float *re
 #endif
 }
 
-/* k_matmul_T256_s256_i128s256_wf32_256x128: matmul, K=128 N=256, weights f32.
+/* k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm: matmul, K=128 N=2048, weights f32.
  * Parallel over output columns; each weight row is read once per step and
  * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
-typedef struct k_matmul_T256_s256_i128s256_wf32_256x128_Args {
-    const float *x;   /* [rows][256] */
-    float *y;         /* [rows][256] */
-    const float *w; /* [256][128] */
-    const float *bias; /* [256] or NULL */
+typedef struct k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_Args {
+    const float *x;   /* [rows][128] */
+    float *y;         /* [rows][2048] */
+    const float *w; /* [2048][128] */
+    const float *bias; /* [2048] or NULL */
     int rows;
-} k_matmul_T256_s256_i128s256_wf32_256x128_Args;
+} k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_Args;
 
-static void k_matmul_T256_s256_i128s256_wf32_256x128_range(void *p, int n0, int n1) {
-    const k_matmul_T256_s256_i128s256_wf32_256x128_Args *a = p;
+static void k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_range(void *p, int n0, int n1) {
+    const k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const float *wr = a->w + (size_t)c * 128;
         float bc = a->bias ? a->bias[c] : 0.0f;
         for (int r = 0; r < a->rows; r++)
-            a->y[(size_t)r * 256 + (size_t)c] = k_matmul_T256_s256_i128s256_wf32_256x128_dot(a->x + (size_t)r * 256, wr) + bc;
+            a->y[(size_t)r * 2048 + (size_t)c] = k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot(a->x + (size_t)r * 128, wr) + bc;
     }
 }
 
-static void k_matmul_T256_s256_i128s256_wf32_256x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
-    k_matmul_T256_s256_i128s256_wf32_256x128_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
-    llm_parallel_for(ctx->pool, 256, k_matmul_T256_s256_i128s256_wf32_256x128_range, &a);
+static void k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_logits};
+    llm_parallel_for(ctx->pool, 2048, k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_range, &a);
 }
 
-/* k_add_T128_s128_i128s256_i128s128: residual add over 128 columns. */
-static void k_add_T128_s128_i128s256_i128s128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
-    for (int r = 0; r < b->n_tokens; r++)
-        for (int c = 0; c < 128; c++)
-            y[(size_t)r * 128 + c] = x0[(size_t)r * 256 + c] + x1[(size_t)r * 128 + c];
-}
-
-/* k_select_rows_L128_s128_i128s128: gathers the 128-wide rows whose logits are wanted. */
-static void k_select_rows_L128_s128_i128s128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    for (int l = 0; l < b->n_logits; l++)
-        memcpy(y + (size_t)l * 128, x0 + (size_t)b->logit_rows[l] * 128, 128 * sizeof(float));
-}
-
-/* k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07: RMSNorm over 128 columns, eps 9.99999997e-07f. Sum of squares in
- * double (closer to the exact mean than any float32 order). Matches
- * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+/* k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07: RMSNorm (eps 9.99999997e-07f) over 128 columns into scratch [rows][128],
+ * then k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm on it. */
+static void k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
     const float *g = (const float *)w0;
+    float *xn = (float *)scratch;
     for (int r = 0; r < b->n_logits; r++) {
         const float *xr = x0 + (size_t)r * 128;
-        float *yr = y + (size_t)r * 128;
+        float *yr = xn + (size_t)r * 128;
         double ss = 0.0;
         for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
         float var = (float)(ss / 128);
         float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
         for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
     }
-}
-
-static inline float k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot(const float *restrict x, const float *restrict w) {
-#if LLM_SIMD_F32
-#define k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(i) _mm256_loadu_ps(w + (i))
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (int k = 0; k < 128; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W(k + 24), a3);
-    }
-#undef k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot_W
-    float acc[16] = {0};
-    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
-    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
-    return llm_sum16(acc);
-#else
-    float acc[16] = {0};
-    for (int k = 0; k < 128; k += 16)
-        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * w[k + j];
-    return llm_sum16(acc);
-#endif
-}
-
-/* k_matmul_L2048_s2048_i128s128_wf32_2048x128: matmul, K=128 N=2048, weights f32.
- * Parallel over output columns; each weight row is read once per step and
- * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
-typedef struct k_matmul_L2048_s2048_i128s128_wf32_2048x128_Args {
-    const float *x;   /* [rows][128] */
-    float *y;         /* [rows][2048] */
-    const float *w; /* [2048][128] */
-    const float *bias; /* [2048] or NULL */
-    int rows;
-} k_matmul_L2048_s2048_i128s128_wf32_2048x128_Args;
-
-static void k_matmul_L2048_s2048_i128s128_wf32_2048x128_range(void *p, int n0, int n1) {
-    const k_matmul_L2048_s2048_i128s128_wf32_2048x128_Args *a = p;
-    for (int c = n0; c < n1; c++) {
-        const float *wr = a->w + (size_t)c * 128;
-        float bc = a->bias ? a->bias[c] : 0.0f;
-        for (int r = 0; r < a->rows; r++)
-            a->y[(size_t)r * 2048 + (size_t)c] = k_matmul_L2048_s2048_i128s128_wf32_2048x128_dot(a->x + (size_t)r * 128, wr) + bc;
-    }
-}
-
-static void k_matmul_L2048_s2048_i128s128_wf32_2048x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
-    k_matmul_L2048_s2048_i128s128_wf32_2048x128_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_logits};
-    llm_parallel_for(ctx->pool, 2048, k_matmul_L2048_s2048_i128s128_wf32_2048x128_range, &a);
+    k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 
 /* One forward step: every node of the planned graph, in order. */
@@ -611,65 +565,62 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     (void)W;
     (void)A;
     /* %0 embed */
-    k_embed_T128_s128_wf32_2048x128(ctx, b, -1, NULL, NULL, NULL, ((float *)(A + 0) + 0), (W + 0), NULL);
-    /* %1 l0.attn_norm */
-    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1048576), NULL);
-    /* %2 l0.attn.qkv */
-    k_matmul_T256_s256_i128s128_wf32_256x128(ctx, b, 0, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1575424), NULL);
-    /* %5 l0.attn.qk_rope */
-    k_rope_T192_s192_i192s256_h12_0_16(ctx, b, 0, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 131072) + 0), NULL, NULL);
-    /* %8 l0.attn */
-    k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16(ctx, b, 0, ((float *)(A + 131072) + 0), ((float *)(A + 131072) + 128), ((float *)(A + 65536) + 192), ((float *)(A + 32768) + 0), NULL, NULL);
-    /* %9 l0.attn.o */
-    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1049088), NULL);
-    /* %10 l0.attn.residual.add_norm */
-    k_add_rmsnorm_T256_s256_i128s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), ((float *)(A + 65536) + 0), NULL, ((float *)(A + 98304) + 0), (W + 1114624), NULL);
-    /* %13 l0.mlp.act */
-    k_matmul_swiglu_T384_s384_i128s256_wf32_768x128(ctx, b, 0, ((float *)(A + 98304) + 128), NULL, NULL, ((float *)(A + 0) + 0), (W + 1837568), NULL);
-    /* %14 l0.mlp.down */
-    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 163840) + 0), (W + 1115136), NULL);
-    /* %15 l0.mlp.residual.add_norm */
-    k_add_rmsnorm_T256_s256_i128s256_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 98304) + 0), ((float *)(A + 163840) + 0), NULL, ((float *)(A + 0) + 0), (W + 1311744), NULL);
-    /* %18 l1.attn.qkv */
-    k_matmul_T256_s256_i128s256_wf32_256x128(ctx, b, 1, ((float *)(A + 0) + 128), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1706496), NULL);
-    /* %21 l1.attn.qk_rope */
-    k_rope_T192_s192_i192s256_h12_0_16(ctx, b, 1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 131072) + 0), NULL, NULL);
-    /* %24 l1.attn */
-    k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16(ctx, b, 1, ((float *)(A + 131072) + 0), ((float *)(A + 131072) + 128), ((float *)(A + 65536) + 192), ((float *)(A + 180224) + 0), NULL, NULL);
-    /* %25 l1.attn.o */
-    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 180224) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1312256), NULL);
-    /* %26 l1.attn.residual.add_norm */
-    k_add_rmsnorm_T256_s256_i128s256_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), ((float *)(A + 65536) + 0), NULL, ((float *)(A + 98304) + 0), (W + 1377792), NULL);
-    /* %29 l1.mlp.act */
-    k_matmul_swiglu_T384_s384_i128s256_wf32_768x128(ctx, b, 1, ((float *)(A + 98304) + 128), NULL, NULL, ((float *)(A + 0) + 0), (W + 2230784), NULL);
-    /* %30 l1.mlp.down */
-    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 163840) + 0), (W + 1378304), NULL);
-    /* %31 l1.mlp.residual */
-    k_add_T128_s128_i128s256_i128s128(ctx, b, -1, ((float *)(A + 98304) + 0), ((float *)(A + 163840) + 0), NULL, ((float *)(A + 0) + 0), NULL, NULL);
-    /* %32 select_logits */
-    k_select_rows_L128_s128_i128s128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), NULL, NULL);
-    /* %33 final_norm */
-    k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1574912), NULL);
-    /* %34 lm_head */
-    k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, (out_logits + 0), (W + 0), NULL);
+    k_embed_T128_s128_wf32_2048x128(ctx, b, -1, NULL, NULL, NULL, ((float *)(A + 0) + 0), (W + 0), NULL, NULL,
+                NULL);
+    /* %1 l0.attn.qkv */
+    k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07(ctx, b, 0, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1048576), (W + 1575424), NULL,
+                ((void *)(A + 98304)));
+    /* %4 l0.attn.qk_rope */
+    k_rope_T192_s192_i192s256_h12_0_16(ctx, b, 0, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 98304) + 0), NULL, NULL, NULL,
+                NULL);
+    /* %7 l0.attn */
+    k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16(ctx, b, 0, ((float *)(A + 98304) + 0), ((float *)(A + 98304) + 128), ((float *)(A + 32768) + 192), ((float *)(A + 147456) + 0), NULL, NULL, NULL,
+                NULL);
+    /* %8 l0.attn.residual */
+    k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 147456) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), (W + 1049088), NULL, NULL,
+                ((void *)(A + 65536)));
+    /* %9 l0.mlp.act */
+    k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07(ctx, b, 0, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1114624), (W + 1837568), NULL,
+                ((void *)(A + 163840)));
+    /* %10 l0.mlp.residual */
+    k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384(ctx, b, -1, ((float *)(A + 65536) + 0), ((float *)(A + 32768) + 0), NULL, ((float *)(A + 0) + 0), (W + 1115136), NULL, NULL,
+                ((void *)(A + 163840)));
+    /* %11 l1.attn.qkv */
+    k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07(ctx, b, 1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1311744), (W + 1706496), NULL,
+                ((void *)(A + 98304)));
+    /* %14 l1.attn.qk_rope */
+    k_rope_T192_s192_i192s256_h12_0_16(ctx, b, 1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 98304) + 0), NULL, NULL, NULL,
+                NULL);
+    /* %17 l1.attn */
+    k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16(ctx, b, 1, ((float *)(A + 98304) + 0), ((float *)(A + 98304) + 128), ((float *)(A + 32768) + 192), ((float *)(A + 147456) + 0), NULL, NULL, NULL,
+                NULL);
+    /* %18 l1.attn.residual */
+    k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 147456) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), (W + 1312256), NULL, NULL,
+                ((void *)(A + 65536)));
+    /* %19 l1.mlp.act */
+    k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07(ctx, b, 1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1377792), (W + 2230784), NULL,
+                ((void *)(A + 163840)));
+    /* %20 l1.mlp.residual */
+    k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384(ctx, b, -1, ((float *)(A + 65536) + 0), ((float *)(A + 32768) + 0), NULL, ((float *)(A + 0) + 0), (W + 1378304), NULL, NULL,
+                ((void *)(A + 163840)));
+    /* %21 select_logits */
+    k_select_rows_L128_s128_i128s128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), NULL, NULL, NULL,
+                NULL);
+    /* %22 lm_head */
+    k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (out_logits + 0), (W + 1574912), (W + 0), NULL,
+                ((void *)(A + 0)));
 }
 
 static const char KERNELS[] =
     "embed          k_embed_T128_s128_wf32_2048x128                              x1\n"
-    "rmsnorm        k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07      x1\n"
-    "matmul         k_matmul_T256_s256_i128s128_wf32_256x128                     x1\n"
+    "norm_matmul    k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07 x2\n"
     "rope           k_rope_T192_s192_i192s256_h12_0_16                           x2\n"
     "attention      k_attention_T128_s128_i128s192_i64s192_i64s256_h8_4_16       x2\n"
-    "matmul         k_matmul_T128_s128_i128s128_wf32_128x128                     x2\n"
-    "add_rmsnorm    k_add_rmsnorm_T256_s256_i128s128_i128s128_wf32_1x128_e9_99999997e_07 x1\n"
-    "matmul_swiglu  k_matmul_swiglu_T384_s384_i128s256_wf32_768x128              x2\n"
-    "matmul         k_matmul_T128_s128_i384s384_wf32_128x384                     x2\n"
-    "add_rmsnorm    k_add_rmsnorm_T256_s256_i128s256_i128s128_wf32_1x128_e9_99999997e_07 x2\n"
-    "matmul         k_matmul_T256_s256_i128s256_wf32_256x128                     x1\n"
-    "add            k_add_T128_s128_i128s256_i128s128                            x1\n"
+    "matmul_add     k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128        x2\n"
+    "norm_matmul_swiglu k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07 x2\n"
+    "matmul_add     k_matmul_add_T128_s128_i384s384_i128s128_wf32_128x384        x2\n"
     "select_rows    k_select_rows_L128_s128_i128s128                             x1\n"
-    "rmsnorm        k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07      x1\n"
-    "matmul         k_matmul_L2048_s2048_i128s128_wf32_2048x128                  x1\n"
+    "norm_matmul    k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07 x1\n"
     "";
 
 static const char MANIFEST[] = "{\n"
@@ -708,32 +659,42 @@ static const char MANIFEST[] = "{\n"
     "      \"nodes_after\": 32\n"
     "    },\n"
     "    {\n"
+    "      \"name\": \"fuse_matmul_add\",\n"
+    "      \"enabled\": true,\n"
+    "      \"nodes_after\": 28\n"
+    "    },\n"
+    "    {\n"
     "      \"name\": \"fuse_add_rmsnorm\",\n"
     "      \"enabled\": true,\n"
-    "      \"nodes_after\": 35\n"
+    "      \"nodes_after\": 28\n"
+    "    },\n"
+    "    {\n"
+    "      \"name\": \"fuse_norm_matmul\",\n"
+    "      \"enabled\": true,\n"
+    "      \"nodes_after\": 23\n"
     "    },\n"
     "    {\n"
     "      \"name\": \"fuse_rope_qk\",\n"
     "      \"enabled\": true,\n"
-    "      \"nodes_after\": 35\n"
+    "      \"nodes_after\": 23\n"
     "    },\n"
     "    {\n"
     "      \"name\": \"convert_weights\",\n"
     "      \"enabled\": true,\n"
-    "      \"nodes_after\": 35\n"
+    "      \"nodes_after\": 23\n"
     "    },\n"
     "    {\n"
     "      \"name\": \"plan_memory\",\n"
     "      \"enabled\": true,\n"
-    "      \"nodes_after\": 35\n"
+    "      \"nodes_after\": 23\n"
     "    }\n"
     "  ],\n"
     "  \"n_weights\": 14,\n"
     "  \"weight_bytes\": 2624000,\n"
-    "  \"n_nodes\": 35,\n"
+    "  \"n_nodes\": 23,\n"
     "  \"max_tokens\": 64,\n"
     "  \"block_size\": 16,\n"
-    "  \"arena_bytes\": 212992,\n"
+    "  \"arena_bytes\": 393216,\n"
     "  \"generation\": {\n"
     "    \"_from_model_config\": true,\n"
     "    \"bos_token_id\": 1,\n"
@@ -756,7 +717,7 @@ const LlmProgram llm_program = {
     .block_size = 16,
     .max_blocks_per_seq = 32,
     .kv_elem_bytes = sizeof(float),
-    .arena_bytes = 212992,
+    .arena_bytes = 393216,
     .weight_bytes = 2624000,
     .weight_align = 64,
     .weight_hash = 0xf7b10000fc600a00ULL,

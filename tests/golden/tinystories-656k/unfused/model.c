@@ -88,8 +88,9 @@ static const float rope_inv_freq[8] = {
 /* k_embed_T128_s128_wf32_2048x128: embedding lookup, H=128, table f32 [2048][128].
  * Token ids are checked by the runtime before the step. */
 static void k_embed_T128_s128_wf32_2048x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         const float *e = (const float *)w0 + (size_t)b->tokens[t] * 128;
         float *yr = y + (size_t)t * 128;
@@ -101,8 +102,9 @@ static void k_embed_T128_s128_wf32_2048x128(const LlmForwardCtx *ctx, const LlmB
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
 static void k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < b->n_tokens; r++) {
         const float *xr = x0 + (size_t)r * 128;
@@ -160,8 +162,9 @@ static void k_matmul_T128_s128_i128s128_wf32_128x128_range(void *p, int n0, int 
 }
 
 static void k_matmul_T128_s128_i128s128_wf32_128x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     k_matmul_T128_s128_i128s128_wf32_128x128_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 128, k_matmul_T128_s128_i128s128_wf32_128x128_range, &a);
 }
@@ -211,8 +214,9 @@ static void k_matmul_T64_s64_i128s128_wf32_64x128_range(void *p, int n0, int n1)
 }
 
 static void k_matmul_T64_s64_i128s128_wf32_64x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     k_matmul_T64_s64_i128s128_wf32_64x128_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 64, k_matmul_T64_s64_i128s128_wf32_64x128_range, &a);
 }
@@ -223,8 +227,9 @@ static void k_matmul_T64_s64_i128s128_wf32_64x128(const LlmForwardCtx *ctx, cons
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
 static void k_rope_T128_s128_i128s128_h8_0_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         float cs[8], sn[8];
         for (int i = 0; i < 8; i++) {
@@ -252,8 +257,9 @@ static void k_rope_T128_s128_i128s128_h8_0_16(const LlmForwardCtx *ctx, const Ll
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
 static void k_rope_T64_s64_i64s64_h4_0_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int t = 0; t < b->n_tokens; t++) {
         float cs[8], sn[8];
         for (int i = 0; i < 8; i++) {
@@ -332,8 +338,9 @@ static void k_attention_T128_s128_i128s128_i64s64_i64s64_h8_4_16_range(void *p, 
 }
 
 static void k_attention_T128_s128_i128s128_i64s64_i64s64_h8_4_16(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 64;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
@@ -347,8 +354,9 @@ static void k_attention_T128_s128_i128s128_i64s64_i64s64_h8_4_16(const LlmForwar
 
 /* k_add_T128_s128_i128s128_i128s128: residual add over 128 columns. */
 static void k_add_T128_s128_i128s128_i128s128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
     for (int r = 0; r < b->n_tokens; r++)
         for (int c = 0; c < 128; c++)
             y[(size_t)r * 128 + c] = x0[(size_t)r * 128 + c] + x1[(size_t)r * 128 + c];
@@ -399,16 +407,18 @@ static void k_matmul_T384_s384_i128s128_wf32_384x128_range(void *p, int n0, int 
 }
 
 static void k_matmul_T384_s384_i128s128_wf32_384x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     k_matmul_T384_s384_i128s128_wf32_384x128_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 384, k_matmul_T384_s384_i128s128_wf32_384x128_range, &a);
 }
 
 /* k_swiglu_T384_s384_i384s384_i384s384: SwiGLU over 384 columns. Matches act_fn(gate) * up. */
 static void k_swiglu_T384_s384_i384s384_i384s384(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
     for (int r = 0; r < b->n_tokens; r++)
         for (int c = 0; c < 384; c++)
             y[(size_t)r * 384 + c] = llm_silu(x0[(size_t)r * 384 + c]) * x1[(size_t)r * 384 + c];
@@ -459,16 +469,18 @@ static void k_matmul_T128_s128_i384s384_wf32_128x384_range(void *p, int n0, int 
 }
 
 static void k_matmul_T128_s128_i384s384_wf32_128x384(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     k_matmul_T128_s128_i384s384_wf32_128x384_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
     llm_parallel_for(ctx->pool, 128, k_matmul_T128_s128_i384s384_wf32_128x384_range, &a);
 }
 
 /* k_select_rows_L128_s128_i128s128: gathers the 128-wide rows whose logits are wanted. */
 static void k_select_rows_L128_s128_i128s128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     for (int l = 0; l < b->n_logits; l++)
         memcpy(y + (size_t)l * 128, x0 + (size_t)b->logit_rows[l] * 128, 128 * sizeof(float));
 }
@@ -477,8 +489,9 @@ static void k_select_rows_L128_s128_i128s128(const LlmForwardCtx *ctx, const Llm
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
 static void k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
     const float *g = (const float *)w0;
     for (int r = 0; r < b->n_logits; r++) {
         const float *xr = x0 + (size_t)r * 128;
@@ -536,8 +549,9 @@ static void k_matmul_L2048_s2048_i128s128_wf32_2048x128_range(void *p, int n0, i
 }
 
 static void k_matmul_L2048_s2048_i128s128_wf32_2048x128(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1) {
-    (void)layer; (void)x1; (void)x2;
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
     k_matmul_L2048_s2048_i128s128_wf32_2048x128_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_logits};
     llm_parallel_for(ctx->pool, 2048, k_matmul_L2048_s2048_i128s128_wf32_2048x128_range, &a);
 }
@@ -550,73 +564,107 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     (void)W;
     (void)A;
     /* %0 embed */
-    k_embed_T128_s128_wf32_2048x128(ctx, b, -1, NULL, NULL, NULL, ((float *)(A + 0) + 0), (W + 0), NULL);
+    k_embed_T128_s128_wf32_2048x128(ctx, b, -1, NULL, NULL, NULL, ((float *)(A + 0) + 0), (W + 0), NULL, NULL,
+                NULL);
     /* %1 l0.attn_norm */
-    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1048576), NULL);
+    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1048576), NULL, NULL,
+                NULL);
     /* %2 l0.attn.q */
-    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1049088), NULL);
+    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1049088), NULL, NULL,
+                ((void *)(A + 98304)));
     /* %3 l0.attn.k */
-    k_matmul_T64_s64_i128s128_wf32_64x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 1114624), NULL);
+    k_matmul_T64_s64_i128s128_wf32_64x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 1114624), NULL, NULL,
+                ((void *)(A + 114688)));
     /* %4 l0.attn.v */
-    k_matmul_T64_s64_i128s128_wf32_64x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 114688) + 0), (W + 1147392), NULL);
+    k_matmul_T64_s64_i128s128_wf32_64x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 114688) + 0), (W + 1147392), NULL, NULL,
+                ((void *)(A + 131072)));
     /* %5 l0.attn.q_rope */
-    k_rope_T128_s128_i128s128_h8_0_16(ctx, b, 0, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 32768) + 0), NULL, NULL);
+    k_rope_T128_s128_i128s128_h8_0_16(ctx, b, 0, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 32768) + 0), NULL, NULL, NULL,
+                NULL);
     /* %6 l0.attn.k_rope */
-    k_rope_T64_s64_i64s64_h4_0_16(ctx, b, 0, ((float *)(A + 98304) + 0), NULL, NULL, ((float *)(A + 65536) + 0), NULL, NULL);
+    k_rope_T64_s64_i64s64_h4_0_16(ctx, b, 0, ((float *)(A + 98304) + 0), NULL, NULL, ((float *)(A + 65536) + 0), NULL, NULL, NULL,
+                NULL);
     /* %7 l0.attn */
-    k_attention_T128_s128_i128s128_i64s64_i64s64_h8_4_16(ctx, b, 0, ((float *)(A + 32768) + 0), ((float *)(A + 65536) + 0), ((float *)(A + 114688) + 0), ((float *)(A + 81920) + 0), NULL, NULL);
+    k_attention_T128_s128_i128s128_i64s64_i64s64_h8_4_16(ctx, b, 0, ((float *)(A + 32768) + 0), ((float *)(A + 65536) + 0), ((float *)(A + 114688) + 0), ((float *)(A + 81920) + 0), NULL, NULL, NULL,
+                NULL);
     /* %8 l0.attn.o */
-    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 81920) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1180160), NULL);
+    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 81920) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 1180160), NULL, NULL,
+                ((void *)(A + 114688)));
     /* %9 l0.attn.residual */
-    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 0) + 0), ((float *)(A + 32768) + 0), NULL, ((float *)(A + 65536) + 0), NULL, NULL);
+    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 0) + 0), ((float *)(A + 32768) + 0), NULL, ((float *)(A + 65536) + 0), NULL, NULL, NULL,
+                NULL);
     /* %10 l0.mlp_norm */
-    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1245696), NULL);
+    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1245696), NULL, NULL,
+                NULL);
     /* %11 l0.mlp.gate */
-    k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 1246208), NULL);
+    k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 1246208), NULL, NULL,
+                ((void *)(A + 32768)));
     /* %12 l0.mlp.up */
-    k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 196608) + 0), (W + 1442816), NULL);
+    k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 196608) + 0), (W + 1442816), NULL, NULL,
+                ((void *)(A + 32768)));
     /* %13 l0.mlp.act */
-    k_swiglu_T384_s384_i384s384_i384s384(ctx, b, 0, ((float *)(A + 98304) + 0), ((float *)(A + 196608) + 0), NULL, ((float *)(A + 294912) + 0), NULL, NULL);
+    k_swiglu_T384_s384_i384s384_i384s384(ctx, b, 0, ((float *)(A + 98304) + 0), ((float *)(A + 196608) + 0), NULL, ((float *)(A + 294912) + 0), NULL, NULL, NULL,
+                NULL);
     /* %14 l0.mlp.down */
-    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 294912) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1639424), NULL);
+    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 294912) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1639424), NULL, NULL,
+                ((void *)(A + 98304)));
     /* %15 l0.mlp.residual */
-    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 65536) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), NULL, NULL);
+    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 65536) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), NULL, NULL, NULL,
+                NULL);
     /* %16 l1.attn_norm */
-    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1836032), NULL);
+    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1836032), NULL, NULL,
+                NULL);
     /* %17 l1.attn.q */
-    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1836544), NULL);
+    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1836544), NULL, NULL,
+                ((void *)(A + 98304)));
     /* %18 l1.attn.k */
-    k_matmul_T64_s64_i128s128_wf32_64x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 1902080), NULL);
+    k_matmul_T64_s64_i128s128_wf32_64x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 1902080), NULL, NULL,
+                ((void *)(A + 114688)));
     /* %19 l1.attn.v */
-    k_matmul_T64_s64_i128s128_wf32_64x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 114688) + 0), (W + 1934848), NULL);
+    k_matmul_T64_s64_i128s128_wf32_64x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 114688) + 0), (W + 1934848), NULL, NULL,
+                ((void *)(A + 131072)));
     /* %20 l1.attn.q_rope */
-    k_rope_T128_s128_i128s128_h8_0_16(ctx, b, 1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 0) + 0), NULL, NULL);
+    k_rope_T128_s128_i128s128_h8_0_16(ctx, b, 1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 0) + 0), NULL, NULL, NULL,
+                NULL);
     /* %21 l1.attn.k_rope */
-    k_rope_T64_s64_i64s64_h4_0_16(ctx, b, 1, ((float *)(A + 98304) + 0), NULL, NULL, ((float *)(A + 65536) + 0), NULL, NULL);
+    k_rope_T64_s64_i64s64_h4_0_16(ctx, b, 1, ((float *)(A + 98304) + 0), NULL, NULL, ((float *)(A + 65536) + 0), NULL, NULL, NULL,
+                NULL);
     /* %22 l1.attn */
-    k_attention_T128_s128_i128s128_i64s64_i64s64_h8_4_16(ctx, b, 1, ((float *)(A + 0) + 0), ((float *)(A + 65536) + 0), ((float *)(A + 114688) + 0), ((float *)(A + 81920) + 0), NULL, NULL);
+    k_attention_T128_s128_i128s128_i64s64_i64s64_h8_4_16(ctx, b, 1, ((float *)(A + 0) + 0), ((float *)(A + 65536) + 0), ((float *)(A + 114688) + 0), ((float *)(A + 81920) + 0), NULL, NULL, NULL,
+                NULL);
     /* %23 l1.attn.o */
-    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 81920) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1967616), NULL);
+    k_matmul_T128_s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 81920) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 1967616), NULL, NULL,
+                ((void *)(A + 114688)));
     /* %24 l1.attn.residual */
-    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 32768) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 65536) + 0), NULL, NULL);
+    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 32768) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 65536) + 0), NULL, NULL, NULL,
+                NULL);
     /* %25 l1.mlp_norm */
-    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 2033152), NULL);
+    k_rmsnorm_T128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 65536) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 2033152), NULL, NULL,
+                NULL);
     /* %26 l1.mlp.gate */
-    k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 2033664), NULL);
+    k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 2033664), NULL, NULL,
+                ((void *)(A + 32768)));
     /* %27 l1.mlp.up */
-    k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 196608) + 0), (W + 2230272), NULL);
+    k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 196608) + 0), (W + 2230272), NULL, NULL,
+                ((void *)(A + 32768)));
     /* %28 l1.mlp.act */
-    k_swiglu_T384_s384_i384s384_i384s384(ctx, b, 1, ((float *)(A + 98304) + 0), ((float *)(A + 196608) + 0), NULL, ((float *)(A + 294912) + 0), NULL, NULL);
+    k_swiglu_T384_s384_i384s384_i384s384(ctx, b, 1, ((float *)(A + 98304) + 0), ((float *)(A + 196608) + 0), NULL, ((float *)(A + 294912) + 0), NULL, NULL, NULL,
+                NULL);
     /* %29 l1.mlp.down */
-    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 294912) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 2426880), NULL);
+    k_matmul_T128_s128_i384s384_wf32_128x384(ctx, b, -1, ((float *)(A + 294912) + 0), NULL, NULL, ((float *)(A + 0) + 0), (W + 2426880), NULL, NULL,
+                ((void *)(A + 98304)));
     /* %30 l1.mlp.residual */
-    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 65536) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), NULL, NULL);
+    k_add_T128_s128_i128s128_i128s128(ctx, b, -1, ((float *)(A + 65536) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), NULL, NULL, NULL,
+                NULL);
     /* %31 select_logits */
-    k_select_rows_L128_s128_i128s128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 0) + 0), NULL, NULL);
+    k_select_rows_L128_s128_i128s128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 0) + 0), NULL, NULL, NULL,
+                NULL);
     /* %32 final_norm */
-    k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 2623488), NULL);
+    k_rmsnorm_L128_s128_i128s128_wf32_1x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 32768) + 0), (W + 2623488), NULL, NULL,
+                NULL);
     /* %33 lm_head */
-    k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (out_logits + 0), (W + 0), NULL);
+    k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (out_logits + 0), (W + 0), NULL, NULL,
+                ((void *)(A + 0)));
 }
 
 static const char KERNELS[] =
@@ -672,7 +720,17 @@ static const char MANIFEST[] = "{\n"
     "      \"nodes_after\": 34\n"
     "    },\n"
     "    {\n"
+    "      \"name\": \"fuse_matmul_add\",\n"
+    "      \"enabled\": false,\n"
+    "      \"nodes_after\": 34\n"
+    "    },\n"
+    "    {\n"
     "      \"name\": \"fuse_add_rmsnorm\",\n"
+    "      \"enabled\": false,\n"
+    "      \"nodes_after\": 34\n"
+    "    },\n"
+    "    {\n"
+    "      \"name\": \"fuse_norm_matmul\",\n"
     "      \"enabled\": false,\n"
     "      \"nodes_after\": 34\n"
     "    },\n"

@@ -1,0 +1,2 @@
+% -- kernels/cuda/norm_matmul.cu.lua: one of the projection kernels of kernels/cuda/proj.cu.lua.
+$(include("kernels/cuda/proj.cu.lua", args))

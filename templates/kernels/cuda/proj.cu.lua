@@ -1,0 +1,149 @@
+% -- kernels/cuda/proj.cu.lua: every projection kernel (matmul, matmul_swiglu,
+% -- norm_matmul, norm_matmul_swiglu, matmul_add): a GEMV-style kernel with an
+% -- optional RMSNorm prologue, SwiGLU epilogue, bias and residual add.
+% -- args: the node (op decides the variant).
+% local n = args
+% local norm = n.op == "norm_matmul" or n.op == "norm_matmul_swiglu"
+% local swiglu = n.op == "matmul_swiglu" or n.op == "norm_matmul_swiglu"
+% local residual = n.op == "matmul_add"
+% local W = norm and n.w[2] or n.w[1]
+% local B = norm and n.w[3] or (not norm and n.w[2]) or nil
+% local K = W.cols
+% local N = swiglu and W.rows // 2 or W.rows
+% local dt = W.dtype
+% local WK = ({f32 = "LLM_W_F32", bf16 = "LLM_W_BF16", f16 = "LLM_W_F16"})[dt]
+% local esz = dt == "f32" and "float" or "uint16_t"
+% local epv = dt == "f32" and 4 or 8
+% local XS, YS = n.ins[1].stride, n.out_stride
+% local RS = residual and n.ins[2].stride or 0
+% local vec_ok = (K % epv == 0) and (XS % 4 == 0)
+% local rows = n.rows == "T" and "T" or "L"
+% local R, WARPS = 2, 4
+% local per_block = swiglu and WARPS or R * WARPS
+% local wslot = norm and "w1" or "w0"
+% local bslot = norm and "w2" or "w1"
+$(include("kernels/cuda/gemv.cu.lua"))
+/* $(n.kernel): $(n.op), K=$(K) N=$(N), weights $(dt)$(B and ", bias f32" or "")$(norm and (", RMSNorm gain f32, eps " .. n.eps) or "")$(residual and ", plus residual" or "").
+ * Matches templates/kernels/cpu/$(n.op).c.lua:
+% if norm then
+ *   y = $(swiglu and "silu(xn Wg^T) * (xn Wu^T)" or "xn W^T" .. (B and " + b" or "")) with xn = g * (x * inv),
+ *   inv = 1 / sqrtf((float)(sum x^2 / K) + eps) (sum in double). Here each
+ *   warp accumulates sum x^2 while it streams x for its dot products and
+ *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
+ *   order only.
+% elseif residual then
+ *   y = r + (x W^T$(B and " + b" or "")), r the residual input (stride $(RS)).
+% elseif swiglu then
+ *   y = silu(x Wg^T) * (x Wu^T), W = [Wg; Wu].
+% else
+ *   y = x W^T$(B and " + b" or "").
+% end
+ * Grid: ceil(N / $(per_block)) blocks of $(32 * WARPS) threads; warp w owns $(swiglu and ("output column w: gate row w and up row " .. N .. "+w") or ("weight rows " .. R .. "w.." .. R .. "w+" .. (R - 1))),
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
+ * distinct outputs. No shared memory: x ([rows][$(XS)] float32) is read
+ * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
+ * matters: without the minimum-blocks hint ptxas interleaves each load with
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
+ * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
+ * the weights per tile, mostly from L2).
+ * PDL: the first weight loads are issued before the wait; dependents are
+ * signalled after the last tile's loads.
+ * Vector path $(vec_ok and "available (K % " .. epv .. " == 0, x stride % 4 == 0); used when x and W are 16-byte aligned" or "not available for this shape: scalar path"). */
+template <int TT, bool VEC>
+__global__ void __launch_bounds__($(32 * WARPS), 4) $(n.kernel)_k(const float *__restrict__ x, float *__restrict__ y,
+                                                   const void *__restrict__ w, const float *__restrict__ bias,
+                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   int rows) {
+    const int lane = threadIdx.x & 31;
+% if swiglu then
+    const int col = (int)(blockIdx.x * $(WARPS) + (threadIdx.x >> 5));
+    if (col >= $(N)) {
+        LLM_PDL_ENTER();
+        return;
+    }
+    const void *wr[2] = {(const void *)((const $(esz) *)w + (size_t)col * $(K)),
+                         (const void *)((const $(esz) *)w + (size_t)(col + $(N)) * $(K))};
+% else
+    const int row0 = (int)(blockIdx.x * $(WARPS) + (threadIdx.x >> 5)) * $(R);
+    if (row0 >= $(N)) {
+        LLM_PDL_ENTER();
+        return;
+    }
+    const void *wr[$(R)];
+#pragma unroll
+    for (int r = 0; r < $(R); r++) wr[r] = (const void *)((const $(esz) *)w + (size_t)min(row0 + r, $(N - 1)) * $(K));
+% end
+    if (!VEC) LLM_PDL_ENTER();
+    for (int t0 = 0; t0 < rows; t0 += TT) {
+        float acc[$(R)][TT];
+        double ss[TT];
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            ss[t] = 0.0;
+#pragma unroll
+            for (int r = 0; r < $(R); r++) acc[r][t] = 0.0f;
+        }
+        const int tn = min(TT, rows - t0);
+        const float *xt = x + (size_t)t0 * $(XS);
+        if (VEC) llm_gemv_vec<$(WK), $(K), $(XS), $(R), TT, 4, $(norm and "true" or "false")>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<$(WK), $(K), $(XS), $(R), TT, $(norm and "true" or "false")>(wr, xt, g, tn, acc, ss, lane);
+        if (t0 + TT >= rows) LLM_PDL_TRIGGER();
+        llm_gemv_reduce<$(R), TT, $(norm and "true" or "false")>(acc, ss);
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+% if norm then
+            const float inv = 1.0f / sqrtf((float)(ss[t] / $(K)) + $(n.eps));
+% end
+% if swiglu then
+            if (lane == t) {
+%   if norm then
+                const float gv = acc[0][t] * inv, uv = acc[1][t] * inv;
+%   else
+                const float gv = acc[0][t], uv = acc[1][t];
+%   end
+                y[(size_t)(t0 + t) * $(YS) + col] = llm_silu_dev(gv) * uv;
+            }
+% else
+#pragma unroll
+            for (int r = 0; r < $(R); r++) {
+                if (lane == r * TT + t && row0 + r < $(N)) {
+                    float v = acc[r][t]$(norm and " * inv" or "");
+%   if B then
+                    v += bias[row0 + r];
+%   end
+%   if residual then
+                    v = res[(size_t)(t0 + t) * $(RS) + row0 + r] + v;
+%   end
+                    y[(size_t)(t0 + t) * $(YS) + row0 + r] = v;
+                }
+            }
+% end
+        }
+    }
+    (void)bias; (void)g; (void)res;
+}
+
+static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
+    const int rows = $(rows);
+    if (rows <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const unsigned grid = llm_cdiv($(N), $(per_block));
+    const void *w = $(wslot);
+    const float *bias = $(B and ("(const float *)" .. bslot) or "NULL");
+    const float *g = $(norm and "(const float *)w0" or "NULL");
+    const float *res = $(residual and "x1" or "NULL");
+% if vec_ok then
+    if (llm_aligned16(x0, w)$(norm and " && llm_aligned16(g, g)" or "")) {
+        if (rows == 1) llm_launch($(n.kernel)_k<1, true>, grid, $(32 * WARPS), 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch($(n.kernel)_k<8, true>, grid, $(32 * WARPS), 0, s, x0, y, w, bias, g, res, rows);
+        return;
+    }
+% end
+    if (rows == 1) llm_launch($(n.kernel)_k<1, false>, grid, $(32 * WARPS), 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch($(n.kernel)_k<8, false>, grid, $(32 * WARPS), 0, s, x0, y, w, bias, g, res, rows);
+}
