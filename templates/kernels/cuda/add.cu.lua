@@ -5,7 +5,7 @@ $(include("kernels/cuda/common.cu.lua"))
 /* $(n.kernel): residual add over $(n.cols) columns; matches templates/kernels/cpu/add.c.lua
  * (exact). Grid: (ceil($(n.cols) / 256), rows) blocks of 256 threads, one element each.
  * Strides: a $(n.ins[1].stride), b $(n.ins[2].stride), y $(n.out_stride). No shared memory. */
-__global__ void __launch_bounds__(256) $(n.kernel)_k(const float *__restrict__ a, const float *__restrict__ b,
+__global__ void __launch_bounds__(256) $(n.kernel)_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();

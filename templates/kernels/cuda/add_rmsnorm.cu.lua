@@ -13,7 +13,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * Strides: a $(n.ins[1].stride), b $(n.ins[2].stride), y $(n.out_stride).
  * Grid: one block of 256 threads per row; each thread re-reads only the
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) $(n.kernel)_k(const float *__restrict__ a, const float *__restrict__ b,
+__global__ void __launch_bounds__(256) $(n.kernel)_k(const float *a, const float *b,
                                                      const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();

@@ -48,7 +48,7 @@ __device__ unsigned int $(n.kernel)_done[$(MAXT * nh)];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void $(n.kernel)_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -65,8 +65,8 @@ __device__ __forceinline__ void $(n.kernel)_row(int t, int pos_t, int seq_t, int
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,

@@ -80,25 +80,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll

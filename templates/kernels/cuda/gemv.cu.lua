@@ -28,7 +28,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -41,7 +41,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -61,7 +61,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -77,7 +77,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -115,7 +115,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -126,7 +126,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -156,14 +156,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);

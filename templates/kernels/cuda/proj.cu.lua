@@ -51,9 +51,9 @@ $(include("kernels/cuda/gemv.cu.lua"))
  * signalled after the last tile's loads.
  * Vector path $(vec_ok and "available (K % " .. epv .. " == 0, x stride % 4 == 0); used when x and W are 16-byte aligned" or "not available for this shape: scalar path"). */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__($(32 * WARPS), 4) $(n.kernel)_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__($(32 * WARPS), 4) $(n.kernel)_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
 % if swiglu then

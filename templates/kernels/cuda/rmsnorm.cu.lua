@@ -8,7 +8,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
  * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [$(C)].
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) $(n.kernel)_k(const float *__restrict__ x, const float *__restrict__ g,
+__global__ void __launch_bounds__(256) $(n.kernel)_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();

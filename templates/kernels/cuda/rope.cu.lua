@@ -10,7 +10,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * pair each (positions from c->positions); the angle's sinf/cosf (slow path
  * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__($(half)) $(n.kernel)_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
+__global__ void __launch_bounds__($(half)) $(n.kernel)_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();

@@ -5,7 +5,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) $(n.kernel)_k(const int32_t *__restrict__ sel, const float *__restrict__ x,
+__global__ void __launch_bounds__(256) $(n.kernel)_k(const int32_t *__restrict__ sel, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();

@@ -6,7 +6,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
  * Grid: (ceil($(n.cols) / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(256) $(n.kernel)_k(const float *__restrict__ g, const float *__restrict__ u,
+__global__ void __launch_bounds__(256) $(n.kernel)_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();

@@ -83,25 +83,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -147,7 +146,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -160,7 +159,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -180,7 +179,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -196,7 +195,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -234,7 +233,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -245,7 +244,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -275,14 +274,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -330,9 +329,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab01_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab01_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -482,25 +481,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -546,7 +544,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -559,7 +557,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -579,7 +577,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -595,7 +593,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -633,7 +631,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -644,7 +642,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -674,14 +672,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -729,9 +727,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab02_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab02_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -881,25 +879,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -945,7 +942,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -958,7 +955,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -978,7 +975,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -994,7 +991,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -1032,7 +1029,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -1043,7 +1040,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -1073,14 +1070,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -1128,9 +1125,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab03_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab03_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -1280,25 +1277,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -1344,7 +1340,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -1357,7 +1353,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -1377,7 +1373,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -1393,7 +1389,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -1431,7 +1427,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -1442,7 +1438,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -1472,14 +1468,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -1527,9 +1523,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab04_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab04_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -1679,25 +1675,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -1743,7 +1738,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -1756,7 +1751,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -1776,7 +1771,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -1792,7 +1787,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -1830,7 +1825,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -1841,7 +1836,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -1871,14 +1866,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -1926,9 +1921,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab05_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab05_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -2074,25 +2069,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -2138,7 +2132,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -2151,7 +2145,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -2171,7 +2165,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -2187,7 +2181,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -2225,7 +2219,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -2236,7 +2230,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -2266,14 +2260,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -2321,9 +2315,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab06_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab06_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -2473,25 +2467,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -2537,7 +2530,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -2550,7 +2543,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -2570,7 +2563,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -2586,7 +2579,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -2624,7 +2617,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -2635,7 +2628,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -2665,14 +2658,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -2720,9 +2713,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab07_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab07_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -2872,25 +2865,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -2936,7 +2928,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -2949,7 +2941,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -2969,7 +2961,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -2985,7 +2977,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -3023,7 +3015,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -3034,7 +3026,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -3064,14 +3056,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -3119,9 +3111,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab08_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab08_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -3267,25 +3259,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -3331,7 +3322,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -3344,7 +3335,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -3364,7 +3355,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -3380,7 +3371,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -3418,7 +3409,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -3429,7 +3420,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -3459,14 +3450,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -3514,9 +3505,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab09_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab09_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -3666,25 +3657,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -3730,7 +3720,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -3743,7 +3733,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -3763,7 +3753,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -3779,7 +3769,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -3817,7 +3807,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -3828,7 +3818,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -3858,14 +3848,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -3913,9 +3903,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab10_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab10_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -4065,25 +4055,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -4129,7 +4118,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -4142,7 +4131,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -4162,7 +4151,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -4178,7 +4167,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -4216,7 +4205,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -4227,7 +4216,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -4257,14 +4246,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -4312,9 +4301,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab11_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab11_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -4464,25 +4453,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -4528,7 +4516,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -4541,7 +4529,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -4561,7 +4549,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -4577,7 +4565,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -4615,7 +4603,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -4626,7 +4614,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -4656,14 +4644,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -4711,9 +4699,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab12_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab12_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -4859,25 +4847,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -4923,7 +4910,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -4936,7 +4923,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -4956,7 +4943,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -4972,7 +4959,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -5010,7 +4997,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -5021,7 +5008,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -5051,14 +5038,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -5106,9 +5093,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab13_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab13_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -5258,25 +5245,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -5322,7 +5308,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -5335,7 +5321,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -5355,7 +5341,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -5371,7 +5357,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -5409,7 +5395,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -5420,7 +5406,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -5450,14 +5436,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -5505,9 +5491,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab14_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab14_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -5657,25 +5643,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -5721,7 +5706,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -5734,7 +5719,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -5754,7 +5739,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -5770,7 +5755,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -5808,7 +5793,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -5819,7 +5804,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -5849,14 +5834,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -5904,9 +5889,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab15_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab15_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -6056,25 +6041,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -6120,7 +6104,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -6133,7 +6117,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -6153,7 +6137,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -6169,7 +6153,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -6207,7 +6191,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -6218,7 +6202,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -6248,14 +6232,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -6303,9 +6287,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab16_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab16_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -6451,25 +6435,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -6515,7 +6498,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -6528,7 +6511,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -6548,7 +6531,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -6564,7 +6547,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -6602,7 +6585,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -6613,7 +6596,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -6643,14 +6626,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -6698,9 +6681,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab17_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab17_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -6850,25 +6833,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -6914,7 +6896,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -6927,7 +6909,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -6947,7 +6929,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -6963,7 +6945,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -7001,7 +6983,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -7012,7 +6994,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -7042,14 +7024,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -7097,9 +7079,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab18_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab18_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -7249,25 +7231,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -7313,7 +7294,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -7326,7 +7307,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -7346,7 +7327,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -7362,7 +7343,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -7400,7 +7381,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -7411,7 +7392,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -7441,14 +7422,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -7496,9 +7477,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab19_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab19_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -7648,25 +7629,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -7712,7 +7692,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -7725,7 +7705,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -7745,7 +7725,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -7761,7 +7741,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -7799,7 +7779,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -7810,7 +7790,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -7840,14 +7820,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -7895,9 +7875,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab20_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab20_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -8047,25 +8027,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -8111,7 +8090,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -8124,7 +8103,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -8144,7 +8123,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -8160,7 +8139,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -8198,7 +8177,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -8209,7 +8188,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -8239,14 +8218,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -8294,9 +8273,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab21_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab21_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -8442,25 +8421,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -8506,7 +8484,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -8519,7 +8497,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -8539,7 +8517,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -8555,7 +8533,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -8593,7 +8571,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -8604,7 +8582,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -8634,14 +8612,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -8689,9 +8667,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab22_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab22_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -8841,25 +8819,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -8905,7 +8882,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -8918,7 +8895,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -8938,7 +8915,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -8954,7 +8931,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -8992,7 +8969,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -9003,7 +8980,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -9033,14 +9010,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -9088,9 +9065,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab23_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab23_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -9240,25 +9217,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -9304,7 +9280,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -9317,7 +9293,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -9337,7 +9313,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -9353,7 +9329,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -9391,7 +9367,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -9402,7 +9378,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -9432,14 +9408,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -9487,9 +9463,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab24_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab24_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -9635,25 +9611,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -9699,7 +9674,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -9712,7 +9687,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -9732,7 +9707,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -9748,7 +9723,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -9786,7 +9761,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -9797,7 +9772,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -9827,14 +9802,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -9882,9 +9857,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path not available for this shape: scalar path. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab25_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab25_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -10030,25 +10005,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -10094,7 +10068,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -10107,7 +10081,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -10127,7 +10101,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -10143,7 +10117,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -10181,7 +10155,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -10192,7 +10166,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -10222,14 +10196,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -10277,9 +10251,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path not available for this shape: scalar path. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab26_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab26_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -10424,25 +10398,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -10488,7 +10461,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -10501,7 +10474,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -10521,7 +10494,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -10537,7 +10510,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -10575,7 +10548,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -10586,7 +10559,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -10616,14 +10589,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -10671,9 +10644,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path not available for this shape: scalar path. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab27_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab27_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -10818,25 +10791,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -10882,7 +10854,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -10895,7 +10867,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -10915,7 +10887,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -10931,7 +10903,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -10969,7 +10941,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -10980,7 +10952,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -11010,14 +10982,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -11065,9 +11037,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab28_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab28_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -11218,25 +11190,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -11282,7 +11253,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -11295,7 +11266,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -11315,7 +11286,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -11331,7 +11302,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -11369,7 +11340,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -11380,7 +11351,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -11410,14 +11381,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -11465,9 +11436,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path not available for this shape: scalar path. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab29_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab29_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -11608,25 +11579,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -11672,7 +11642,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -11685,7 +11655,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -11705,7 +11675,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -11721,7 +11691,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -11759,7 +11729,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -11770,7 +11740,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -11800,14 +11770,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -11855,9 +11825,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab30_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab30_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -12003,25 +11973,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -12067,7 +12036,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -12080,7 +12049,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -12100,7 +12069,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -12116,7 +12085,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -12154,7 +12123,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -12165,7 +12134,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -12195,14 +12164,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -12254,9 +12223,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab31_norm_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab31_norm_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -12407,25 +12376,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -12471,7 +12439,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -12484,7 +12452,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -12504,7 +12472,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -12520,7 +12488,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -12558,7 +12526,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -12569,7 +12537,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -12599,14 +12567,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -12658,9 +12626,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab32_norm_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab32_norm_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -12807,25 +12775,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -12871,7 +12838,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -12884,7 +12851,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -12904,7 +12871,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -12920,7 +12887,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -12958,7 +12925,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -12969,7 +12936,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -12999,14 +12966,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -13054,9 +13021,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab33_matmul_add_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab33_matmul_add_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -13207,25 +13174,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -13271,7 +13237,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -13284,7 +13250,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -13304,7 +13270,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -13320,7 +13286,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -13358,7 +13324,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -13369,7 +13335,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -13399,14 +13365,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -13454,9 +13420,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab34_matmul_add_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab34_matmul_add_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -13607,25 +13573,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -13671,7 +13636,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -13684,7 +13649,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -13704,7 +13669,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -13720,7 +13685,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -13758,7 +13723,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -13769,7 +13734,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -13799,14 +13764,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -13858,9 +13823,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab35_norm_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab35_norm_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -14011,25 +13976,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -14075,7 +14039,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -14088,7 +14052,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -14108,7 +14072,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -14124,7 +14088,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -14162,7 +14126,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -14173,7 +14137,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -14203,14 +14167,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -14262,9 +14226,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab36_norm_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab36_norm_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -14415,25 +14379,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -14479,7 +14442,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -14492,7 +14455,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -14512,7 +14475,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -14528,7 +14491,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -14566,7 +14529,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -14577,7 +14540,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -14607,14 +14570,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -14662,9 +14625,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab37_matmul_add_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab37_matmul_add_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -14815,25 +14778,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -14879,7 +14841,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -14892,7 +14854,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -14912,7 +14874,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -14928,7 +14890,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -14966,7 +14928,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -14977,7 +14939,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -15007,14 +14969,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -15066,9 +15028,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab38_norm_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab38_norm_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -15219,25 +15181,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -15283,7 +15244,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -15296,7 +15257,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -15316,7 +15277,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -15332,7 +15293,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -15370,7 +15331,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -15381,7 +15342,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -15411,14 +15372,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -15470,9 +15431,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab39_norm_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab39_norm_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -15619,25 +15580,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -15683,7 +15643,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -15696,7 +15656,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -15716,7 +15676,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -15732,7 +15692,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -15770,7 +15730,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -15781,7 +15741,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -15811,14 +15771,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -15866,9 +15826,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab40_matmul_add_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab40_matmul_add_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -16019,25 +15979,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -16083,7 +16042,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -16096,7 +16055,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -16116,7 +16075,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -16132,7 +16091,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -16170,7 +16129,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -16181,7 +16140,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -16211,14 +16170,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -16270,9 +16229,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab41_norm_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab41_norm_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -16424,25 +16383,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -16488,7 +16446,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -16501,7 +16459,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -16521,7 +16479,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -16537,7 +16495,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -16575,7 +16533,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -16586,7 +16544,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -16616,14 +16574,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -16675,9 +16633,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab42_norm_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab42_norm_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -16828,25 +16786,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -16892,7 +16849,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -16905,7 +16862,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -16925,7 +16882,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -16941,7 +16898,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -16979,7 +16936,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -16990,7 +16947,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -17020,14 +16977,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -17079,9 +17036,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path not available for this shape: scalar path. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab43_norm_matmul_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab43_norm_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -17228,25 +17185,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -17292,7 +17248,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -17305,7 +17261,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -17325,7 +17281,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -17341,7 +17297,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -17379,7 +17335,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -17390,7 +17346,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -17420,14 +17376,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -17479,9 +17435,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab44_norm_matmul_swiglu_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab44_norm_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
@@ -17628,25 +17584,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -17692,7 +17647,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -17705,7 +17660,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -17725,7 +17680,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -17741,7 +17696,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -17779,7 +17734,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -17790,7 +17745,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -17820,14 +17775,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -17875,9 +17830,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path not available for this shape: scalar path. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab45_matmul_add_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab45_matmul_add_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -18024,25 +17979,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -18088,7 +18042,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Summation order is fixed for a given (K, WK) but differs from the cpu
  * template's order (float32 rounding only). */
 template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
-__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
                                              const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                              double (&ss)[TT], int lane, bool pre) {
     constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
@@ -18101,7 +18055,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 #pragma unroll
             for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream_first((const uint4 *)w[r] + v + 32 * u);
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
             have = true;
         }
         LLM_PDL_ENTER();
@@ -18121,7 +18075,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 if (TT > 1 && t >= tn) break;
                 const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
@@ -18137,7 +18091,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                         acc[r][t] = s;
                     }
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
                                  (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
@@ -18175,7 +18129,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                 const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
                 float s = acc[r][t];
                 if (WK == LLM_W_F32) {
-                    float4 a = __ldg((const float4 *)xp);
+                    float4 a = __ldca((const float4 *)xp);
                     if (NORM) {
                         if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
                         const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
@@ -18186,7 +18140,7 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
                     s = fmaf(__uint_as_float(q.z), a.z, s);
                     s = fmaf(__uint_as_float(q.w), a.w, s);
                 } else {
-                    float4 a = __ldg((const float4 *)xp), b = __ldg((const float4 *)xp + 1);
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
                     if (NORM) {
                         if (r == 0)
                             ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
@@ -18216,14 +18170,14 @@ __device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const fl
 /* Scalar path: any K, stride and alignment. The caller has already waited
  * for its predecessor. */
 template <int WK, int K, int XS, int R, int TT, bool NORM>
-__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *__restrict__ x,
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
                                                 const float *__restrict__ g, int tn, float (&acc)[R][TT],
                                                 double (&ss)[TT], int lane) {
     for (int k = lane; k < K; k += 32) {
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-            float a = __ldg(x + (size_t)t * XS + k);
+            float a = __ldca(x + (size_t)t * XS + k);
             if (NORM) {
                 ss[t] += (double)a * a;
                 a *= __ldg(g + k);
@@ -18271,9 +18225,9 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * signalled after the last tile's loads.
  * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab46_matmul_add_k(const float *__restrict__ x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab46_matmul_add_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
-                                                   const float *__restrict__ g, const float *__restrict__ res,
+                                                   const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
@@ -18424,25 +18378,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -18497,7 +18450,7 @@ __device__ unsigned int lab47_attention_done[2048];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab47_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -18514,8 +18467,8 @@ __device__ __forceinline__ void lab47_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab47_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab47_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -18736,25 +18689,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -18809,7 +18761,7 @@ __device__ unsigned int lab48_attention_done[2048];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab48_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -18826,8 +18778,8 @@ __device__ __forceinline__ void lab48_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab48_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab48_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -19048,25 +19000,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -19121,7 +19072,7 @@ __device__ unsigned int lab49_attention_done[2048];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab49_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -19138,8 +19089,8 @@ __device__ __forceinline__ void lab49_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab49_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab49_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -19360,25 +19311,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -19433,7 +19383,7 @@ __device__ unsigned int lab50_attention_done[2048];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab50_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -19450,8 +19400,8 @@ __device__ __forceinline__ void lab50_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab50_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -19672,25 +19622,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -19745,7 +19694,7 @@ __device__ unsigned int lab51_attention_done[2048];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab51_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -19762,8 +19711,8 @@ __device__ __forceinline__ void lab51_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab51_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -19984,25 +19933,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -20057,7 +20005,7 @@ __device__ unsigned int lab52_attention_done[2048];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab52_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -20074,8 +20022,8 @@ __device__ __forceinline__ void lab52_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab52_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -20296,25 +20244,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -20369,7 +20316,7 @@ __device__ unsigned int lab53_attention_done[576];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab53_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -20386,8 +20333,8 @@ __device__ __forceinline__ void lab53_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab53_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -20608,25 +20555,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -20681,7 +20627,7 @@ __device__ unsigned int lab54_attention_done[2048];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab54_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -20698,8 +20644,8 @@ __device__ __forceinline__ void lab54_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab54_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -20920,25 +20866,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -20993,7 +20938,7 @@ __device__ unsigned int lab55_attention_done[512];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab55_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -21010,8 +20955,8 @@ __device__ __forceinline__ void lab55_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab55_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -21232,25 +21177,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -21305,7 +21249,7 @@ __device__ unsigned int lab56_attention_done[512];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab56_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -21322,8 +21266,8 @@ __device__ __forceinline__ void lab56_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab56_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -21544,25 +21488,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -21617,7 +21560,7 @@ __device__ unsigned int lab57_attention_done[256];
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (pointers into kin and vin) or the cache. */
 __device__ __forceinline__ void lab57_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *__restrict__ kin, const float *__restrict__ vin,
+                                               const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
@@ -21634,8 +21577,8 @@ __device__ __forceinline__ void lab57_attention_row(int t, int pos_t, int seq_t,
     *vp = V + off;
 }
 
-__global__ void __launch_bounds__(128) lab57_attention_k(const float *__restrict__ q, const float *__restrict__ kin,
-                                                      const float *__restrict__ vin, float *__restrict__ y,
+__global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
@@ -21856,25 +21799,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -21898,7 +21840,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
  * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab58_rmsnorm_k(const float *__restrict__ x, const float *__restrict__ g,
+__global__ void __launch_bounds__(256) lab58_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -22018,25 +21960,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -22060,7 +22001,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
  * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab59_rmsnorm_k(const float *__restrict__ x, const float *__restrict__ g,
+__global__ void __launch_bounds__(256) lab59_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -22180,25 +22121,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -22222,7 +22162,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
  * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab60_rmsnorm_k(const float *__restrict__ x, const float *__restrict__ g,
+__global__ void __launch_bounds__(256) lab60_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -22342,25 +22282,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -22384,7 +22323,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
  * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab61_rmsnorm_k(const float *__restrict__ x, const float *__restrict__ g,
+__global__ void __launch_bounds__(256) lab61_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -22504,25 +22443,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -22544,7 +22482,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 /* lab62_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
  * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
  * Strides: a 4096, b 4096, y 4096. No shared memory. */
-__global__ void __launch_bounds__(256) lab62_add_k(const float *__restrict__ a, const float *__restrict__ b,
+__global__ void __launch_bounds__(256) lab62_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -22648,25 +22586,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -22688,7 +22625,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 /* lab63_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
  * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
  * Strides: a 580, b 577, y 579. No shared memory. */
-__global__ void __launch_bounds__(256) lab63_add_k(const float *__restrict__ a, const float *__restrict__ b,
+__global__ void __launch_bounds__(256) lab63_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -22792,25 +22729,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -22833,7 +22769,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
  * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(256) lab64_swiglu_k(const float *__restrict__ g, const float *__restrict__ u,
+__global__ void __launch_bounds__(256) lab64_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -22937,25 +22873,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -22978,7 +22913,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
  * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(256) lab65_swiglu_k(const float *__restrict__ g, const float *__restrict__ u,
+__global__ void __launch_bounds__(256) lab65_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -23083,25 +23018,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -23128,7 +23062,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * pair each (positions from c->positions); the angle's sinf/cosf (slow path
  * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(64) lab66_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
+__global__ void __launch_bounds__(64) lab66_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -23240,25 +23174,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -23285,7 +23218,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * pair each (positions from c->positions); the angle's sinf/cosf (slow path
  * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(32) lab67_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
+__global__ void __launch_bounds__(32) lab67_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -23397,25 +23330,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -23442,7 +23374,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * pair each (positions from c->positions); the angle's sinf/cosf (slow path
  * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab68_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
+__global__ void __launch_bounds__(8) lab68_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -23554,25 +23486,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -23599,7 +23530,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * pair each (positions from c->positions); the angle's sinf/cosf (slow path
  * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(64) lab69_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
+__global__ void __launch_bounds__(64) lab69_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -23711,25 +23642,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -23756,7 +23686,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * pair each (positions from c->positions); the angle's sinf/cosf (slow path
  * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab70_rope_k(const int32_t *__restrict__ positions, const float *__restrict__ x,
+__global__ void __launch_bounds__(8) lab70_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -23867,25 +23797,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -23914,7 +23843,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Strides: a 8192, b 4096, y 8192.
  * Grid: one block of 256 threads per row; each thread re-reads only the
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab71_add_rmsnorm_k(const float *__restrict__ a, const float *__restrict__ b,
+__global__ void __launch_bounds__(256) lab71_add_rmsnorm_k(const float *a, const float *b,
                                                      const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -24039,25 +23968,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -24086,7 +24014,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Strides: a 4096, b 2048, y 4096.
  * Grid: one block of 256 threads per row; each thread re-reads only the
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab72_add_rmsnorm_k(const float *__restrict__ a, const float *__restrict__ b,
+__global__ void __launch_bounds__(256) lab72_add_rmsnorm_k(const float *a, const float *b,
                                                      const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -24211,25 +24139,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -24258,7 +24185,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * Strides: a 1152, b 577, y 1160.
  * Grid: one block of 256 threads per row; each thread re-reads only the
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab73_add_rmsnorm_k(const float *__restrict__ a, const float *__restrict__ b,
+__global__ void __launch_bounds__(256) lab73_add_rmsnorm_k(const float *a, const float *b,
                                                      const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -24383,25 +24310,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -24529,25 +24455,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -24675,25 +24600,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -24821,25 +24745,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -24862,7 +24785,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab77_select_rows_k(const int32_t *__restrict__ sel, const float *__restrict__ x,
+__global__ void __launch_bounds__(256) lab77_select_rows_k(const int32_t *__restrict__ sel, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -24965,25 +24888,24 @@ template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
 }
 
 /* 16-byte streaming load of weights: read once, keep out of L1 (x lives
- * there), ask L2 to fetch the whole 256-byte line. Not volatile: the
- * compiler may hoist these loads ahead of their use (several in flight). */
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
 __device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-
-/* The same load, volatile: issued where it stands, before a following
- * griddepcontrol.wait (the first weights of a projection). */
-__device__ __forceinline__ uint4 llm_ld_stream_first(const void *p) {
     uint4 r;
     asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
                  : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
                  : "l"(p));
     return r;
 }
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
 
 __device__ __forceinline__ float llm_warp_sum(float v) {
 #pragma unroll
@@ -25006,7 +24928,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab78_select_rows_k(const int32_t *__restrict__ sel, const float *__restrict__ x,
+__global__ void __launch_bounds__(256) lab78_select_rows_k(const int32_t *__restrict__ sel, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
