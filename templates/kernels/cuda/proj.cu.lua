@@ -17,12 +17,6 @@
 % local XS, YS = n.ins[1].stride, n.out_stride
 % local RS = residual and n.ins[2].stride or 0
 % local vec_ok = (K % epv == 0) and (XS % 4 == 0)
-% -- U: 16-byte vectors per row in flight per lane. Decode (TT = 1) takes up
-% -- to 8, so that a 2048-wide bf16 row is one step and the whole first step
-% -- is issued before the PDL wait; token tiles (TT = 8) keep 4 (registers).
-% local nv = K // epv
-% local U1 = nv >= 256 and 8 or nv >= 128 and 4 or nv >= 64 and 2 or 1
-% local U8 = U1 > 4 and 4 or U1
 % local rows = n.rows == "T" and "T" or "L"
 % local R, WARPS = 2, 4
 % local per_block = swiglu and WARPS or R * WARPS
@@ -45,12 +39,12 @@ $(include("kernels/cuda/gemv.cu.lua"))
  *   y = x W^T$(B and " + b" or "").
 % end
  * Grid: ceil(N / $(per_block)) blocks of $(32 * WARPS) threads; warp w owns $(swiglu and ("output column w: gate row w and up row " .. N .. "+w") or ("weight rows " .. R .. "w.." .. R .. "w+" .. (R - 1))),
- * streamed once per token tile ($(U1) x 16-byte loads per row in flight per
- * lane when decoding, $(U8) per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][$(XS)] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -92,7 +86,7 @@ __global__ void __launch_bounds__($(32 * WARPS), 4) $(n.kernel)_k(const float *x
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * $(XS);
-        if (VEC) llm_gemv_vec<$(WK), $(K), $(XS), $(R), TT, TT == 1 ? $(U1) : $(U8), $(norm and "true" or "false")>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<$(WK), $(K), $(XS), $(R), TT, 4, $(norm and "true" or "false")>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<$(WK), $(K), $(XS), $(R), TT, $(norm and "true" or "false")>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<$(R), TT, $(norm and "true" or "false")>(acc, ss);

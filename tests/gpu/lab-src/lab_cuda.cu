@@ -317,12 +317,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -354,7 +354,7 @@ __global__ void __launch_bounds__(128, 4) lab01_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -715,12 +715,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -752,7 +752,7 @@ __global__ void __launch_bounds__(128, 4) lab02_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -1113,12 +1113,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][14336] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -1150,7 +1150,7 @@ __global__ void __launch_bounds__(128, 4) lab03_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 14336;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 14336, 14336, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 14336, 14336, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 14336, 14336, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -1511,12 +1511,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -1548,7 +1548,7 @@ __global__ void __launch_bounds__(128, 4) lab04_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -1909,12 +1909,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_swiglu.c.lua:
  *   y = silu(x Wg^T) * (x Wu^T), W = [Wg; Wu].
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 14336+w,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -1945,7 +1945,7 @@ __global__ void __launch_bounds__(128, 4) lab05_matmul_swiglu_k(const float *x, 
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -2303,12 +2303,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -2340,7 +2340,7 @@ __global__ void __launch_bounds__(128, 4) lab06_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_F16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -2701,12 +2701,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -2738,7 +2738,7 @@ __global__ void __launch_bounds__(128, 4) lab07_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F32, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F32, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -3099,12 +3099,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_swiglu.c.lua:
  *   y = silu(x Wg^T) * (x Wu^T), W = [Wg; Wu].
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 14336+w,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -3135,7 +3135,7 @@ __global__ void __launch_bounds__(128, 4) lab08_matmul_swiglu_k(const float *x, 
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_F16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -3493,12 +3493,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -3530,7 +3530,7 @@ __global__ void __launch_bounds__(128, 4) lab09_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -3891,12 +3891,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -3928,7 +3928,7 @@ __global__ void __launch_bounds__(128, 4) lab10_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -4289,12 +4289,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][14336] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -4326,7 +4326,7 @@ __global__ void __launch_bounds__(128, 4) lab11_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 14336;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 14336, 14336, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 14336, 14336, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 14336, 14336, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -4687,12 +4687,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_swiglu.c.lua:
  *   y = silu(x Wg^T) * (x Wu^T), W = [Wg; Wu].
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 14336+w,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -4723,7 +4723,7 @@ __global__ void __launch_bounds__(128, 4) lab12_matmul_swiglu_k(const float *x, 
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -5081,12 +5081,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -5118,7 +5118,7 @@ __global__ void __launch_bounds__(128, 4) lab13_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -5479,12 +5479,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][2048] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -5516,7 +5516,7 @@ __global__ void __launch_bounds__(128, 4) lab14_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 2048;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 2048, 2048, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -5877,12 +5877,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][8192] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -5914,7 +5914,7 @@ __global__ void __launch_bounds__(128, 4) lab15_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 8192;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 8192, 8192, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 8192, 8192, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 8192, 8192, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -6275,12 +6275,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_swiglu.c.lua:
  *   y = silu(x Wg^T) * (x Wu^T), W = [Wg; Wu].
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 8192+w,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][2048] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -6311,7 +6311,7 @@ __global__ void __launch_bounds__(128, 4) lab16_matmul_swiglu_k(const float *x, 
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 2048;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 2048, 2048, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -6669,12 +6669,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][2048] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -6706,7 +6706,7 @@ __global__ void __launch_bounds__(128, 4) lab17_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 2048;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 2048, 2048, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -7067,12 +7067,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][2048] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -7104,7 +7104,7 @@ __global__ void __launch_bounds__(128, 4) lab18_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 2048;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 2048, 2048, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F32, 2048, 2048, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F32, 2048, 2048, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -7465,12 +7465,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (2 x 16-byte loads per row in flight per
- * lane when decoding, 2 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][576] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -7502,7 +7502,7 @@ __global__ void __launch_bounds__(128, 4) lab19_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 576;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 576, 576, 2, TT, TT == 1 ? 2 : 2, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 576, 576, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 576, 576, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -7864,11 +7864,11 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
  * streamed once per token tile (4 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][1536] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -7900,7 +7900,7 @@ __global__ void __launch_bounds__(128, 4) lab20_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 1536;
-        if (VEC) llm_gemv_vec<LLM_W_F16, 1536, 1536, 2, TT, TT == 1 ? 4 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F16, 1536, 1536, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F16, 1536, 1536, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -8261,12 +8261,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_swiglu.c.lua:
  *   y = silu(x Wg^T) * (x Wu^T), W = [Wg; Wu].
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 1536+w,
- * streamed once per token tile (2 x 16-byte loads per row in flight per
- * lane when decoding, 2 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][576] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -8297,7 +8297,7 @@ __global__ void __launch_bounds__(128, 4) lab21_matmul_swiglu_k(const float *x, 
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 576;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 576, 576, 2, TT, TT == 1 ? 2 : 2, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 576, 576, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 576, 576, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -8656,11 +8656,11 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
  * streamed once per token tile (4 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][576] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -8692,7 +8692,7 @@ __global__ void __launch_bounds__(128, 4) lab22_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 576;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 576, 576, 2, TT, TT == 1 ? 4 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F32, 576, 576, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F32, 576, 576, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -9053,12 +9053,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (1 x 16-byte loads per row in flight per
- * lane when decoding, 1 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][128] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -9090,7 +9090,7 @@ __global__ void __launch_bounds__(128, 4) lab23_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 128;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 128, 128, 2, TT, TT == 1 ? 1 : 1, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F32, 128, 128, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F32, 128, 128, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -9451,12 +9451,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_swiglu.c.lua:
  *   y = silu(x Wg^T) * (x Wu^T), W = [Wg; Wu].
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 384+w,
- * streamed once per token tile (1 x 16-byte loads per row in flight per
- * lane when decoding, 1 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][128] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -9487,7 +9487,7 @@ __global__ void __launch_bounds__(128, 4) lab24_matmul_swiglu_k(const float *x, 
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 128;
-        if (VEC) llm_gemv_vec<LLM_W_F16, 128, 128, 2, TT, TT == 1 ? 1 : 1, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F16, 128, 128, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F16, 128, 128, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -9845,12 +9845,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T + b.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (1 x 16-byte loads per row in flight per
- * lane when decoding, 1 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][100] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -9882,7 +9882,7 @@ __global__ void __launch_bounds__(128, 4) lab25_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 100;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 100, 100, 2, TT, TT == 1 ? 1 : 1, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 100, 100, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 100, 100, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -10239,12 +10239,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (1 x 16-byte loads per row in flight per
- * lane when decoding, 1 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][129] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -10276,7 +10276,7 @@ __global__ void __launch_bounds__(128, 4) lab26_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 129;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 129, 129, 2, TT, TT == 1 ? 1 : 1, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F32, 129, 129, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F32, 129, 129, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -10632,12 +10632,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (1 x 16-byte loads per row in flight per
- * lane when decoding, 1 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][203] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -10669,7 +10669,7 @@ __global__ void __launch_bounds__(128, 4) lab27_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 203;
-        if (VEC) llm_gemv_vec<LLM_W_F16, 200, 203, 2, TT, TT == 1 ? 1 : 1, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F16, 200, 203, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F16, 200, 203, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -11025,12 +11025,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul.c.lua:
  *   y = x W^T + b.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4104] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -11062,7 +11062,7 @@ __global__ void __launch_bounds__(128, 4) lab28_matmul_k(const float *x, float *
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4104;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4104, 4104, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4104, 4104, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4104, 4104, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -11424,12 +11424,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_swiglu.c.lua:
  *   y = silu(x Wg^T) * (x Wu^T), W = [Wg; Wu].
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 37+w,
- * streamed once per token tile (1 x 16-byte loads per row in flight per
- * lane when decoding, 1 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][101] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -11460,7 +11460,7 @@ __global__ void __launch_bounds__(128, 4) lab29_matmul_swiglu_k(const float *x, 
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 101;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 100, 101, 2, TT, TT == 1 ? 1 : 1, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 100, 101, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 100, 101, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -11813,12 +11813,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_swiglu.c.lua:
  *   y = silu(x Wg^T) * (x Wu^T), W = [Wg; Wu].
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 45+w,
- * streamed once per token tile (2 x 16-byte loads per row in flight per
- * lane when decoding, 2 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][264] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -11849,7 +11849,7 @@ __global__ void __launch_bounds__(128, 4) lab30_matmul_swiglu_k(const float *x, 
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 264;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 264, 264, 2, TT, TT == 1 ? 2 : 2, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F32, 264, 264, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F32, 264, 264, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -12211,12 +12211,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
  *   order only.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -12248,7 +12248,7 @@ __global__ void __launch_bounds__(128, 4) lab31_norm_matmul_k(const float *x, fl
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -12614,12 +12614,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
  *   order only.
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 14336+w,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -12650,7 +12650,7 @@ __global__ void __launch_bounds__(128, 4) lab32_norm_matmul_swiglu_k(const float
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -13009,12 +13009,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_add.c.lua:
  *   y = r + (x W^T), r the residual input (stride 4096).
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -13046,7 +13046,7 @@ __global__ void __launch_bounds__(128, 4) lab33_matmul_add_k(const float *x, flo
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -13408,12 +13408,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_add.c.lua:
  *   y = r + (x W^T), r the residual input (stride 4096).
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][14336] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -13445,7 +13445,7 @@ __global__ void __launch_bounds__(128, 4) lab34_matmul_add_k(const float *x, flo
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 14336;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 14336, 14336, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 14336, 14336, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 14336, 14336, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -13811,12 +13811,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
  *   order only.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -13848,7 +13848,7 @@ __global__ void __launch_bounds__(128, 4) lab35_norm_matmul_k(const float *x, fl
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -14214,12 +14214,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
  *   order only.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][2048] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -14251,7 +14251,7 @@ __global__ void __launch_bounds__(128, 4) lab36_norm_matmul_k(const float *x, fl
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 2048;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, TT == 1 ? 8 : 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 2048, 2048, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -14613,12 +14613,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_add.c.lua:
  *   y = r + (x W^T), r the residual input (stride 2048).
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][2048] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -14650,7 +14650,7 @@ __global__ void __launch_bounds__(128, 4) lab37_matmul_add_k(const float *x, flo
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 2048;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 2048, 2048, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 2048, 2048, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -15016,12 +15016,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
  *   order only.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -15053,7 +15053,7 @@ __global__ void __launch_bounds__(128, 4) lab38_norm_matmul_k(const float *x, fl
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -15419,12 +15419,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
  *   order only.
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 14336+w,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -15455,7 +15455,7 @@ __global__ void __launch_bounds__(128, 4) lab39_norm_matmul_swiglu_k(const float
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 4096;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, TT == 1 ? 8 : 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -15814,12 +15814,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_add.c.lua:
  *   y = r + (x W^T), r the residual input (stride 4096).
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][14336] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -15851,7 +15851,7 @@ __global__ void __launch_bounds__(128, 4) lab40_matmul_add_k(const float *x, flo
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 14336;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 14336, 14336, 2, TT, TT == 1 ? 8 : 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 14336, 14336, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 14336, 14336, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -16217,12 +16217,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
  *   order only.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (8 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][3584] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -16254,7 +16254,7 @@ __global__ void __launch_bounds__(128, 4) lab41_norm_matmul_k(const float *x, fl
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 3584;
-        if (VEC) llm_gemv_vec<LLM_W_BF16, 3584, 3584, 2, TT, TT == 1 ? 8 : 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 3584, 3584, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_BF16, 3584, 3584, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -16622,11 +16622,11 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   order only.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
  * streamed once per token tile (4 x 16-byte loads per row in flight per
- * lane when decoding, 4 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][576] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -16658,7 +16658,7 @@ __global__ void __launch_bounds__(128, 4) lab42_norm_matmul_k(const float *x, fl
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 576;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 576, 576, 2, TT, TT == 1 ? 4 : 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F32, 576, 576, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F32, 576, 576, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -17024,12 +17024,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
  *   order only.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (1 x 16-byte loads per row in flight per
- * lane when decoding, 1 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][101] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -17061,7 +17061,7 @@ __global__ void __launch_bounds__(128, 4) lab43_norm_matmul_k(const float *x, fl
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 101;
-        if (VEC) llm_gemv_vec<LLM_W_F16, 100, 101, 2, TT, TT == 1 ? 1 : 1, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F16, 100, 101, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F16, 100, 101, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -17423,12 +17423,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
  *   order only.
  * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 45+w,
- * streamed once per token tile (2 x 16-byte loads per row in flight per
- * lane when decoding, 2 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][268] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -17459,7 +17459,7 @@ __global__ void __launch_bounds__(128, 4) lab44_norm_matmul_swiglu_k(const float
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 268;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 264, 268, 2, TT, TT == 1 ? 2 : 2, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F32, 264, 268, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F32, 264, 268, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, true>(acc, ss);
@@ -17818,12 +17818,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_add.c.lua:
  *   y = r + (x W^T + b), r the residual input (stride 37).
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (1 x 16-byte loads per row in flight per
- * lane when decoding, 1 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][203] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -17855,7 +17855,7 @@ __global__ void __launch_bounds__(128, 4) lab45_matmul_add_k(const float *x, flo
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 203;
-        if (VEC) llm_gemv_vec<LLM_W_F16, 200, 203, 2, TT, TT == 1 ? 1 : 1, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F16, 200, 203, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F16, 200, 203, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
@@ -18213,12 +18213,12 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * Matches templates/kernels/cpu/matmul_add.c.lua:
  *   y = r + (x W^T), r the residual input (stride 128).
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
- * streamed once per token tile (1 x 16-byte loads per row in flight per
- * lane when decoding, 1 per token tile); lane partial sums are reduced with shuffles and lanes write
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
  * distinct outputs. No shared memory: x ([rows][128] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
- * its use (2-3 loads in flight); with it the R x U loads of a step are issued
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
  * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
@@ -18250,7 +18250,7 @@ __global__ void __launch_bounds__(128, 4) lab46_matmul_add_k(const float *x, flo
         }
         const int tn = min(TT, rows - t0);
         const float *xt = x + (size_t)t0 * 128;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 128, 128, 2, TT, TT == 1 ? 1 : 1, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        if (VEC) llm_gemv_vec<LLM_W_F32, 128, 128, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
         else llm_gemv_scalar<LLM_W_F32, 128, 128, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
         llm_gemv_reduce<2, TT, false>(acc, ss);
