@@ -37,7 +37,7 @@ void compile_options_default(CompileOptions *o) {
     o->dtype = DTYPE_F32;
     o->max_tokens = 64;
     o->cuda_arch = "sm_90";
-    o->cuda_pdl = 1; /* measured best on H100: docs/performance.md */
+    o->cuda_pdl = 2; /* "early": measured best on H100, docs/performance.md */
     o->block_size = 16;
 }
 
