@@ -72,17 +72,23 @@ static int load_tokenizer(CliSession *s, LlmError *err) {
     return LLM_OK;
 }
 
-/* Opens the target's engine and sizes the KV pool: --kv-memory when given,
- * else one full-context sequence; on a device, never past what is free. */
+/* Opens the target's engine and sizes the KV pool: --kv-memory when given
+ * (bytes, or a fraction of the device memory that is free, or of host
+ * MemAvailable when the engine reports no limit), else one full-context
+ * sequence; on a device, never past what is free. */
 static int open_engine(CliSession *s, const SessionOptions *opt, LlmError *err) {
     const LlmProgram *p = s->prog;
     LlmEngineConfig cfg = {.n_threads = opt->n_threads, .max_seqs = opt->max_seqs > 0 ? opt->max_seqs : 1};
     if (p->engine->open(p, s->payload.weights, &cfg, &s->engine, err) != LLM_OK) return LLM_ERR;
     KvCacheShape shape = kv_shape_from_program(p);
     int n_blocks = 0;
-    if (kv_cache_blocks_for_budget(&shape, opt->kv_memory, "--kv-memory", &n_blocks, err) != LLM_OK)
+    size_t cap = p->engine->kv_capacity(s->engine), avail = cap;
+    if (opt->kv_memory.kind == KV_BUDGET_FRACTION && cap == 0 &&
+        kv_budget_host_available(&avail, err) != LLM_OK)
+        return llm_error_prefix(err, "--kv-memory %g", opt->kv_memory.fraction);
+    if (kv_budget_blocks(&opt->kv_memory, &shape, cfg.max_seqs, avail, "--kv-memory", &n_blocks,
+                         err) != LLM_OK)
         return LLM_ERR;
-    size_t cap = p->engine->kv_capacity(s->engine);
     size_t need = kv_cache_block_bytes(&shape) * (size_t)n_blocks;
     if (cap > 0 && need > cap)
         return llm_errorf(err, "not enough device memory for the KV cache: %d blocks need %.1f MiB, "

@@ -18,13 +18,15 @@
 #include "base/program.h"
 #include "base/threadpool.h"
 #include "engine/engine.h"
+#include "kv/kv_budget.h"
 #include "kv/kv_cache.h"
 #include "tok/tok.h"
 
 typedef struct SessionOptions {
     const char *payload_path; /* file holding the payload */
     int n_threads;            /* 0 = all online cores */
-    size_t kv_memory;         /* KV budget in bytes, 0 = one full-context sequence */
+    KvBudget kv_memory;       /* KV budget: bytes, a fraction of free memory, or the
+                                 default (one full-context sequence) */
     int max_seqs;             /* KV sequence slots */
 } SessionOptions;
 
