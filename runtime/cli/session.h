@@ -42,7 +42,8 @@ typedef struct CliSession {
 int session_open(CliSession *s, const LlmProgram *prog, const SessionOptions *opt, LlmError *err);
 void session_close(CliSession *s);
 
-/* One forward step through the engine (see engine.h for rows/sampled). */
+/* One forward step through the engine (see engine.h for rows/sampled),
+ * after the KV block copies that copy-on-write queued (runtime/kv). */
 int session_step(CliSession *s, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
                  LlmError *err);
 
