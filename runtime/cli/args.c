@@ -21,6 +21,7 @@ typedef enum CliOptKind {
     CLI_OPT_FLOAT,
     CLI_OPT_U64,
     CLI_OPT_BYTES,
+    CLI_OPT_KV_BUDGET,
     CLI_OPT_SWITCH
 } CliOptKind;
 
@@ -56,7 +57,7 @@ static const CliOption CLI_OPTIONS[] = {
     {"--system", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(system), NO_MARK, 0, 0},
     {"--chat-template", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(chat_template), NO_MARK, 0, 0},
     {"--threads", "-t", CLI_OPT_INT, CLI_IN_ALL, AT(n_threads), NO_MARK, 1, 4096},
-    {"--kv-memory", NULL, CLI_OPT_BYTES, CLI_IN_ALL, AT(kv_memory), NO_MARK, 0, 0},
+    {"--kv-memory", NULL, CLI_OPT_KV_BUDGET, CLI_IN_ALL, AT(kv_memory), NO_MARK, 0, 0},
     {"--prompt-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(prompt_len), NO_MARK, 1, INT_MAX},
     {"--gen-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(gen_len), NO_MARK, 1, INT_MAX},
     {"--batch", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(batch), NO_MARK, 1, 1},
@@ -98,8 +99,9 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "                         recognised from the model's chat template)\n"
             "common options:\n"
             "  -t, --threads N        worker threads (default: all cores)\n"
-            "  --kv-memory SIZE       KV cache budget, e.g. 512M, 2G (default: one\n"
-            "                         sequence of the full context)\n"
+            "  --kv-memory SIZE       KV cache budget, e.g. 512M, 2G, or a fraction of\n"
+            "                         the free memory, e.g. 0.9 (default: one sequence\n"
+            "                         of the full context)\n"
             "  -h, --help             this text\n",
             prog_name);
 }
@@ -139,33 +141,12 @@ int cli_parse_u64(const char *flag, const char *s, uint64_t *out, LlmError *err)
     return LLM_OK;
 }
 
-/* The multiplier of a size suffix ("", "K", "MiB", "gb"...), 0 if unknown. */
-static uint64_t size_suffix_scale(const char *suf) {
-    static const char units[] = "KMGT";
-    if (*suf == '\0') return 1;
-    const char *u = strchr(units, toupper((unsigned char)*suf));
-    if (u == NULL) return 0;
-    uint64_t scale = 1024;
-    for (const char *q = units; q < u; q++) scale *= 1024;
-    const char *rest = suf + 1;
-    if (strcmp(rest, "") == 0 || strcasecmp(rest, "b") == 0 || strcasecmp(rest, "ib") == 0)
-        return scale;
-    return 0;
-}
-
 int cli_parse_bytes(const char *flag, const char *s, size_t *out, LlmError *err) {
-    char *end = NULL;
-    errno = 0;
-    if (!isdigit((unsigned char)*s))
+    KvBudget b;
+    if (kv_budget_parse(flag, s, &b, err) != LLM_OK) return LLM_ERR;
+    if (b.kind != KV_BUDGET_BYTES)
         return llm_errorf(err, "%s: expected a size like 512M or 2G, got '%s'", flag, s);
-    unsigned long long v = strtoull(s, &end, 10);
-    uint64_t scale = size_suffix_scale(end);
-    if (scale == 0)
-        return llm_errorf(err, "%s: expected a size like 512M or 2G, got '%s'", flag, s);
-    if (errno == ERANGE || v > SIZE_MAX / scale)
-        return llm_errorf(err, "%s: %s is out of range", flag, s);
-    if (v == 0) return llm_errorf(err, "%s: %s must be more than 0 bytes", flag, s);
-    *out = (size_t)(v * scale);
+    *out = b.bytes;
     return LLM_OK;
 }
 
@@ -213,6 +194,7 @@ static int option_store(const CliOption *o, const char *flag, const char *value,
     case CLI_OPT_FLOAT: rc = cli_parse_float(flag, value, (float *)(void *)field, err); break;
     case CLI_OPT_U64: rc = cli_parse_u64(flag, value, (uint64_t *)(void *)field, err); break;
     case CLI_OPT_BYTES: rc = cli_parse_bytes(flag, value, (size_t *)(void *)field, err); break;
+    case CLI_OPT_KV_BUDGET: rc = kv_budget_parse(flag, value, (KvBudget *)(void *)field, err); break;
     case CLI_OPT_SWITCH: *(int *)(void *)field = 1; break;
     }
     if (rc == LLM_OK && o->has_offset != NO_MARK) *(int *)(void *)((char *)a + o->has_offset) = 1;

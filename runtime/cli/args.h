@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "base/error.h"
+#include "kv/kv_budget.h"
 
 typedef enum CliCommand {
     CLI_CMD_HELP = 0, /* --help, -h, or no command */
@@ -40,7 +41,7 @@ typedef struct CliArgs {
     int print_ids;           /* --print-ids: "ids: ..." line after the text */
     const char *dump_logits; /* --dump-logits FILE, NULL when absent */
     int n_threads;           /* --threads, 0 = all online cores */
-    size_t kv_memory;        /* --kv-memory bytes, 0 = one full-context sequence */
+    KvBudget kv_memory;      /* --kv-memory bytes or fraction, default one full-context sequence */
     const char *system;      /* chat --system TEXT, NULL when absent */
     const char *chat_template; /* chat --chat-template NAME, NULL = the model's */
     int prompt_len;          /* bench --prompt-len, default 16 */
@@ -59,8 +60,9 @@ void cli_print_usage(FILE *f, const char *prog_name);
 int cli_parse_int(const char *flag, const char *s, int min, int max, int *out, LlmError *err);
 int cli_parse_float(const char *flag, const char *s, float *out, LlmError *err);
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out, LlmError *err);
-/* A byte count: digits with an optional binary suffix K, M, G or T
- * (case-insensitive, optionally followed by "B" or "iB"): 512M, 2G, 1048576. */
+/* A byte count: a number with an optional binary suffix K, M, G or T
+ * (case-insensitive, optionally followed by "B" or "iB"): 512M, 2G, 1.5G,
+ * 1048576 (kv_budget.h's syntax, fractions refused). */
 int cli_parse_bytes(const char *flag, const char *s, size_t *out, LlmError *err);
 /* Token ids separated by spaces/commas, each in 0..vocab-1; *ids malloc'd. */
 int cli_parse_ids(const char *flag, const char *s, int vocab, int32_t **ids, int *n,

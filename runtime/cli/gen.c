@@ -108,6 +108,7 @@ static int gen_dump_rows(GenState *g, int n, LlmError *err) {
 
 int gen_prefill(GenState *g, const int32_t *ids, int n, int32_t *first, LlmError *err) {
     KvCache *kv = &g->s->kv;
+    kv_seq_truncate(kv, g->seq, g->n_past); /* drop what the caller rolled back */
     KvStatus st = kv_seq_reserve(kv, g->seq, g->n_past + n);
     if (st != KV_OK)
         return llm_errorf(err, "the KV pool (%d blocks of %d tokens) cannot hold the "

@@ -5,7 +5,8 @@
  * The caller owns the order: gen_state_init, gen_open (sampler + KV slot),
  * then any number of rounds of gen_prefill (tokens appended at n_past; the
  * caller may first lower n_past to keep only a prefix of what the cache
- * holds; it returns the first sampled token), gen_decode, gen_flush; finally
+ * holds, and gen_prefill truncates the KV sequence to it; it returns the
+ * first sampled token), gen_decode, gen_flush; finally
  * gen_state_free.
  */
 #ifndef LLMCC_CLI_GEN_H

@@ -72,17 +72,23 @@ static int load_tokenizer(CliSession *s, LlmError *err) {
     return LLM_OK;
 }
 
-/* Opens the target's engine and sizes the KV pool: --kv-memory when given,
- * else one full-context sequence; on a device, never past what is free. */
+/* Opens the target's engine and sizes the KV pool: --kv-memory when given
+ * (bytes, or a fraction of the device memory that is free, or of host
+ * MemAvailable when the engine reports no limit), else one full-context
+ * sequence; on a device, never past what is free. */
 static int open_engine(CliSession *s, const SessionOptions *opt, LlmError *err) {
     const LlmProgram *p = s->prog;
     LlmEngineConfig cfg = {.n_threads = opt->n_threads, .max_seqs = opt->max_seqs > 0 ? opt->max_seqs : 1};
     if (p->engine->open(p, s->payload.weights, &cfg, &s->engine, err) != LLM_OK) return LLM_ERR;
     KvCacheShape shape = kv_shape_from_program(p);
     int n_blocks = 0;
-    if (kv_cache_blocks_for_budget(&shape, opt->kv_memory, "--kv-memory", &n_blocks, err) != LLM_OK)
+    size_t cap = p->engine->kv_capacity(s->engine), avail = cap;
+    if (opt->kv_memory.kind == KV_BUDGET_FRACTION && cap == 0 &&
+        kv_budget_host_available(&avail, err) != LLM_OK)
+        return llm_error_prefix(err, "--kv-memory %g", opt->kv_memory.fraction);
+    if (kv_budget_blocks(&opt->kv_memory, &shape, cfg.max_seqs, avail, "--kv-memory", &n_blocks,
+                         err) != LLM_OK)
         return LLM_ERR;
-    size_t cap = p->engine->kv_capacity(s->engine);
     size_t need = kv_cache_block_bytes(&shape) * (size_t)n_blocks;
     if (cap > 0 && need > cap)
         return llm_errorf(err, "not enough device memory for the KV cache: %d blocks need %.1f MiB, "
@@ -114,7 +120,22 @@ void session_close(CliSession *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* Runs the copies copy-on-write queued, so the step sees every block it reads. */
+static int run_kv_copies(CliSession *s, LlmError *err) {
+    const KvCopy *copies = NULL;
+    int n = kv_cache_pending_copies(&s->kv, &copies);
+    if (n == 0) return LLM_OK;
+    const LlmEngineOps *ops = s->prog->engine;
+    if (ops->copy_blocks == NULL)
+        return llm_errorf(err, "the %s engine cannot copy KV blocks (copy-on-write of %d "
+                          "shared blocks)", ops->target, n);
+    if (ops->copy_blocks(s->engine, copies, n, err) != LLM_OK) return LLM_ERR;
+    kv_cache_copies_done(&s->kv);
+    return LLM_OK;
+}
+
 int session_step(CliSession *s, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
                  LlmError *err) {
+    if (run_kv_copies(s, err) != LLM_OK) return LLM_ERR;
     return s->prog->engine->step(s->engine, b, rows, sampled, err);
 }

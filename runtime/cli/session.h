@@ -18,13 +18,15 @@
 #include "base/program.h"
 #include "base/threadpool.h"
 #include "engine/engine.h"
+#include "kv/kv_budget.h"
 #include "kv/kv_cache.h"
 #include "tok/tok.h"
 
 typedef struct SessionOptions {
     const char *payload_path; /* file holding the payload */
     int n_threads;            /* 0 = all online cores */
-    size_t kv_memory;         /* KV budget in bytes, 0 = one full-context sequence */
+    KvBudget kv_memory;       /* KV budget: bytes, a fraction of free memory, or the
+                                 default (one full-context sequence) */
     int max_seqs;             /* KV sequence slots */
 } SessionOptions;
 
@@ -40,7 +42,8 @@ typedef struct CliSession {
 int session_open(CliSession *s, const LlmProgram *prog, const SessionOptions *opt, LlmError *err);
 void session_close(CliSession *s);
 
-/* One forward step through the engine (see engine.h for rows/sampled). */
+/* One forward step through the engine (see engine.h for rows/sampled),
+ * after the KV block copies that copy-on-write queued (runtime/kv). */
 int session_step(CliSession *s, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
                  LlmError *err);
 

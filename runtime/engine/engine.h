@@ -17,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/program.h"
+#include "kv/kv_cache.h"
 #include "sample/sample_row.h"
 
 #ifdef __cplusplus
@@ -56,6 +57,20 @@ typedef struct LlmEngineOps {
      * cannot be measured. */
     double (*copy_bandwidth)(LlmEngine *e);
     void (*close)(LlmEngine *e);
+    /* Copies K and V of every layer from block copies[i].src to block
+     * copies[i].dst, i < n (the copy-on-write list of runtime/kv: no block
+     * is both a source and a destination, so any order is right). Runs
+     * before the next step touches the pool. NULL when the engine cannot
+     * copy: then sequences must not share a block that is written (no
+     * kv_seq_fork). Errors: a block id outside the pool, device failures.
+     * Last in the struct, and null by default in C++, so that an engine
+     * written with a positional initializer before this op existed still
+     * compiles without a missing-initializer warning (same layout in C). */
+#ifdef __cplusplus
+    int (*copy_blocks)(LlmEngine *e, const KvCopy *copies, int n, LlmError *err) = nullptr;
+#else
+    int (*copy_blocks)(LlmEngine *e, const KvCopy *copies, int n, LlmError *err);
+#endif
 } LlmEngineOps;
 
 extern const LlmEngineOps llm_engine_cpu;

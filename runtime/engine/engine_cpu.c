@@ -94,6 +94,29 @@ static int cpu_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, i
     return LLM_OK;
 }
 
+/* K and V of every layer, block src -> block dst, for each copy. Layout
+ * [n_layers][n_blocks][block bytes of one layer] per tensor (program.h). */
+static int cpu_copy_blocks(LlmEngine *e, const KvCopy *copies, int n, LlmError *err) {
+    KvCacheShape shape = kv_shape_from_program(e->prog);
+    size_t layer_block = kv_cache_block_bytes(&shape) / 2 / (size_t)shape.n_layers;
+    for (int i = 0; i < n; i++) {
+        KvCopy c = copies[i];
+        if (c.src < 0 || c.src >= e->n_blocks || c.dst < 0 || c.dst >= e->n_blocks || c.src == c.dst)
+            return llm_errorf(err, "KV copy %d: block %d -> %d is outside the pool of %d blocks "
+                              "or onto itself", i, c.src, c.dst, e->n_blocks);
+    }
+    for (int l = 0; l < shape.n_layers; l++) {
+        size_t layer = (size_t)l * (size_t)e->n_blocks;
+        for (int i = 0; i < n; i++) {
+            size_t src = (layer + (size_t)copies[i].src) * layer_block;
+            size_t dst = (layer + (size_t)copies[i].dst) * layer_block;
+            memcpy((char *)e->k + dst, (const char *)e->k + src, layer_block);
+            memcpy((char *)e->v + dst, (const char *)e->v + src, layer_block);
+        }
+    }
+    return LLM_OK;
+}
+
 static void cpu_describe(const LlmEngine *e, char *buf, size_t cap) {
     snprintf(buf, cap, "cpu, %d threads, built for %s", threadpool_size(e->pool),
              e->prog->arch ? e->prog->arch : "?");
@@ -131,4 +154,5 @@ const LlmEngineOps llm_engine_cpu = {
     .describe = cpu_describe,
     .copy_bandwidth = cpu_copy_bandwidth,
     .close = cpu_close,
+    .copy_blocks = cpu_copy_blocks,
 };

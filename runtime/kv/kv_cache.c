@@ -1,13 +1,21 @@
-/* kv_cache.c - paged KV pool: block allocation, block tables, ref counts.
+/* kv_cache.c - the block allocator and the sequence operations of the
+ * paged KV block manager: sizing, init, free stack, evictable list,
+ * open/fork/reserve (with copy-on-write)/truncate/release, pending copies,
+ * statistics. The prefix cache's hash table and commit/lookup live in
+ * kv_prefix.c, the invariant checker in kv_check.c. See kv_cache.h for the
+ * block states and invariants.
  *
- * Allocation is a LIFO free stack, so a freed block is reused first (warm in
- * cache). Sizes are computed with overflow checks because the budget comes
- * from the command line. See kv_cache.h for the invariants.
+ * Allocation pops a LIFO free stack, so a freed block is reused first (warm
+ * in cache); only when it is empty is a cached block evicted, least
+ * recently freed first. Sizes are computed with overflow checks because the
+ * budget comes from the command line.
  */
 #include "kv/kv_cache.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "kv/kv_internal.h"
 
 KvCacheShape kv_shape_from_program(const LlmProgram *prog) {
     KvCacheShape s = {
@@ -55,6 +63,39 @@ int kv_cache_blocks_for_budget(const KvCacheShape *s, size_t budget_bytes, const
     return LLM_OK;
 }
 
+/* Smallest power of two >= n (n <= 2^31). */
+static uint32_t pow2_at_least(int n) {
+    uint32_t p = 1;
+    while (p < (uint32_t)n) p <<= 1;
+    return p;
+}
+
+/* The per-block arrays of the allocator and of the prefix cache. */
+static void alloc_block_arrays(KvCache *kv) {
+    size_t n = (size_t)kv->n_blocks;
+    kv->free_ids = llm_xmalloc(sizeof(int32_t) * n);
+    for (int i = 0; i < kv->n_blocks; i++) kv->free_ids[i] = kv->n_blocks - 1 - i; /* pop 0 first */
+    kv->n_free = kv->n_blocks;
+    kv->ref_counts = llm_xcalloc(n, sizeof(int32_t));
+    kv->pins = llm_xcalloc(n, sizeof(int32_t));
+    kv->hashes = llm_xcalloc(n, sizeof(uint64_t));
+    kv->commit_ids = llm_xcalloc(n, sizeof(uint64_t));
+    kv->parent_commits = llm_xcalloc(n, sizeof(uint64_t));
+    kv->block_tokens = llm_xcalloc(n * (size_t)kv->shape.block_size, sizeof(int32_t));
+    uint32_t buckets = pow2_at_least(kv->n_blocks);
+    kv->bucket_mask = buckets - 1;
+    kv->buckets = llm_xmalloc(sizeof(int32_t) * buckets);
+    memset(kv->buckets, 0xff, sizeof(int32_t) * buckets); /* -1 */
+    kv->bucket_next = llm_xmalloc(sizeof(int32_t) * n);
+    kv->lru_prev = llm_xmalloc(sizeof(int32_t) * n);
+    kv->lru_next = llm_xmalloc(sizeof(int32_t) * n);
+    memset(kv->bucket_next, 0xff, sizeof(int32_t) * n);
+    memset(kv->lru_prev, 0xff, sizeof(int32_t) * n);
+    memset(kv->lru_next, 0xff, sizeof(int32_t) * n);
+    kv->lru_head = kv->lru_tail = -1;
+    kv->copies = llm_xmalloc(sizeof(KvCopy) * n);
+}
+
 int kv_cache_init(KvCache *kv, const KvCacheShape *s, int n_blocks, int max_seqs,
                   LlmError *err) {
     memset(kv, 0, sizeof *kv);
@@ -67,10 +108,8 @@ int kv_cache_init(KvCache *kv, const KvCacheShape *s, int n_blocks, int max_seqs
     kv->n_blocks = n_blocks;
     kv->max_seqs = max_seqs;
     kv->block_bytes = per_block;
-    kv->free_ids = llm_xmalloc(sizeof(int32_t) * (size_t)n_blocks);
-    kv->ref_counts = llm_xcalloc((size_t)n_blocks, sizeof(int32_t));
-    for (int i = 0; i < n_blocks; i++) kv->free_ids[i] = n_blocks - 1 - i; /* pop 0 first */
-    kv->n_free = n_blocks;
+    kv->hash_fn = kv_hash_block;
+    alloc_block_arrays(kv);
     size_t row = (size_t)s->max_blocks_per_seq;
     kv->block_tables = llm_xmalloc(sizeof(int32_t) * row * (size_t)max_seqs);
     memset(kv->block_tables, 0xff, sizeof(int32_t) * row * (size_t)max_seqs); /* -1 */
@@ -82,17 +121,119 @@ int kv_cache_init(KvCache *kv, const KvCacheShape *s, int n_blocks, int max_seqs
 void kv_cache_free(KvCache *kv) {
     free(kv->free_ids);
     free(kv->ref_counts);
+    free(kv->pins);
+    free(kv->hashes);
+    free(kv->commit_ids);
+    free(kv->parent_commits);
+    free(kv->block_tokens);
+    free(kv->buckets);
+    free(kv->bucket_next);
+    free(kv->lru_prev);
+    free(kv->lru_next);
+    free(kv->copies);
     free(kv->block_tables);
     free(kv->seqs);
     memset(kv, 0, sizeof *kv);
 }
 
+/* ---- allocator ----------------------------------------------------------- */
+
+static void lru_remove(KvCache *kv, int32_t id) {
+    int32_t prev = kv->lru_prev[id], next = kv->lru_next[id];
+    if (prev >= 0) kv->lru_next[prev] = next;
+    else kv->lru_head = next;
+    if (next >= 0) kv->lru_prev[next] = prev;
+    else kv->lru_tail = prev;
+    kv->lru_prev[id] = kv->lru_next[id] = -1;
+    kv->n_cached--;
+}
+
+static void lru_push_tail(KvCache *kv, int32_t id) {
+    kv->lru_prev[id] = kv->lru_tail;
+    kv->lru_next[id] = -1;
+    if (kv->lru_tail >= 0) kv->lru_next[kv->lru_tail] = id;
+    else kv->lru_head = id;
+    kv->lru_tail = id;
+    kv->n_cached++;
+}
+
+/* An unreferenced, unpinned block: cached if committed, else free. */
+static void block_put_back(KvCache *kv, int32_t id) {
+    if (kv->commit_ids[id] != 0) lru_push_tail(kv, id);
+    else kv->free_ids[kv->n_free++] = id;
+}
+
+static void note_used(KvCache *kv) {
+    int used = kv->n_blocks - kv->n_free - kv->n_cached;
+    if (used > kv->stats.peak_used) kv->stats.peak_used = used;
+}
+
+int kv_blocks_available(const KvCache *kv) { return kv->n_free + kv->n_cached; }
+
+int32_t kv_block_alloc(KvCache *kv) {
+    int32_t id;
+    if (kv->n_free > 0) {
+        id = kv->free_ids[--kv->n_free];
+    } else if (kv->lru_head >= 0) {
+        id = kv->lru_head;
+        lru_remove(kv, id);
+        kv_prefix_remove(kv, id);
+        kv->stats.n_evictions++;
+    } else {
+        return -1;
+    }
+    LLM_ASSERT(kv->ref_counts[id] == 0 && kv->pins[id] == 0 && kv->commit_ids[id] == 0);
+    kv->ref_counts[id] = 1;
+    note_used(kv);
+    return id;
+}
+
+void kv_block_ref(KvCache *kv, int32_t id) {
+    if (kv->ref_counts[id] == 0 && kv->pins[id] == 0) {
+        LLM_ASSERT(kv->commit_ids[id] != 0); /* only a cached block can be found unreferenced */
+        lru_remove(kv, id);
+    }
+    kv->ref_counts[id]++;
+    note_used(kv);
+}
+
+static void unpin(KvCache *kv, int32_t id) {
+    LLM_ASSERT(kv->pins[id] > 0);
+    if (--kv->pins[id] == 0 && kv->ref_counts[id] == 0) block_put_back(kv, id);
+}
+
+/* Drops the pending copy into dst (nobody will read dst any more). */
+static void drop_copies_into(KvCache *kv, int32_t dst) {
+    int w = 0;
+    for (int r = 0; r < kv->n_copies; r++) {
+        KvCopy c = kv->copies[r];
+        if (c.dst == dst) unpin(kv, c.src);
+        else kv->copies[w++] = c;
+    }
+    kv->n_copies = w;
+}
+
+void kv_block_unref(KvCache *kv, int32_t id) {
+    LLM_ASSERT(id >= 0 && id < kv->n_blocks && kv->ref_counts[id] > 0);
+    if (--kv->ref_counts[id] > 0) return;
+    drop_copies_into(kv, id);
+    if (kv->pins[id] == 0) block_put_back(kv, id);
+}
+
+/* ---- sequences ------------------------------------------------------------ */
+
+KvSeq *kv_seq_get(const KvCache *kv, int seq) {
+    if (seq < 0 || seq >= kv->max_seqs || !kv->seqs[seq].active)
+        LLM_BUG("KV sequence %d is not open", seq);
+    return &kv->seqs[seq];
+}
+
 KvStatus kv_seq_open(KvCache *kv, int *seq) {
     for (int i = 0; i < kv->max_seqs; i++) {
-        if (!kv->seqs[i].active) {
-            kv->seqs[i].active = 1;
-            kv->seqs[i].n_tokens = 0;
-            kv->seqs[i].n_blocks = 0;
+        KvSeq *q = &kv->seqs[i];
+        if (!q->active) {
+            q->active = 1;
+            q->n_tokens = q->n_blocks = q->n_committed = 0;
             *seq = i;
             return KV_OK;
         }
@@ -100,86 +241,115 @@ KvStatus kv_seq_open(KvCache *kv, int *seq) {
     return KV_OUT_OF_BLOCKS;
 }
 
-static KvSeq *seq_get(const KvCache *kv, int seq) {
-    if (seq < 0 || seq >= kv->max_seqs || !kv->seqs[seq].active)
-        LLM_BUG("KV sequence %d is not open", seq);
-    return &kv->seqs[seq];
+KvStatus kv_seq_fork(KvCache *kv, int parent, int *child) {
+    kv_seq_get(kv, parent);
+    int c;
+    if (kv_seq_open(kv, &c) != KV_OK) return KV_OUT_OF_BLOCKS;
+    const KvSeq *p = &kv->seqs[parent];
+    KvSeq *q = &kv->seqs[c];
+    for (int i = 0; i < p->n_blocks; i++) {
+        q->block_table[i] = p->block_table[i];
+        kv_block_ref(kv, p->block_table[i]);
+    }
+    q->n_blocks = p->n_blocks;
+    q->n_tokens = p->n_tokens;
+    q->n_committed = p->n_committed;
+    *child = c;
+    return KV_OK;
 }
 
 int kv_seq_blocks_needed(const KvCache *kv, int seq, int n_tokens) {
-    const KvSeq *q = seq_get(kv, seq);
+    const KvSeq *q = kv_seq_get(kv, seq);
     long want = ((long)n_tokens + kv->shape.block_size - 1) / kv->shape.block_size;
     return want > q->n_blocks ? (int)(want - q->n_blocks) : 0;
 }
 
-KvStatus kv_seq_reserve(KvCache *kv, int seq, int n_tokens) {
-    KvSeq *q = seq_get(kv, seq);
-    if (n_tokens < 0) LLM_BUG("negative token count %d", n_tokens);
-    if ((long)n_tokens > (long)kv->shape.max_blocks_per_seq * kv->shape.block_size)
-        return KV_SEQ_TOO_LONG;
-    int need = kv_seq_blocks_needed(kv, seq, n_tokens);
-    if (need > kv->n_free) return KV_OUT_OF_BLOCKS;
-    for (int i = 0; i < need; i++) {
-        int32_t id = kv->free_ids[--kv->n_free];
-        LLM_ASSERT(kv->ref_counts[id] == 0);
-        kv->ref_counts[id] = 1;
-        q->block_table[q->n_blocks++] = id;
+/* The block a new copy should read instead of id: when id is itself the
+ * destination of a pending copy, its content is not there yet, so read
+ * that copy's source (this keeps sources and destinations disjoint). */
+static int32_t copy_source(const KvCache *kv, int32_t id) {
+    for (int i = 0; i < kv->n_copies; i++)
+        if (kv->copies[i].dst == id) return kv->copies[i].src;
+    return id;
+}
+
+/* Makes table entry idx of q writable: a shared block is replaced by a
+ * fresh one with a queued copy; a committed block of q's own leaves the
+ * prefix cache. The caller checked that a block is available. */
+static void prepare_write(KvCache *kv, KvSeq *q, int idx) {
+    int32_t id = q->block_table[idx];
+    if (kv->ref_counts[id] > 1) {
+        int32_t fresh = kv_block_alloc(kv);
+        int32_t src = copy_source(kv, id);
+        LLM_ASSERT(fresh >= 0 && kv->n_copies < kv->n_blocks);
+        kv->copies[kv->n_copies++] = (KvCopy){.src = src, .dst = fresh};
+        kv->pins[src]++;
+        kv->stats.n_copies++;
+        kv_block_unref(kv, id);
+        q->block_table[idx] = fresh;
+    } else if (kv->commit_ids[id] != 0) {
+        kv_prefix_remove(kv, id);
     }
-    if (n_tokens > q->n_tokens) q->n_tokens = n_tokens;
+}
+
+KvStatus kv_seq_reserve(KvCache *kv, int seq, int n_tokens) {
+    KvSeq *q = kv_seq_get(kv, seq);
+    int bs = kv->shape.block_size;
+    if (n_tokens < 0) LLM_BUG("negative token count %d", n_tokens);
+    if ((long)n_tokens > (long)kv->shape.max_blocks_per_seq * bs) return KV_SEQ_TOO_LONG;
+    if (n_tokens <= q->n_tokens) return KV_OK;
+    int need = kv_seq_blocks_needed(kv, seq, n_tokens);
+    int tail = q->n_tokens % bs != 0 ? q->n_tokens / bs : -1; /* partly filled block written */
+    int copy = tail >= 0 && kv->ref_counts[q->block_table[tail]] > 1;
+    if (need + copy > kv_blocks_available(kv)) return KV_OUT_OF_BLOCKS;
+    if (tail >= 0) prepare_write(kv, q, tail);
+    for (int i = 0; i < need; i++) q->block_table[q->n_blocks++] = kv_block_alloc(kv);
+    q->n_tokens = n_tokens;
     return KV_OK;
 }
 
-void kv_seq_release(KvCache *kv, int seq) {
-    KvSeq *q = seq_get(kv, seq);
-    for (int i = 0; i < q->n_blocks; i++) {
-        int32_t id = q->block_table[i];
-        LLM_ASSERT(id >= 0 && id < kv->n_blocks && kv->ref_counts[id] > 0);
-        if (--kv->ref_counts[id] == 0) kv->free_ids[kv->n_free++] = id;
-        q->block_table[i] = -1;
+void kv_seq_truncate(KvCache *kv, int seq, int n_tokens) {
+    KvSeq *q = kv_seq_get(kv, seq);
+    if (n_tokens < 0 || n_tokens > q->n_tokens)
+        LLM_BUG("KV sequence %d: cannot truncate %d tokens to %d", seq, q->n_tokens, n_tokens);
+    int bs = kv->shape.block_size;
+    int keep = (n_tokens + bs - 1) / bs;
+    while (q->n_blocks > keep) { /* last block first: chains are evicted from the tail */
+        int32_t id = q->block_table[--q->n_blocks];
+        q->block_table[q->n_blocks] = -1;
+        kv_block_unref(kv, id);
     }
-    q->active = 0;
-    q->n_blocks = 0;
-    q->n_tokens = 0;
+    q->n_tokens = n_tokens;
+    if (q->n_committed > n_tokens / bs) q->n_committed = n_tokens / bs;
+}
+
+void kv_seq_release(KvCache *kv, int seq) {
+    kv_seq_truncate(kv, seq, 0);
+    kv->seqs[seq].active = 0;
 }
 
 const int32_t *kv_seq_block_table(const KvCache *kv, int seq) {
-    return seq_get(kv, seq)->block_table;
+    return kv_seq_get(kv, seq)->block_table;
 }
 
+/* ---- copies and statistics ------------------------------------------------- */
 
-/* Checks one table row: n_blocks valid ids then -1s; counts uses. */
-static int check_row(const KvCache *kv, int s, int32_t *uses, LlmError *err) {
-    const KvSeq *q = &kv->seqs[s];
-    for (int i = 0; i < kv->shape.max_blocks_per_seq; i++) {
-        int32_t id = q->block_table[i];
-        int in_use = q->active && i < q->n_blocks;
-        if (!in_use && id != -1) return llm_errorf(err, "seq %d entry %d: %d, want -1", s, i, id);
-        if (!in_use) continue;
-        if (id < 0 || id >= kv->n_blocks)
-            return llm_errorf(err, "seq %d entry %d: bad block %d", s, i, id);
-        uses[id]++;
-    }
-    return LLM_OK;
+int kv_cache_pending_copies(const KvCache *kv, const KvCopy **copies) {
+    *copies = kv->copies;
+    return kv->n_copies;
 }
 
-int kv_cache_check(const KvCache *kv, LlmError *err) {
-    int32_t *uses = llm_xcalloc((size_t)kv->n_blocks, sizeof(int32_t));
-    int rc = LLM_OK;
-    for (int s = 0; s < kv->max_seqs && rc == LLM_OK; s++) rc = check_row(kv, s, uses, err);
-    for (int i = 0; i < kv->n_free && rc == LLM_OK; i++) {
-        int32_t id = kv->free_ids[i];
-        if (id < 0 || id >= kv->n_blocks || uses[id] != 0 || kv->ref_counts[id] != 0)
-            rc = llm_errorf(err, "free list entry %d: block %d in use or bad", i, id);
-        else
-            uses[id] = -1; /* mark: on the free list */
-    }
-    for (int id = 0; id < kv->n_blocks && rc == LLM_OK; id++) {
-        if (uses[id] == 0)
-            rc = llm_errorf(err, "block %d is lost (neither free nor used)", id);
-        else if (uses[id] > 0 && uses[id] != kv->ref_counts[id])
-            rc = llm_errorf(err, "block %d: %d uses, ref_count %d", id, uses[id],
-                            kv->ref_counts[id]);
-    }
-    free(uses);
-    return rc;
+void kv_cache_copies_done(KvCache *kv) {
+    int n = kv->n_copies;
+    kv->n_copies = 0; /* before unpinning: nothing may drop them twice */
+    for (int i = 0; i < n; i++) unpin(kv, kv->copies[i].src);
+}
+
+KvStats kv_cache_stats(const KvCache *kv) {
+    KvStats s = kv->stats;
+    s.n_blocks = kv->n_blocks;
+    s.n_free = kv->n_free;
+    s.n_cached = kv->n_cached;
+    s.n_used = kv->n_blocks - kv->n_free - kv->n_cached;
+    return s;
 }

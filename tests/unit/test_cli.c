@@ -235,6 +235,29 @@ static void test_generate_limits(void **state) {
     expect_in(r.log, "--kv-memory 16: too small");
 }
 
+/* --kv-memory as a fraction of free memory (host MemAvailable on the cpu
+ * target, capped at what one full-context sequence can use) and as a
+ * decimal size. */
+static void test_kv_memory_fraction(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    run_cli(&r, &p, "info", "--kv-memory", "0.5", NULL);
+    if (r.code != 0) fail_msg("%s", r.log);
+    expect_in(r.out, "kv pool             16 blocks");
+    run_cli(&r, &p, "generate", "--ids", "5 6 7", "-n", "3", "--print-ids", "--kv-memory", "0.9",
+            NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.out, "ids: 8 9 10\n");
+    assert_int_equal(fake_kv_errors, 0);
+    run_cli(&r, &p, "info", "--kv-memory", "1e3", NULL); /* 1000 / 32-byte blocks */
+    assert_int_equal(r.code, 0);
+    expect_in(r.out, "kv pool             31 blocks");
+    run_cli(&r, &p, "info", "--kv-memory", "1.5", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "--kv-memory: 1.5 is not a whole number of bytes");
+}
+
 static void test_dump_logits(void **state) {
     (void)state;
     LlmProgram p = fake_program();
@@ -360,6 +383,10 @@ static void test_parse_bytes(void **state) {
     assert_int_equal(cli_parse_bytes("--kv-memory", "0", &v, &err), LLM_ERR);
     assert_int_equal(cli_parse_bytes("--kv-memory", "-5M", &v, &err), LLM_ERR);
     assert_int_equal(cli_parse_bytes("--kv-memory", "99999999999999999999", &v, &err), LLM_ERR);
+    assert_int_equal(cli_parse_bytes("--kv-memory", "1.5K", &v, &err), LLM_OK);
+    assert_int_equal(v, 1536);
+    assert_int_equal(cli_parse_bytes("--max-bytes", "0.5", &v, &err), LLM_ERR); /* no fractions */
+    expect_in(err.msg, "--max-bytes: expected a size like 512M or 2G, got '0.5'");
 }
 
 static void test_manifest_generation_defaults(void **state) {
@@ -458,6 +485,7 @@ int main(void) {
         cmocka_unit_test(test_generate_chunked_prefill),
         cmocka_unit_test(test_generate_eos),
         cmocka_unit_test(test_generate_limits),
+        cmocka_unit_test(test_kv_memory_fraction),
         cmocka_unit_test(test_dump_logits),
         cmocka_unit_test(test_generate_sampling_seed),
         cmocka_unit_test(test_generate_text),
