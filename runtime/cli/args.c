@@ -22,7 +22,9 @@ typedef enum CliOptKind {
     CLI_OPT_U64,
     CLI_OPT_BYTES,
     CLI_OPT_KV_BUDGET,
-    CLI_OPT_SWITCH
+    CLI_OPT_SWITCH,
+    CLI_OPT_STRING_LIST, /* repeatable: const char *[cap], count at has_offset */
+    CLI_OPT_INT_LIST     /* repeatable: int [cap] in min..max, count at has_offset */
 } CliOptKind;
 
 enum { CLI_IN_GENERATE = 1, CLI_IN_INFO = 2, CLI_IN_CHAT = 4, CLI_IN_BENCH = 8, CLI_IN_ALL = 15 };
@@ -35,33 +37,47 @@ typedef struct CliOption {
     CliOptKind kind;
     unsigned commands; /* CLI_IN_* mask */
     size_t offset;     /* of the value in CliArgs */
-    size_t has_offset; /* of the int "given" mark, or (size_t)-1 */
-    int min, max;      /* range for CLI_OPT_INT */
+    size_t has_offset; /* of the int "given" mark (a *_LIST: its count), or (size_t)-1 */
+    int min, max;      /* range for CLI_OPT_INT and CLI_OPT_INT_LIST */
+    int cap;           /* entries of a *_LIST array; values past it are counted, not stored */
 } CliOption;
 
 #define NO_MARK ((size_t)-1)
 #define AT(f) offsetof(CliArgs, f)
 
 static const CliOption CLI_OPTIONS[] = {
-    {"--prompt", "-p", CLI_OPT_STRING, CLI_IN_GENERATE, AT(prompt), NO_MARK, 0, 0},
-    {"--n-predict", "-n", CLI_OPT_INT, CLI_IN_GEN_CHAT, AT(n_predict), NO_MARK, 0, INT_MAX},
-    {"--temperature", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(temperature), AT(has_temperature), 0, 0},
-    {"--top-k", NULL, CLI_OPT_INT, CLI_IN_GEN_CHAT, AT(top_k), AT(has_top_k), 0, INT_MAX},
-    {"--top-p", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(top_p), AT(has_top_p), 0, 0},
-    {"--seed", NULL, CLI_OPT_U64, CLI_IN_GEN_CHAT, AT(seed), AT(has_seed), 0, 0},
-    {"--no-bos", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(no_bos), NO_MARK, 0, 0},
-    {"--ignore-eos", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(ignore_eos), NO_MARK, 0, 0},
-    {"--ids", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(ids), NO_MARK, 0, 0},
-    {"--print-ids", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(print_ids), NO_MARK, 0, 0},
-    {"--dump-logits", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(dump_logits), NO_MARK, 0, 0},
-    {"--system", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(system), NO_MARK, 0, 0},
-    {"--chat-template", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(chat_template), NO_MARK, 0, 0},
-    {"--threads", "-t", CLI_OPT_INT, CLI_IN_ALL, AT(n_threads), NO_MARK, 1, 4096},
-    {"--kv-memory", NULL, CLI_OPT_KV_BUDGET, CLI_IN_ALL, AT(kv_memory), NO_MARK, 0, 0},
-    {"--prompt-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(prompt_len), NO_MARK, 1, INT_MAX},
-    {"--gen-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(gen_len), NO_MARK, 1, INT_MAX},
-    {"--batch", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(batch), NO_MARK, 1, 1},
-    {"--runs", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(runs), NO_MARK, 1, 1000},
+    {"--prompt", "-p", CLI_OPT_STRING, CLI_IN_GENERATE, AT(prompt), NO_MARK, 0, 0, 0},
+    {"--n-predict", "-n", CLI_OPT_INT, CLI_IN_GEN_CHAT, AT(n_predict), NO_MARK, 0, INT_MAX, 0},
+    {"--temperature", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(temperature), AT(has_temperature), 0, 0, 0},
+    {"--top-k", NULL, CLI_OPT_INT, CLI_IN_GEN_CHAT, AT(top_k), AT(has_top_k), 0, INT_MAX, 0},
+    {"--top-p", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(top_p), AT(has_top_p), 0, 0, 0},
+    {"--seed", NULL, CLI_OPT_U64, CLI_IN_GEN_CHAT, AT(seed), AT(has_seed), 0, 0, 0},
+    {"--min-p", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(min_p), AT(has_min_p), 0, 0, 0},
+    {"--repeat-penalty", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(repeat_penalty),
+     AT(has_repeat_penalty), 0, 0, 0},
+    {"--presence-penalty", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(presence_penalty),
+     AT(has_presence_penalty), 0, 0, 0},
+    {"--frequency-penalty", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(frequency_penalty),
+     AT(has_frequency_penalty), 0, 0, 0},
+    {"--logprobs", NULL, CLI_OPT_INT, CLI_IN_GEN_CHAT, AT(logprobs), AT(has_logprobs), 0, INT_MAX, 0},
+    {"--logprobs-file", NULL, CLI_OPT_STRING, CLI_IN_GEN_CHAT, AT(logprobs_file), NO_MARK, 0, 0, 0},
+    {"--stop", NULL, CLI_OPT_STRING_LIST, CLI_IN_GEN_CHAT, AT(stop), AT(n_stop), 0, 0,
+     STOP_MAX_STRINGS},
+    {"--stop-id", NULL, CLI_OPT_INT_LIST, CLI_IN_GEN_CHAT, AT(stop_ids), AT(n_stop_ids), 0, INT_MAX,
+     CLI_MAX_STOP_IDS},
+    {"--no-bos", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(no_bos), NO_MARK, 0, 0, 0},
+    {"--ignore-eos", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(ignore_eos), NO_MARK, 0, 0, 0},
+    {"--ids", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(ids), NO_MARK, 0, 0, 0},
+    {"--print-ids", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(print_ids), NO_MARK, 0, 0, 0},
+    {"--dump-logits", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(dump_logits), NO_MARK, 0, 0, 0},
+    {"--system", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(system), NO_MARK, 0, 0, 0},
+    {"--chat-template", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(chat_template), NO_MARK, 0, 0, 0},
+    {"--threads", "-t", CLI_OPT_INT, CLI_IN_ALL, AT(n_threads), NO_MARK, 1, 4096, 0},
+    {"--kv-memory", NULL, CLI_OPT_KV_BUDGET, CLI_IN_ALL, AT(kv_memory), NO_MARK, 0, 0, 0},
+    {"--prompt-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(prompt_len), NO_MARK, 1, INT_MAX, 0},
+    {"--gen-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(gen_len), NO_MARK, 1, INT_MAX, 0},
+    {"--batch", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(batch), NO_MARK, 1, 1, 0},
+    {"--runs", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(runs), NO_MARK, 1, 1000, 0},
 };
 
 void cli_print_usage(FILE *f, const char *prog_name) {
@@ -83,6 +99,19 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "  --top-k K              keep the K most likely tokens (0 = all)\n"
             "  --top-p P              nucleus mass in (0, 1] (1 = all)\n"
             "  --seed S               sampling seed (default: from time; printed)\n"
+            "  --min-p P              drop tokens less likely than P x the most likely\n"
+            "                         one, in [0, 1] (0 = off)\n"
+            "  --repeat-penalty R     divide positive logits of prompt and generated tokens\n"
+            "                         by R, multiply negative ones (> 0, 1 = off)\n"
+            "  --presence-penalty P   subtract P from the logits of generated tokens\n"
+            "                         ([-2, 2], 0 = off)\n"
+            "  --frequency-penalty F  subtract F x (times generated) ([-2, 2], 0 = off)\n"
+            "  --stop TEXT            end at TEXT (not printed); repeatable, up to 16,\n"
+            "                         256 bytes each\n"
+            "  --stop-id ID           end at token ID (not printed); repeatable, up to 16\n"
+            "  --logprobs N           one JSON line per generated token: its logprob and\n"
+            "                         the N most likely (0..20), to stderr\n"
+            "  --logprobs-file FILE   write those lines to FILE instead\n"
             "  --no-bos               do not prepend BOS\n"
             "  --ignore-eos           keep generating after EOS\n"
             "  --print-ids            print the generated ids on a line 'ids: ...'\n"
@@ -92,7 +121,7 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "  --gen-len N            generated tokens, greedy, EOS ignored (default 128)\n"
             "  --batch N              sequences (1 until batching lands)\n"
             "  --runs N               timed runs after one warm-up, median reported (default 3)\n"
-            "chat options (and -n per reply, --temperature, --top-k, --top-p, --seed):\n"
+            "chat options (and -n per reply and every sampling, stop and logprobs option):\n"
             "  --system TEXT          system message (default: the template's own,\n"
             "                         if it has one)\n"
             "  --chat-template NAME   chatml, llama3, llama2, mistral or phi3 (default:\n"
@@ -183,6 +212,23 @@ static const CliOption *option_find(const char *arg) {
     return NULL;
 }
 
+/* Appends value to a repeatable option's array (counted past its cap, so
+ * that the check names how many were given). */
+static int option_append(const CliOption *o, const char *flag, const char *value, CliArgs *a,
+                         LlmError *err) {
+    char *field = (char *)a + o->offset;
+    int *count = (int *)(void *)((char *)a + o->has_offset);
+    int v = 0;
+    if (o->kind == CLI_OPT_INT_LIST && cli_parse_int(flag, value, o->min, o->max, &v, err) != LLM_OK)
+        return LLM_ERR;
+    if (*count < o->cap) {
+        if (o->kind == CLI_OPT_STRING_LIST) ((const char **)(void *)field)[*count] = value;
+        else ((int *)(void *)field)[*count] = v;
+    }
+    (*count)++;
+    return LLM_OK;
+}
+
 /* Stores value (the flag's argument as typed) into a per o. */
 static int option_store(const CliOption *o, const char *flag, const char *value, CliArgs *a,
                         LlmError *err) {
@@ -196,6 +242,8 @@ static int option_store(const CliOption *o, const char *flag, const char *value,
     case CLI_OPT_BYTES: rc = cli_parse_bytes(flag, value, (size_t *)(void *)field, err); break;
     case CLI_OPT_KV_BUDGET: rc = kv_budget_parse(flag, value, (KvBudget *)(void *)field, err); break;
     case CLI_OPT_SWITCH: *(int *)(void *)field = 1; break;
+    case CLI_OPT_STRING_LIST:
+    case CLI_OPT_INT_LIST: return option_append(o, flag, value, a, err);
     }
     if (rc == LLM_OK && o->has_offset != NO_MARK) *(int *)(void *)((char *)a + o->has_offset) = 1;
     return rc;
@@ -233,13 +281,27 @@ static void args_defaults(CliArgs *a) {
     a->top_p = 1.0f;
 }
 
-/* Range checks that need no model: sampling flags and the id syntax. */
+void cli_apply_sampling_flags(const CliArgs *a, SamplerParams *p) {
+    if (a->has_temperature) p->temperature = a->temperature;
+    if (a->has_top_k) p->top_k = a->top_k;
+    if (a->has_top_p) p->top_p = a->top_p;
+    if (a->has_min_p) p->min_p = a->min_p;
+    if (a->has_repeat_penalty) p->repetition_penalty = a->repeat_penalty;
+    if (a->has_presence_penalty) p->presence_penalty = a->presence_penalty;
+    if (a->has_frequency_penalty) p->frequency_penalty = a->frequency_penalty;
+    if (a->has_logprobs) p->logprobs = a->logprobs;
+}
+
+/* Range checks that need no model: sampling and stop flags, the id syntax. */
 static int args_check_values(const CliArgs *a, LlmError *err) {
     SamplerParams p = sampler_params_default();
-    if (a->has_temperature) p.temperature = a->temperature;
-    if (a->has_top_k) p.top_k = a->top_k;
-    if (a->has_top_p) p.top_p = a->top_p;
+    cli_apply_sampling_flags(a, &p);
     if (sampler_params_validate(&p, err) != LLM_OK) return LLM_ERR;
+    if (a->logprobs_file != NULL && !a->has_logprobs)
+        return llm_errorf(err, "--logprobs-file %s: give --logprobs N too", a->logprobs_file);
+    if (stop_strings_validate(a->stop, a->n_stop, err) != LLM_OK) return LLM_ERR;
+    if (a->n_stop_ids > CLI_MAX_STOP_IDS)
+        return llm_errorf(err, "--stop-id: %d stop ids, at most %d", a->n_stop_ids, CLI_MAX_STOP_IDS);
     ChatFamily family;
     if (a->chat_template != NULL && chat_family_parse(a->chat_template, &family, err) != LLM_OK)
         return LLM_ERR;

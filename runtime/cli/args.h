@@ -14,6 +14,10 @@
 
 #include "base/error.h"
 #include "kv/kv_budget.h"
+#include "sample/sampler.h"
+#include "sample/stop.h"
+
+#define CLI_MAX_STOP_IDS 16 /* --stop-id values per run */
 
 typedef enum CliCommand {
     CLI_CMD_HELP = 0, /* --help, -h, or no command */
@@ -36,6 +40,21 @@ typedef struct CliArgs {
     int has_top_p;
     uint64_t seed;           /* --seed, valid when has_seed */
     int has_seed;
+    float min_p;             /* --min-p, valid when has_min_p */
+    int has_min_p;
+    float repeat_penalty;    /* --repeat-penalty, valid when has_repeat_penalty */
+    int has_repeat_penalty;
+    float presence_penalty;  /* --presence-penalty, valid when has_presence_penalty */
+    int has_presence_penalty;
+    float frequency_penalty; /* --frequency-penalty, valid when has_frequency_penalty */
+    int has_frequency_penalty;
+    int logprobs;            /* --logprobs N (top N, 0..20), valid when has_logprobs */
+    int has_logprobs;
+    const char *logprobs_file; /* --logprobs-file FILE, NULL = stderr */
+    const char *stop[STOP_MAX_STRINGS]; /* --stop TEXT, repeatable (point into argv) */
+    int n_stop;              /* --stop flags given (may exceed STOP_MAX_STRINGS: an error) */
+    int stop_ids[CLI_MAX_STOP_IDS]; /* --stop-id ID, repeatable */
+    int n_stop_ids;          /* --stop-id flags given (may exceed CLI_MAX_STOP_IDS: an error) */
     int no_bos;              /* --no-bos: never prepend BOS */
     int ignore_eos;          /* --ignore-eos: keep going past EOS */
     int print_ids;           /* --print-ids: "ids: ..." line after the text */
@@ -52,6 +71,9 @@ typedef struct CliArgs {
 
 /* Fills a with defaults, then parses argv[1..argc-1]. */
 int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err);
+
+/* Copies the sampling flags that were given (has_*) over p. */
+void cli_apply_sampling_flags(const CliArgs *a, SamplerParams *p);
 
 /* Writes the usage text (prog_name is argv[0]). */
 void cli_print_usage(FILE *f, const char *prog_name);

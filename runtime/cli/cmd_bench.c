@@ -42,7 +42,7 @@ static int bench_step(CliSession *s, const int32_t *ids, int n, int pos, int32_t
     LlmBatch b = {.n_tokens = n, .tokens = ids, .positions = positions, .seq_index = seq_index,
                   .n_seqs = 1, .block_tables = kv_seq_block_table(&s->kv, 0), .n_logits = 1,
                   .logit_rows = &row, .logits = NULL};
-    LlmSampleRow greedy = {0.0f, 0, 1.0f, 0.0};
+    LlmSampleRow greedy = {.temperature = 0.0f, .top_p = 1.0f, .repetition_penalty = 1.0f};
     return session_step(s, &b, &greedy, next, err);
 }
 

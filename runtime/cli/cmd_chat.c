@@ -7,16 +7,18 @@
  * as text where the model wants it), and the reply is generated with the
  * engine `generate` uses (gen.c) and streamed, one reply per output line
  * group, ending with a newline. A reply ends at EOS, at the template's
- * end-of-turn token (<|im_end|>, <|eot_id|>, <|end|>), at -n tokens, or at
- * the end of the context; the stop token is not printed. EOF ends the
+ * end-of-turn token (<|im_end|>, <|eot_id|>, <|end|>), at a --stop-id
+ * token, at -n tokens, at a --stop string, or at the end of the context;
+ * the stop token and the stop string are not printed. EOF ends the
  * session; "> " is printed before each line only when in is a terminal.
  *
  * KV reuse: the cache keeps the tokens of the previous prompt and of the
  * reply tokens that were fed. A new prompt keeps the longest common prefix
  * with them (usually everything up to the end of the last reply) and only
  * the rest is prefilled; positions past the prefix are simply overwritten.
- * The reply stored in the conversation is the decoded text of the reply
- * tokens, as a chat client would store it.
+ * The reply stored in the conversation is the text that was streamed (the
+ * decoded reply tokens, cut before a stop string), as a chat client would
+ * store it. Penalties count the whole rendered conversation as the prompt.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -136,18 +138,6 @@ static int chat_prefill(ChatState *c, const int32_t *ids, int n, int32_t *first,
     return LLM_OK;
 }
 
-/* The decoded text of this round's reply ids. */
-static char *chat_reply_text(const GenState *g) {
-    char *text = llm_xmalloc((size_t)(g->n_out + 1) * TOK_DECODE_MAX);
-    size_t len = 0;
-    TokDecoder *d = tok_decoder_new(g->s->tok);
-    for (int i = 0; i < g->n_out; i++) len += tok_decoder_push(d, g->out_ids[i], text + len);
-    len += tok_decoder_flush(d, text + len);
-    text[len] = '\0';
-    tok_decoder_free(d);
-    return text;
-}
-
 /* One user line -> one streamed reply, recorded in the conversation. */
 static int chat_turn(ChatState *c, const char *line, FILE *out, FILE *log, LlmError *err) {
     chat_add_message(c, CHAT_ROLE_USER, line);
@@ -155,6 +145,7 @@ static int chat_turn(ChatState *c, const char *line, FILE *out, FILE *log, LlmEr
     int n = 0;
     int32_t first = 0;
     int rc = chat_prompt_ids(c, &ids, &n, err);
+    if (rc == LLM_OK) gen_begin(&c->g, ids, n);
     if (rc == LLM_OK) rc = chat_prefill(c, ids, n, &first, err);
     free(ids);
     if (rc != LLM_OK) return LLM_ERR;
@@ -171,9 +162,7 @@ static int chat_turn(ChatState *c, const char *line, FILE *out, FILE *log, LlmEr
     c->turns++;
     if (g->stop != GEN_STOP_EOS && g->stop != GEN_STOP_EOT)
         fprintf(log, "[reply %d stopped: %s]\n", c->turns, gen_stop_name(g->stop));
-    char *reply = chat_reply_text(g);
-    chat_add_message(c, CHAT_ROLE_ASSISTANT, reply);
-    free(reply);
+    chat_add_message(c, CHAT_ROLE_ASSISTANT, g->text);
     return LLM_OK;
 }
 
@@ -199,7 +188,7 @@ int cmd_chat(CliSession *s, const CliArgs *a, FILE *in, FILE *out, FILE *log, Ll
     memset(&c, 0, sizeof c);
     gen_state_init(&c.g, s, a);
     int rc = chat_open_template(&c, a, err);
-    if (rc == LLM_OK) rc = gen_open(&c.g, err);
+    if (rc == LLM_OK) rc = gen_open(&c.g, log, err);
     if (rc == LLM_OK && a->system != NULL) chat_add_message(&c, CHAT_ROLE_SYSTEM, a->system);
     int tty = isatty(fileno(in));
     char *line = NULL;

@@ -2,8 +2,10 @@
  * decode, streaming text as it is produced (the engine is gen.c).
  *
  * One sequence in KV slot 0. Generation stops at -n tokens, at EOS (not
- * printed; unless --ignore-eos), at the end of the context, or when the KV pool is full (reported in the
- * summary, not an error). Only generated text is printed, followed by a
+ * printed; unless --ignore-eos), at a --stop-id token (not printed), at a
+ * --stop string (the text before it is printed), at the end of the
+ * context, or when the KV pool is full (reported in the summary, not an
+ * error). Only generated text is printed, followed by a
  * newline; the prompt is fed to the detokenizer first so that the first
  * generated piece keeps its leading space.
  */
@@ -42,10 +44,12 @@ int cmd_sampler_params(const CliSession *s, const CliArgs *a, SamplerParams *p, 
         if (found) p->top_k = v < 0 ? -1 : v > 1e9 ? 1000000000 : (int)v;
         if (manifest_number(gen, "top_p", &v, &found, err) != LLM_OK) return LLM_ERR;
         if (found) p->top_p = (float)v;
+        if (manifest_number(gen, "min_p", &v, &found, err) != LLM_OK) return LLM_ERR;
+        if (found) p->min_p = (float)v;
+        if (manifest_number(gen, "repetition_penalty", &v, &found, err) != LLM_OK) return LLM_ERR;
+        if (found) p->repetition_penalty = (float)v;
     }
-    if (a->has_temperature) p->temperature = a->temperature;
-    if (a->has_top_k) p->top_k = a->top_k;
-    if (a->has_top_p) p->top_p = a->top_p;
+    cli_apply_sampling_flags(a, p);
     p->seed = a->has_seed ? a->seed
                           : (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
     return sampler_params_validate(p, err);
@@ -89,15 +93,17 @@ static void gen_summary(const GenState *g, int n_prompt, double t_prefill, doubl
             (unsigned long long)g->sampler.params.seed);
 }
 
-/* Opens what a run needs: sampler, KV slot, dump file, detokenizer. */
-static int gen_setup(GenState *g, const int32_t *ids, int n, LlmError *err) {
-    if (gen_open(g, err) != LLM_OK) return LLM_ERR;
+/* Opens what a run needs: sampler, stops, logprobs output, KV slot, dump
+ * file, detokenizer; starts the round. */
+static int gen_setup(GenState *g, const int32_t *ids, int n, FILE *log, LlmError *err) {
+    if (gen_open(g, log, err) != LLM_OK) return LLM_ERR;
     if (g->a->dump_logits != NULL) {
         g->dump = fopen(g->a->dump_logits, "wb");
         if (g->dump == NULL) return llm_errorf(err, "--dump-logits %s: cannot open for writing",
                                                g->a->dump_logits);
     }
     gen_reset_decoder(g, ids, n);
+    gen_begin(g, ids, n);
     return LLM_OK;
 }
 
@@ -108,7 +114,7 @@ int cmd_generate(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError
     int n = 0;
     int32_t first = 0;
     int rc = gen_prompt(&g, &ids, &n, err);
-    if (rc == LLM_OK) rc = gen_setup(&g, ids, n, err);
+    if (rc == LLM_OK) rc = gen_setup(&g, ids, n, log, err);
     double t0 = gen_now_seconds();
     if (rc == LLM_OK) rc = gen_prefill(&g, ids, n, &first, err);
     if (rc == LLM_OK && g.dump != NULL && fclose(g.dump) != 0)

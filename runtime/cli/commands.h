@@ -18,7 +18,8 @@ int cmd_info(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
 int cmd_bench(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
 
 /* Sampling parameters for a request: greedy, overridden by the manifest's
- * "generation" object (temperature, top_k, top_p), overridden by flags. */
+ * "generation" object (generation_config.json: temperature, top_k, top_p,
+ * min_p, repetition_penalty), overridden by flags. */
 int cmd_sampler_params(const CliSession *s, const CliArgs *a, SamplerParams *p, LlmError *err);
 
 #endif

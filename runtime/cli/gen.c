@@ -2,19 +2,25 @@
  *
  * Prefill asks for logits of the last token only (or of every token with
  * --dump-logits). Decode feeds one token per step; a token that stops the
- * round (EOS unless --ignore-eos, the end-of-turn token) is neither printed
- * nor fed, and the last token of a round cut by -n is printed but not fed,
- * so n_past counts exactly the tokens whose K/V are in the cache.
+ * round (EOS unless --ignore-eos, the end-of-turn token, a --stop-id) is
+ * neither printed nor fed, and the last token of a round cut by -n or by a
+ * stop string is recorded but not fed, so n_past counts exactly the tokens
+ * whose K/V are in the cache. Text goes detokenizer -> stop matcher ->
+ * out; what reaches out is also kept in text (chat stores it as the reply).
  */
 #include "cli/gen.h"
 
 #include "cli/commands.h"
+#include "cli/logprobs_json.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static const char *const GEN_STOP_NAMES[] = {"length", "eos", "end-of-turn", "context", "kv-full", "error"};
+static const char *const GEN_STOP_NAMES[] = {"length", "eos", "end-of-turn", "stop-string", "stop-token",
+                                             "context", "kv-full", "error"};
+_Static_assert(sizeof GEN_STOP_NAMES / sizeof GEN_STOP_NAMES[0] == GEN_STOP_ERROR + 1,
+               "GEN_STOP_NAMES and GenStop out of step");
 
 double gen_now_seconds(void) {
     struct timespec ts;
@@ -39,8 +45,11 @@ void gen_state_init(GenState *g, CliSession *s, const CliArgs *a) {
     size_t rows = a->dump_logits ? t : 1;
     g->logits = llm_xmalloc(sizeof(float) * rows * (size_t)s->prog->vocab_size);
     g->out_ids = llm_xmalloc(sizeof(int32_t) * ((size_t)a->n_predict + 1));
+    g->text_cap = 256;
+    g->text = llm_xcalloc(g->text_cap, 1);
     g->seq = -1;
     g->eot_id = -1;
+    g->stops.matched = -1;
 }
 
 void gen_state_free(GenState *g) {
@@ -48,6 +57,9 @@ void gen_state_free(GenState *g) {
     if (g->dump != NULL) fclose(g->dump);
     if (g->dec != NULL) tok_decoder_free(g->dec);
     if (g->sampler.cands != NULL) sampler_free(&g->sampler);
+    stop_matcher_free(&g->stops);
+    if (g->lp_owned) fclose(g->lp_out);
+    free(g->text);
     free(g->tokens);
     free(g->positions);
     free(g->seq_index);
@@ -56,12 +68,45 @@ void gen_state_free(GenState *g) {
     free(g->out_ids);
 }
 
-int gen_open(GenState *g, LlmError *err) {
+/* The --logprobs destination: the log, or --logprobs-file. */
+static int gen_open_logprobs(GenState *g, FILE *log, LlmError *err) {
+    if (g->sampler.params.logprobs < 0) return LLM_OK;
+    if (g->a->logprobs_file == NULL) {
+        g->lp_out = log;
+        return LLM_OK;
+    }
+    g->lp_out = fopen(g->a->logprobs_file, "w");
+    if (g->lp_out == NULL)
+        return llm_errorf(err, "--logprobs-file %s: cannot open for writing", g->a->logprobs_file);
+    g->lp_owned = 1;
+    return LLM_OK;
+}
+
+int gen_open(GenState *g, FILE *log, LlmError *err) {
     SamplerParams sp;
-    if (cmd_sampler_params(g->s, g->a, &sp, err) != LLM_OK) return LLM_ERR;
+    const CliArgs *a = g->a;
+    if (cmd_sampler_params(g->s, a, &sp, err) != LLM_OK) return LLM_ERR;
+    for (int i = 0; i < a->n_stop_ids; i++)
+        if (a->stop_ids[i] >= g->s->prog->vocab_size)
+            return llm_errorf(err, "--stop-id %d: not a token id in [0, %d)", a->stop_ids[i],
+                              g->s->prog->vocab_size);
+    if (stop_matcher_init(&g->stops, a->stop, a->n_stop, err) != LLM_OK) return LLM_ERR;
     sampler_init(&g->sampler, &sp, g->s->prog->vocab_size);
+    if (gen_open_logprobs(g, log, err) != LLM_OK) return LLM_ERR;
     if (kv_seq_open(&g->s->kv, &g->seq) != KV_OK) LLM_BUG("no free KV slot");
     return LLM_OK;
+}
+
+void gen_begin(GenState *g, const int32_t *ids, int n) {
+    sampler_begin(&g->sampler, ids, n);
+    stop_matcher_reset(&g->stops);
+    g->text_len = 0;
+    g->text[0] = '\0';
+}
+
+/* 1 when the request's tokens are picked on the host (see gen.h). */
+static int gen_host_sampling(const GenState *g) {
+    return sampler_has_penalties(&g->sampler) || g->sampler.params.logprobs >= 0;
 }
 
 void gen_reset_decoder(GenState *g, const int32_t *prime, int n) {
@@ -72,11 +117,13 @@ void gen_reset_decoder(GenState *g, const int32_t *prime, int n) {
 }
 
 /* One forward step over ids [n] at positions n_past..; KV must be reserved.
- * Logits reach the host only for --dump-logits (want ALL); otherwise the
- * engine samples the last row (want LAST) into *next. */
+ * Logits reach the host for --dump-logits (want ALL) and for host sampling
+ * (want LAST: the one row, sampled here into *next); otherwise the engine
+ * samples the last row (want LAST) into *next. */
 static int gen_forward(GenState *g, const int32_t *ids, int n, GenLogits want, int32_t *next,
                        LlmError *err) {
     int want_all = want == GEN_LOGITS_ALL;
+    int host = want == GEN_LOGITS_LAST && gen_host_sampling(g);
     for (int i = 0; i < n; i++) {
         g->tokens[i] = ids[i];
         g->positions[i] = g->n_past + i;
@@ -87,15 +134,17 @@ static int gen_forward(GenState *g, const int32_t *ids, int n, GenLogits want, i
         .n_tokens = n, .tokens = g->tokens, .positions = g->positions,
         .seq_index = g->seq_index, .n_seqs = 1,
         .block_tables = kv_seq_block_table(&g->s->kv, g->seq),
-        .n_logits = n_logits, .logit_rows = g->logit_rows, .logits = want_all ? g->logits : NULL,
+        .n_logits = n_logits, .logit_rows = g->logit_rows,
+        .logits = want_all || host ? g->logits : NULL,
     };
     LlmSampleRow rows[1];
     int32_t sampled[1] = {0};
-    int sample = n_logits > 0 && !want_all;
+    int sample = n_logits > 0 && !want_all && !host;
     if (sample) sampler_next_row(&g->sampler, &rows[0]);
     if (session_step(g->s, &b, sample ? rows : NULL, sampled, err) != LLM_OK) return LLM_ERR;
     g->n_past += n;
     if (sample) *next = sampled[0];
+    if (host) *next = sampler_sample(&g->sampler, g->logits, &g->next_lp);
     return LLM_OK;
 }
 
@@ -122,20 +171,41 @@ int gen_prefill(GenState *g, const int32_t *ids, int n, int32_t *first, LlmError
         if (gen_forward(g, ids + at, len, want, first, err) != LLM_OK) return LLM_ERR;
         if (dump && gen_dump_rows(g, len, err) != LLM_OK) return LLM_ERR;
         if (dump && at + len == n)
-            *first = sampler_sample(&g->sampler, g->logits + (size_t)(len - 1) * (size_t)g->s->prog->vocab_size);
+            *first = sampler_sample(&g->sampler, g->logits + (size_t)(len - 1) * (size_t)g->s->prog->vocab_size,
+                                    &g->next_lp);
     }
     return LLM_OK;
 }
 
-/* Streams the text of id; records it. */
-static void gen_emit(GenState *g, int32_t id, FILE *out) {
+/* Writes text [len] to out and appends it to g->text. */
+static void gen_put(GenState *g, const char *text, size_t len, FILE *out) {
+    if (len == 0) return;
+    fwrite(text, 1, len, out);
+    fflush(out);
+    if (g->text_len + len + 1 > g->text_cap) {
+        g->text_cap = 2 * (g->text_len + len + 1);
+        g->text = llm_xrealloc(g->text, g->text_cap);
+    }
+    memcpy(g->text + g->text_len, text, len);
+    g->text_len += len;
+    g->text[g->text_len] = '\0';
+}
+
+/* Passes detokenized text through the stop matcher; 1 on a stop string. */
+static int gen_write(GenState *g, const char *text, size_t len, FILE *out) {
+    const char *ready = NULL;
+    size_t n = 0;
+    StopStatus st = stop_matcher_push(&g->stops, text, len, &ready, &n);
+    gen_put(g, ready, n, out);
+    return st == STOP_MATCHED;
+}
+
+/* Streams the text of id and records it; 1 when it completed a stop string. */
+static int gen_emit(GenState *g, int32_t id, FILE *out) {
     char buf[TOK_DECODE_MAX];
     size_t len = tok_decoder_push(g->dec, id, buf);
-    if (len > 0) {
-        fwrite(buf, 1, len, out);
-        fflush(out);
-    }
     g->out_ids[g->n_out++] = id;
+    return gen_write(g, buf, len, out);
 }
 
 /* 1 when next ends the round (sets g->stop). */
@@ -148,6 +218,11 @@ static int gen_is_stop_token(GenState *g, int32_t next) {
         g->stop = GEN_STOP_EOT;
         return 1;
     }
+    for (int i = 0; i < g->a->n_stop_ids; i++)
+        if (next == g->a->stop_ids[i]) {
+            g->stop = GEN_STOP_TOKEN;
+            return 1;
+        }
     return 0;
 }
 
@@ -156,8 +231,10 @@ void gen_decode(GenState *g, int32_t next, FILE *out) {
     g->n_out = 0;
     for (;;) {
         if (g->n_out >= g->a->n_predict) { g->stop = GEN_STOP_LENGTH; return; }
+        if (g->lp_out != NULL) logprobs_json_write(g->lp_out, g->s->tok, g->n_out, &g->next_lp);
         if (gen_is_stop_token(g, next)) return;
-        gen_emit(g, next, out);
+        sampler_accept(&g->sampler, next);
+        if (gen_emit(g, next, out)) { g->stop = GEN_STOP_STRING; return; }
         if (g->n_out >= g->a->n_predict) { g->stop = GEN_STOP_LENGTH; return; }
         if (g->n_past >= prog->max_context) { g->stop = GEN_STOP_CONTEXT; return; }
         KvStatus st = kv_seq_reserve(&g->s->kv, g->seq, g->n_past + 1);
@@ -174,5 +251,9 @@ void gen_decode(GenState *g, int32_t next, FILE *out) {
 void gen_flush(GenState *g, FILE *out) {
     char buf[TOK_DECODE_MAX];
     size_t len = tok_decoder_flush(g->dec, buf);
-    if (len > 0) fwrite(buf, 1, len, out);
+    gen_write(g, buf, len, out);
+    const char *held = NULL;
+    size_t n = 0;
+    stop_matcher_flush(&g->stops, &held, &n);
+    gen_put(g, held, n, out);
 }

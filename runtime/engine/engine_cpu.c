@@ -90,7 +90,8 @@ static int cpu_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, i
     if (b->logits != NULL) memcpy(b->logits, e->logits, (size_t)b->n_logits * row * sizeof(float));
     if (rows != NULL)
         for (int i = 0; i < b->n_logits; i++)
-            sampled[i] = sampler_pick(&rows[i], e->logits + (size_t)i * row, p->vocab_size, e->cands);
+            sampled[i] = sampler_pick(&rows[i], NULL, e->logits + (size_t)i * row, p->vocab_size,
+                                      e->cands, NULL);
     return LLM_OK;
 }
 

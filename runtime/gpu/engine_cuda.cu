@@ -230,8 +230,8 @@ static int enqueue_step(LlmEngine *e, int T, int L, int sample, LlmError *err) {
     e->prog->forward_cuda(&e->ctx, e->weights, e->arena, T, L);
     CUDA_TRY(cudaGetLastError());
     if (sample && L > 0) {
-        int rc = (sample == 1 ? gpu_sample_greedy : gpu_sample)(e->stream, e->logits, L, e->prog->vocab_size,
-                                                                  e->md.rows, e->sampled_d, e->sample_scratch);
+        GpuSampleBatch sb = {e->logits, L, e->prog->vocab_size, e->md.rows, NULL, e->sampled_d, NULL};
+        int rc = (sample == 1 ? gpu_sample_greedy : gpu_sample)(e->stream, &sb, e->sample_scratch);
         if (rc != 0) return llm_errorf(err, "device sampler failed: %s", cudaGetErrorString((cudaError_t)rc));
         CUDA_TRY(cudaMemcpyAsync(e->sampled_h, e->sampled_d, (size_t)L * sizeof(int32_t),
                                  cudaMemcpyDeviceToHost, e->stream));

@@ -1,8 +1,11 @@
-/* sampler.c - greedy, temperature, top-k, top-p sampling (see sampler.h).
+/* sampler.c - the host sampler: penalties, logprobs, greedy, temperature,
+ * top-k, min-p, top-p and the draw (the rule is in sampler.h).
  *
- * Candidates are sorted only when a cut needs the order (top_k or
- * top_p < 1); a small top-k narrows the set with a bounded selection first,
- * so the common k = 40 on a 150k vocabulary costs one pass, not a sort.
+ * Candidates start in id order holding the penalised logits. They are
+ * sorted only when a cut needs the order (top_k or top_p < 1); a small
+ * top-k narrows the set with a bounded selection first, so the common
+ * k = 40 on a 150k vocabulary costs one pass, not a sort. Min-p needs no
+ * order: it zeroes weights, and in sorted order what it keeps is a prefix.
  */
 #include "sample/sampler.h"
 
@@ -11,8 +14,16 @@
 #include <string.h>
 
 SamplerParams sampler_params_default(void) {
-    SamplerParams p = {.temperature = 0.0f, .top_k = 0, .top_p = 1.0f, .seed = 0};
+    SamplerParams p = {.temperature = 0.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f,
+                       .repetition_penalty = 1.0f, .presence_penalty = 0.0f,
+                       .frequency_penalty = 0.0f, .logprobs = -1, .seed = 0};
     return p;
+}
+
+static int check_openai_penalty(const char *flag, float v, LlmError *err) {
+    if (!(v >= -2.0f && v <= 2.0f))
+        return llm_errorf(err, "%s %g: must be in [-2, 2]", flag, (double)v);
+    return LLM_OK;
 }
 
 int sampler_params_validate(const SamplerParams *p, LlmError *err) {
@@ -22,20 +33,68 @@ int sampler_params_validate(const SamplerParams *p, LlmError *err) {
     if (p->top_k < 0) return llm_errorf(err, "--top-k %d: must be >= 0", p->top_k);
     if (!(p->top_p > 0.0f && p->top_p <= 1.0f))
         return llm_errorf(err, "--top-p %g: must be in (0, 1]", (double)p->top_p);
+    if (!(p->min_p >= 0.0f && p->min_p <= 1.0f))
+        return llm_errorf(err, "--min-p %g: must be in [0, 1]", (double)p->min_p);
+    if (!(p->repetition_penalty > 0.0f) || isinf(p->repetition_penalty))
+        return llm_errorf(err, "--repeat-penalty %g: must be a finite number > 0 (1 = off)",
+                          (double)p->repetition_penalty);
+    if (check_openai_penalty("--presence-penalty", p->presence_penalty, err) != LLM_OK ||
+        check_openai_penalty("--frequency-penalty", p->frequency_penalty, err) != LLM_OK)
+        return LLM_ERR;
+    if (p->logprobs < -1 || p->logprobs > LLM_LOGPROBS_MAX)
+        return llm_errorf(err, "--logprobs %d: must be in [0, %d]", p->logprobs, LLM_LOGPROBS_MAX);
     return LLM_OK;
+}
+
+static int penalties_on(const SamplerParams *p) {
+    return p->repetition_penalty != 1.0f || p->presence_penalty != 0.0f ||
+           p->frequency_penalty != 0.0f;
 }
 
 void sampler_init(Sampler *s, const SamplerParams *p, int vocab) {
     LLM_ASSERT(vocab > 0);
+    memset(s, 0, sizeof *s);
     s->params = *p;
     s->vocab = vocab;
     rng_seed(&s->rng, p->seed);
     s->cands = llm_xmalloc(sizeof(SampleCandidate) * (size_t)vocab);
+    if (penalties_on(p)) {
+        s->counts = llm_xmalloc(sizeof(LlmTokenCount) * (size_t)vocab);
+        s->slot = llm_xmalloc(sizeof(int32_t) * (size_t)vocab);
+        for (int i = 0; i < vocab; i++) s->slot[i] = -1;
+    }
 }
 
 void sampler_free(Sampler *s) {
     free(s->cands);
+    free(s->counts);
+    free(s->slot);
     memset(s, 0, sizeof *s);
+}
+
+int sampler_has_penalties(const Sampler *s) { return s->slot != NULL; }
+
+/* The table entry of id, added with count 0 if absent. */
+static LlmTokenCount *table_entry(Sampler *s, int32_t id) {
+    LLM_ASSERT(id >= 0 && id < s->vocab);
+    if (s->slot[id] < 0) {
+        s->slot[id] = s->n_counts;
+        s->counts[s->n_counts].id = id;
+        s->counts[s->n_counts++].count = 0;
+    }
+    return &s->counts[s->slot[id]];
+}
+
+void sampler_begin(Sampler *s, const int32_t *prompt, int n) {
+    if (s->slot == NULL) return;
+    for (int i = 0; i < s->n_counts; i++) s->slot[s->counts[i].id] = -1;
+    s->n_counts = 0;
+    for (int i = 0; i < n; i++) table_entry(s, prompt[i]);
+}
+
+void sampler_accept(Sampler *s, int32_t id) {
+    if (s->slot == NULL) return;
+    table_entry(s, id)->count++;
 }
 
 int32_t sampler_argmax(const float *logits, int n) {
@@ -54,6 +113,8 @@ int32_t sampler_argmax(const float *logits, int n) {
     return best;
 }
 
+/* ---- candidates ---------------------------------------------------------- */
+
 /* 1 when candidate a ranks before b: larger value, then lower id. */
 static int ranks_before(const SampleCandidate *a, const SampleCandidate *b) {
     return a->value > b->value || (a->value == b->value && a->id < b->id);
@@ -64,6 +125,91 @@ static int compare_candidates(const void *pa, const void *pb) {
     if (ranks_before(a, b)) return -1;
     return ranks_before(b, a) ? 1 : 0;
 }
+
+/* Overwrites the listed tokens' values (c in id order) with their
+ * penalised logits, computed from the raw logits. */
+static void apply_penalties(SampleCandidate *c, int vocab, const float *logits,
+                            const LlmSampleRow *row, const LlmTokenCount *list) {
+    for (int j = 0; j < row->n_counts; j++) {
+        int32_t id = list[j].id;
+        LLM_ASSERT(id >= 0 && id < vocab);
+        c[id].value = sample_penalize(logits[id], list[j].count, row);
+    }
+}
+
+/* The penalised logit of token id (raw logit v). */
+static float penalised_logit(const LlmSampleRow *row, const LlmTokenCount *list, int32_t id,
+                             float v) {
+    if (list == NULL) return v;
+    for (int j = 0; j < row->n_counts; j++)
+        if (list[j].id == id) return sample_penalize(v, list[j].count, row);
+    return v;
+}
+
+/* Index of the largest non-NaN value of c [n] (in id order), ties to the
+ * lowest; 0 if all are NaN. */
+static int32_t argmax_candidates(const SampleCandidate *c, int n) {
+    int32_t best = 0;
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        if (isnan(c[i].value)) continue;
+        if (!found || c[i].value > c[best].value) {
+            best = i;
+            found = 1;
+        }
+    }
+    return best;
+}
+
+/* ---- logprobs ------------------------------------------------------------ */
+
+/* What a log-softmax over one row needs: its max and log(sum of weights). */
+typedef struct LogNorm {
+    float mx;       /* largest non-NaN value (-inf if none) */
+    double log_sum; /* log of the summed softmax weights */
+} LogNorm;
+
+static LogNorm log_normaliser(const SampleCandidate *c, int n) {
+    LogNorm z = {-INFINITY, 0.0};
+    for (int i = 0; i < n; i++)
+        if (!isnan(c[i].value) && c[i].value > z.mx) z.mx = c[i].value;
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        float v = c[i].value;
+        if (isnan(v)) continue;
+        sum += isinf(z.mx) ? (v == z.mx ? 1.0 : 0.0) : (double)expf(v - z.mx);
+    }
+    z.log_sum = log(sum);
+    return z;
+}
+
+/* log p of a penalised logit x under z; NaN -> -inf. */
+static float logprob_of(float x, const LogNorm *z) {
+    if (isnan(x)) return -INFINITY;
+    if (isinf(z->mx)) return x == z->mx ? (float)-z->log_sum : -INFINITY;
+    return (float)((double)(x - z->mx) - z->log_sum);
+}
+
+/* The k best non-NaN candidates of c [n] (id order) into lp's top list. */
+static void top_logprobs(const SampleCandidate *c, int n, int k, const LogNorm *z,
+                         LlmTokenLogprobs *lp) {
+    SampleCandidate top[LLM_LOGPROBS_MAX];
+    int m = 0;
+    for (int i = 0; i < n && k > 0; i++) {
+        if (isnan(c[i].value)) continue;
+        if (m == k && !ranks_before(&c[i], &top[k - 1])) continue;
+        int j = m < k ? m++ : k - 1;
+        for (; j > 0 && ranks_before(&c[i], &top[j - 1]); j--) top[j] = top[j - 1];
+        top[j] = c[i];
+    }
+    lp->n_top = m;
+    for (int j = 0; j < m; j++) {
+        lp->top_ids[j] = top[j].id;
+        lp->top_logprobs[j] = logprob_of(top[j].value, z);
+    }
+}
+
+/* ---- the draw ------------------------------------------------------------ */
 
 /* Keeps the k best of c [n] in the first k slots, sorted by rank. A small k
  * keeps a sorted window (O(n * k) worst case, O(n) typical); a large k
@@ -99,6 +245,17 @@ static double softmax_weights(SampleCandidate *c, int n) {
     return sum;
 }
 
+/* Zeroes the weights below min_p (the largest weight is 1, so this is
+ * "probability < min_p * max probability"); returns the new sum. */
+static double min_p_cut(SampleCandidate *c, int n, float min_p) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        if (c[i].value < min_p) c[i].value = 0.0f;
+        sum += c[i].value;
+    }
+    return sum;
+}
+
 /* Shortest prefix of sorted c [n] whose weight reaches top_p of sum (at
  * least one); *sum becomes the prefix's weight. */
 static int nucleus_cut(const SampleCandidate *c, int n, float top_p, double *sum) {
@@ -123,33 +280,63 @@ static int32_t draw(double uniform, const SampleCandidate *c, int n, double sum)
     return c[last].id; /* rounding left u at the very top */
 }
 
-int32_t sampler_pick(const LlmSampleRow *row, const float *logits, int vocab,
-                     SampleCandidate *cands) {
-    if (row->temperature == 0.0f) return sampler_argmax(logits, vocab);
+/* Steps 4-9 of the rule over penalised logits c [vocab] in id order. */
+static int32_t sample_candidates(const LlmSampleRow *row, SampleCandidate *c, int vocab) {
     int n = 0;
     for (int i = 0; i < vocab; i++) {
-        if (isnan(logits[i])) continue;
-        cands[n].id = i;
-        cands[n++].value = logits[i] / row->temperature;
+        if (isnan(c[i].value)) continue;
+        c[n].id = c[i].id;
+        c[n++].value = c[i].value / row->temperature;
     }
     if (n == 0) return 0;
     int sorted = row->top_k > 0 && row->top_k < n;
-    n = select_top_k(cands, n, row->top_k);
-    if (row->top_p < 1.0f && !sorted) qsort(cands, (size_t)n, sizeof *cands, compare_candidates);
-    double sum = softmax_weights(cands, n);
-    if (row->top_p < 1.0f) n = nucleus_cut(cands, n, row->top_p, &sum);
-    return draw(row->uniform, cands, n, sum);
+    n = select_top_k(c, n, row->top_k);
+    if (row->top_p < 1.0f && !sorted) qsort(c, (size_t)n, sizeof *c, compare_candidates);
+    double sum = softmax_weights(c, n);
+    if (row->min_p > 0.0f) sum = min_p_cut(c, n, row->min_p);
+    if (row->top_p < 1.0f) n = nucleus_cut(c, n, row->top_p, &sum);
+    return draw(row->uniform, c, n, sum);
+}
+
+int32_t sampler_pick(const LlmSampleRow *row, const LlmTokenCount *counts, const float *logits,
+                     int vocab, SampleCandidate *cands, LlmTokenLogprobs *lp) {
+    int pen = counts != NULL && sample_row_has_penalties(row);
+    int want_lp = lp != NULL && row->logprobs != 0;
+    if (row->temperature == 0.0f && !pen && !want_lp) return sampler_argmax(logits, vocab);
+    const LlmTokenCount *list = pen ? counts + row->counts_offset : NULL;
+    for (int i = 0; i < vocab; i++) {
+        cands[i].id = i;
+        cands[i].value = logits[i];
+    }
+    if (pen) apply_penalties(cands, vocab, logits, row, list);
+    LogNorm z = {0.0f, 0.0};
+    if (want_lp) {
+        z = log_normaliser(cands, vocab);
+        top_logprobs(cands, vocab, row->top_logprobs, &z, lp);
+    }
+    int32_t id = row->temperature == 0.0f ? argmax_candidates(cands, vocab)
+                                          : sample_candidates(row, cands, vocab);
+    if (want_lp) {
+        lp->id = id;
+        lp->logprob = logprob_of(penalised_logit(row, list, id, logits[id]), &z);
+    }
+    return id;
 }
 
 void sampler_next_row(Sampler *s, LlmSampleRow *row) {
-    row->temperature = s->params.temperature;
-    row->top_k = s->params.top_k;
-    row->top_p = s->params.top_p;
-    row->uniform = s->params.temperature == 0.0f ? 0.0 : rng_next_double(&s->rng);
+    const SamplerParams *p = &s->params;
+    LlmSampleRow r = {
+        .temperature = p->temperature, .top_k = p->top_k, .top_p = p->top_p, .min_p = p->min_p,
+        .repetition_penalty = p->repetition_penalty, .presence_penalty = p->presence_penalty,
+        .frequency_penalty = p->frequency_penalty, .counts_offset = 0, .n_counts = s->n_counts,
+        .logprobs = p->logprobs >= 0, .top_logprobs = p->logprobs > 0 ? p->logprobs : 0,
+        .uniform = p->temperature == 0.0f ? 0.0 : rng_next_double(&s->rng),
+    };
+    *row = r;
 }
 
-int32_t sampler_sample(Sampler *s, const float *logits) {
+int32_t sampler_sample(Sampler *s, const float *logits, LlmTokenLogprobs *lp) {
     LlmSampleRow row;
     sampler_next_row(s, &row);
-    return sampler_pick(&row, logits, s->vocab, s->cands);
+    return sampler_pick(&row, s->counts, logits, s->vocab, s->cands, lp);
 }

@@ -22,7 +22,10 @@
  * totalling >= 3x L2 so the GEMV reads HBM; achieved GB/s (bytes read +
  * written, from "us") and the ratio to the device-to-device cudaMemcpy
  * bandwidth measured at start (2 x bytes / time, 1 GiB).
- * Finally gpu_sample against a host reference of gpu_sample.h's rule.
+ * Finally gpu_sample against the host sampler (runtime/sample/sampler.c):
+ * every option of the rule, with and without a penalty table and logprobs,
+ * and gpu_sample_greedy; timed for a greedy, a top-p and a penalties +
+ * 20-logprobs row.
  * Prints "N passed, M failed"; exit status 1 on any failure.
  */
 #include <cuda_fp16.h>
@@ -39,6 +42,7 @@
 extern "C" {
 #include "base/program.h"
 #include "base/threadpool.h"
+#include "sample/sampler.h"
 }
 #include "gpu/cuda_ctx.h"
 #include "gpu/gpu_sample.h"
@@ -386,52 +390,177 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
     return ok;
 }
 
-/* ---- gpu_sample against the documented rule ------------------------------ */
-struct Cand {
-    float v;
-    int id;
+/* ---- gpu_sample against the host sampler ---------------------------------
+ * The reference is the host rule itself (runtime/sample/sampler.c,
+ * sampler_pick, compiled with gcc): every row's id must be equal; for rows
+ * with logprobs, the chosen id, n_top and top ids must be equal and every
+ * logprob within 1e-5 * max(1, |host|) (expf differs by a few ulp between
+ * device and host, and the float result of values near -30 has ulp 2e-6),
+ * -inf exactly. A sampled id can legitimately differ only when u or a
+ * min-p weight falls within ~1e-7 of a boundary (gpu_sample.h). */
+struct SampleCase {
+    float t;
+    int k;
+    float p, min_p, rep, pres, freq;
+    int pen;  /* 1: the row gets a penalty list */
+    int lp;   /* -1: no logprobs; else top_logprobs */
+    int fill; /* 0 random logits; 1 one +inf; 2 -0 pair; 3 all NaN */
 };
-static int ref_sample(const float *lg, int V, const LlmSampleRow &p) {
-    if (p.temperature == 0.0f) {
-        int best = 0, found = 0;
-        float bv = 0;
-        for (int i = 0; i < V; i++)
-            if (!std::isnan(lg[i]) && (!found || lg[i] > bv)) best = i, bv = lg[i], found = 1;
-        return best;
+
+static const SampleCase SAMPLE_CASES[] = {
+    {0.0f, 0, 1.0f, 0, 1, 0, 0, 0, -1, 0},     {1.0f, 0, 1.0f, 0, 1, 0, 0, 0, -1, 0},
+    {0.7f, 40, 1.0f, 0, 1, 0, 0, 0, -1, 0},    {1.0f, 0, 0.9f, 0, 1, 0, 0, 0, -1, 0},
+    {0.8f, 50, 0.95f, 0, 1, 0, 0, 0, -1, 0},   {1.3f, 1, 1.0f, 0, 1, 0, 0, 0, -1, 0},
+    {0.0f, 0, 1.0f, 0, 1, 0, 0, 0, -1, 1},     {2.0f, 100, 0.5f, 0, 1, 0, 0, 0, -1, 0},
+    {1.0f, 0, 0.999f, 0, 1, 0, 0, 0, -1, 0},   {0.5f, 3, 1.0f, 0, 1, 0, 0, 0, -1, 2},
+    /* min-p: unsorted, high, with top-p (sorted), with top-k, 1 (ties at the max) */
+    {1.0f, 0, 1.0f, 0.1f, 1, 0, 0, 0, -1, 0},  {0.7f, 0, 1.0f, 0.5f, 1, 0, 0, 0, -1, 0},
+    {1.0f, 0, 0.9f, 0.05f, 1, 0, 0, 0, -1, 0}, {1.0f, 20, 1.0f, 0.3f, 1, 0, 0, 0, -1, 0},
+    {1.0f, 0, 1.0f, 1.0f, 1, 0, 0, 0, -1, 0},  {1.0f, 0, 1.0f, 0.2f, 1, 0, 0, 0, -1, 1},
+    /* penalties: greedy, repetition < 1 with presence/frequency, sampled, everything */
+    {0.0f, 0, 1.0f, 0, 1.5f, 0, 0, 1, -1, 0},  {0.0f, 0, 1.0f, 0, 0.7f, 0.5f, 0.3f, 1, -1, 0},
+    {1.0f, 0, 1.0f, 0, 1.3f, -0.5f, 0.8f, 1, -1, 0},
+    {0.8f, 40, 0.9f, 0.05f, 1.2f, 1.0f, 0.5f, 1, -1, 0},
+    {0.0f, 0, 1.0f, 0, 1.0f, 2.0f, -2.0f, 1, -1, 2},
+    /* logprobs: greedy, sampled top 20, everything + chosen only, greedy with
+     * all penalties top 20, sampled with a penalty, an infinity and top 20
+     * (row 25, timed), all NaN (sampled and greedy) */
+    {0.0f, 0, 1.0f, 0, 1, 0, 0, 0, 5, 0},      {1.0f, 0, 1.0f, 0, 1, 0, 0, 0, 20, 0},
+    {0.9f, 10, 0.8f, 0.02f, 1.1f, 0.3f, 0.2f, 1, 0, 0},
+    {0.0f, 0, 1.0f, 0, 2.0f, 2.0f, 2.0f, 1, 20, 0},
+    {1.0f, 0, 0.95f, 0, 1.2f, 0, 0, 1, 20, 1}, {1.0f, 0, 1.0f, 0, 1.2f, 0, 0.5f, 1, 3, 3},
+    {0.0f, 0, 1.0f, 0, 1, 0, 0, 0, 3, 3},
+};
+static const int N_SAMPLE_CASES = (int)(sizeof SAMPLE_CASES / sizeof SAMPLE_CASES[0]);
+
+/* Logits per the case's fill: values in [-8, 8), two tied at 9, one NaN. */
+static void sample_fill(float *row, int V, const SampleCase &c, int *tie_a, int *tie_b) {
+    for (int i = 0; i < V; i++) row[i] = rnd_unit() * 8.0f;
+    *tie_a = rnd_int(V);
+    *tie_b = rnd_int(V);
+    row[*tie_a] = row[*tie_b] = 9.0f;
+    row[rnd_int(V)] = nanf("");
+    if (c.fill == 1) row[rnd_int(V)] = INFINITY;
+    if (c.fill == 2 && V > 2) row[0] = row[1] = -0.0f;
+    if (c.fill == 3)
+        for (int i = 0; i < V; i++) row[i] = nanf("");
+}
+
+/* A penalty list: distinct ids (the tied maxima first, so penalties move the
+ * winner), random counts 0..4 (0 = prompt only). */
+static void sample_list(int V, int tie_a, int tie_b, std::vector<LlmTokenCount> &table) {
+    const int want = std::min(V, 2 + rnd_int(400));
+    std::vector<char> used((size_t)V, 0);
+    const int first[2] = {tie_a, tie_b};
+    for (int j = 0, n = 0; n < want && j < 4 * want + 2; j++) {
+        const int id = j < 2 ? first[j] : rnd_int(V);
+        if (used[(size_t)id]) continue;
+        used[(size_t)id] = 1;
+        table.push_back(LlmTokenCount{id, rnd_int(5)});
+        n++;
     }
-    std::vector<Cand> c;
-    for (int i = 0; i < V; i++)
-        if (!std::isnan(lg[i])) c.push_back({lg[i] / p.temperature, i});
-    int n = (int)c.size();
-    if (n == 0) return 0;
-    bool cut = (p.top_k > 0 && p.top_k < n) || p.top_p < 1.0f;
-    if (cut) {
-        std::stable_sort(c.begin(), c.end(), [](const Cand &a, const Cand &b) { return a.v > b.v; });
-        if (p.top_k > 0 && p.top_k < n) n = p.top_k;
+}
+
+static bool lp_close(float got, float want) {
+    if (std::isinf(want) || std::isinf(got)) return got == want;
+    return std::fabs((double)got - (double)want) <= 1e-5 * std::max(1.0, std::fabs((double)want));
+}
+
+/* Compares one row's logprobs; prints the first difference. */
+static bool lp_equal(const LlmTokenLogprobs &g, const LlmTokenLogprobs &w, int V, int r) {
+    bool ok = g.id == w.id && g.n_top == w.n_top && lp_close(g.logprob, w.logprob);
+    for (int j = 0; ok && j < w.n_top; j++)
+        ok = g.top_ids[j] == w.top_ids[j] && lp_close(g.top_logprobs[j], w.top_logprobs[j]);
+    if (!ok)
+        printf("     logprobs V=%d row %d: got id %d lp %.7g n_top %d, want id %d lp %.7g n_top %d\n", V, r, g.id,
+               g.logprob, g.n_top, w.id, w.logprob, w.n_top);
+    return ok;
+}
+
+struct SampleBatchHost {
+    std::vector<float> lg;
+    std::vector<LlmSampleRow> rows;
+    std::vector<LlmTokenCount> table;
+};
+
+static SampleBatchHost sample_inputs(int V) {
+    SampleBatchHost h;
+    const int R = N_SAMPLE_CASES;
+    h.lg.resize((size_t)R * V);
+    for (int r = 0; r < R; r++) {
+        const SampleCase &c = SAMPLE_CASES[r];
+        int ta = 0, tb = 0;
+        sample_fill(&h.lg[(size_t)r * V], V, c, &ta, &tb);
+        LlmSampleRow row = {};
+        row.temperature = c.t, row.top_k = c.k, row.top_p = c.p, row.min_p = c.min_p;
+        row.repetition_penalty = c.rep, row.presence_penalty = c.pres, row.frequency_penalty = c.freq;
+        row.logprobs = c.lp >= 0, row.top_logprobs = c.lp > 0 ? c.lp : 0;
+        row.uniform = r == 0 ? 0.0 : (double)((rnd_u64() >> 40) * (1.0 / 16777216.0));
+        if (c.pen) {
+            row.counts_offset = (int32_t)h.table.size();
+            sample_list(V, ta, tb, h.table);
+            row.n_counts = (int32_t)h.table.size() - row.counts_offset;
+        }
+        h.rows.push_back(row);
     }
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++) mx = std::max(mx, c[i].v);
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-        c[i].v = std::isinf(mx) ? (c[i].v == mx ? 1.0f : 0.0f) : expf(c[i].v - mx);
-        sum += c[i].v;
+    return h;
+}
+
+/* Runs gpu_sample (or gpu_sample_greedy) on the device copies and checks
+ * against sampler_pick row by row; with_table / with_lp off pass NULL (the
+ * host gets NULL too). Returns the number of bad rows. */
+static int sample_check(const SampleBatchHost &h, int V, GpuSampleBatch b, void *scratch, bool greedy_path,
+                        bool with_table, bool with_lp, const char *what) {
+    const int R = (int)h.rows.size();
+    if (!with_table) b.counts = nullptr;
+    if (!with_lp) b.out_logprobs = nullptr;
+    const int rc = (greedy_path ? gpu_sample_greedy : gpu_sample)(nullptr, &b, scratch);
+    CK(cudaDeviceSynchronize());
+    std::vector<int32_t> out(R);
+    std::vector<LlmTokenLogprobs> lp(R);
+    CK(cudaMemcpy(out.data(), b.out_ids, R * 4, cudaMemcpyDeviceToHost));
+    if (with_lp) CK(cudaMemcpy(lp.data(), b.out_logprobs, R * sizeof(LlmTokenLogprobs), cudaMemcpyDeviceToHost));
+    std::vector<SampleCandidate> cands(V);
+    int bad = rc != 0;
+    for (int r = 0; r < R; r++) {
+        const LlmSampleRow &p = h.rows[r];
+        LlmTokenLogprobs want = {};
+        const int32_t id = sampler_pick(&p, with_table ? h.table.data() : nullptr, &h.lg[(size_t)r * V], V,
+                                        cands.data(), with_lp ? &want : nullptr);
+        bool ok = id == out[r];
+        if (!ok)
+            printf("     %s V=%d row %d (t %.2f k %d p %.3f min-p %.2f rep %.2f pres %.2f freq %.2f n %d u %.4f): "
+                   "got %d want %d\n", what, V, r, p.temperature, p.top_k, p.top_p, p.min_p, p.repetition_penalty,
+                   p.presence_penalty, p.frequency_penalty, p.n_counts, p.uniform, out[r], id);
+        if (with_lp && p.logprobs && !lp_equal(lp[r], want, V, r)) ok = false;
+        bad += !ok;
     }
-    if (p.top_p < 1.0f) {
-        double target = (double)p.top_p * sum, acc = 0;
-        int keep = 0;
-        while (keep < n && (keep == 0 || acc < target)) acc += c[keep++].v;
-        n = keep;
-        sum = acc;
+    printf("%-4s %s V=%-6d %d rows\n", bad ? "FAIL" : "ok", what, V, R);
+    bad ? g_fail++ : g_pass++;
+    return bad;
+}
+
+/* Median time of one gpu_sample call on row r alone (25 calls, 5 warm-up). */
+static double sample_time(GpuSampleBatch b, int r, int V, void *scratch, bool greedy_path) {
+    b.logits += (size_t)r * V;
+    b.rows += r;
+    b.n_rows = 1;
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0));
+    CK(cudaEventCreate(&e1));
+    std::vector<float> ts;
+    for (int it = 0; it < 25; it++) {
+        CK(cudaEventRecord(e0));
+        (greedy_path ? gpu_sample_greedy : gpu_sample)(nullptr, &b, scratch);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        if (it >= 5) ts.push_back(ms);
     }
-    double u = (double)p.uniform * sum, acc = 0;
-    int last = 0;
-    for (int i = 0; i < n; i++) {
-        if (c[i].v <= 0.0f) continue;
-        acc += c[i].v;
-        last = i;
-        if (u < acc) return c[i].id;
-    }
-    return c[last].id;
+    CK(cudaEventDestroy(e0));
+    CK(cudaEventDestroy(e1));
+    return median(ts) * 1e3;
 }
 
 static void test_sample(uint64_t seed) {
@@ -439,88 +568,41 @@ static void test_sample(uint64_t seed) {
     for (int vi = 0; vi < 4; vi++) {
         const int V = vocabs[vi];
         g_rng = seed + vi;
-        const LlmSampleRow params[] = {{0.0f, 0, 1.0f, 0.5f},  {1.0f, 0, 1.0f, 0.3f},   {0.7f, 40, 1.0f, 0.9f},
-                                       {1.0f, 0, 0.9f, 0.42f}, {0.8f, 50, 0.95f, 0.1f}, {1.3f, 1, 1.0f, 0.99f},
-                                       {0.0f, 0, 1.0f, 0.0f},  {2.0f, 100, 0.5f, 0.77f}, {1.0f, 0, 0.999f, 0.999f},
-                                       {0.5f, 3, 1.0f, 0.5f}};
-        const int R = 10;
-        std::vector<LlmSampleRow> rows(params, params + R);
-        for (int r = 1; r < R; r++) rows[r].uniform = (float)((rnd_u64() >> 40) * (1.0 / 16777216.0));
-        std::vector<float> lg((size_t)R * V);
-        for (auto &v : lg) v = rnd_unit() * 8.0f;
-        /* ties, NaN, infinities */
-        for (int r = 0; r < R; r++) {
-            float *row = &lg[(size_t)r * V];
-            int a = rnd_int(V), b2 = rnd_int(V);
-            row[a] = 9.0f;
-            row[b2] = 9.0f;
-            row[rnd_int(V)] = nanf("");
-            if (r == 6) row[rnd_int(V)] = INFINITY;
-            if (r == 9 && V > 2) row[0] = row[1] = -0.0f;
-        }
-        float *d_lg = dev_copy(lg);
-        LlmSampleRow *d_rows = dev_copy(rows);
-        int32_t *d_out;
-        CK(cudaMalloc(&d_out, R * 4));
+        SampleBatchHost h = sample_inputs(V);
+        const int R = (int)h.rows.size();
+        GpuSampleBatch b = {};
+        b.logits = dev_copy(h.lg);
+        b.n_rows = R;
+        b.vocab = V;
+        b.rows = dev_copy(h.rows);
+        b.counts = dev_copy(h.table);
+        CK(cudaMalloc(&b.out_ids, R * 4));
+        CK(cudaMalloc(&b.out_logprobs, R * sizeof(LlmTokenLogprobs)));
         void *scratch;
-        size_t sb = gpu_sample_scratch_bytes(R, V);
-        CK(cudaMalloc(&scratch, sb));
-        int rc = gpu_sample(nullptr, d_lg, R, V, d_rows, d_out, scratch);
-        CK(cudaDeviceSynchronize());
-        std::vector<int32_t> out(R);
-        CK(cudaMemcpy(out.data(), d_out, R * 4, cudaMemcpyDeviceToHost));
-        int bad = rc != 0;
-        for (int r = 0; r < R; r++) {
-            int want = ref_sample(&lg[(size_t)r * V], V, rows[r]);
-            if (want != out[r]) {
-                bad++;
-                printf("     gpu_sample V=%d row %d (t %.2f k %d p %.3f u %.4f): got %d want %d\n", V, r,
-                       rows[r].temperature, rows[r].top_k, rows[r].top_p, rows[r].uniform, out[r], want);
-            }
+        CK(cudaMalloc(&scratch, gpu_sample_scratch_bytes(R, V)));
+        int bad = sample_check(h, V, b, scratch, false, true, true,
+                               "gpu_sample (greedy, temperature, top-k, top-p, min-p, penalties, logprobs)");
+        bad += sample_check(h, V, b, scratch, false, false, false, "gpu_sample, no table, no logprobs");
+        { /* the greedy-only path on the same logits, every row plain greedy */
+            SampleBatchHost g = h;
+            for (auto &row : g.rows) row = LlmSampleRow{0.0f, 0, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0, 0, 0, 0, 0.0};
+            GpuSampleBatch gb = b;
+            gb.rows = dev_copy(g.rows);
+            sample_check(g, V, gb, scratch, true, false, false, "gpu_sample_greedy (ties, NaN, inf, -0)");
+            CK(cudaFree((void *)gb.rows));
         }
-        printf("%-4s gpu_sample V=%-6d %d rows (greedy, temperature, top-k, top-p, ties, NaN, inf)\n", bad ? "FAIL" : "ok",
-               V, R);
-        bad ? g_fail++ : g_pass++;
-        { /* the greedy-only path (gpu_sample_greedy) on the same rows, all greedy */
-            std::vector<LlmSampleRow> g(R, LlmSampleRow{0.0f, 0, 1.0f, 0.0});
-            CK(cudaMemcpy(d_rows, g.data(), R * sizeof(LlmSampleRow), cudaMemcpyHostToDevice));
-            int grc = gpu_sample_greedy(nullptr, d_lg, R, V, d_rows, d_out, scratch);
-            CK(cudaDeviceSynchronize());
-            CK(cudaMemcpy(out.data(), d_out, R * 4, cudaMemcpyDeviceToHost));
-            int gbad = grc != 0;
-            for (int r = 0; r < R; r++)
-                if (out[r] != ref_sample(&lg[(size_t)r * V], V, g[r])) gbad++;
-            printf("%-4s gpu_sample_greedy V=%-6d %d rows (ties, NaN, inf, -0)\n", gbad ? "FAIL" : "ok", V, R);
-            gbad ? g_fail++ : g_pass++;
-            CK(cudaMemcpy(d_rows, rows.data(), R * sizeof(LlmSampleRow), cudaMemcpyHostToDevice));
+        if (V == 128256 && !bad) { /* time: a greedy row, a top-p row, penalties + 20 logprobs */
+            const double us[3] = {sample_time(b, 0, V, scratch, true), sample_time(b, 3, V, scratch, false),
+                                  sample_time(b, 25, V, scratch, false)};
+            const char *names[3] = {"sample.greedy.128256", "sample.top_p.128256", "sample.pen_lp20.128256"};
+            for (int i = 0; i < 3; i++)
+                g_times.push_back({names[i], "gpu_sample", us[i], (double)V * 4 / (us[i] * 1e-6) / 1e9, 0.0, us[i]});
         }
-        if (V == 128256 && !bad) { /* time: 1 greedy row, 1 top-p row */
-            for (int which = 0; which < 2; which++) {
-                const LlmSampleRow *dr = d_rows + (which == 0 ? 0 : 3);
-                cudaEvent_t e0, e1;
-                CK(cudaEventCreate(&e0));
-                CK(cudaEventCreate(&e1));
-                std::vector<float> ts;
-                for (int it = 0; it < 25; it++) {
-                    CK(cudaEventRecord(e0));
-                    (which == 0 ? gpu_sample_greedy : gpu_sample)(nullptr, d_lg + (which == 0 ? 0 : 3 * (size_t)V), 1, V,
-                                                                  dr, d_out, scratch);
-                    CK(cudaEventRecord(e1));
-                    CK(cudaEventSynchronize(e1));
-                    float ms;
-                    CK(cudaEventElapsedTime(&ms, e0, e1));
-                    if (it >= 5) ts.push_back(ms);
-                }
-                double us = median(ts) * 1e3;
-                g_times.push_back({which == 0 ? "sample.greedy.128256" : "sample.top_p.128256", "gpu_sample", us,
-                                   (double)V * 4 / (us * 1e-6) / 1e9, 0.0, us});
-                CK(cudaEventDestroy(e0));
-                CK(cudaEventDestroy(e1));
-            }
-        }
-        CK(cudaFree(d_lg));
-        CK(cudaFree(d_rows));
-        CK(cudaFree(d_out));
+        CK(cudaFree((void *)b.logits));
+        CK(cudaFree((void *)b.rows));
+        CK(cudaFree((void *)b.counts));
+        CK(cudaFree(b.out_ids));
+        CK(cudaFree(b.out_logprobs));
         CK(cudaFree(scratch));
     }
 }

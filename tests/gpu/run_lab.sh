@@ -2,6 +2,7 @@
 # run_lab.sh - builds and runs the cuda kernel lab (tests/gpu/lab_main.cu).
 #
 # usage: tests/gpu/run_lab.sh [BUILD_DIR] [SEED] [CASE_FILTER]
+#        LAB_COMPILE_ONLY=1 tests/gpu/run_lab.sh [BUILD_DIR]   (build, do not run)
 # Needs nvcc, gcc and a GPU; nothing else from the project's dependencies:
 # the rendered kernels live in tests/gpu/lab-src/ (committed). When
 # BUILD_DIR holds render_kernels (a normal cmake build, which needs Lua),
@@ -39,10 +40,15 @@ pids=()
 gcc $CFLAGS -c "$SRC/lab_cpu.c" -o "$OUT/lab_cpu.o" & pids+=($!)
 gcc $CFLAGS -c "$ROOT/runtime/base/threadpool.c" -o "$OUT/threadpool.o" & pids+=($!)
 gcc $CFLAGS -c "$ROOT/runtime/base/error.c" -o "$OUT/error.o" & pids+=($!)
+gcc $CFLAGS -c "$ROOT/runtime/sample/sampler.c" -o "$OUT/sampler.o" & pids+=($!)
+gcc $CFLAGS -c "$ROOT/runtime/sample/rng.c" -o "$OUT/rng.o" & pids+=($!)
 fail=0
 for p in "${pids[@]}"; do wait "$p" || fail=1; done
 if [ "$fail" != 0 ]; then echo "run_lab: compile failed"; exit 2; fi
 "$NVCC" $GEN -o "$OUT/lab" "$OUT/lab_main.o" "$OUT/lab_cuda.o" "$OUT/gpu_sample.o" "$OUT/lab_cpu.o" \
-  "$OUT/threadpool.o" "$OUT/error.o" -lpthread -lm
+  "$OUT/threadpool.o" "$OUT/error.o" "$OUT/sampler.o" "$OUT/rng.o" -lpthread -lm
 echo "built in $(( $(date +%s) - T0 )) s"
+# LAB_COMPILE_ONLY=1: stop here (a machine with nvcc but no GPU checks that
+# the lab and gpu_sample.cu compile and link).
+if [ "${LAB_COMPILE_ONLY:-0}" = 1 ]; then echo "compile only: $OUT/lab"; exit 0; fi
 "$OUT/lab" "$SEED" $FILTER

@@ -5,8 +5,11 @@
  * earlier position of the sequence is already there, and produces logits
  * that favour (token + 1) % vocab. So generated ids are consecutive and any
  * block-table or position mistake is counted in fake_kv_errors. `chat` runs
- * the same way with its stdin from a temp file (llm_cli_run_io).
+ * the same way with its stdin from a temp file (llm_cli_run_io). With
+ * fake_ladder set, every logits row is the same ladder instead (token 100 + k
+ * at 10 - k for k < 10, 0 elsewhere), for the penalty tests.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +34,7 @@
 static int fake_kv_errors; /* block-table / position mismatches seen */
 static int fake_calls;     /* forward() calls */
 static int fake_logit_rows; /* logits rows produced, summed over calls */
+static int fake_ladder;     /* 1: the fixed ladder logits instead of the chain */
 
 static float *kv_slot(const LlmForwardCtx *ctx, const LlmBatch *b, float *base, int t, int pos) {
     const int32_t *row = b->block_tables + (size_t)b->seq_index[t] * 16;
@@ -57,7 +61,10 @@ static void fake_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
     for (int r = 0; r < b->n_logits; r++) {
         float *row = b->logits + (size_t)r * 2048;
         memset(row, 0, sizeof(float) * 2048);
-        row[(b->tokens[b->logit_rows[r]] + 1) % 2048] = 10.0f;
+        if (fake_ladder)
+            for (int k = 0; k < 10; k++) row[100 + k] = 10.0f - (float)k;
+        else
+            row[(b->tokens[b->logit_rows[r]] + 1) % 2048] = 10.0f;
     }
 }
 
@@ -301,6 +308,164 @@ static void test_generate_text(void **state) {
     expect_in(r.log, "generated tokens: 5");
 }
 
+/* Penalties through the CLI (sampled on the host), on the ladder logits. */
+static void test_generate_penalties(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    fake_ladder = 1;
+    run_cli(&r, &p, "generate", "--ids", "5", "-n", "4", "--print-ids", NULL);
+    expect_in(r.out, "ids: 100 100 100 100\n");
+    /* frequency 2: 100 | 100 at 8 < 101 at 9 | 100 8, 101 7, 102 8: 100 | 100 6: 102 */
+    run_cli(&r, &p, "generate", "--ids", "5", "-n", "4", "--print-ids", "--frequency-penalty", "2", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.out, "ids: 100 101 100 102\n");
+    assert_int_equal(fake_kv_errors, 0);
+    /* presence 1.5: 100 | 101 | 100 8.5, 101 7.5, 102 8: 100 | 100 again */
+    run_cli(&r, &p, "generate", "--ids", "5", "-n", "4", "--print-ids", "--presence-penalty", "1.5", NULL);
+    expect_in(r.out, "ids: 100 101 100 100\n");
+    /* repetition 2 counts the prompt: 100 at 5 | 101 | 102 | 103 */
+    run_cli(&r, &p, "generate", "--ids", "100 5", "-n", "3", "--print-ids", "--repeat-penalty", "2", NULL);
+    expect_in(r.out, "ids: 101 102 103\n");
+    /* sampled: at temperature 0.01 a gap of 0.5 is a factor e^50, so the
+     * draws follow the presence sequence above whatever the seed */
+    run_cli(&r, &p, "generate", "--ids", "5", "-n", "4", "--print-ids", "--presence-penalty", "1.5",
+            "--temperature", "0.01", "--top-k", "5", "--min-p", "0.5", NULL);
+    expect_in(r.out, "ids: 100 101 100 100\n");
+    fake_ladder = 0;
+}
+
+/* The number after "key": in a JSON line. */
+static double json_number_after(const char *line, const char *key) {
+    const char *at = strstr(line, key);
+    if (at == NULL) fail_msg("'%s' not in %s", key, line);
+    return strtod(at + strlen(key), NULL);
+}
+
+static void test_generate_logprobs(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    /* chain logits: 10 at the next id, 0 at the 2047 others */
+    run_cli(&r, &p, "generate", "--ids", "25", "-n", "2", "--logprobs", "2", NULL);
+    assert_int_equal(r.code, 0);
+    expect_in(r.out, "AB\n");
+    const char *l0 = strstr(r.log, "{\"index\":0,\"id\":26,\"token\":\"A\",\"bytes\":[65],\"logprob\":");
+    const char *l1 = strstr(r.log, "{\"index\":1,\"id\":27,\"token\":\"B\",\"bytes\":[66],\"logprob\":");
+    if (l0 == NULL || l1 == NULL) fail_msg("logprobs lines missing:\n%s", r.log);
+    double want = -log1p(2047.0 * exp(-10.0));
+    assert_true(fabs(json_number_after(l0, "\"logprob\":") - want) < 1e-6);
+    /* top 2: the token itself, then id 0 (the lowest of the tied zeros) */
+    expect_in(l0, "\"top_logprobs\":[{\"id\":26,\"token\":\"A\",\"bytes\":[65],\"logprob\":");
+    const char *second = strstr(l0, "},{\"id\":0,\"token\":");
+    if (second == NULL) fail_msg("%s", l0);
+    assert_true(fabs(json_number_after(second, "\"logprob\":") - (want - 10.0)) < 1e-5);
+    /* --logprobs 0: the chosen token only; --logprobs-file: there, not the log */
+    char path[] = "/tmp/llmcc_test_lp_XXXXXX";
+    close(mkstemp(path));
+    run_cli(&r, &p, "generate", "--ids", "25", "-n", "3", "--logprobs", "0", "--logprobs-file", path, NULL);
+    assert_int_equal(r.code, 0);
+    assert_null(strstr(r.log, "\"index\""));
+    FILE *f = fopen(path, "r");
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(path);
+    expect_in(buf, "{\"index\":2,\"id\":28,\"token\":\"C\"");
+    expect_in(buf, "\"top_logprobs\":[]}\n");
+    int lines = 0;
+    for (const char *c = buf; *c; c++) lines += *c == '\n';
+    assert_int_equal(lines, 3);
+    /* the token that ends the round (EOS, id 2) gets its line too */
+    run_cli(&r, &p, "generate", "--ids", "1", "--logprobs", "0", NULL);
+    expect_in(r.log, "{\"index\":0,\"id\":2,");
+    expect_in(r.log, "stop: eos");
+}
+
+static void test_generate_stop(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    /* ids 26.. are the letters A..: the chain writes "ABCDEFGH" one token each */
+    run_cli(&r, &p, "generate", "--ids", "25", "-n", "8", NULL);
+    assert_string_equal(r.out, "ABCDEFGH\n");
+    run_cli(&r, &p, "generate", "--ids", "25", "-n", "8", "--stop", "CDE", "--print-ids", NULL);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "AB\nids: 26 27 28 29 30\n"); /* "CDE" spans three tokens */
+    expect_in(r.log, "stop: stop-string");
+    /* held "CD" is released when "X" fails to follow */
+    run_cli(&r, &p, "generate", "--ids", "25", "-n", "8", "--stop", "CDX", NULL);
+    assert_string_equal(r.out, "ABCDEFGH\n");
+    expect_in(r.log, "stop: length");
+    /* held text at the end of the round is flushed */
+    run_cli(&r, &p, "generate", "--ids", "25", "-n", "4", "--stop", "DE", NULL);
+    assert_string_equal(r.out, "ABCD\n");
+    /* several: the first to complete */
+    run_cli(&r, &p, "generate", "--ids", "25", "-n", "8", "--stop", "EFG", "--stop", "F", NULL);
+    assert_string_equal(r.out, "ABCDE\n");
+    /* a stop id ends the round before the token, like EOS */
+    run_cli(&r, &p, "generate", "--ids", "25", "-n", "8", "--stop-id", "40", "--stop-id", "29",
+            "--print-ids", NULL);
+    assert_string_equal(r.out, "ABC\nids: 26 27 28\n");
+    expect_in(r.log, "stop: stop-token");
+}
+
+static void test_sampling_flag_errors(void **state) {
+    (void)state;
+    LlmProgram p = fake_program();
+    RunResult r;
+    run_cli(&r, &p, "generate", "-p", "x", "--min-p", "2", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "--min-p 2: must be in [0, 1]");
+    run_cli(&r, &p, "generate", "-p", "x", "--repeat-penalty", "0", NULL);
+    expect_in(r.log, "--repeat-penalty 0: must be a finite number > 0");
+    run_cli(&r, &p, "generate", "-p", "x", "--presence-penalty", "3", NULL);
+    expect_in(r.log, "--presence-penalty 3: must be in [-2, 2]");
+    run_cli(&r, &p, "generate", "-p", "x", "--frequency-penalty", "-2.5", NULL);
+    expect_in(r.log, "--frequency-penalty -2.5: must be in [-2, 2]");
+    run_cli(&r, &p, "generate", "-p", "x", "--frequency-penalty", "nan", NULL);
+    expect_in(r.log, "--frequency-penalty: expected a number, got 'nan'");
+    run_cli(&r, &p, "generate", "-p", "x", "--logprobs", "21", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "--logprobs 21: must be in [0, 20]");
+    run_cli(&r, &p, "generate", "-p", "x", "--logprobs", "-1", NULL);
+    expect_in(r.log, "--logprobs: -1 is out of range");
+    run_cli(&r, &p, "generate", "-p", "x", "--logprobs-file", "/tmp/x", NULL);
+    expect_in(r.log, "--logprobs-file /tmp/x: give --logprobs N too");
+    run_cli(&r, &p, "generate", "-p", "x", "--logprobs", "1", "--logprobs-file", "/nonexistent/dir/f", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "--logprobs-file /nonexistent/dir/f: cannot open for writing");
+    run_cli(&r, &p, "generate", "-p", "x", "--stop", "", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "--stop '': a stop string must not be empty");
+    char *argv[40] = {"model", "generate", "-p", "x"};
+    int argc = 4;
+    for (int i = 0; i < 17; i++) {
+        argv[argc++] = "--stop";
+        argv[argc++] = "s";
+    }
+    CliArgs a;
+    LlmError err = {{0}};
+    assert_int_equal(cli_args_parse(argc, argv, &a, &err), LLM_ERR);
+    expect_in(err.msg, "--stop: 17 stop strings, at most 16");
+    assert_int_equal(cli_args_parse(argc - 2, argv, &a, &err), LLM_OK);
+    assert_int_equal(a.n_stop, 16);
+    for (int i = 4; i < argc; i += 2) argv[i] = "--stop-id";
+    assert_int_equal(cli_args_parse(argc, argv, &a, &err), LLM_ERR);
+    expect_in(err.msg, "--stop-id: expected an integer, got 's'");
+    for (int i = 5; i < argc; i += 2) argv[i] = "7";
+    assert_int_equal(cli_args_parse(argc, argv, &a, &err), LLM_ERR);
+    expect_in(err.msg, "--stop-id: 17 stop ids, at most 16");
+    run_cli(&r, &p, "generate", "--ids", "5", "--stop-id", "5000", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "--stop-id 5000: not a token id in [0, 2048)");
+    run_cli(&r, &p, "generate", "--ids", "5", "--stop-id", "-3", NULL);
+    expect_in(r.log, "--stop-id: -3 is out of range");
+    run_cli(&r, &p, "info", "--stop", "x", NULL);
+    expect_in(r.log, "info: unknown option '--stop'");
+}
+
 static void test_info(void **state) {
     (void)state;
     LlmProgram p = fake_program();
@@ -393,8 +558,8 @@ static void test_manifest_generation_defaults(void **state) {
     (void)state;
     CliSession s;
     memset(&s, 0, sizeof s);
-    s.manifest = json_loads("{\"generation\":{\"temperature\":0.5,\"top_k\":3,\"top_p\":0.9}}",
-                            0, NULL);
+    s.manifest = json_loads("{\"generation\":{\"temperature\":0.5,\"top_k\":3,\"top_p\":0.9,"
+                            "\"min_p\":0.05,\"repetition_penalty\":1.1}}", 0, NULL);
     CliArgs a;
     LlmError err = {{0}};
     char *argv[] = {"model", "generate", "-p", "x", "--top-k", "7", NULL};
@@ -404,6 +569,21 @@ static void test_manifest_generation_defaults(void **state) {
     assert_true(sp.temperature == 0.5f);
     assert_int_equal(sp.top_k, 7);
     assert_true(sp.top_p == 0.9f);
+    assert_true(sp.min_p == 0.05f);
+    assert_true(sp.repetition_penalty == 1.1f);
+    assert_int_equal(sp.logprobs, -1);
+    char *argv2[] = {"model", "generate", "-p", "x", "--repeat-penalty", "1.3", "--min-p", "0.2",
+                     "--presence-penalty", "-0.5", "--frequency-penalty", "0.25", "--logprobs", "3", NULL};
+    assert_int_equal(cli_args_parse(14, argv2, &a, &err), LLM_OK);
+    assert_int_equal(cmd_sampler_params(&s, &a, &sp, &err), LLM_OK);
+    assert_true(sp.repetition_penalty == 1.3f && sp.min_p == 0.2f);
+    assert_true(sp.presence_penalty == -0.5f && sp.frequency_penalty == 0.25f);
+    assert_int_equal(sp.logprobs, 3);
+    json_decref(s.manifest);
+    s.manifest = json_loads("{\"generation\":{\"repetition_penalty\":0}}", 0, NULL);
+    assert_int_equal(cli_args_parse(6, argv, &a, &err), LLM_OK);
+    assert_int_equal(cmd_sampler_params(&s, &a, &sp, &err), LLM_ERR);
+    expect_in(err.msg, "--repeat-penalty 0");
     json_decref(s.manifest);
     s.manifest = json_loads("{\"generation\":{\"temperature\":\"hot\"}}", 0, NULL);
     assert_int_equal(cmd_sampler_params(&s, &a, &sp, &err), LLM_ERR);
@@ -453,6 +633,30 @@ static void test_chat_two_turns(void **state) {
     assert_true(reused >= first); /* turn 2 kept all of turn 1's prompt in the cache */
 }
 
+/* --stop in chat: the streamed reply and the stored turn are both cut. */
+static void test_chat_stop(void **state) {
+    (void)state;
+    LlmProgram p = chat_program();
+    RunResult r;
+    run_chat(&r, &p, "Hi\n", "--chat-template", "chatml", "-n", "6", NULL);
+    assert_int_equal(r.code, 0);
+    char full[sizeof r.out];
+    memcpy(full, r.out, sizeof full);
+    size_t len = strcspn(full, "\n");
+    full[len] = '\0';
+    assert_true(len >= 4);
+    char stop[8] = {0};
+    memcpy(stop, full + len - 3, 2); /* two bytes before the last one */
+    run_chat(&r, &p, "Hi\nHi\n", "--chat-template", "chatml", "-n", "6", "--stop", stop, NULL);
+    assert_int_equal(r.code, 0);
+    size_t cut = (size_t)(strstr(full, stop) - full);
+    char want[sizeof r.out + 1];
+    snprintf(want, sizeof want, "%.*s\n", (int)cut, full);
+    if (strncmp(r.out, want, strlen(want)) != 0) fail_msg("got '%s', want '%s' first", r.out, want);
+    expect_in(r.log, "[reply 1 stopped: stop-string]");
+    assert_int_equal(fake_kv_errors, 0);
+}
+
 static void test_chat_errors(void **state) {
     (void)state;
     LlmProgram p = chat_program();
@@ -489,12 +693,17 @@ int main(void) {
         cmocka_unit_test(test_dump_logits),
         cmocka_unit_test(test_generate_sampling_seed),
         cmocka_unit_test(test_generate_text),
+        cmocka_unit_test(test_generate_penalties),
+        cmocka_unit_test(test_generate_logprobs),
+        cmocka_unit_test(test_generate_stop),
+        cmocka_unit_test(test_sampling_flag_errors),
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_bad_payload),
         cmocka_unit_test(test_parse_bytes),
         cmocka_unit_test(test_manifest_generation_defaults),
         cmocka_unit_test(test_chat_two_turns),
+        cmocka_unit_test(test_chat_stop),
         cmocka_unit_test(test_chat_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
