@@ -284,6 +284,32 @@ static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, 
     return LLM_OK;
 }
 
+/* K and V of every layer for each {src, dst} block pair (copy-on-write,
+ * runtime/kv), device to device on the engine's stream, so they land
+ * before the next step's kernels read the blocks. */
+static int cuda_copy_blocks(LlmEngine *e, const KvCopy *copies, int n, LlmError *err) {
+    KvCacheShape shape = kv_shape_from_program(e->prog);
+    size_t layer_block = kv_cache_block_bytes(&shape) / 2 / (size_t)shape.n_layers;
+    for (int i = 0; i < n; i++) {
+        KvCopy c = copies[i];
+        if (c.src < 0 || c.src >= e->n_blocks || c.dst < 0 || c.dst >= e->n_blocks || c.src == c.dst)
+            return llm_errorf(err, "KV copy %d: block %d -> %d is outside the pool of %d blocks "
+                              "or onto itself", i, c.src, c.dst, e->n_blocks);
+    }
+    for (int l = 0; l < shape.n_layers; l++) {
+        size_t layer = (size_t)l * (size_t)e->n_blocks;
+        for (int i = 0; i < n; i++) {
+            size_t src = (layer + (size_t)copies[i].src) * layer_block;
+            size_t dst = (layer + (size_t)copies[i].dst) * layer_block;
+            CUDA_TRY(cudaMemcpyAsync((char *)e->k + dst, (const char *)e->k + src, layer_block,
+                                     cudaMemcpyDeviceToDevice, e->stream));
+            CUDA_TRY(cudaMemcpyAsync((char *)e->v + dst, (const char *)e->v + src, layer_block,
+                                     cudaMemcpyDeviceToDevice, e->stream));
+        }
+    }
+    return LLM_OK;
+}
+
 static void cuda_describe(const LlmEngine *e, char *buf, size_t cap) {
     snprintf(buf, cap, "%s (sm_%d%d, %d SMs, %.1f GiB), code for %s", e->props.name, e->props.major,
              e->props.minor, e->props.multiProcessorCount,
@@ -323,5 +349,5 @@ static double cuda_copy_bandwidth(LlmEngine *e) {
 
 extern "C" const LlmEngineOps llm_engine_cuda = {
     "cuda", cuda_open, cuda_kv_capacity, cuda_alloc_kv, cuda_step, cuda_describe, cuda_copy_bandwidth,
-    cuda_close,
+    cuda_close, cuda_copy_blocks,
 };
