@@ -163,9 +163,9 @@ int64_t ir_scratch_row_bytes(const IrGraph *g, const IrNode *n) {
     switch (n->op) {
     case IR_OP_MATMUL:
     case IR_OP_MATMUL_ADD:
-    case IR_OP_NORM_MATMUL: return k * f;
+    case IR_OP_NORM_MATMUL: return k * f + 2 * (int64_t)n->cols * f;
     case IR_OP_MATMUL_SWIGLU:
-    case IR_OP_NORM_MATMUL_SWIGLU: return k * f + 2 * (int64_t)n->cols * f;
+    case IR_OP_NORM_MATMUL_SWIGLU: return k * f + 4 * (int64_t)n->cols * f;
     default: return 0;
     }
 }

@@ -178,10 +178,12 @@ char *ir_print(const IrGraph *g);
 
 /* Bytes of one row of a value (float32). */
 int64_t ir_row_bytes(const IrNode *n);
-/* Bytes of scratch per row the node's kernels may use (0: none): the
- * normalised input rows of NORM_MATMUL* (float32, K), the matmul result
- * before the SwiGLU epilogue of *MATMUL_SWIGLU (float32, 2N). Targets that
- * run the node as one fused kernel leave it unused. */
+/* Bytes of scratch per row the node's kernels may use (0: none), for every
+ * projection: K floats (the normalised input of NORM_MATMUL* on the cpu;
+ * the input converted for a tensor-core product on cuda, two 16-bit rows
+ * per row) and 2 x (rows of W) floats (that product's two halves, before
+ * the epilogue). Targets that run the node as one fused kernel leave it
+ * unused. */
 int64_t ir_scratch_row_bytes(const IrGraph *g, const IrNode *n);
 
 #endif

@@ -28,6 +28,8 @@ typedef struct LlmCudaCtx {
     int n_blocks;                /* blocks in the pool */
     int max_seqs;                /* rows of block_tables */
     int sm_count;                /* multiprocessors of the device (for grid sizing) */
+    void *blas;                  /* cublasHandle_t bound to stream (gpu/gemm.h), or NULL */
+    int *status;                 /* host int: first cuBLAS failure of the step (0 = none) */
 } LlmCudaCtx;
 
 #endif

@@ -20,6 +20,7 @@
 extern "C" {
 #include "base/error.h"
 #include "gpu/cuda_ctx.h"
+#include "gpu/gemm.h"
 #include "gpu/gpu_sample.h"
 #include "kv/kv_cache.h"
 }
@@ -61,7 +62,12 @@ struct LlmEngine {
     int n_blocks;
     LlmCudaCtx ctx;           /* what generated launchers receive */
     cudaGraphExec_t decode_graph[2]; /* T=1, L=1: [0] greedy row, [1] sampling row; NULL until captured */
+    void *blas;               /* cuBLAS handle (prefill matrix products) */
+    void *blas_ws;            /* its workspace (device) */
+    int blas_status;          /* set by llm_gpu_gemm on failure */
 };
+
+#define BLAS_WORKSPACE_BYTES ((size_t)32 << 20)
 
 static size_t align256(size_t x) { return (x + 255) / 256 * 256; }
 
@@ -135,6 +141,10 @@ static int alloc_fixed(LlmEngine *e, const LlmEngineConfig *cfg, LlmError *err) 
     CUDA_TRY(cudaMallocHost((void **)&e->sampled_h, (size_t)p->max_tokens * sizeof(int32_t)));
     CUDA_TRY(cudaMallocHost((void **)&e->meta_h, e->meta_bytes));
     CUDA_TRY(cudaMalloc((void **)&e->meta_d, e->meta_bytes));
+    CUDA_TRY(cudaMalloc(&e->blas_ws, BLAS_WORKSPACE_BYTES));
+    char msg[256];
+    if (llm_gpu_blas_create(e->stream, e->blas_ws, BLAS_WORKSPACE_BYTES, &e->blas, msg, sizeof msg) != 0)
+        return llm_errorf(err, "%s", msg);
     meta_layout(e->meta_h, p->max_tokens, bt, &e->mh);
     meta_layout(e->meta_d, p->max_tokens, bt, &e->md);
     return LLM_OK;
@@ -144,6 +154,8 @@ static void cuda_close(LlmEngine *e) {
     if (e == NULL) return;
     for (int i = 0; i < 2; i++)
         if (e->decode_graph[i]) cudaGraphExecDestroy(e->decode_graph[i]);
+    llm_gpu_blas_destroy(e->blas);
+    cudaFree(e->blas_ws);
     cudaFree(e->weights);
     cudaFree(e->arena);
     cudaFree(e->logits);
@@ -208,6 +220,8 @@ static int cuda_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
     c.n_blocks = n_blocks;
     c.max_seqs = e->max_seqs;
     c.sm_count = e->props.multiProcessorCount;
+    c.blas = e->blas;
+    c.status = &e->blas_status;
     e->ctx = c;
     return LLM_OK;
 }
@@ -229,6 +243,8 @@ static int enqueue_step(LlmEngine *e, int T, int L, int sample, LlmError *err) {
     CUDA_TRY(cudaMemcpyAsync(e->meta_d, e->meta_h, e->meta_bytes, cudaMemcpyHostToDevice, e->stream));
     e->prog->forward_cuda(&e->ctx, e->weights, e->arena, T, L);
     CUDA_TRY(cudaGetLastError());
+    if (e->blas_status != 0)
+        return llm_errorf(err, "cuBLAS matrix product failed in the forward pass (status %d)", e->blas_status);
     if (sample && L > 0) {
         GpuSampleBatch sb = {e->logits, L, e->prog->vocab_size, e->md.rows, NULL, e->sampled_d, NULL};
         int rc = (sample == 1 ? gpu_sample_greedy : gpu_sample)(e->stream, &sb, e->sample_scratch);

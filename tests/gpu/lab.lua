@@ -14,29 +14,33 @@ local TOL_EXACT = 0.0   -- copies and conversions (embed, select_rows, add)
 local TOL_ELEM = 2e-6   -- one libm call per element (swiglu expf, rope sinf/cosf)
 local TOL_NORM = 2e-6   -- rmsnorm, add_rmsnorm (double sum; only the final float ops round)
 local TOL_DOT = 1e-5    -- float32 dot products in another order (matmul, attention)
+local TOL_GEMM = 5e-5   -- more than 8 rows with 16-bit weights: cuBLAS on activations split
+                        -- into two 16-bit halves (~2^-17 relative each) (kernels/cuda/proj.cu.lua)
+local function tol_proj(dt, rows) return (rows > 8 and dt ~= "f32") and TOL_GEMM or TOL_DOT end
 
 -- matmul(name, dtype, K, N, T, opts)
 local function mm(name, dt, K, N, T, o)
   o = o or {}
   add{op = "matmul", name = name, dtype = dt, K = K, N = N, T = T, L = o.L or 1, rowsL = o.L ~= nil,
-      xs = o.xs or K, ys = o.ys or N, bias = o.bias, time = o.time, tol = TOL_DOT}
+      xs = o.xs or K, ys = o.ys or N, bias = o.bias, time = o.time, tol = tol_proj(dt, o.L or T)}
 end
 -- the fused projections: norm_matmul / norm_matmul_swiglu (gain, matrix,
 -- bias) and matmul_add (x and a residual of stride o.rs)
 local function nmm(name, dt, K, N, T, o)
   o = o or {}
   add{op = o.swiglu and "norm_matmul_swiglu" or "norm_matmul", name = name, dtype = dt, K = K, N = N, T = T,
-      L = o.L or 1, rowsL = o.L ~= nil, xs = o.xs or K, ys = o.ys or N, bias = o.bias, time = o.time, tol = TOL_DOT}
+      L = o.L or 1, rowsL = o.L ~= nil, xs = o.xs or K, ys = o.ys or N, bias = o.bias, time = o.time,
+      tol = tol_proj(dt, o.L or T)}
 end
 local function mma(name, dt, K, N, T, o)
   o = o or {}
   add{op = "matmul_add", name = name, dtype = dt, K = K, N = N, T = T, L = 1, xs = o.xs or K, ys = o.ys or N,
-      rs = o.rs or N, bias = o.bias, time = o.time, tol = TOL_DOT}
+      rs = o.rs or N, bias = o.bias, time = o.time, tol = tol_proj(dt, T)}
 end
 local function mmsw(name, dt, K, N, T, o)
   o = o or {}
   add{op = "matmul_swiglu", name = name, dtype = dt, K = K, N = N, T = T, L = 1, xs = o.xs or K, ys = o.ys or N,
-      time = o.time, tol = TOL_DOT}
+      time = o.time, tol = tol_proj(dt, T)}
 end
 local function attn(name, nh, nkv, hd, T, ctx, mode, o)
   o = o or {}

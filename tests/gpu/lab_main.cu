@@ -45,6 +45,7 @@ extern "C" {
 #include "sample/sampler.h"
 }
 #include "gpu/cuda_ctx.h"
+#include "gpu/gemm.h"
 #include "gpu/gpu_sample.h"
 
 typedef void (*LabCpuFn)(const LlmForwardCtx *, const LlmBatch *, int, const float *, const float *, const float *,
@@ -238,8 +239,9 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         if (!wmat.empty()) mat_slot = k, hslot[k++] = wmat.data();
         if (!wbias.empty()) hslot[k++] = wbias.data();
     }
-    /* scratch as the IR sizes it (ir_scratch_row_bytes), max_tokens rows */
-    const size_t scratch_bytes = (size_t)64 * ((size_t)c->wcols + 2 * (size_t)c->cols) * 4;
+    /* scratch as the IR sizes it (ir_scratch_row_bytes: K + 2 x rows of W
+     * floats per row), max_tokens (64) rows */
+    const size_t scratch_bytes = (size_t)64 * ((size_t)c->wcols + 2 * (size_t)c->wrows) * 4;
     std::vector<uint8_t> hscratch(scratch_bytes);
     const int kvdim = c->kv_heads * c->head_dim;
     const size_t kv_elems = c->op == OP_ATTENTION ? (size_t)2 * n_blocks * c->block_size * kvdim : 1;
@@ -276,7 +278,15 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
     CK(cudaStreamCreate(&st));
     int sms = 0;
     CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-    LlmCudaCtx cc = {st, d_tok, d_pos, d_seq, d_bt, d_sel, nullptr, d_K, d_V, n_blocks, n_seqs, sms};
+    void *blas = nullptr, *blas_ws = nullptr;
+    int blas_status = 0;
+    char blas_msg[256];
+    CK(cudaMalloc(&blas_ws, (size_t)32 << 20));
+    if (llm_gpu_blas_create(st, blas_ws, (size_t)32 << 20, &blas, blas_msg, sizeof blas_msg) != 0) {
+        fprintf(stderr, "%s\n", blas_msg);
+        exit(2);
+    }
+    LlmCudaCtx cc = {st, d_tok, d_pos, d_seq, d_bt, d_sel, nullptr, d_K, d_V, n_blocks, n_seqs, sms, blas, &blas_status};
     void *d_scratch = nullptr;
     CK(cudaMalloc(&d_scratch, scratch_bytes));
     /* one launch with the matrix slot replaced by wm (weight rotation) */
@@ -383,6 +393,12 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         CK(cudaEventDestroy(e0));
         CK(cudaEventDestroy(e1));
     }
+    if (blas_status != 0) {
+        printf("FAIL case %d: cuBLAS status %d\n", idx, blas_status);
+        g_fail++;
+    }
+    llm_gpu_blas_destroy(blas);
+    CK(cudaFree(blas_ws));
     CK(cudaStreamDestroy(st));
     for (void *p : std::vector<void *>{d_tok, d_pos, d_seq, d_bt, d_sel, d_x[0], d_x[1], d_x[2], d_mat, d_gain, d_bias,
                                        d_K, d_V, d_y, d_scratch})

@@ -36,6 +36,7 @@ T0=$(date +%s)
 pids=()
 "$NVCC" $NVFLAGS -c "$SRC/lab_cuda.cu" -o "$OUT/lab_cuda.o" & pids+=($!)
 "$NVCC" $NVFLAGS -c "$ROOT/runtime/gpu/gpu_sample.cu" -o "$OUT/gpu_sample.o" & pids+=($!)
+"$NVCC" $NVFLAGS -c "$ROOT/runtime/gpu/gemm.cu" -o "$OUT/gemm.o" & pids+=($!)
 "$NVCC" $NVFLAGS -c "$ROOT/tests/gpu/lab_main.cu" -o "$OUT/lab_main.o" & pids+=($!)
 gcc $CFLAGS -c "$SRC/lab_cpu.c" -o "$OUT/lab_cpu.o" & pids+=($!)
 gcc $CFLAGS -c "$ROOT/runtime/base/threadpool.c" -o "$OUT/threadpool.o" & pids+=($!)
@@ -45,8 +46,8 @@ gcc $CFLAGS -c "$ROOT/runtime/sample/rng.c" -o "$OUT/rng.o" & pids+=($!)
 fail=0
 for p in "${pids[@]}"; do wait "$p" || fail=1; done
 if [ "$fail" != 0 ]; then echo "run_lab: compile failed"; exit 2; fi
-"$NVCC" $GEN -o "$OUT/lab" "$OUT/lab_main.o" "$OUT/lab_cuda.o" "$OUT/gpu_sample.o" "$OUT/lab_cpu.o" \
-  "$OUT/threadpool.o" "$OUT/error.o" "$OUT/sampler.o" "$OUT/rng.o" -lpthread -lm
+"$NVCC" $GEN -o "$OUT/lab" "$OUT/lab_main.o" "$OUT/lab_cuda.o" "$OUT/gpu_sample.o" "$OUT/gemm.o" "$OUT/lab_cpu.o" \
+  "$OUT/threadpool.o" "$OUT/error.o" "$OUT/sampler.o" "$OUT/rng.o" -lcublas -lpthread -lm
 echo "built in $(( $(date +%s) - T0 )) s"
 # LAB_COMPILE_ONLY=1: stop here (a machine with nvcc but no GPU checks that
 # the lab and gpu_sample.cu compile and link).

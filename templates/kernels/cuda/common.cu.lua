@@ -3,11 +3,14 @@
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this

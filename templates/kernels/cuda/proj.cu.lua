@@ -21,6 +21,7 @@
 % local R, WARPS = 2, 4
 % local per_block = swiglu and WARPS or R * WARPS
 % local wslot = norm and "w1" or "w0"
+% local GEMV_MAX = 8 -- rows up to this: one pass of the GEMV (one token tile)
 % local bslot = norm and "w2" or "w1"
 $(include("kernels/cuda/gemv.cu.lua"))
 /* $(n.kernel): $(n.op), K=$(K) N=$(N), weights $(dt)$(B and ", bias f32" or "")$(norm and (", RMSNorm gain f32, eps " .. n.eps) or "")$(residual and ", plus residual" or "").
@@ -125,6 +126,82 @@ __global__ void __launch_bounds__($(32 * WARPS), 4) $(n.kernel)_k(const float *x
     (void)bias; (void)g; (void)res;
 }
 
+% local NW_ = swiglu and 2 * N or N
+% local MAXT = spec.program.max_tokens
+% local WKN = ({f32 = 0, bf16 = 1, f16 = 2})[dt]
+/* Many tokens (rows > $(GEMV_MAX)): the tensor-core path (runtime/gpu/gemm.h).
+ * $(n.kernel)_px, one block of 256 threads per row: $(norm and "RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then " or "")$(dt == "f32" and "the float32 row into scratch" or ("the row split into two " .. dt .. " rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation"));
+ * cuBLAS C[$(dt == "f32" and "rows" or "2 rows")][$(NW_)] = X W^T (float32) into scratch after the
+ * $(MAXT) x $(K) x 4 bytes of X; $(n.kernel)_pe adds the halves and applies $(swiglu and "SwiGLU" or "")$(B and " bias" or "")$(residual and " residual" or "")$(not swiglu and not B and not residual and "nothing else" or "").
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x $(NW_) x 4 per row. */
+__global__ void __launch_bounds__(256) $(n.kernel)_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * $(XS);
+% if norm then
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < $(K); c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / $(K)) + $(n.eps));
+    }
+    __syncthreads();
+    const float inv = inv_s;
+% end
+    for (int c = threadIdx.x; c < $(K); c += 256) {
+        const float v = $(norm and "g[c] * (xr[c] * inv)" or "xr[c]");
+% if dt == "f32" then
+        ((float *)xs)[(size_t)r * $(K) + c] = v;
+% elseif dt == "bf16" then
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * $(K) + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * $(K) + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+% else
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * $(K) + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * $(K) + c] = __float2half_rn(v - __half2float(hi));
+% end
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) $(n.kernel)_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= $(N)) return;
+    const float *c0 = cm + (size_t)t * $(NW_);
+% if dt == "f32" then
+#define $(n.kernel)_C(j) (c0[j])
+% else
+    const float *c1 = cm + (size_t)(rows + t) * $(NW_);
+#define $(n.kernel)_C(j) (c0[j] + c1[j])
+% end
+% if swiglu then
+    y[(size_t)t * $(YS) + col] = llm_silu_dev($(n.kernel)_C(col)) * $(n.kernel)_C($(N) + col);
+% else
+    float v = $(n.kernel)_C(col);
+%   if B then
+    v += bias[col];
+%   end
+%   if residual then
+    v = res[(size_t)t * $(RS) + col] + v;
+%   end
+    y[(size_t)t * $(YS) + col] = v;
+% end
+#undef $(n.kernel)_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -137,6 +214,15 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
     const float *bias = $(B and ("(const float *)" .. bslot) or "NULL");
     const float *g = $(norm and "(const float *)w0" or "NULL");
     const float *res = $(residual and "x1" or "NULL");
+    if (rows > $(GEMV_MAX)) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)$(MAXT) * $(K) * 4);
+        llm_launch($(n.kernel)_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, $(WKN), w, $(NW_), $(K), xs, $(K), $(dt == "f32" and "rows" or "2 * rows"), cm, $(NW_));
+        llm_launch($(n.kernel)_pe, dim3(llm_cdiv($(N), 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
 % if vec_ok then
     if (llm_aligned16(x0, w)$(norm and " && llm_aligned16(g, g)" or "")) {
         if (rows == 1) llm_launch($(n.kernel)_k<1, true>, grid, $(32 * WARPS), 0, s, x0, y, w, bias, g, res, rows);

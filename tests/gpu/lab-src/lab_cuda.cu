@@ -6,11 +6,14 @@
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -373,6 +376,40 @@ __global__ void __launch_bounds__(128, 4) lab01_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab01_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][6144] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab01_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 6144 x 4 per row. */
+__global__ void __launch_bounds__(256) lab01_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab01_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 6144) return;
+    const float *c0 = cm + (size_t)t * 6144;
+    const float *c1 = cm + (size_t)(rows + t) * 6144;
+#define lab01_matmul_C(j) (c0[j] + c1[j])
+    float v = lab01_matmul_C(col);
+    y[(size_t)t * 6144 + col] = v;
+#undef lab01_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab01_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -385,6 +422,15 @@ static void lab01_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab01_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_launch(lab01_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab01_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab01_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -404,11 +450,14 @@ void lab_cuda_01(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -771,6 +820,40 @@ __global__ void __launch_bounds__(128, 4) lab02_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab02_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][4096] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab02_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab02_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab02_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+    const float *c1 = cm + (size_t)(rows + t) * 4096;
+#define lab02_matmul_C(j) (c0[j] + c1[j])
+    float v = lab02_matmul_C(col);
+    y[(size_t)t * 4096 + col] = v;
+#undef lab02_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab02_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -783,6 +866,15 @@ static void lab02_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab02_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096);
+        llm_launch(lab02_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab02_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab02_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -802,11 +894,14 @@ void lab_cuda_02(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -1169,6 +1264,40 @@ __global__ void __launch_bounds__(128, 4) lab03_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab03_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][4096] = X W^T (float32) into scratch after the
+ * 64 x 14336 x 4 bytes of X; lab03_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab03_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 14336;
+    for (int c = threadIdx.x; c < 14336; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 14336 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 14336 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab03_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+    const float *c1 = cm + (size_t)(rows + t) * 4096;
+#define lab03_matmul_C(j) (c0[j] + c1[j])
+    float v = lab03_matmul_C(col);
+    y[(size_t)t * 4096 + col] = v;
+#undef lab03_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab03_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -1181,6 +1310,15 @@ static void lab03_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
+        llm_launch(lab03_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
+        llm_launch(lab03_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab03_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab03_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -1200,11 +1338,14 @@ void lab_cuda_03(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -1567,6 +1708,40 @@ __global__ void __launch_bounds__(128, 4) lab04_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab04_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][128256] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab04_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 128256 x 4 per row. */
+__global__ void __launch_bounds__(256) lab04_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab04_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 128256) return;
+    const float *c0 = cm + (size_t)t * 128256;
+    const float *c1 = cm + (size_t)(rows + t) * 128256;
+#define lab04_matmul_C(j) (c0[j] + c1[j])
+    float v = lab04_matmul_C(col);
+    y[(size_t)t * 128256 + col] = v;
+#undef lab04_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab04_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -1579,6 +1754,15 @@ static void lab04_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab04_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256);
+        llm_launch(lab04_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab04_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab04_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -1598,11 +1782,14 @@ void lab_cuda_04(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -1961,6 +2148,39 @@ __global__ void __launch_bounds__(128, 4) lab05_matmul_swiglu_k(const float *x, 
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab05_matmul_swiglu_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][28672] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab05_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
+__global__ void __launch_bounds__(256) lab05_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab05_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 14336) return;
+    const float *c0 = cm + (size_t)t * 28672;
+    const float *c1 = cm + (size_t)(rows + t) * 28672;
+#define lab05_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 14336 + col] = llm_silu_dev(lab05_matmul_swiglu_C(col)) * lab05_matmul_swiglu_C(14336 + col);
+#undef lab05_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab05_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -1973,6 +2193,15 @@ static void lab05_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab05_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_launch(lab05_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab05_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab05_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -1992,11 +2221,14 @@ void lab_cuda_05(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -2359,6 +2591,40 @@ __global__ void __launch_bounds__(128, 4) lab06_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab06_matmul_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][4096] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab06_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab06_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * 4096 + c] = __float2half_rn(v - __half2float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab06_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+    const float *c1 = cm + (size_t)(rows + t) * 4096;
+#define lab06_matmul_C(j) (c0[j] + c1[j])
+    float v = lab06_matmul_C(col);
+    y[(size_t)t * 4096 + col] = v;
+#undef lab06_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab06_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -2371,6 +2637,15 @@ static void lab06_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab06_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 2, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096);
+        llm_launch(lab06_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab06_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab06_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -2390,11 +2665,14 @@ void lab_cuda_06(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -2757,6 +3035,37 @@ __global__ void __launch_bounds__(128, 4) lab07_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab07_matmul_px, one block of 256 threads per row: the float32 row into scratch;
+ * cuBLAS C[rows][4096] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab07_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab07_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        ((float *)xs)[(size_t)r * 4096 + c] = v;
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab07_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+#define lab07_matmul_C(j) (c0[j])
+    float v = lab07_matmul_C(col);
+    y[(size_t)t * 4096 + col] = v;
+#undef lab07_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab07_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -2769,6 +3078,15 @@ static void lab07_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab07_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 4096, 4096, xs, 4096, rows, cm, 4096);
+        llm_launch(lab07_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab07_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab07_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -2788,11 +3106,14 @@ void lab_cuda_07(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -3151,6 +3472,39 @@ __global__ void __launch_bounds__(128, 4) lab08_matmul_swiglu_k(const float *x, 
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab08_matmul_swiglu_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][28672] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab08_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
+__global__ void __launch_bounds__(256) lab08_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * 4096 + c] = __float2half_rn(v - __half2float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab08_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 14336) return;
+    const float *c0 = cm + (size_t)t * 28672;
+    const float *c1 = cm + (size_t)(rows + t) * 28672;
+#define lab08_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 14336 + col] = llm_silu_dev(lab08_matmul_swiglu_C(col)) * lab08_matmul_swiglu_C(14336 + col);
+#undef lab08_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab08_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -3163,6 +3517,15 @@ static void lab08_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab08_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 2, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_launch(lab08_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab08_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab08_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -3182,11 +3545,14 @@ void lab_cuda_08(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -3549,6 +3915,40 @@ __global__ void __launch_bounds__(128, 4) lab09_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab09_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][6144] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab09_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 6144 x 4 per row. */
+__global__ void __launch_bounds__(256) lab09_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab09_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 6144) return;
+    const float *c0 = cm + (size_t)t * 6144;
+    const float *c1 = cm + (size_t)(rows + t) * 6144;
+#define lab09_matmul_C(j) (c0[j] + c1[j])
+    float v = lab09_matmul_C(col);
+    y[(size_t)t * 6144 + col] = v;
+#undef lab09_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab09_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -3561,6 +3961,15 @@ static void lab09_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab09_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_launch(lab09_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab09_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab09_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -3580,11 +3989,14 @@ void lab_cuda_09(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -3947,6 +4359,40 @@ __global__ void __launch_bounds__(128, 4) lab10_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab10_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][6144] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab10_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 6144 x 4 per row. */
+__global__ void __launch_bounds__(256) lab10_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab10_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 6144) return;
+    const float *c0 = cm + (size_t)t * 6144;
+    const float *c1 = cm + (size_t)(rows + t) * 6144;
+#define lab10_matmul_C(j) (c0[j] + c1[j])
+    float v = lab10_matmul_C(col);
+    y[(size_t)t * 6144 + col] = v;
+#undef lab10_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab10_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -3959,6 +4405,15 @@ static void lab10_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab10_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_launch(lab10_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab10_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab10_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -3978,11 +4433,14 @@ void lab_cuda_10(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -4345,6 +4803,40 @@ __global__ void __launch_bounds__(128, 4) lab11_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab11_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][4096] = X W^T (float32) into scratch after the
+ * 64 x 14336 x 4 bytes of X; lab11_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab11_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 14336;
+    for (int c = threadIdx.x; c < 14336; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 14336 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 14336 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab11_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+    const float *c1 = cm + (size_t)(rows + t) * 4096;
+#define lab11_matmul_C(j) (c0[j] + c1[j])
+    float v = lab11_matmul_C(col);
+    y[(size_t)t * 4096 + col] = v;
+#undef lab11_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab11_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -4357,6 +4849,15 @@ static void lab11_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
+        llm_launch(lab11_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
+        llm_launch(lab11_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab11_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab11_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -4376,11 +4877,14 @@ void lab_cuda_11(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -4739,6 +5243,39 @@ __global__ void __launch_bounds__(128, 4) lab12_matmul_swiglu_k(const float *x, 
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab12_matmul_swiglu_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][28672] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab12_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
+__global__ void __launch_bounds__(256) lab12_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab12_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 14336) return;
+    const float *c0 = cm + (size_t)t * 28672;
+    const float *c1 = cm + (size_t)(rows + t) * 28672;
+#define lab12_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 14336 + col] = llm_silu_dev(lab12_matmul_swiglu_C(col)) * lab12_matmul_swiglu_C(14336 + col);
+#undef lab12_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab12_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -4751,6 +5288,15 @@ static void lab12_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab12_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_launch(lab12_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab12_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab12_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -4770,11 +5316,14 @@ void lab_cuda_12(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -5137,6 +5686,40 @@ __global__ void __launch_bounds__(128, 4) lab13_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab13_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][128256] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab13_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 128256 x 4 per row. */
+__global__ void __launch_bounds__(256) lab13_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab13_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 128256) return;
+    const float *c0 = cm + (size_t)t * 128256;
+    const float *c1 = cm + (size_t)(rows + t) * 128256;
+#define lab13_matmul_C(j) (c0[j] + c1[j])
+    float v = lab13_matmul_C(col);
+    y[(size_t)t * 128256 + col] = v;
+#undef lab13_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab13_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -5149,6 +5732,15 @@ static void lab13_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab13_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256);
+        llm_launch(lab13_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab13_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab13_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -5168,11 +5760,14 @@ void lab_cuda_13(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -5535,6 +6130,40 @@ __global__ void __launch_bounds__(128, 4) lab14_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab14_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][3072] = X W^T (float32) into scratch after the
+ * 64 x 2048 x 4 bytes of X; lab14_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 3072 x 4 per row. */
+__global__ void __launch_bounds__(256) lab14_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 2048;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 2048 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 2048 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab14_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 3072) return;
+    const float *c0 = cm + (size_t)t * 3072;
+    const float *c1 = cm + (size_t)(rows + t) * 3072;
+#define lab14_matmul_C(j) (c0[j] + c1[j])
+    float v = lab14_matmul_C(col);
+    y[(size_t)t * 3072 + col] = v;
+#undef lab14_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab14_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -5547,6 +6176,15 @@ static void lab14_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
+        llm_launch(lab14_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 3072, 2048, xs, 2048, 2 * rows, cm, 3072);
+        llm_launch(lab14_matmul_pe, dim3(llm_cdiv(3072, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab14_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab14_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -5566,11 +6204,14 @@ void lab_cuda_14(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -5933,6 +6574,40 @@ __global__ void __launch_bounds__(128, 4) lab15_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab15_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][2048] = X W^T (float32) into scratch after the
+ * 64 x 8192 x 4 bytes of X; lab15_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 2048 x 4 per row. */
+__global__ void __launch_bounds__(256) lab15_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 8192;
+    for (int c = threadIdx.x; c < 8192; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 8192 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 8192 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab15_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 2048) return;
+    const float *c0 = cm + (size_t)t * 2048;
+    const float *c1 = cm + (size_t)(rows + t) * 2048;
+#define lab15_matmul_C(j) (c0[j] + c1[j])
+    float v = lab15_matmul_C(col);
+    y[(size_t)t * 2048 + col] = v;
+#undef lab15_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab15_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -5945,6 +6620,15 @@ static void lab15_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 8192 * 4);
+        llm_launch(lab15_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 2048, 8192, xs, 8192, 2 * rows, cm, 2048);
+        llm_launch(lab15_matmul_pe, dim3(llm_cdiv(2048, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab15_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab15_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -5964,11 +6648,14 @@ void lab_cuda_15(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -6327,6 +7014,39 @@ __global__ void __launch_bounds__(128, 4) lab16_matmul_swiglu_k(const float *x, 
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab16_matmul_swiglu_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][16384] = X W^T (float32) into scratch after the
+ * 64 x 2048 x 4 bytes of X; lab16_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 16384 x 4 per row. */
+__global__ void __launch_bounds__(256) lab16_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 2048;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 2048 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 2048 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab16_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 8192) return;
+    const float *c0 = cm + (size_t)t * 16384;
+    const float *c1 = cm + (size_t)(rows + t) * 16384;
+#define lab16_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 8192 + col] = llm_silu_dev(lab16_matmul_swiglu_C(col)) * lab16_matmul_swiglu_C(8192 + col);
+#undef lab16_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab16_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -6339,6 +7059,15 @@ static void lab16_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
+        llm_launch(lab16_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 16384, 2048, xs, 2048, 2 * rows, cm, 16384);
+        llm_launch(lab16_matmul_swiglu_pe, dim3(llm_cdiv(8192, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab16_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab16_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -6358,11 +7087,14 @@ void lab_cuda_16(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -6725,6 +7457,40 @@ __global__ void __launch_bounds__(128, 4) lab17_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab17_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][128256] = X W^T (float32) into scratch after the
+ * 64 x 2048 x 4 bytes of X; lab17_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 128256 x 4 per row. */
+__global__ void __launch_bounds__(256) lab17_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 2048;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 2048 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 2048 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab17_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 128256) return;
+    const float *c0 = cm + (size_t)t * 128256;
+    const float *c1 = cm + (size_t)(rows + t) * 128256;
+#define lab17_matmul_C(j) (c0[j] + c1[j])
+    float v = lab17_matmul_C(col);
+    y[(size_t)t * 128256 + col] = v;
+#undef lab17_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab17_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -6737,6 +7503,15 @@ static void lab17_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
+        llm_launch(lab17_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 128256, 2048, xs, 2048, 2 * rows, cm, 128256);
+        llm_launch(lab17_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab17_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab17_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -6756,11 +7531,14 @@ void lab_cuda_17(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -7123,6 +7901,37 @@ __global__ void __launch_bounds__(128, 4) lab18_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab18_matmul_px, one block of 256 threads per row: the float32 row into scratch;
+ * cuBLAS C[rows][2048] = X W^T (float32) into scratch after the
+ * 64 x 2048 x 4 bytes of X; lab18_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 2048 x 4 per row. */
+__global__ void __launch_bounds__(256) lab18_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 2048;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float v = xr[c];
+        ((float *)xs)[(size_t)r * 2048 + c] = v;
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab18_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 2048) return;
+    const float *c0 = cm + (size_t)t * 2048;
+#define lab18_matmul_C(j) (c0[j])
+    float v = lab18_matmul_C(col);
+    y[(size_t)t * 2048 + col] = v;
+#undef lab18_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab18_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -7135,6 +7944,15 @@ static void lab18_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
+        llm_launch(lab18_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 2048, 2048, xs, 2048, rows, cm, 2048);
+        llm_launch(lab18_matmul_pe, dim3(llm_cdiv(2048, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab18_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab18_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -7154,11 +7972,14 @@ void lab_cuda_18(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -7521,6 +8342,40 @@ __global__ void __launch_bounds__(128, 4) lab19_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab19_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][960] = X W^T (float32) into scratch after the
+ * 64 x 576 x 4 bytes of X; lab19_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 960 x 4 per row. */
+__global__ void __launch_bounds__(256) lab19_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 576;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 576 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 576 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab19_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 960) return;
+    const float *c0 = cm + (size_t)t * 960;
+    const float *c1 = cm + (size_t)(rows + t) * 960;
+#define lab19_matmul_C(j) (c0[j] + c1[j])
+    float v = lab19_matmul_C(col);
+    y[(size_t)t * 960 + col] = v;
+#undef lab19_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab19_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -7533,6 +8388,15 @@ static void lab19_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
+        llm_launch(lab19_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 960, 576, xs, 576, 2 * rows, cm, 960);
+        llm_launch(lab19_matmul_pe, dim3(llm_cdiv(960, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab19_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab19_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -7552,11 +8416,14 @@ void lab_cuda_19(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -7919,6 +8786,40 @@ __global__ void __launch_bounds__(128, 4) lab20_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab20_matmul_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][576] = X W^T (float32) into scratch after the
+ * 64 x 1536 x 4 bytes of X; lab20_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 576 x 4 per row. */
+__global__ void __launch_bounds__(256) lab20_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 1536;
+    for (int c = threadIdx.x; c < 1536; c += 256) {
+        const float v = xr[c];
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * 1536 + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * 1536 + c] = __float2half_rn(v - __half2float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab20_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 576) return;
+    const float *c0 = cm + (size_t)t * 576;
+    const float *c1 = cm + (size_t)(rows + t) * 576;
+#define lab20_matmul_C(j) (c0[j] + c1[j])
+    float v = lab20_matmul_C(col);
+    y[(size_t)t * 576 + col] = v;
+#undef lab20_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab20_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -7931,6 +8832,15 @@ static void lab20_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 1536 * 4);
+        llm_launch(lab20_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 2, w, 576, 1536, xs, 1536, 2 * rows, cm, 576);
+        llm_launch(lab20_matmul_pe, dim3(llm_cdiv(576, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab20_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab20_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -7950,11 +8860,14 @@ void lab_cuda_20(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -8313,6 +9226,39 @@ __global__ void __launch_bounds__(128, 4) lab21_matmul_swiglu_k(const float *x, 
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab21_matmul_swiglu_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][3072] = X W^T (float32) into scratch after the
+ * 64 x 576 x 4 bytes of X; lab21_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 3072 x 4 per row. */
+__global__ void __launch_bounds__(256) lab21_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 576;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 576 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 576 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab21_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 1536) return;
+    const float *c0 = cm + (size_t)t * 3072;
+    const float *c1 = cm + (size_t)(rows + t) * 3072;
+#define lab21_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 1536 + col] = llm_silu_dev(lab21_matmul_swiglu_C(col)) * lab21_matmul_swiglu_C(1536 + col);
+#undef lab21_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab21_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -8325,6 +9271,15 @@ static void lab21_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
+        llm_launch(lab21_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 3072, 576, xs, 576, 2 * rows, cm, 3072);
+        llm_launch(lab21_matmul_swiglu_pe, dim3(llm_cdiv(1536, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab21_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab21_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -8344,11 +9299,14 @@ void lab_cuda_21(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -8711,6 +9669,37 @@ __global__ void __launch_bounds__(128, 4) lab22_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab22_matmul_px, one block of 256 threads per row: the float32 row into scratch;
+ * cuBLAS C[rows][49152] = X W^T (float32) into scratch after the
+ * 64 x 576 x 4 bytes of X; lab22_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 49152 x 4 per row. */
+__global__ void __launch_bounds__(256) lab22_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 576;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float v = xr[c];
+        ((float *)xs)[(size_t)r * 576 + c] = v;
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab22_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 49152) return;
+    const float *c0 = cm + (size_t)t * 49152;
+#define lab22_matmul_C(j) (c0[j])
+    float v = lab22_matmul_C(col);
+    y[(size_t)t * 49152 + col] = v;
+#undef lab22_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab22_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -8723,6 +9712,15 @@ static void lab22_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
+        llm_launch(lab22_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 49152, 576, xs, 576, rows, cm, 49152);
+        llm_launch(lab22_matmul_pe, dim3(llm_cdiv(49152, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab22_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab22_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -8742,11 +9740,14 @@ void lab_cuda_22(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -9109,6 +10110,37 @@ __global__ void __launch_bounds__(128, 4) lab23_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab23_matmul_px, one block of 256 threads per row: the float32 row into scratch;
+ * cuBLAS C[rows][384] = X W^T (float32) into scratch after the
+ * 64 x 128 x 4 bytes of X; lab23_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 384 x 4 per row. */
+__global__ void __launch_bounds__(256) lab23_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 128;
+    for (int c = threadIdx.x; c < 128; c += 256) {
+        const float v = xr[c];
+        ((float *)xs)[(size_t)r * 128 + c] = v;
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab23_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 384) return;
+    const float *c0 = cm + (size_t)t * 384;
+#define lab23_matmul_C(j) (c0[j])
+    float v = lab23_matmul_C(col);
+    y[(size_t)t * 384 + col] = v;
+#undef lab23_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab23_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -9121,6 +10153,15 @@ static void lab23_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
+        llm_launch(lab23_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 384, 128, xs, 128, rows, cm, 384);
+        llm_launch(lab23_matmul_pe, dim3(llm_cdiv(384, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab23_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab23_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -9140,11 +10181,14 @@ void lab_cuda_23(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -9503,6 +10547,39 @@ __global__ void __launch_bounds__(128, 4) lab24_matmul_swiglu_k(const float *x, 
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab24_matmul_swiglu_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][768] = X W^T (float32) into scratch after the
+ * 64 x 128 x 4 bytes of X; lab24_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 768 x 4 per row. */
+__global__ void __launch_bounds__(256) lab24_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 128;
+    for (int c = threadIdx.x; c < 128; c += 256) {
+        const float v = xr[c];
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * 128 + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * 128 + c] = __float2half_rn(v - __half2float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab24_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 384) return;
+    const float *c0 = cm + (size_t)t * 768;
+    const float *c1 = cm + (size_t)(rows + t) * 768;
+#define lab24_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 384 + col] = llm_silu_dev(lab24_matmul_swiglu_C(col)) * lab24_matmul_swiglu_C(384 + col);
+#undef lab24_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab24_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -9515,6 +10592,15 @@ static void lab24_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
+        llm_launch(lab24_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 2, w, 768, 128, xs, 128, 2 * rows, cm, 768);
+        llm_launch(lab24_matmul_swiglu_pe, dim3(llm_cdiv(384, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab24_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab24_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -9534,11 +10620,14 @@ void lab_cuda_24(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -9902,6 +10991,41 @@ __global__ void __launch_bounds__(128, 4) lab25_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab25_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][37] = X W^T (float32) into scratch after the
+ * 64 x 100 x 4 bytes of X; lab25_matmul_pe adds the halves and applies  bias.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 37 x 4 per row. */
+__global__ void __launch_bounds__(256) lab25_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 100;
+    for (int c = threadIdx.x; c < 100; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 100 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 100 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab25_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 37) return;
+    const float *c0 = cm + (size_t)t * 37;
+    const float *c1 = cm + (size_t)(rows + t) * 37;
+#define lab25_matmul_C(j) (c0[j] + c1[j])
+    float v = lab25_matmul_C(col);
+    v += bias[col];
+    y[(size_t)t * 37 + col] = v;
+#undef lab25_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab25_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -9914,6 +11038,15 @@ static void lab25_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = (const float *)w1;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 100 * 4);
+        llm_launch(lab25_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 37, 100, xs, 100, 2 * rows, cm, 37);
+        llm_launch(lab25_matmul_pe, dim3(llm_cdiv(37, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (rows == 1) llm_launch(lab25_matmul_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
     else llm_launch(lab25_matmul_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
@@ -9928,11 +11061,14 @@ void lab_cuda_25(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -10295,6 +11431,37 @@ __global__ void __launch_bounds__(128, 4) lab26_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab26_matmul_px, one block of 256 threads per row: the float32 row into scratch;
+ * cuBLAS C[rows][65] = X W^T (float32) into scratch after the
+ * 64 x 129 x 4 bytes of X; lab26_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 65 x 4 per row. */
+__global__ void __launch_bounds__(256) lab26_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 129;
+    for (int c = threadIdx.x; c < 129; c += 256) {
+        const float v = xr[c];
+        ((float *)xs)[(size_t)r * 129 + c] = v;
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab26_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 65) return;
+    const float *c0 = cm + (size_t)t * 65;
+#define lab26_matmul_C(j) (c0[j])
+    float v = lab26_matmul_C(col);
+    y[(size_t)t * 65 + col] = v;
+#undef lab26_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab26_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -10307,6 +11474,15 @@ static void lab26_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 129 * 4);
+        llm_launch(lab26_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 65, 129, xs, 129, rows, cm, 65);
+        llm_launch(lab26_matmul_pe, dim3(llm_cdiv(65, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (rows == 1) llm_launch(lab26_matmul_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
     else llm_launch(lab26_matmul_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
@@ -10321,11 +11497,14 @@ void lab_cuda_26(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -10688,6 +11867,40 @@ __global__ void __launch_bounds__(128, 4) lab27_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab27_matmul_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][33] = X W^T (float32) into scratch after the
+ * 64 x 200 x 4 bytes of X; lab27_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 33 x 4 per row. */
+__global__ void __launch_bounds__(256) lab27_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 203;
+    for (int c = threadIdx.x; c < 200; c += 256) {
+        const float v = xr[c];
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * 200 + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * 200 + c] = __float2half_rn(v - __half2float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab27_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 33) return;
+    const float *c0 = cm + (size_t)t * 33;
+    const float *c1 = cm + (size_t)(rows + t) * 33;
+#define lab27_matmul_C(j) (c0[j] + c1[j])
+    float v = lab27_matmul_C(col);
+    y[(size_t)t * 35 + col] = v;
+#undef lab27_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab27_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -10700,6 +11913,15 @@ static void lab27_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
+        llm_launch(lab27_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
+        llm_launch(lab27_matmul_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (rows == 1) llm_launch(lab27_matmul_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
     else llm_launch(lab27_matmul_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
@@ -10714,11 +11936,14 @@ void lab_cuda_27(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -11082,6 +12307,41 @@ __global__ void __launch_bounds__(128, 4) lab28_matmul_k(const float *x, float *
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab28_matmul_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][257] = X W^T (float32) into scratch after the
+ * 64 x 4104 x 4 bytes of X; lab28_matmul_pe adds the halves and applies  bias.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 257 x 4 per row. */
+__global__ void __launch_bounds__(256) lab28_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4104;
+    for (int c = threadIdx.x; c < 4104; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4104 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4104 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab28_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 257) return;
+    const float *c0 = cm + (size_t)t * 257;
+    const float *c1 = cm + (size_t)(rows + t) * 257;
+#define lab28_matmul_C(j) (c0[j] + c1[j])
+    float v = lab28_matmul_C(col);
+    v += bias[col];
+    y[(size_t)t * 257 + col] = v;
+#undef lab28_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab28_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -11094,6 +12354,15 @@ static void lab28_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *bias = (const float *)w1;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4104 * 4);
+        llm_launch(lab28_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 257, 4104, xs, 4104, 2 * rows, cm, 257);
+        llm_launch(lab28_matmul_pe, dim3(llm_cdiv(257, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab28_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab28_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -11113,11 +12382,14 @@ void lab_cuda_28(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -11476,6 +12748,39 @@ __global__ void __launch_bounds__(128, 4) lab29_matmul_swiglu_k(const float *x, 
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab29_matmul_swiglu_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][74] = X W^T (float32) into scratch after the
+ * 64 x 100 x 4 bytes of X; lab29_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 74 x 4 per row. */
+__global__ void __launch_bounds__(256) lab29_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 101;
+    for (int c = threadIdx.x; c < 100; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 100 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 100 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab29_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 37) return;
+    const float *c0 = cm + (size_t)t * 74;
+    const float *c1 = cm + (size_t)(rows + t) * 74;
+#define lab29_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 37 + col] = llm_silu_dev(lab29_matmul_swiglu_C(col)) * lab29_matmul_swiglu_C(37 + col);
+#undef lab29_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab29_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -11488,6 +12793,15 @@ static void lab29_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 100 * 4);
+        llm_launch(lab29_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 74, 100, xs, 100, 2 * rows, cm, 74);
+        llm_launch(lab29_matmul_swiglu_pe, dim3(llm_cdiv(37, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (rows == 1) llm_launch(lab29_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
     else llm_launch(lab29_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
@@ -11502,11 +12816,14 @@ void lab_cuda_29(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -11865,6 +13182,36 @@ __global__ void __launch_bounds__(128, 4) lab30_matmul_swiglu_k(const float *x, 
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab30_matmul_swiglu_px, one block of 256 threads per row: the float32 row into scratch;
+ * cuBLAS C[rows][90] = X W^T (float32) into scratch after the
+ * 64 x 264 x 4 bytes of X; lab30_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 90 x 4 per row. */
+__global__ void __launch_bounds__(256) lab30_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 264;
+    for (int c = threadIdx.x; c < 264; c += 256) {
+        const float v = xr[c];
+        ((float *)xs)[(size_t)r * 264 + c] = v;
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab30_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 45) return;
+    const float *c0 = cm + (size_t)t * 90;
+#define lab30_matmul_swiglu_C(j) (c0[j])
+    y[(size_t)t * 45 + col] = llm_silu_dev(lab30_matmul_swiglu_C(col)) * lab30_matmul_swiglu_C(45 + col);
+#undef lab30_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab30_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -11877,6 +13224,15 @@ static void lab30_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 264 * 4);
+        llm_launch(lab30_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 90, 264, xs, 264, rows, cm, 90);
+        llm_launch(lab30_matmul_swiglu_pe, dim3(llm_cdiv(45, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab30_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab30_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -11896,11 +13252,14 @@ void lab_cuda_30(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -12268,6 +13627,55 @@ __global__ void __launch_bounds__(128, 4) lab31_norm_matmul_k(const float *x, fl
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab31_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][6144] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab31_norm_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 6144 x 4 per row. */
+__global__ void __launch_bounds__(256) lab31_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab31_norm_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 6144) return;
+    const float *c0 = cm + (size_t)t * 6144;
+    const float *c1 = cm + (size_t)(rows + t) * 6144;
+#define lab31_norm_matmul_C(j) (c0[j] + c1[j])
+    float v = lab31_norm_matmul_C(col);
+    y[(size_t)t * 6144 + col] = v;
+#undef lab31_norm_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab31_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -12280,6 +13688,15 @@ static void lab31_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *bias = NULL;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab31_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_launch(lab31_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
         if (rows == 1) llm_launch(lab31_norm_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab31_norm_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -12299,11 +13716,14 @@ void lab_cuda_31(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -12667,6 +14087,54 @@ __global__ void __launch_bounds__(128, 4) lab32_norm_matmul_swiglu_k(const float
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab32_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][28672] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab32_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
+__global__ void __launch_bounds__(256) lab32_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab32_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 14336) return;
+    const float *c0 = cm + (size_t)t * 28672;
+    const float *c1 = cm + (size_t)(rows + t) * 28672;
+#define lab32_norm_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 14336 + col] = llm_silu_dev(lab32_norm_matmul_swiglu_C(col)) * lab32_norm_matmul_swiglu_C(14336 + col);
+#undef lab32_norm_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab32_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -12679,6 +14147,15 @@ static void lab32_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *bias = NULL;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab32_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_launch(lab32_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
         if (rows == 1) llm_launch(lab32_norm_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab32_norm_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -12698,11 +14175,14 @@ void lab_cuda_32(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -13066,6 +14546,41 @@ __global__ void __launch_bounds__(128, 4) lab33_matmul_add_k(const float *x, flo
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab33_matmul_add_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][4096] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab33_matmul_add_pe adds the halves and applies  residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab33_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab33_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+    const float *c1 = cm + (size_t)(rows + t) * 4096;
+#define lab33_matmul_add_C(j) (c0[j] + c1[j])
+    float v = lab33_matmul_add_C(col);
+    v = res[(size_t)t * 4096 + col] + v;
+    y[(size_t)t * 4096 + col] = v;
+#undef lab33_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab33_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -13078,6 +14593,15 @@ static void lab33_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab33_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096);
+        llm_launch(lab33_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab33_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab33_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -13097,11 +14621,14 @@ void lab_cuda_33(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -13465,6 +14992,41 @@ __global__ void __launch_bounds__(128, 4) lab34_matmul_add_k(const float *x, flo
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab34_matmul_add_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][4096] = X W^T (float32) into scratch after the
+ * 64 x 14336 x 4 bytes of X; lab34_matmul_add_pe adds the halves and applies  residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab34_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 14336;
+    for (int c = threadIdx.x; c < 14336; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 14336 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 14336 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab34_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+    const float *c1 = cm + (size_t)(rows + t) * 4096;
+#define lab34_matmul_add_C(j) (c0[j] + c1[j])
+    float v = lab34_matmul_add_C(col);
+    v = res[(size_t)t * 4096 + col] + v;
+    y[(size_t)t * 4096 + col] = v;
+#undef lab34_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab34_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -13477,6 +15039,15 @@ static void lab34_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
+        llm_launch(lab34_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
+        llm_launch(lab34_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab34_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab34_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -13496,11 +15067,14 @@ void lab_cuda_34(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -13868,6 +15442,55 @@ __global__ void __launch_bounds__(128, 4) lab35_norm_matmul_k(const float *x, fl
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab35_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][128256] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab35_norm_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 128256 x 4 per row. */
+__global__ void __launch_bounds__(256) lab35_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab35_norm_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 128256) return;
+    const float *c0 = cm + (size_t)t * 128256;
+    const float *c1 = cm + (size_t)(rows + t) * 128256;
+#define lab35_norm_matmul_C(j) (c0[j] + c1[j])
+    float v = lab35_norm_matmul_C(col);
+    y[(size_t)t * 128256 + col] = v;
+#undef lab35_norm_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab35_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -13880,6 +15503,15 @@ static void lab35_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *bias = NULL;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab35_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256);
+        llm_launch(lab35_norm_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
         if (rows == 1) llm_launch(lab35_norm_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab35_norm_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -13899,11 +15531,14 @@ void lab_cuda_35(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -14271,6 +15906,55 @@ __global__ void __launch_bounds__(128, 4) lab36_norm_matmul_k(const float *x, fl
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab36_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][3072] = X W^T (float32) into scratch after the
+ * 64 x 2048 x 4 bytes of X; lab36_norm_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 3072 x 4 per row. */
+__global__ void __launch_bounds__(256) lab36_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 2048;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 2048; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 2048) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 2048 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 2048 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab36_norm_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 3072) return;
+    const float *c0 = cm + (size_t)t * 3072;
+    const float *c1 = cm + (size_t)(rows + t) * 3072;
+#define lab36_norm_matmul_C(j) (c0[j] + c1[j])
+    float v = lab36_norm_matmul_C(col);
+    y[(size_t)t * 3072 + col] = v;
+#undef lab36_norm_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab36_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -14283,6 +15967,15 @@ static void lab36_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *bias = NULL;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
+        llm_launch(lab36_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 3072, 2048, xs, 2048, 2 * rows, cm, 3072);
+        llm_launch(lab36_norm_matmul_pe, dim3(llm_cdiv(3072, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
         if (rows == 1) llm_launch(lab36_norm_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab36_norm_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -14302,11 +15995,14 @@ void lab_cuda_36(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -14670,6 +16366,41 @@ __global__ void __launch_bounds__(128, 4) lab37_matmul_add_k(const float *x, flo
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab37_matmul_add_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][2048] = X W^T (float32) into scratch after the
+ * 64 x 2048 x 4 bytes of X; lab37_matmul_add_pe adds the halves and applies  residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 2048 x 4 per row. */
+__global__ void __launch_bounds__(256) lab37_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 2048;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 2048 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 2048 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab37_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 2048) return;
+    const float *c0 = cm + (size_t)t * 2048;
+    const float *c1 = cm + (size_t)(rows + t) * 2048;
+#define lab37_matmul_add_C(j) (c0[j] + c1[j])
+    float v = lab37_matmul_add_C(col);
+    v = res[(size_t)t * 2048 + col] + v;
+    y[(size_t)t * 2048 + col] = v;
+#undef lab37_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab37_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -14682,6 +16413,15 @@ static void lab37_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
+        llm_launch(lab37_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 2048, 2048, xs, 2048, 2 * rows, cm, 2048);
+        llm_launch(lab37_matmul_add_pe, dim3(llm_cdiv(2048, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab37_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab37_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -14701,11 +16441,14 @@ void lab_cuda_37(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -15073,6 +16816,55 @@ __global__ void __launch_bounds__(128, 4) lab38_norm_matmul_k(const float *x, fl
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab38_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][6144] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab38_norm_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 6144 x 4 per row. */
+__global__ void __launch_bounds__(256) lab38_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab38_norm_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 6144) return;
+    const float *c0 = cm + (size_t)t * 6144;
+    const float *c1 = cm + (size_t)(rows + t) * 6144;
+#define lab38_norm_matmul_C(j) (c0[j] + c1[j])
+    float v = lab38_norm_matmul_C(col);
+    y[(size_t)t * 6144 + col] = v;
+#undef lab38_norm_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab38_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -15085,6 +16877,15 @@ static void lab38_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *bias = NULL;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab38_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_launch(lab38_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
         if (rows == 1) llm_launch(lab38_norm_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab38_norm_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -15104,11 +16905,14 @@ void lab_cuda_38(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -15472,6 +17276,54 @@ __global__ void __launch_bounds__(128, 4) lab39_norm_matmul_swiglu_k(const float
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab39_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][28672] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab39_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
+__global__ void __launch_bounds__(256) lab39_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab39_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 14336) return;
+    const float *c0 = cm + (size_t)t * 28672;
+    const float *c1 = cm + (size_t)(rows + t) * 28672;
+#define lab39_norm_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 14336 + col] = llm_silu_dev(lab39_norm_matmul_swiglu_C(col)) * lab39_norm_matmul_swiglu_C(14336 + col);
+#undef lab39_norm_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab39_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -15484,6 +17336,15 @@ static void lab39_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *bias = NULL;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab39_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_launch(lab39_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
         if (rows == 1) llm_launch(lab39_norm_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab39_norm_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -15503,11 +17364,14 @@ void lab_cuda_39(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -15871,6 +17735,41 @@ __global__ void __launch_bounds__(128, 4) lab40_matmul_add_k(const float *x, flo
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab40_matmul_add_px, one block of 256 threads per row: the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][4096] = X W^T (float32) into scratch after the
+ * 64 x 14336 x 4 bytes of X; lab40_matmul_add_pe adds the halves and applies  residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab40_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 14336;
+    for (int c = threadIdx.x; c < 14336; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 14336 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 14336 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab40_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+    const float *c1 = cm + (size_t)(rows + t) * 4096;
+#define lab40_matmul_add_C(j) (c0[j] + c1[j])
+    float v = lab40_matmul_add_C(col);
+    v = res[(size_t)t * 4096 + col] + v;
+    y[(size_t)t * 4096 + col] = v;
+#undef lab40_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab40_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -15883,6 +17782,15 @@ static void lab40_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
+        llm_launch(lab40_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
+        llm_launch(lab40_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab40_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab40_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -15902,11 +17810,14 @@ void lab_cuda_40(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -16275,6 +18186,56 @@ __global__ void __launch_bounds__(128, 4) lab41_norm_matmul_k(const float *x, fl
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab41_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][4608] = X W^T (float32) into scratch after the
+ * 64 x 3584 x 4 bytes of X; lab41_norm_matmul_pe adds the halves and applies  bias.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4608 x 4 per row. */
+__global__ void __launch_bounds__(256) lab41_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 3584;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 3584; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 3584) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 3584; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 3584 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 3584 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab41_norm_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4608) return;
+    const float *c0 = cm + (size_t)t * 4608;
+    const float *c1 = cm + (size_t)(rows + t) * 4608;
+#define lab41_norm_matmul_C(j) (c0[j] + c1[j])
+    float v = lab41_norm_matmul_C(col);
+    v += bias[col];
+    y[(size_t)t * 4608 + col] = v;
+#undef lab41_norm_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab41_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -16287,6 +18248,15 @@ static void lab41_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *bias = (const float *)w2;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 3584 * 4);
+        llm_launch(lab41_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 4608, 3584, xs, 3584, 2 * rows, cm, 4608);
+        llm_launch(lab41_norm_matmul_pe, dim3(llm_cdiv(4608, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
         if (rows == 1) llm_launch(lab41_norm_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab41_norm_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -16306,11 +18276,14 @@ void lab_cuda_41(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -16678,6 +18651,52 @@ __global__ void __launch_bounds__(128, 4) lab42_norm_matmul_k(const float *x, fl
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab42_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the float32 row into scratch;
+ * cuBLAS C[rows][960] = X W^T (float32) into scratch after the
+ * 64 x 576 x 4 bytes of X; lab42_norm_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 960 x 4 per row. */
+__global__ void __launch_bounds__(256) lab42_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 576;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 576) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        ((float *)xs)[(size_t)r * 576 + c] = v;
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab42_norm_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 960) return;
+    const float *c0 = cm + (size_t)t * 960;
+#define lab42_norm_matmul_C(j) (c0[j])
+    float v = lab42_norm_matmul_C(col);
+    y[(size_t)t * 960 + col] = v;
+#undef lab42_norm_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab42_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -16690,6 +18709,15 @@ static void lab42_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *bias = NULL;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
+        llm_launch(lab42_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 960, 576, xs, 576, rows, cm, 960);
+        llm_launch(lab42_norm_matmul_pe, dim3(llm_cdiv(960, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
         if (rows == 1) llm_launch(lab42_norm_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab42_norm_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -16709,11 +18737,14 @@ void lab_cuda_42(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -17082,6 +19113,56 @@ __global__ void __launch_bounds__(128, 4) lab43_norm_matmul_k(const float *x, fl
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab43_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][37] = X W^T (float32) into scratch after the
+ * 64 x 100 x 4 bytes of X; lab43_norm_matmul_pe adds the halves and applies  bias.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 37 x 4 per row. */
+__global__ void __launch_bounds__(256) lab43_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 101;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 100) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 100; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * 100 + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * 100 + c] = __float2half_rn(v - __half2float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab43_norm_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 37) return;
+    const float *c0 = cm + (size_t)t * 37;
+    const float *c1 = cm + (size_t)(rows + t) * 37;
+#define lab43_norm_matmul_C(j) (c0[j] + c1[j])
+    float v = lab43_norm_matmul_C(col);
+    v += bias[col];
+    y[(size_t)t * 39 + col] = v;
+#undef lab43_norm_matmul_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab43_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -17094,6 +19175,15 @@ static void lab43_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *bias = (const float *)w2;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 100 * 4);
+        llm_launch(lab43_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 2, w, 37, 100, xs, 100, 2 * rows, cm, 37);
+        llm_launch(lab43_norm_matmul_pe, dim3(llm_cdiv(37, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (rows == 1) llm_launch(lab43_norm_matmul_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
     else llm_launch(lab43_norm_matmul_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
@@ -17108,11 +19198,14 @@ void lab_cuda_43(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -17476,6 +19569,51 @@ __global__ void __launch_bounds__(128, 4) lab44_norm_matmul_swiglu_k(const float
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab44_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the float32 row into scratch;
+ * cuBLAS C[rows][90] = X W^T (float32) into scratch after the
+ * 64 x 264 x 4 bytes of X; lab44_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 90 x 4 per row. */
+__global__ void __launch_bounds__(256) lab44_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 268;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 264; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 264) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 264; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        ((float *)xs)[(size_t)r * 264 + c] = v;
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab44_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 45) return;
+    const float *c0 = cm + (size_t)t * 90;
+#define lab44_norm_matmul_swiglu_C(j) (c0[j])
+    y[(size_t)t * 45 + col] = llm_silu_dev(lab44_norm_matmul_swiglu_C(col)) * lab44_norm_matmul_swiglu_C(45 + col);
+#undef lab44_norm_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab44_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -17488,6 +19626,15 @@ static void lab44_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *bias = NULL;
     const float *g = (const float *)w0;
     const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 264 * 4);
+        llm_launch(lab44_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 90, 264, xs, 264, rows, cm, 90);
+        llm_launch(lab44_norm_matmul_swiglu_pe, dim3(llm_cdiv(45, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
         if (rows == 1) llm_launch(lab44_norm_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab44_norm_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -17507,11 +19654,14 @@ void lab_cuda_44(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -17876,6 +20026,42 @@ __global__ void __launch_bounds__(128, 4) lab45_matmul_add_k(const float *x, flo
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab45_matmul_add_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][33] = X W^T (float32) into scratch after the
+ * 64 x 200 x 4 bytes of X; lab45_matmul_add_pe adds the halves and applies  bias residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 33 x 4 per row. */
+__global__ void __launch_bounds__(256) lab45_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 203;
+    for (int c = threadIdx.x; c < 200; c += 256) {
+        const float v = xr[c];
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * 200 + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * 200 + c] = __float2half_rn(v - __half2float(hi));
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab45_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 33) return;
+    const float *c0 = cm + (size_t)t * 33;
+    const float *c1 = cm + (size_t)(rows + t) * 33;
+#define lab45_matmul_add_C(j) (c0[j] + c1[j])
+    float v = lab45_matmul_add_C(col);
+    v += bias[col];
+    v = res[(size_t)t * 37 + col] + v;
+    y[(size_t)t * 35 + col] = v;
+#undef lab45_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab45_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -17888,6 +20074,15 @@ static void lab45_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *bias = (const float *)w1;
     const float *g = NULL;
     const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
+        llm_launch(lab45_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
+        llm_launch(lab45_matmul_add_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (rows == 1) llm_launch(lab45_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
     else llm_launch(lab45_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
@@ -17902,11 +20097,14 @@ void lab_cuda_45(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -18270,6 +20468,38 @@ __global__ void __launch_bounds__(128, 4) lab46_matmul_add_k(const float *x, flo
     (void)bias; (void)g; (void)res;
 }
 
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab46_matmul_add_px, one block of 256 threads per row: the float32 row into scratch;
+ * cuBLAS C[rows][128] = X W^T (float32) into scratch after the
+ * 64 x 128 x 4 bytes of X; lab46_matmul_add_pe adds the halves and applies  residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 128 x 4 per row. */
+__global__ void __launch_bounds__(256) lab46_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 128;
+    for (int c = threadIdx.x; c < 128; c += 256) {
+        const float v = xr[c];
+        ((float *)xs)[(size_t)r * 128 + c] = v;
+    }
+    (void)g;
+}
+
+__global__ void __launch_bounds__(256) lab46_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 128) return;
+    const float *c0 = cm + (size_t)t * 128;
+#define lab46_matmul_add_C(j) (c0[j])
+    float v = lab46_matmul_add_C(col);
+    v = res[(size_t)t * 128 + col] + v;
+    y[(size_t)t * 128 + col] = v;
+#undef lab46_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
 static void lab46_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
@@ -18282,6 +20512,15 @@ static void lab46_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *bias = NULL;
     const float *g = NULL;
     const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
+        llm_launch(lab46_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 128, 128, xs, 128, rows, cm, 128);
+        llm_launch(lab46_matmul_add_pe, dim3(llm_cdiv(128, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
     if (llm_aligned16(x0, w)) {
         if (rows == 1) llm_launch(lab46_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         else llm_launch(lab46_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -18301,11 +20540,14 @@ void lab_cuda_46(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -18612,11 +20854,14 @@ void lab_cuda_47(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -18923,11 +21168,14 @@ void lab_cuda_48(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -19234,11 +21482,14 @@ void lab_cuda_49(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -19545,11 +21796,14 @@ void lab_cuda_50(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -19856,11 +22110,14 @@ void lab_cuda_51(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -20167,11 +22424,14 @@ void lab_cuda_52(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -20478,11 +22738,14 @@ void lab_cuda_53(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -20789,11 +23052,14 @@ void lab_cuda_54(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -21100,11 +23366,14 @@ void lab_cuda_55(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -21411,11 +23680,14 @@ void lab_cuda_56(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -21722,11 +23994,14 @@ void lab_cuda_57(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -21883,11 +24158,14 @@ void lab_cuda_58(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -22044,11 +24322,14 @@ void lab_cuda_59(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -22205,11 +24486,14 @@ void lab_cuda_60(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -22366,11 +24650,14 @@ void lab_cuda_61(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -22509,11 +24796,14 @@ void lab_cuda_62(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -22652,11 +24942,14 @@ void lab_cuda_63(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -22796,11 +25089,14 @@ void lab_cuda_64(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -22941,11 +25237,14 @@ __constant__ float lab_rope_66[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -23097,11 +25396,14 @@ __constant__ float lab_rope_67[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -23253,11 +25555,14 @@ __constant__ float lab_rope_68[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -23409,11 +25714,14 @@ __constant__ float lab_rope_69[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -23565,11 +25873,14 @@ __constant__ float lab_rope_70[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -23720,11 +26031,14 @@ void lab_cuda_70(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -23891,11 +26205,14 @@ void lab_cuda_71(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -24062,11 +26379,14 @@ void lab_cuda_72(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -24233,11 +26553,14 @@ void lab_cuda_73(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -24378,11 +26701,14 @@ void lab_cuda_74(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -24523,11 +26849,14 @@ void lab_cuda_75(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -24668,11 +26997,14 @@ void lab_cuda_76(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this
@@ -24811,11 +27143,14 @@ void lab_cuda_77(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
 /* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gpu/gemm.h"
 
 /* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
  * 1 ("wait") = every launch lets the next kernel be scheduled before this

@@ -578,7 +578,7 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
                 NULL);
     /* %8 l0.attn.residual */
     k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 147456) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), (W + 1049088), NULL, NULL,
-                ((void *)(A + 65536)));
+                ((void *)(A + 180224)));
     /* %9 l0.mlp.act */
     k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07(ctx, b, 0, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1114624), (W + 1837568), NULL,
                 ((void *)(A + 163840)));
@@ -596,7 +596,7 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
                 NULL);
     /* %18 l1.attn.residual */
     k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128(ctx, b, -1, ((float *)(A + 147456) + 0), ((float *)(A + 0) + 0), NULL, ((float *)(A + 32768) + 0), (W + 1312256), NULL, NULL,
-                ((void *)(A + 65536)));
+                ((void *)(A + 180224)));
     /* %19 l1.mlp.act */
     k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07(ctx, b, 1, ((float *)(A + 32768) + 0), NULL, NULL, ((float *)(A + 65536) + 0), (W + 1377792), (W + 2230784), NULL,
                 ((void *)(A + 163840)));
@@ -608,7 +608,7 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
                 NULL);
     /* %22 lm_head */
     k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (out_logits + 0), (W + 1574912), (W + 0), NULL,
-                ((void *)(A + 0)));
+                ((void *)(A + 65536)));
 }
 
 static const char KERNELS[] =
@@ -694,7 +694,7 @@ static const char MANIFEST[] = "{\n"
     "  \"n_nodes\": 23,\n"
     "  \"max_tokens\": 64,\n"
     "  \"block_size\": 16,\n"
-    "  \"arena_bytes\": 393216,\n"
+    "  \"arena_bytes\": 1146880,\n"
     "  \"generation\": {\n"
     "    \"_from_model_config\": true,\n"
     "    \"bos_token_id\": 1,\n"
@@ -717,7 +717,7 @@ const LlmProgram llm_program = {
     .block_size = 16,
     .max_blocks_per_seq = 32,
     .kv_elem_bytes = sizeof(float),
-    .arena_bytes = 393216,
+    .arena_bytes = 1146880,
     .weight_bytes = 2624000,
     .weight_align = 64,
     .weight_hash = 0xf7b10000fc600a00ULL,

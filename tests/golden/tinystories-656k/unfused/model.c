@@ -598,10 +598,10 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
                 NULL);
     /* %11 l0.mlp.gate */
     k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 1246208), NULL, NULL,
-                ((void *)(A + 32768)));
+                ((void *)(A + 196608)));
     /* %12 l0.mlp.up */
     k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 196608) + 0), (W + 1442816), NULL, NULL,
-                ((void *)(A + 32768)));
+                ((void *)(A + 294912)));
     /* %13 l0.mlp.act */
     k_swiglu_T384_s384_i384s384_i384s384(ctx, b, 0, ((float *)(A + 98304) + 0), ((float *)(A + 196608) + 0), NULL, ((float *)(A + 294912) + 0), NULL, NULL, NULL,
                 NULL);
@@ -643,10 +643,10 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
                 NULL);
     /* %26 l1.mlp.gate */
     k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 98304) + 0), (W + 2033664), NULL, NULL,
-                ((void *)(A + 32768)));
+                ((void *)(A + 196608)));
     /* %27 l1.mlp.up */
     k_matmul_T384_s384_i128s128_wf32_384x128(ctx, b, -1, ((float *)(A + 0) + 0), NULL, NULL, ((float *)(A + 196608) + 0), (W + 2230272), NULL, NULL,
-                ((void *)(A + 32768)));
+                ((void *)(A + 294912)));
     /* %28 l1.mlp.act */
     k_swiglu_T384_s384_i384s384_i384s384(ctx, b, 1, ((float *)(A + 98304) + 0), ((float *)(A + 196608) + 0), NULL, ((float *)(A + 294912) + 0), NULL, NULL, NULL,
                 NULL);
@@ -664,7 +664,7 @@ static void model_forward(const LlmForwardCtx *ctx, const LlmBatch *b) {
                 NULL);
     /* %33 lm_head */
     k_matmul_L2048_s2048_i128s128_wf32_2048x128(ctx, b, -1, ((float *)(A + 32768) + 0), NULL, NULL, (out_logits + 0), (W + 0), NULL, NULL,
-                ((void *)(A + 0)));
+                ((void *)(A + 65536)));
 }
 
 static const char KERNELS[] =
@@ -755,7 +755,7 @@ static const char MANIFEST[] = "{\n"
     "  \"n_nodes\": 34,\n"
     "  \"max_tokens\": 64,\n"
     "  \"block_size\": 16,\n"
-    "  \"arena_bytes\": 393216,\n"
+    "  \"arena_bytes\": 1146880,\n"
     "  \"generation\": {\n"
     "    \"_from_model_config\": true,\n"
     "    \"bos_token_id\": 1,\n"
@@ -778,7 +778,7 @@ const LlmProgram llm_program = {
     .block_size = 16,
     .max_blocks_per_seq = 32,
     .kv_elem_bytes = sizeof(float),
-    .arena_bytes = 393216,
+    .arena_bytes = 1146880,
     .weight_bytes = 2624000,
     .weight_align = 64,
     .weight_hash = 0xf7b10000fc600a00ULL,
