@@ -27,6 +27,7 @@ extern "C" {
 #include "gpu/engine_cuda.h"
 
 #define KV_RESERVE_BYTES ((size_t)512 << 20) /* left free for the driver and cuBLAS */
+#define LLM_MAX_BUCKETS 16                      /* 1, 2, 4, ... 2^15 tokens */
 
 #define CUDA_TRY(call)                                                                   \
     do {                                                                                 \
@@ -56,12 +57,18 @@ struct LlmEngine {
     int32_t *sampled_h;       /* pinned [max_tokens] */
     uint8_t *meta_h, *meta_d; /* pinned / device staging blocks of meta_bytes */
     size_t meta_bytes;
+    size_t bt_offset;         /* where the block tables start in them */
     StepMeta mh, md;          /* views into meta_h / meta_d */
-    int max_seqs;             /* block-table rows */
+    int max_seqs;             /* block-table rows a batch may use; one more (the last) is the padding row */
     void *k, *v;              /* KV pools (device) */
-    int n_blocks;
+    int n_blocks;             /* blocks the KV manager hands out; block n_blocks is the padding block */
     LlmCudaCtx ctx;           /* what generated launchers receive */
-    cudaGraphExec_t decode_graph[2]; /* T=1, L=1: [0] greedy row, [1] sampling row; NULL until captured */
+    /* decode graphs, captured on first use: [bucket][greedy/sampling], a
+     * bucket being the token count rounded up to a power of two (capped at
+     * max_tokens); a batch is padded to its bucket with tokens of the
+     * padding row */
+    cudaGraphExec_t decode_graph[LLM_MAX_BUCKETS][2];
+    int graph_rows[LLM_MAX_BUCKETS][2]; /* block-table rows each graph uploads */
     void *blas;               /* cuBLAS handle (prefill matrix products) */
     void *blas_ws;            /* its workspace (device) */
     int blas_status;          /* set by llm_gpu_gemm on failure */
@@ -71,18 +78,21 @@ struct LlmEngine {
 
 static size_t align256(size_t x) { return (x + 255) / 256 * 256; }
 
-/* Lays out a StepMeta inside base; returns the bytes it takes. */
-static size_t meta_layout(uint8_t *base, int max_tokens, size_t bt, StepMeta *m) {
+/* Lays out a StepMeta inside base, block tables last (a step uploads only
+ * the rows it uses); returns the bytes it takes and, in *bt_offset, where
+ * the block tables start. */
+static size_t meta_layout(uint8_t *base, int max_tokens, size_t bt, StepMeta *m, size_t *bt_offset) {
     size_t at = 0, t = (size_t)max_tokens * sizeof(int32_t);
     int32_t **arrays[] = {&m->tokens, &m->positions, &m->seq_index, &m->logit_rows};
     for (int i = 0; i < 4; i++) {
         *arrays[i] = (int32_t *)(void *)(base ? base + at : NULL);
         at = align256(at + t);
     }
-    m->block_tables = (int32_t *)(void *)(base ? base + at : NULL);
-    at = align256(at + bt * sizeof(int32_t));
     m->rows = (LlmSampleRow *)(void *)(base ? base + at : NULL);
-    return align256(at + (size_t)max_tokens * sizeof(LlmSampleRow));
+    at = align256(at + (size_t)max_tokens * sizeof(LlmSampleRow));
+    m->block_tables = (int32_t *)(void *)(base ? base + at : NULL);
+    *bt_offset = at;
+    return align256(at + bt * sizeof(int32_t));
 }
 
 /* "sm_90" -> 9, 0; "sm_100" -> 10, 0. */
@@ -122,8 +132,8 @@ static int alloc_fixed(LlmEngine *e, const LlmEngineConfig *cfg, LlmError *err) 
     size_t logits = (size_t)p->max_tokens * (size_t)p->vocab_size * sizeof(float);
     size_t scratch = gpu_sample_scratch_bytes(p->max_tokens, p->vocab_size);
     e->max_seqs = cfg->max_seqs > 0 ? cfg->max_seqs : 1;
-    size_t bt = (size_t)e->max_seqs * (size_t)p->max_blocks_per_seq;
-    e->meta_bytes = meta_layout(NULL, p->max_tokens, bt, &e->mh);
+    size_t bt = (size_t)(e->max_seqs + 1) * (size_t)p->max_blocks_per_seq;
+    e->meta_bytes = meta_layout(NULL, p->max_tokens, bt, &e->mh, &e->bt_offset);
     size_t free_b = 0, total_b = 0;
     CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
     size_t need = p->weight_bytes + p->arena_bytes + logits + scratch + e->meta_bytes;
@@ -145,15 +155,16 @@ static int alloc_fixed(LlmEngine *e, const LlmEngineConfig *cfg, LlmError *err) 
     char msg[256];
     if (llm_gpu_blas_create(e->stream, e->blas_ws, BLAS_WORKSPACE_BYTES, &e->blas, msg, sizeof msg) != 0)
         return llm_errorf(err, "%s", msg);
-    meta_layout(e->meta_h, p->max_tokens, bt, &e->mh);
-    meta_layout(e->meta_d, p->max_tokens, bt, &e->md);
+    meta_layout(e->meta_h, p->max_tokens, bt, &e->mh, &e->bt_offset);
+    meta_layout(e->meta_d, p->max_tokens, bt, &e->md, &e->bt_offset);
     return LLM_OK;
 }
 
 static void cuda_close(LlmEngine *e) {
     if (e == NULL) return;
-    for (int i = 0; i < 2; i++)
-        if (e->decode_graph[i]) cudaGraphExecDestroy(e->decode_graph[i]);
+    for (int b = 0; b < LLM_MAX_BUCKETS; b++)
+        for (int i = 0; i < 2; i++)
+            if (e->decode_graph[b][i]) cudaGraphExecDestroy(e->decode_graph[b][i]);
     llm_gpu_blas_destroy(e->blas);
     cudaFree(e->blas_ws);
     cudaFree(e->weights);
@@ -203,7 +214,9 @@ static size_t cuda_kv_capacity(const LlmEngine *e) {
 static int cuda_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
     const LlmProgram *p = e->prog;
     KvCacheShape shape = kv_shape_from_program(p);
-    size_t bytes = kv_cache_block_bytes(&shape) / 2 * (size_t)n_blocks; /* K (or V) of all layers */
+    /* K (or V) of all layers, plus one padding block that padded tokens of a
+     * bucketed decode graph write into */
+    size_t bytes = kv_cache_block_bytes(&shape) / 2 * ((size_t)n_blocks + 1);
     CUDA_TRY(cudaMalloc(&e->k, bytes));
     CUDA_TRY(cudaMalloc(&e->v, bytes));
     e->n_blocks = n_blocks;
@@ -217,8 +230,8 @@ static int cuda_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
     c.logits = e->logits;
     c.k = e->k;
     c.v = e->v;
-    c.n_blocks = n_blocks;
-    c.max_seqs = e->max_seqs;
+    c.n_blocks = n_blocks + 1;
+    c.max_seqs = e->max_seqs + 1;
     c.sm_count = e->props.multiProcessorCount;
     c.blas = e->blas;
     c.status = &e->blas_status;
@@ -226,21 +239,40 @@ static int cuda_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
     return LLM_OK;
 }
 
-static void fill_meta(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows) {
+/* Copies the batch into the pinned staging block; with pad_to > n_tokens
+ * (a bucketed decode graph) the extra tokens are padding: token 0 at
+ * position 0 of the padding row (block-table row n_seqs, whose one block is
+ * the pool's padding block), each its own greedy logits row. Returns the
+ * block-table rows to upload. */
+static int fill_meta(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, int pad_to) {
+    const int mb = e->prog->max_blocks_per_seq;
     size_t t = (size_t)b->n_tokens * sizeof(int32_t), l = (size_t)b->n_logits;
     memcpy(e->mh.tokens, b->tokens, t);
     memcpy(e->mh.positions, b->positions, t);
     memcpy(e->mh.seq_index, b->seq_index, t);
     if (l) memcpy(e->mh.logit_rows, b->logit_rows, l * sizeof(int32_t));
-    memcpy(e->mh.block_tables, b->block_tables,
-           (size_t)b->n_seqs * (size_t)e->prog->max_blocks_per_seq * sizeof(int32_t));
+    memcpy(e->mh.block_tables, b->block_tables, (size_t)b->n_seqs * (size_t)mb * sizeof(int32_t));
     if (rows != NULL && l) memcpy(e->mh.rows, rows, l * sizeof(LlmSampleRow));
+    if (pad_to <= b->n_tokens) return b->n_seqs;
+    int32_t *pad_row = e->mh.block_tables + (size_t)b->n_seqs * (size_t)mb;
+    pad_row[0] = e->n_blocks;
+    for (int j = 1; j < mb; j++) pad_row[j] = -1;
+    for (int i = b->n_tokens; i < pad_to; i++) {
+        e->mh.tokens[i] = 0;
+        e->mh.positions[i] = 0;
+        e->mh.seq_index[i] = b->n_seqs;
+        e->mh.logit_rows[i] = i;
+        memset(&e->mh.rows[i], 0, sizeof(LlmSampleRow)); /* greedy */
+    }
+    return b->n_seqs + 1;
 }
 
-/* Metadata upload, forward pass and, when sampling, sampler + id download.
+/* Metadata upload (the fixed arrays and bt_rows block-table rows), forward
+ * pass and, when sampling, sampler + id download.
  * sample: 0 none, 1 every row greedy (argmax only), 2 any row samples. */
-static int enqueue_step(LlmEngine *e, int T, int L, int sample, LlmError *err) {
-    CUDA_TRY(cudaMemcpyAsync(e->meta_d, e->meta_h, e->meta_bytes, cudaMemcpyHostToDevice, e->stream));
+static int enqueue_step(LlmEngine *e, int T, int L, int sample, int bt_rows, LlmError *err) {
+    size_t bytes = e->bt_offset + (size_t)bt_rows * (size_t)e->prog->max_blocks_per_seq * sizeof(int32_t);
+    CUDA_TRY(cudaMemcpyAsync(e->meta_d, e->meta_h, bytes, cudaMemcpyHostToDevice, e->stream));
     e->prog->forward_cuda(&e->ctx, e->weights, e->arena, T, L);
     CUDA_TRY(cudaGetLastError());
     if (e->blas_status != 0)
@@ -255,17 +287,27 @@ static int enqueue_step(LlmEngine *e, int T, int L, int sample, LlmError *err) {
     return LLM_OK;
 }
 
-static int capture_decode_graph(LlmEngine *e, int sample, LlmError *err) {
+static int capture_decode_graph(LlmEngine *e, int bucket, int T, int sample, int bt_rows, LlmError *err) {
     cudaGraph_t graph = NULL;
     CUDA_TRY(cudaStreamBeginCapture(e->stream, cudaStreamCaptureModeThreadLocal));
-    int rc = enqueue_step(e, 1, 1, sample, err);
+    int rc = enqueue_step(e, T, T, sample, bt_rows, err);
     cudaError_t ce = cudaStreamEndCapture(e->stream, &graph);
     if (rc != LLM_OK) return rc;
     if (ce != cudaSuccess) return llm_errorf(err, "capturing the decode graph: %s", cudaGetErrorString(ce));
-    ce = cudaGraphInstantiate(&e->decode_graph[sample - 1], graph, 0);
+    ce = cudaGraphInstantiate(&e->decode_graph[bucket][sample - 1], graph, 0);
     cudaGraphDestroy(graph);
     if (ce != cudaSuccess) return llm_errorf(err, "instantiating the decode graph: %s", cudaGetErrorString(ce));
+    e->graph_rows[bucket][sample - 1] = bt_rows;
     return LLM_OK;
+}
+
+/* The decode bucket of a T-token step: index i with 2^i >= T (the last
+ * bucket is max_tokens itself); *padded receives its token count. */
+static int decode_bucket(int T, int max_tokens, int *padded) {
+    int i = 0;
+    while ((1 << i) < T) i++;
+    *padded = (1 << i) < max_tokens ? (1 << i) : max_tokens;
+    return i;
 }
 
 static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
@@ -276,20 +318,38 @@ static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, 
         return llm_errorf(err, "batch of %d tokens, %d logits rows, %d sequences exceeds the engine "
                           "(max_tokens %d, max_seqs %d)", b->n_tokens, b->n_logits, b->n_seqs,
                           p->max_tokens, e->max_seqs);
-    fill_meta(e, b, rows);
     int sample = 0;
     if (rows != NULL) {
         sample = 1;
-        for (int i = 0; i < b->n_logits; i++)
+        for (int i = 0; i < b->n_logits; i++) {
+            if (sample_row_has_penalties(&rows[i]) || rows[i].logprobs != 0 || rows[i].top_logprobs != 0)
+                return llm_errorf(err, "logits row %d asks for penalties or logprobs, which the cuda "
+                                  "engine's step does not take: sample that row on the host", i);
             if (rows[i].temperature != 0.0f) sample = 2;
+        }
     }
-    int graphable = b->n_tokens == 1 && b->n_logits == 1 && sample && getenv("LLMCC_NO_GRAPH") == NULL;
+    /* A decode step (every token a logits row, ids sampled on the device)
+     * replays the graph of its bucket, padded; anything else runs eagerly. */
+    int graphable = sample && b->n_logits == b->n_tokens && b->logits == NULL && getenv("LLMCC_NO_GRAPH") == NULL;
     if (graphable) {
-        if (e->decode_graph[sample - 1] == NULL && capture_decode_graph(e, sample, err) != LLM_OK)
-            return LLM_ERR;
-        CUDA_TRY(cudaGraphLaunch(e->decode_graph[sample - 1], e->stream));
-    } else if (enqueue_step(e, b->n_tokens, b->n_logits, sample, err) != LLM_OK) {
-        return LLM_ERR;
+        int padded = 0, bucket = decode_bucket(b->n_tokens, p->max_tokens, &padded);
+        int bt_rows = fill_meta(e, b, rows, padded);
+        if (bt_rows < b->n_seqs + 1) bt_rows = b->n_seqs + 1; /* no padding: still one row more */
+        cudaGraphExec_t *g = &e->decode_graph[bucket][sample - 1];
+        /* a graph uploads a fixed number of block-table rows: recapture for more */
+        if (*g != NULL && e->graph_rows[bucket][sample - 1] < bt_rows) {
+            cudaGraphExecDestroy(*g);
+            *g = NULL;
+        }
+        if (*g == NULL) {
+            /* room for the batch to grow to twice its sequences before a recapture */
+            int want = 2 * bt_rows < e->max_seqs + 1 ? 2 * bt_rows : e->max_seqs + 1;
+            if (capture_decode_graph(e, bucket, padded, sample, want, err) != LLM_OK) return LLM_ERR;
+        }
+        CUDA_TRY(cudaGraphLaunch(*g, e->stream));
+    } else {
+        int bt_rows = fill_meta(e, b, rows, 0);
+        if (enqueue_step(e, b->n_tokens, b->n_logits, sample, bt_rows, err) != LLM_OK) return LLM_ERR;
     }
     if (b->logits != NULL && b->n_logits > 0)
         CUDA_TRY(cudaMemcpyAsync(b->logits, e->logits,
@@ -313,7 +373,7 @@ static int cuda_copy_blocks(LlmEngine *e, const KvCopy *copies, int n, LlmError 
                               "or onto itself", i, c.src, c.dst, e->n_blocks);
     }
     for (int l = 0; l < shape.n_layers; l++) {
-        size_t layer = (size_t)l * (size_t)e->n_blocks;
+        size_t layer = (size_t)l * ((size_t)e->n_blocks + 1); /* the pool has the padding block too */
         for (int i = 0; i < n; i++) {
             size_t src = (layer + (size_t)copies[i].src) * layer_block;
             size_t dst = (layer + (size_t)copies[i].dst) * layer_block;
