@@ -26,6 +26,8 @@ static void usage(FILE *f) {
           "  --pdl off|wait|early   programmatic dependent launch between kernels (sm_90+;\n"
           "                         default early)\n"
           "  --dtype f32|f16|bf16   storage of matrix weights (default f32)\n"
+          "  --kv-dtype f32|bf16    storage of the KV cache (default f32; bf16 halves its\n"
+          "                         memory and the bytes attention reads)\n"
           "  --no-fuse              switch every fusion pass off\n"
           "  --disable-pass NAME    switch one pass off (repeatable)\n"
           "  --emit-only            write generated/<name>/ (model.c, ir.txt, manifest.json,\n"
@@ -70,7 +72,8 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
                     strcmp(a, "--dtype") == 0 || strcmp(a, "--disable-pass") == 0 ||
                     strcmp(a, "--gen-dir") == 0 || strcmp(a, "--max-tokens") == 0 ||
                     strcmp(a, "--block-size") == 0 || strcmp(a, "--max-context") == 0 ||
-                    strcmp(a, "--cpu-arch") == 0 || strcmp(a, "--arch") == 0 || strcmp(a, "--pdl") == 0;
+                    strcmp(a, "--cpu-arch") == 0 || strcmp(a, "--arch") == 0 || strcmp(a, "--pdl") == 0 ||
+                    strcmp(a, "--kv-dtype") == 0;
         if (needs && !has) {
             fprintf(stderr, "llmcc: %s needs a value\n", a);
             return 2;
@@ -90,6 +93,7 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
         } else if (strcmp(a, "--gen-dir") == 0) o->gen_dir = v;
         else if (strcmp(a, "--cpu-arch") == 0) o->cpu_arch = v;
         else if (strcmp(a, "--arch") == 0) o->cuda_arch = v;
+        else if (strcmp(a, "--kv-dtype") == 0) o->kv_dtype = v;
         else if (strcmp(a, "--pdl") == 0) {
             o->cuda_pdl = strcmp(v, "off") == 0 ? 0 : strcmp(v, "wait") == 0 ? 1 : strcmp(v, "early") == 0 ? 2 : -1;
             if (o->cuda_pdl < 0) {

@@ -38,6 +38,7 @@ void compile_options_default(CompileOptions *o) {
     o->max_tokens = 64;
     o->cuda_arch = "sm_90";
     o->cuda_pdl = 2; /* "early": measured best on H100, docs/performance.md */
+    o->kv_dtype = "f32";
     o->block_size = 16;
 }
 
@@ -201,6 +202,7 @@ static int render(const CompileOptions *o, CompileState *s, const char *stem, Ll
                       .weight_hash = payload_weight_hash(s->blob, (size_t)s->blob_size),
                       .max_context = o->max_context,
                       .pdl = cuda_arch_number(o->cuda_arch) >= 90 ? o->cuda_pdl : 0,
+                      .kv_dtype = o->kv_dtype,
                       .arch = strcmp(o->target, "cuda") == 0 ? o->cuda_arch
                               : o->cpu_arch ? o->cpu_arch : default_march()};
     LuaHost *h = lua_host_new(template_root());
@@ -377,6 +379,8 @@ int compile_run(const CompileOptions *opts, LlmError *err) {
         return llm_errorf(err, "--target %s: unknown target (targets: cpu, cuda)", o.target);
     if (strcmp(o.target, "cuda") == 0 && cuda_arch_number(o.cuda_arch) < 0)
         return llm_errorf(err, "--arch %s: supported: sm_80, sm_86, sm_89, sm_90, sm_100, sm_120", o.cuda_arch);
+    if (strcmp(o.kv_dtype, "f32") != 0 && strcmp(o.kv_dtype, "bf16") != 0)
+        return llm_errorf(err, "--kv-dtype %s: expected f32 or bf16", o.kv_dtype);
     if (o.max_tokens < 1 || o.block_size < 1)
         return llm_errorf(err, "--max-tokens %d / --block-size %d: must be positive", o.max_tokens, o.block_size);
     CompileState s;

@@ -27,6 +27,7 @@ typedef struct CompileOptions {
     const char *cpu_arch;   /* -march value; NULL: x86-64-v3 when the host has AVX2+FMA */
     const char *cuda_arch;  /* --arch sm_90 (default) or sm_80, cuda target */
     int cuda_pdl;           /* --pdl off|wait|early: 0, 1, 2 (sm_90 only; forced 0 on sm_80) */
+    const char *kv_dtype;   /* --kv-dtype f32 (default) or bf16: storage of the KV cache */
 } CompileOptions;
 
 void compile_options_default(CompileOptions *o);

@@ -32,6 +32,7 @@ typedef struct SpecProgram {
     int max_context;           /* context the runtime allows */
     const char *arch;          /* -march (cpu) or sm_XX (cuda) the code is built for */
     int pdl;                   /* cuda: programmatic dependent launch 0 off, 1 wait, 2 early */
+    const char *kv_dtype;      /* "f32" or "bf16": KV cache elements */
 } SpecProgram;
 
 /* Pushes the spec table for g onto L's stack. */

@@ -45,7 +45,8 @@ end
 local function attn(name, nh, nkv, hd, T, ctx, mode, o)
   o = o or {}
   add{op = "attention", name = name, heads = nh, kv_heads = nkv, head_dim = hd, T = T, L = 1, ctx = ctx,
-      mode = mode, bs = o.bs or 16, time = o.time, tol = TOL_DOT, layer = o.layer or 1}
+      mode = mode, bs = o.bs or 16, time = o.time, tol = TOL_DOT, layer = o.layer or 1,
+      dtype = o.kvbf and "bf16" or nil}
 end
 
 -- GEMV: Llama-3.1-8B (bf16, timed at T = 1), then prefill tiles and tails.
@@ -114,6 +115,12 @@ attn("gqa8.dec.T2", 32, 4, 64, 2, 333, "decode", {bs = 32})
 attn("tiny.g1.pre.T3", 8, 8, 16, 3, 3, "prefill")
 attn("tiny.g1.dec.T1", 8, 8, 16, 1, 1, "decode")
 attn("hd20.pre.T3", 4, 2, 20, 3, 50, "prefill")
+-- bf16 KV cache (--kv-dtype bf16; dtype of an attention case = its KV dtype)
+attn("8B.dec.ctx1000.kvbf16", 32, 8, 128, 1, 1000, "decode", {time = true, kvbf = true})
+attn("8B.dec.T64.kvbf16", 32, 8, 128, 64, 300, "decode", {time = true, kvbf = true})
+attn("8B.dec.T64", 32, 8, 128, 64, 300, "decode", {time = true})
+attn("8B.pre.T64.kvbf16", 32, 8, 128, 64, 200, "prefill", {kvbf = true})
+attn("hd20.pre.T3.kvbf16", 4, 2, 20, 3, 50, "prefill", {kvbf = true})
 
 -- Elementwise and small ops.
 local function op(t) add(t) end
@@ -174,7 +181,8 @@ for i, c in ipairs(cases) do
   local kname = string.format("lab%02d_%s", i, c.op)
   local n = {kernel = kname, op = c.op, rows = c.rowsL and "L" or "T", layer = c.layer or 0, eps = "1e-05f",
              heads = c.heads or 0, kv_heads = c.kv_heads or 0, head_dim = c.head_dim or 0, ins = {}, w = {}}
-  local prog = {block_size = c.bs or 16, max_blocks_per_seq = 1, vocab = 1000, max_tokens = 64}
+  local prog = {block_size = c.bs or 16, max_blocks_per_seq = 1, vocab = 1000, max_tokens = 64,
+                kv_dtype = (c.op == "attention" and c.dtype == "bf16") and "bf16" or "f32"}
   local rope = {half = 1, inv_freq = {"1.0f"}}
   local wrows, wcols, nin, incols, instr = 0, 0, 1, {0, 0, 0}, {0, 0, 0}
   if c.op == "matmul" or c.op == "matmul_swiglu" then

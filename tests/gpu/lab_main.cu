@@ -244,14 +244,29 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
     const size_t scratch_bytes = (size_t)64 * ((size_t)c->wcols + 2 * (size_t)c->wrows) * 4;
     std::vector<uint8_t> hscratch(scratch_bytes);
     const int kvdim = c->kv_heads * c->head_dim;
-    const size_t kv_elems = c->op == OP_ATTENTION ? (size_t)2 * n_blocks * c->block_size * kvdim : 1;
-    std::vector<float> K(kv_elems), V(kv_elems);
-    for (auto &v : K) v = rnd_unit();
-    for (auto &v : V) v = rnd_unit();
+    const size_t kv_elems = c->op == OP_ATTENTION ? (size_t)2 * n_blocks * c->block_size * kvdim : 2;
+    /* attention cases with dtype bf16 use a bf16 KV cache (--kv-dtype bf16):
+     * pools held as 32-bit words, one float32 or two bf16 each */
+    const bool kvbf = c->op == OP_ATTENTION && c->dtype == 1;
+    const size_t kv_words = kvbf ? kv_elems / 2 : kv_elems, kv_esz = kvbf ? 2 : 4;
+    std::vector<uint32_t> K(kv_words), V(kv_words);
+    for (auto *pool : {&K, &V})
+        for (auto &w : *pool) {
+            if (!kvbf) {
+                float f = rnd_unit();
+                memcpy(&w, &f, 4);
+            } else {
+                float a = rnd_unit(), b2 = rnd_unit();
+                uint32_t ua, ub;
+                memcpy(&ua, &a, 4);
+                memcpy(&ub, &b2, 4);
+                w = (ua >> 16) | (ub & 0xffff0000u); /* two bf16 (truncated: any bf16 values will do) */
+            }
+        }
     const float NaN = nanf("");
     std::vector<float> y_ref((size_t)rows * c->out_stride, NaN), y_gpu(y_ref.size());
     /* cpu reference */
-    std::vector<float> Kr = K, Vr = V;
+    std::vector<uint32_t> Kr = K, Vr = V;
     LlmBatch b = {T, tokens.data(), positions.data(), seq_index.data(), n_seqs, block_tables.data(), L,
                   logit_rows.data(), nullptr};
     LlmForwardCtx ctx = {nullptr, nullptr, {Kr.data(), Vr.data(), n_blocks}, g_pool};
@@ -271,7 +286,7 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         if (d_mat) dslot[k++] = d_mat;
         if (d_bias) dslot[k++] = d_bias;
     }
-    float *d_K = dev_copy(K), *d_V = dev_copy(V);
+    uint32_t *d_K = dev_copy(K), *d_V = dev_copy(V);
     std::vector<float> poison(y_ref.size(), NaN);
     float *d_y = dev_copy(poison);
     cudaStream_t st;
@@ -313,10 +328,10 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
     double err = den > 0 ? sqrt(num / den) : sqrt(num);
     long kv_diff = 0;
     if (c->op == OP_ATTENTION) {
-        std::vector<float> Kg(kv_elems), Vg(kv_elems);
-        CK(cudaMemcpy(Kg.data(), d_K, kv_elems * 4, cudaMemcpyDeviceToHost));
-        CK(cudaMemcpy(Vg.data(), d_V, kv_elems * 4, cudaMemcpyDeviceToHost));
-        for (size_t i = 0; i < kv_elems; i++) kv_diff += (Kg[i] != Kr[i]) + (Vg[i] != Vr[i]);
+        std::vector<uint32_t> Kg(kv_words), Vg(kv_words);
+        CK(cudaMemcpy(Kg.data(), d_K, kv_words * 4, cudaMemcpyDeviceToHost));
+        CK(cudaMemcpy(Vg.data(), d_V, kv_words * 4, cudaMemcpyDeviceToHost));
+        for (size_t i = 0; i < kv_words; i++) kv_diff += (Kg[i] != Kr[i]) + (Vg[i] != Vr[i]);
     }
     bool ok = err <= c->tol && unwritten == 0 && overwritten == 0 && kv_diff == 0 && std::isfinite(err);
     printf("%-4s case %2d %-22s %-13s T=%-3d L=%-2d err %.2e (tol %.0e)%s%s%s\n", ok ? "ok" : "FAIL", idx, c->name,
@@ -380,8 +395,8 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         size_t out_bytes = (size_t)rows * c->cols * 4;
         if (c->op == OP_ATTENTION) {
             double kv = 0;
-            for (int t = 0; t < T; t++) kv += (double)(positions[t] + 1) * kvdim * 4 * 2;
-            bytes = kv + in_bytes + out_bytes + (double)T * kvdim * 4 * 2;
+            for (int t = 0; t < T; t++) kv += (double)(positions[t] + 1) * kvdim * kv_esz * 2;
+            bytes = kv + in_bytes + out_bytes + (double)T * kvdim * kv_esz * 2;
         } else if (c->op == OP_EMBED) {
             bytes = (double)T * c->wcols * dsize(c->dtype) + out_bytes;
         } else {

@@ -10,12 +10,14 @@
 % local PART = hd + 2
 % local DPL = (hd + 31) // 32
 % local vec4 = hd % 4 == 0
+% local kvbf = P.kv_dtype == "bf16"
+% local KT = kvbf and "uint16_t" or "float"
 $(include("kernels/cuda/common.cu.lua"))
 % local MINLEN = 32 * NW
 /* $(n.kernel): attention, $(nh) query heads, $(nkv) KV heads (group $(G)), head_dim $(hd),
  * KV blocks of $(P.block_size) tokens, $(P.max_blocks_per_seq) blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf($(hd))).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], $(kvbf and "bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way)" or "float32"), scale 1/sqrtf($(hd))).
  * One launch, grid (heads $(nh), T, $(NSPLIT) splits) of $(32 * NW) threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % $(G) == 0 copies K and
@@ -46,28 +48,40 @@ __device__ float $(n.kernel)_part[$(MAXT * nh * NSPLIT * PART)];
 __device__ unsigned int $(n.kernel)_done[$(MAXT * nh)];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * ($(KT) rows). */
 __device__ __forceinline__ void $(n.kernel)_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
-                                               const float *__restrict__ K, const float *__restrict__ V,
+                                               const $(KT) *__restrict__ K, const $(KT) *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * $(n.ins[2].stride) + (size_t)kvh * $(hd);
-        *vp = vin + (size_t)r * $(n.ins[3].stride) + (size_t)kvh * $(hd);
+        *kp = (unsigned long long)(kin + (size_t)r * $(n.ins[2].stride) + (size_t)kvh * $(hd)) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * $(n.ins[3].stride) + (size_t)kvh * $(hd)) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / $(P.block_size)] * $(P.block_size) + (size_t)(j % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32$(kvbf and ", rounded to bf16 as the cache would hold it" or "")) or
+ * a cache row ($(KT)). */
+__device__ __forceinline__ float $(n.kernel)_kv(unsigned long long p, int c) {
+% if kvbf then
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+% else
+    return ((const float *)(p & ~1ull))[c];
+% end
 }
 
 __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
-                                                      float *__restrict__ K, float *__restrict__ V,
+                                                      $(KT) *__restrict__ K, $(KT) *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
@@ -86,8 +100,13 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
     if (sp == 0 && h % $(G) == 0) { /* this token's K/V into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / $(P.block_size)] * $(P.block_size) + (size_t)(pos_t % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
         for (int i = threadIdx.x; i < $(hd); i += blockDim.x) {
+% if kvbf then
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd) + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd) + i]));
+% else
             K[at + i] = kin[(size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd) + i];
             V[at + i] = vin[(size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd) + i];
+% end
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
@@ -100,11 +119,27 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
     for (int base = j0 + warp * 32; base < j1; base += $(32 * NW)) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            $(n.kernel)_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            $(n.kernel)_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
-% if vec4 then
+% if vec4 and kvbf then
+            if (kt & 1ull) {
+                for (int c = 0; c < $(hd); c++) d = fmaf(qs[c], $(n.kernel)_kv(kt, c), d);
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll 8
+                for (int c = 0; c < $(hd); c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float4 qq = *(const float4 *)(qs + c);
+                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
+                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
+                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
+                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                }
+            }
+% elseif vec4 then
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < $(hd); c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -114,7 +149,7 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
                 d = fmaf(qq.w, kk.w, d);
             }
 % else
-            for (int c = 0; c < $(hd); c++) d = fmaf(qs[c], kr[c], d);
+            for (int c = 0; c < $(hd); c++) d = fmaf(qs[c], $(n.kernel)_kv(kt, c), d);
 % end
             s = d * scale;
         }
@@ -128,11 +163,11 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < $(DPL); i++) {
                 const int d = lane + 32 * i;
-                if ($(hd % 32 == 0 and "true" or "d < " .. hd)) o[i] = fmaf(pj, vj[d], o[i]);
+                if ($(hd % 32 == 0 and "true" or "d < " .. hd)) o[i] = fmaf(pj, $(n.kernel)_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -200,7 +235,7 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * $(P.block_size) * $(kvdim);
-    float *K = (float *)c->k, *V = (float *)c->v;
+    $(KT) *K = ($(KT) *)c->k, *V = ($(KT) *)c->v;
     llm_launch($(n.kernel)_k, dim3($(nh), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }

@@ -62,7 +62,7 @@ extern "C" const LlmProgram llm_program = {
     $(P.max_tokens), /* max_tokens */
     $(P.block_size), /* block_size */
     $(P.max_blocks_per_seq), /* max_blocks_per_seq */
-    sizeof(float), /* kv_elem_bytes */
+    $(P.kv_elem_bytes), /* kv_elem_bytes ($(P.kv_dtype)) */
     $(P.arena_bytes), /* arena_bytes */
     $(P.weight_bytes), /* weight_bytes */
     64, /* weight_align */

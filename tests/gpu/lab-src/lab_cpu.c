@@ -34,6 +34,16 @@ static inline float llm_bf16_to_f32(uint16_t h) {
     return f;
 }
 
+/* f32 -> bf16, round to nearest even (NaN stays a quiet NaN); the KV cache
+ * in bf16 (--kv-dtype bf16) is stored this way by every target. */
+static inline uint16_t llm_f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
 /* IEEE half -> f32, exact (normals, subnormals, inf, nan). */
 #if defined(__F16C__)
 static inline float llm_f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
@@ -3960,38 +3970,410 @@ void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab57_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 58: rms.4096.T1 (rmsnorm) ===== */
+/* ===== case 58: 8B.dec.ctx1000.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_58
-/* lab58_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
- * double (closer to the exact mean than any float32 order). Matches
- * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab58_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* lab58_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 63 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab58_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab58_attention_Args;
+
+static inline size_t lab58_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab58_attention_range(void *p, int i0, int i1) {
+    const lab58_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab58_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab58_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab58_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
-    const float *g = (const float *)w0;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = y + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab58_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
     }
+    lab58_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab58_attention_range, &a);
 }
 #undef rope_inv_freq
 void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
 void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab58_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab58_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 59: rms.4096.T3 (rmsnorm) ===== */
+/* ===== case 59: 8B.dec.T64.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_59
-/* lab59_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* lab59_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab59_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab59_attention_Args;
+
+static inline size_t lab59_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab59_attention_range(void *p, int i0, int i1) {
+    const lab59_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab59_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab59_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab59_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab59_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab59_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 60: 8B.dec.T64 (attention) ===== */
+#define rope_inv_freq lab_rope_60
+/* lab60_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab60_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab60_attention_Args;
+
+static inline size_t lab60_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab60_attention_range(void *p, int i0, int i1) {
+    const lab60_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab60_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab60_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
+    }
+    lab60_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab60_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab60_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 61: 8B.pre.T64.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_61
+/* lab61_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab61_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab61_attention_Args;
+
+static inline size_t lab61_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab61_attention_range(void *p, int i0, int i1) {
+    const lab61_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab61_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab61_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab61_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab61_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab61_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 62: hd20.pre.T3.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_62
+/* lab62_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
+ * KV blocks of 16 tokens, 4 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab62_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][160] */
+    float *y;       /* [T][80] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab62_attention_Args;
+
+static inline size_t lab62_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 4 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
+}
+
+static void lab62_attention_range(void *p, int i0, int i1) {
+    const lab62_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)20);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 4, h = i % 4, kvh = h / 2, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            float d = 0.0f;
+            for (int c = 0; c < 20; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
+        for (int c = 0; c < 20; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 20; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab62_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab62_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 40; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 160 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 160 + c]);
+        }
+    }
+    lab62_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab62_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab62_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 63: rms.4096.T1 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_63
+/* lab63_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab59_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab63_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -4007,17 +4389,43 @@ static void lab59_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab59_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab63_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 60: rms.576.T64 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_60
-/* lab60_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
+/* ===== case 64: rms.4096.T3 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_64
+/* lab64_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab60_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab64_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab64_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 65: rms.576.T64 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_65
+/* lab65_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab65_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -4033,17 +4441,17 @@ static void lab60_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab60_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab65_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 61: rms.100.L2 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_61
-/* lab61_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
+/* ===== case 66: rms.100.L2 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_66
+/* lab66_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab61_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab66_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -4059,15 +4467,15 @@ static void lab61_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab61_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab66_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 62: add.4096.T1 (add) ===== */
-#define rope_inv_freq lab_rope_62
-/* lab62_add: residual add over 4096 columns. */
-static void lab62_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 67: add.4096.T1 (add) ===== */
+#define rope_inv_freq lab_rope_67
+/* lab67_add: residual add over 4096 columns. */
+static void lab67_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -4076,15 +4484,15 @@ static void lab62_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 4096 + c] = x0[(size_t)r * 4096 + c] + x1[(size_t)r * 4096 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab62_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab67_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 63: add.577.T16 (add) ===== */
-#define rope_inv_freq lab_rope_63
-/* lab63_add: residual add over 577 columns. */
-static void lab63_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 68: add.577.T16 (add) ===== */
+#define rope_inv_freq lab_rope_68
+/* lab68_add: residual add over 577 columns. */
+static void lab68_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -4093,15 +4501,15 @@ static void lab63_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 579 + c] = x0[(size_t)r * 580 + c] + x1[(size_t)r * 577 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab63_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab68_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 64: swiglu.14336.T2 (swiglu) ===== */
-#define rope_inv_freq lab_rope_64
-/* lab64_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
-static void lab64_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 69: swiglu.14336.T2 (swiglu) ===== */
+#define rope_inv_freq lab_rope_69
+/* lab69_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
+static void lab69_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -4110,15 +4518,15 @@ static void lab64_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 14336 + c] = llm_silu(x0[(size_t)r * 14336 + c]) * x1[(size_t)r * 14336 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab64_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab69_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 65: swiglu.100.T3 (swiglu) ===== */
-#define rope_inv_freq lab_rope_65
-/* lab65_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
-static void lab65_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 70: swiglu.100.T3 (swiglu) ===== */
+#define rope_inv_freq lab_rope_70
+/* lab70_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
+static void lab70_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -4127,20 +4535,20 @@ static void lab65_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 100 + c] = llm_silu(x0[(size_t)r * 200 + c]) * x1[(size_t)r * 101 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab65_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab70_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 66: rope.8B.q.T3 (rope) ===== */
-static const float lab_rope_66[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_66
-/* lab66_rope: RoPE, 32 heads x 128. For pair i of a head:
+/* ===== case 71: rope.8B.q.T3 (rope) ===== */
+static const float lab_rope_71[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_71
+/* lab71_rope: RoPE, 32 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab66_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab71_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -4165,20 +4573,20 @@ static void lab66_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab66_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab71_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 67: rope.smol.k.T64 (rope) ===== */
-static const float lab_rope_67[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
-#define rope_inv_freq lab_rope_67
-/* lab67_rope: RoPE, 3 heads x 64. For pair i of a head:
+/* ===== case 72: rope.smol.k.T64 (rope) ===== */
+static const float lab_rope_72[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+#define rope_inv_freq lab_rope_72
+/* lab72_rope: RoPE, 3 heads x 64. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 32] * sin(p f_i)
  *   y[i+32] = x[i + 32] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab67_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab72_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -4203,20 +4611,20 @@ static void lab67_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab67_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab72_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 68: rope.tiny.T16 (rope) ===== */
-static const float lab_rope_68[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_68
-/* lab68_rope: RoPE, 8 heads x 16. For pair i of a head:
+/* ===== case 73: rope.tiny.T16 (rope) ===== */
+static const float lab_rope_73[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_73
+/* lab73_rope: RoPE, 8 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab68_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab73_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -4241,20 +4649,20 @@ static void lab68_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab68_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab73_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 69: rope.8B.qk.T1 (rope) ===== */
-static const float lab_rope_69[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_69
-/* lab69_rope: RoPE, 40 heads x 128. For pair i of a head:
+/* ===== case 74: rope.8B.qk.T1 (rope) ===== */
+static const float lab_rope_74[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_74
+/* lab74_rope: RoPE, 40 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab69_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab74_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -4279,20 +4687,20 @@ static void lab69_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab69_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab74_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 70: rope.tiny.qk.T16 (rope) ===== */
-static const float lab_rope_70[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_70
-/* lab70_rope: RoPE, 12 heads x 16. For pair i of a head:
+/* ===== case 75: rope.tiny.qk.T16 (rope) ===== */
+static const float lab_rope_75[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_75
+/* lab75_rope: RoPE, 12 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab70_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab75_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -4317,19 +4725,19 @@ static void lab70_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab70_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab75_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 71: addrms.4096.T1 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_71
-/* lab71_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
+/* ===== case 76: addrms.4096.T1 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_76
+/* lab76_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
  * Output row: columns 0..4095 the sum s = a + b (float32), columns
  * 4096..8191 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab71_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab76_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -4348,19 +4756,19 @@ static void lab71_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab71_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab76_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 72: addrms.2048.T3 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_72
-/* lab72_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
+/* ===== case 77: addrms.2048.T3 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_77
+/* lab77_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
  * Output row: columns 0..2047 the sum s = a + b (float32), columns
  * 2048..4095 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab72_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab77_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -4379,19 +4787,19 @@ static void lab72_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab72_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab77_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 73: addrms.576.T64.ys (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_73
-/* lab73_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
+/* ===== case 78: addrms.576.T64.ys (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_78
+/* lab78_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
  * Output row: columns 0..575 the sum s = a + b (float32), columns
  * 576..1151 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab73_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab78_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -4410,16 +4818,16 @@ static void lab73_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab73_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab78_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 74: embed.8B.bf16.T3 (embed) ===== */
-#define rope_inv_freq lab_rope_74
-/* lab74_embed: embedding lookup, H=4096, table bf16 [128256][4096].
+/* ===== case 79: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_79
+/* lab79_embed: embedding lookup, H=4096, table bf16 [128256][4096].
  * Token ids are checked by the runtime before the step. */
-static void lab74_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab79_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -4430,16 +4838,16 @@ static void lab74_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab74_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab79_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 75: embed.f32.T5 (embed) ===== */
-#define rope_inv_freq lab_rope_75
-/* lab75_embed: embedding lookup, H=100, table f32 [1000][100].
+/* ===== case 80: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_80
+/* lab80_embed: embedding lookup, H=100, table f32 [1000][100].
  * Token ids are checked by the runtime before the step. */
-static void lab75_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab80_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -4450,16 +4858,16 @@ static void lab75_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab75_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab80_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 76: embed.f16.T64 (embed) ===== */
-#define rope_inv_freq lab_rope_76
-/* lab76_embed: embedding lookup, H=576, table f16 [49152][576].
+/* ===== case 81: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_81
+/* lab81_embed: embedding lookup, H=576, table f16 [49152][576].
  * Token ids are checked by the runtime before the step. */
-static void lab76_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab81_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -4470,15 +4878,15 @@ static void lab76_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab76_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab81_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 77: select.4096.T5.L2 (select_rows) ===== */
-#define rope_inv_freq lab_rope_77
-/* lab77_select_rows: gathers the 4096-wide rows whose logits are wanted. */
-static void lab77_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 82: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_82
+/* lab82_select_rows: gathers the 4096-wide rows whose logits are wanted. */
+static void lab82_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -4486,15 +4894,15 @@ static void lab77_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int l
         memcpy(y + (size_t)l * 4096, x0 + (size_t)b->logit_rows[l] * 4096, 4096 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab77_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab82_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 78: select.576.T64.L64 (select_rows) ===== */
-#define rope_inv_freq lab_rope_78
-/* lab78_select_rows: gathers the 576-wide rows whose logits are wanted. */
-static void lab78_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 83: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_83
+/* lab83_select_rows: gathers the 576-wide rows whose logits are wanted. */
+static void lab83_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -4502,7 +4910,7 @@ static void lab78_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int l
         memcpy(y + (size_t)l * 576, x0 + (size_t)b->logit_rows[l] * 577, 576 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab78_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab83_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }

@@ -20658,8 +20658,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab47_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
  * KV blocks of 16 tokens, 63 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(128)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
@@ -20690,23 +20690,30 @@ __device__ float lab47_attention_part[4259840];
 __device__ unsigned int lab47_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab47_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 6144 + (size_t)kvh * 128;
-        *vp = vin + (size_t)r * 6144 + (size_t)kvh * 128;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab47_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab47_attention_k(const float *q, const float *kin,
@@ -20744,10 +20751,11 @@ __global__ void __launch_bounds__(128) lab47_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab47_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab47_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -20768,11 +20776,11 @@ __global__ void __launch_bounds__(128) lab47_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, vj[d], o[i]);
+                if (true) o[i] = fmaf(pj, lab47_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -20972,8 +20980,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab48_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
  * KV blocks of 16 tokens, 512 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(128)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
@@ -21004,23 +21012,30 @@ __device__ float lab48_attention_part[4259840];
 __device__ unsigned int lab48_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab48_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 6144 + (size_t)kvh * 128;
-        *vp = vin + (size_t)r * 6144 + (size_t)kvh * 128;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab48_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab48_attention_k(const float *q, const float *kin,
@@ -21058,10 +21073,11 @@ __global__ void __launch_bounds__(128) lab48_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab48_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab48_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -21082,11 +21098,11 @@ __global__ void __launch_bounds__(128) lab48_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, vj[d], o[i]);
+                if (true) o[i] = fmaf(pj, lab48_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -21286,8 +21302,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab49_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
  * KV blocks of 16 tokens, 188 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(128)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
@@ -21318,23 +21334,30 @@ __device__ float lab49_attention_part[4259840];
 __device__ unsigned int lab49_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab49_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 6144 + (size_t)kvh * 128;
-        *vp = vin + (size_t)r * 6144 + (size_t)kvh * 128;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab49_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab49_attention_k(const float *q, const float *kin,
@@ -21372,10 +21395,11 @@ __global__ void __launch_bounds__(128) lab49_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab49_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab49_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -21396,11 +21420,11 @@ __global__ void __launch_bounds__(128) lab49_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, vj[d], o[i]);
+                if (true) o[i] = fmaf(pj, lab49_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -21600,8 +21624,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab50_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
  * KV blocks of 16 tokens, 13 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(128)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
@@ -21632,23 +21656,30 @@ __device__ float lab50_attention_part[4259840];
 __device__ unsigned int lab50_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab50_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 6144 + (size_t)kvh * 128;
-        *vp = vin + (size_t)r * 6144 + (size_t)kvh * 128;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab50_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const float *kin,
@@ -21686,10 +21717,11 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab50_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab50_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -21710,11 +21742,11 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, vj[d], o[i]);
+                if (true) o[i] = fmaf(pj, lab50_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -21914,8 +21946,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab51_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
  * KV blocks of 16 tokens, 44 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(64)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
@@ -21946,23 +21978,30 @@ __device__ float lab51_attention_part[2162688];
 __device__ unsigned int lab51_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab51_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 3072 + (size_t)kvh * 64;
-        *vp = vin + (size_t)r * 3072 + (size_t)kvh * 64;
+        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab51_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const float *kin,
@@ -22000,10 +22039,11 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab51_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab51_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -22024,11 +22064,11 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, vj[d], o[i]);
+                if (true) o[i] = fmaf(pj, lab51_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -22228,8 +22268,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab52_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
  * KV blocks of 16 tokens, 1 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(64)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
@@ -22260,23 +22300,30 @@ __device__ float lab52_attention_part[2162688];
 __device__ unsigned int lab52_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab52_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 3072 + (size_t)kvh * 64;
-        *vp = vin + (size_t)r * 3072 + (size_t)kvh * 64;
+        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab52_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const float *kin,
@@ -22314,10 +22361,11 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab52_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab52_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -22338,11 +22386,11 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, vj[d], o[i]);
+                if (true) o[i] = fmaf(pj, lab52_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -22542,8 +22590,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab53_attention: attention, 9 query heads, 3 KV heads (group 3), head_dim 64,
  * KV blocks of 16 tokens, 3 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(64)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (heads 9, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 3 == 0 copies K and
@@ -22574,23 +22622,30 @@ __device__ float lab53_attention_part[608256];
 __device__ unsigned int lab53_attention_done[576];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab53_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 960 + (size_t)kvh * 64;
-        *vp = vin + (size_t)r * 960 + (size_t)kvh * 64;
+        *kp = (unsigned long long)(kin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 192 + (size_t)kvh * 64;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab53_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const float *kin,
@@ -22628,10 +22683,11 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab53_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab53_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -22652,11 +22708,11 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, vj[d], o[i]);
+                if (true) o[i] = fmaf(pj, lab53_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -22856,8 +22912,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab54_attention: attention, 32 query heads, 4 KV heads (group 8), head_dim 64,
  * KV blocks of 32 tokens, 11 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(64)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 8 == 0 copies K and
@@ -22888,23 +22944,30 @@ __device__ float lab54_attention_part[2162688];
 __device__ unsigned int lab54_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab54_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 2560 + (size_t)kvh * 64;
-        *vp = vin + (size_t)r * 2560 + (size_t)kvh * 64;
+        *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 32] * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab54_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const float *kin,
@@ -22942,10 +23005,11 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab54_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab54_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -22966,11 +23030,11 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, vj[d], o[i]);
+                if (true) o[i] = fmaf(pj, lab54_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -23170,8 +23234,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab55_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
  * KV blocks of 16 tokens, 1 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(16)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
  * One launch, grid (heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 1 == 0 copies K and
@@ -23202,23 +23266,30 @@ __device__ float lab55_attention_part[147456];
 __device__ unsigned int lab55_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab55_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 384 + (size_t)kvh * 16;
-        *vp = vin + (size_t)r * 384 + (size_t)kvh * 16;
+        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab55_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const float *kin,
@@ -23256,10 +23327,11 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab55_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab55_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 16; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -23280,11 +23352,11 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (d < 16) o[i] = fmaf(pj, vj[d], o[i]);
+                if (d < 16) o[i] = fmaf(pj, lab55_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -23484,8 +23556,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab56_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
  * KV blocks of 16 tokens, 1 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(16)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
  * One launch, grid (heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 1 == 0 copies K and
@@ -23516,23 +23588,30 @@ __device__ float lab56_attention_part[147456];
 __device__ unsigned int lab56_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab56_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 384 + (size_t)kvh * 16;
-        *vp = vin + (size_t)r * 384 + (size_t)kvh * 16;
+        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab56_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const float *kin,
@@ -23570,10 +23649,11 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab56_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab56_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 16; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -23594,11 +23674,11 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (d < 16) o[i] = fmaf(pj, vj[d], o[i]);
+                if (d < 16) o[i] = fmaf(pj, lab56_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -23798,8 +23878,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 
 /* lab57_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
  * KV blocks of 16 tokens, 4 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (float32 KV pool, layout
- * [layer][block][slot][kv_head][dim], scale 1/sqrtf(20)).
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(20)).
  * One launch, grid (heads 4, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 2 == 0 copies K and
@@ -23830,23 +23910,30 @@ __device__ float lab57_attention_part[90112];
 __device__ unsigned int lab57_attention_done[256];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
- * step (pointers into kin and vin) or the cache. */
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
 __device__ __forceinline__ void lab57_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
                                                const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
-                                               const float **kp, const float **vp) {
+                                               unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = kin + (size_t)r * 160 + (size_t)kvh * 20;
-        *vp = vin + (size_t)r * 160 + (size_t)kvh * 20;
+        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
         return;
     }
     const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
-    *kp = K + off;
-    *vp = V + off;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab57_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const float *kin,
@@ -23884,10 +23971,11 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
-        const float *kr = NULL, *vr = NULL;
+        unsigned long long kt = 0, vt = 0;
         if (j < j1) {
-            lab57_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kr, &vr);
+            lab57_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
             for (int c = 0; c < 20; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
@@ -23908,11 +23996,11 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float *vj = (const float *)__shfl_sync(0xffffffffu, (unsigned long long)vr, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (d < 20) o[i] = fmaf(pj, vj[d], o[i]);
+                if (d < 20) o[i] = fmaf(pj, lab57_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -23989,7 +24077,7 @@ void lab_cuda_57(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab57_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 58: rms.4096.T1 (rmsnorm) ===== */
+/* ===== case 58: 8B.dec.ctx1000.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_58
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24110,50 +24198,214 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab58_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab58_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab58_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 63 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel):
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *    16], pos % 16). No block of this launch reads those slots:
+ *    a position that belongs to the step (row r = t - (pos_t - j) of the same
+ *    sequence at position j) is read from the k and v inputs instead, so the
+ *    copy and the reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position (q from shared memory, its K row read as float4), the warp keeps
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
+ *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) to lab58_attention_part, then counts itself in
+ *    lab58_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
+ *    the partials (float32, max-rescaled, read past L1), writes y and resets
+ *    the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab58_attention_part[4259840];
+__device__ unsigned int lab58_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab58_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab58_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab58_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+__global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ bool last_s;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 63;
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float s = -INFINITY;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab58_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            float d = 0.0f;
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab58_attention_kv(kt, c), d);
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll 8
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float4 qq = *(const float4 *)(qs + c);
+                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
+                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
+                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
+                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                }
+            }
+            s = d * scale;
+        }
+        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        l = l * corr + llm_warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[i] *= corr;
+        const int nj = min(32, j1 - base);
+#pragma unroll 4
+        for (int jj = 0; jj < nj; jj++) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) o[i] = fmaf(pj, lab58_attention_kv(vj, d), o[i]);
+            }
+        }
+        m = m_new;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int d = lane + 32 * i;
+        if (d < 128) wo[warp][d] = o[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
+    float Ls = 0.0f;
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
+    if (nsplit == 1) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+            float acc = 0.0f;
+            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+            yr[d] = acc / Ls;
+        }
+        return;
+    }
+    float *part = lab58_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab58_attention_done[t * 32 + h];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    float MM = -INFINITY;
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
+    float LL = 0.0f;
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++)
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
+        yr[d] = acc / LL;
+    }
+}
+
+static void lab58_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab58_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    llm_launch(lab58_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+               c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_58(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab58_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab58_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 59: rms.4096.T3 (rmsnorm) ===== */
+/* ===== case 59: 8B.dec.T64.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_59
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24274,50 +24526,214 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab59_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab59_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab59_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel):
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *    16], pos % 16). No block of this launch reads those slots:
+ *    a position that belongs to the step (row r = t - (pos_t - j) of the same
+ *    sequence at position j) is read from the k and v inputs instead, so the
+ *    copy and the reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position (q from shared memory, its K row read as float4), the warp keeps
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
+ *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) to lab59_attention_part, then counts itself in
+ *    lab59_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
+ *    the partials (float32, max-rescaled, read past L1), writes y and resets
+ *    the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab59_attention_part[4259840];
+__device__ unsigned int lab59_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab59_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab59_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab59_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+__global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ bool last_s;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 19;
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float s = -INFINITY;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab59_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            float d = 0.0f;
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab59_attention_kv(kt, c), d);
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll 8
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float4 qq = *(const float4 *)(qs + c);
+                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
+                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
+                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
+                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                }
+            }
+            s = d * scale;
+        }
+        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        l = l * corr + llm_warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[i] *= corr;
+        const int nj = min(32, j1 - base);
+#pragma unroll 4
+        for (int jj = 0; jj < nj; jj++) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) o[i] = fmaf(pj, lab59_attention_kv(vj, d), o[i]);
+            }
+        }
+        m = m_new;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int d = lane + 32 * i;
+        if (d < 128) wo[warp][d] = o[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
+    float Ls = 0.0f;
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
+    if (nsplit == 1) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+            float acc = 0.0f;
+            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+            yr[d] = acc / Ls;
+        }
+        return;
+    }
+    float *part = lab59_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab59_attention_done[t * 32 + h];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    float MM = -INFINITY;
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
+    float LL = 0.0f;
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++)
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
+        yr[d] = acc / LL;
+    }
+}
+
+static void lab59_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab59_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    llm_launch(lab59_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+               c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_59(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab59_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab59_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 60: rms.576.T64 (rmsnorm) ===== */
+/* ===== case 60: 8B.dec.T64 (attention) ===== */
 #define rope_inv_freq lab_rope_60
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24438,50 +24854,208 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab60_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab60_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 576;
-    float *yr = y + (size_t)blockIdx.x * 576;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab60_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel):
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *    16], pos % 16). No block of this launch reads those slots:
+ *    a position that belongs to the step (row r = t - (pos_t - j) of the same
+ *    sequence at position j) is read from the k and v inputs instead, so the
+ *    copy and the reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position (q from shared memory, its K row read as float4), the warp keeps
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
+ *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) to lab60_attention_part, then counts itself in
+ *    lab60_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
+ *    the partials (float32, max-rescaled, read past L1), writes y and resets
+ *    the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab60_attention_part[4259840];
+__device__ unsigned int lab60_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
+__device__ __forceinline__ void lab60_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const float *__restrict__ K, const float *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab60_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab60_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
+}
+
+__global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      float *__restrict__ K, float *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ bool last_s;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 19;
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float s = -INFINITY;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab60_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
+#pragma unroll 8
+            for (int c = 0; c < 128; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
+                d = fmaf(qq.x, kk.x, d);
+                d = fmaf(qq.y, kk.y, d);
+                d = fmaf(qq.z, kk.z, d);
+                d = fmaf(qq.w, kk.w, d);
+            }
+            s = d * scale;
+        }
+        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        l = l * corr + llm_warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[i] *= corr;
+        const int nj = min(32, j1 - base);
+#pragma unroll 4
+        for (int jj = 0; jj < nj; jj++) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) o[i] = fmaf(pj, lab60_attention_kv(vj, d), o[i]);
+            }
+        }
+        m = m_new;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int d = lane + 32 * i;
+        if (d < 128) wo[warp][d] = o[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
+    float Ls = 0.0f;
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
+    if (nsplit == 1) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+            float acc = 0.0f;
+            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+            yr[d] = acc / Ls;
+        }
+        return;
+    }
+    float *part = lab60_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab60_attention_done[t * 32 + h];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    float MM = -INFINITY;
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
+    float LL = 0.0f;
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++)
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
+        yr[d] = acc / LL;
+    }
+}
+
+static void lab60_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab60_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    float *K = (float *)c->k, *V = (float *)c->v;
+    llm_launch(lab60_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+               c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_60(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab60_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab60_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 61: rms.100.L2 (rmsnorm) ===== */
+/* ===== case 61: 8B.pre.T64.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_61
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24602,50 +25176,214 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab61_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab61_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 103;
-    float *yr = y + (size_t)blockIdx.x * 101;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 100);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab61_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel):
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *    16], pos % 16). No block of this launch reads those slots:
+ *    a position that belongs to the step (row r = t - (pos_t - j) of the same
+ *    sequence at position j) is read from the k and v inputs instead, so the
+ *    copy and the reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position (q from shared memory, its K row read as float4), the warp keeps
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
+ *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) to lab61_attention_part, then counts itself in
+ *    lab61_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
+ *    the partials (float32, max-rescaled, read past L1), writes y and resets
+ *    the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab61_attention_part[4259840];
+__device__ unsigned int lab61_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab61_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab61_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab61_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+__global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ bool last_s;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float s = -INFINITY;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab61_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            float d = 0.0f;
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab61_attention_kv(kt, c), d);
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll 8
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float4 qq = *(const float4 *)(qs + c);
+                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
+                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
+                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
+                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                }
+            }
+            s = d * scale;
+        }
+        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        l = l * corr + llm_warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[i] *= corr;
+        const int nj = min(32, j1 - base);
+#pragma unroll 4
+        for (int jj = 0; jj < nj; jj++) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) o[i] = fmaf(pj, lab61_attention_kv(vj, d), o[i]);
+            }
+        }
+        m = m_new;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int d = lane + 32 * i;
+        if (d < 128) wo[warp][d] = o[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
+    float Ls = 0.0f;
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
+    if (nsplit == 1) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+            float acc = 0.0f;
+            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+            yr[d] = acc / Ls;
+        }
+        return;
+    }
+    float *part = lab61_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab61_attention_done[t * 32 + h];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    float MM = -INFINITY;
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
+    float LL = 0.0f;
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++)
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
+        yr[d] = acc / LL;
+    }
+}
+
+static void lab61_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = L;
-    if (rows <= 0) return;
-    llm_launch(lab61_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    llm_launch(lab61_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+               c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_61(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab61_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab61_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 62: add.4096.T1 (add) ===== */
+/* ===== case 62: hd20.pre.T3.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_62
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24766,32 +25504,214 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab62_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 4096, b 4096, y 4096. No shared memory. */
-__global__ void __launch_bounds__(256) lab62_add_k(const float *a, const float *b,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 4096) return;
-    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
+/* lab62_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
+ * KV blocks of 16 tokens, 4 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(20)).
+ * One launch, grid (heads 4, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel):
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 2 == 0 copies K and
+ *    V of token t, KV head h / 2, into the cache slot (block_tables[seq][pos /
+ *    16], pos % 16). No block of this launch reads those slots:
+ *    a position that belongs to the step (row r = t - (pos_t - j) of the same
+ *    sequence at position j) is read from the k and v inputs instead, so the
+ *    copy and the reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position (q from shared memory, its K row read as float4), the warp keeps
+ *    an online softmax (running max m, sum l, 1 output dims per lane) and
+ *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[20]) to lab62_attention_part, then counts itself in
+ *    lab62_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
+ *    the partials (float32, max-rescaled, read past L1), writes y and resets
+ *    the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
+ * floats (360448 bytes).
+ * Shared memory: q [20] + per-warp (m, l, o[20]) = 432 bytes. */
+__device__ float lab62_attention_part[90112];
+__device__ unsigned int lab62_attention_done[256];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab62_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        return;
+    }
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab62_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab62_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+__global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[20];
+    __shared__ float wm[4], wl[4], wo[4][20];
+    __shared__ bool last_s;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 2;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 4;
+    if (sp == 0 && h % 2 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
+        for (int i = threadIdx.x; i < 20; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 20; i += blockDim.x) qs[i] = q[(size_t)t * 160 + (size_t)h * 20 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)20);
+    float m = -INFINITY, l = 0.0f, o[1];
+#pragma unroll
+    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float s = -INFINITY;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab62_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            float d = 0.0f;
+            if (kt & 1ull) {
+                for (int c = 0; c < 20; c++) d = fmaf(qs[c], lab62_attention_kv(kt, c), d);
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll 8
+                for (int c = 0; c < 20; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float4 qq = *(const float4 *)(qs + c);
+                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
+                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
+                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
+                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                }
+            }
+            s = d * scale;
+        }
+        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        l = l * corr + llm_warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[i] *= corr;
+        const int nj = min(32, j1 - base);
+#pragma unroll 4
+        for (int jj = 0; jj < nj; jj++) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int d = lane + 32 * i;
+                if (d < 20) o[i] = fmaf(pj, lab62_attention_kv(vj, d), o[i]);
+            }
+        }
+        m = m_new;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < 1; i++) {
+        const int d = lane + 32 * i;
+        if (d < 20) wo[warp][d] = o[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
+    float Ls = 0.0f;
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    float *yr = y + (size_t)t * 80 + (size_t)h * 20;
+    if (nsplit == 1) {
+        for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+            float acc = 0.0f;
+            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+            yr[d] = acc / Ls;
+        }
+        return;
+    }
+    float *part = lab62_attention_part + (size_t)(t * 4 + h) * 16 * 22;
+    float *pp = part + (size_t)sp * 22;
+    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab62_attention_done[t * 4 + h];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    float MM = -INFINITY;
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 22));
+    float LL = 0.0f;
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 22 + 1) * expf(__ldcg(part + s2 * 22) - MM);
+    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++)
+            acc += __ldcg(part + s2 * 22 + 2 + d) * expf(__ldcg(part + s2 * 22) - MM);
+        yr[d] = acc / LL;
+    }
+}
+
+static void lab62_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab62_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    llm_launch(lab62_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+               c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_62(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab62_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab62_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 63: add.577.T16 (add) ===== */
+/* ===== case 63: rms.4096.T1 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_63
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24912,32 +25832,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab63_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 580, b 577, y 579. No shared memory. */
-__global__ void __launch_bounds__(256) lab63_add_k(const float *a, const float *b,
+/* lab63_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab63_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 577) return;
-    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab63_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab63_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab63_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab63_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_63(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab63_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab63_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 64: swiglu.14336.T2 (swiglu) ===== */
+/* ===== case 64: rms.4096.T3 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_64
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25058,33 +25996,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab64_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab64_swiglu_k(const float *g, const float *u,
+/* lab64_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab64_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 14336) return;
-    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab64_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab64_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab64_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab64_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_64(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab64_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab64_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 65: swiglu.100.T3 (swiglu) ===== */
+/* ===== case 65: rms.576.T64 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_65
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25205,34 +26160,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab65_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab65_swiglu_k(const float *g, const float *u,
+/* lab65_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab65_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 100) return;
-    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 576;
+    float *yr = y + (size_t)blockIdx.x * 576;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab65_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab65_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab65_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab65_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_65(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab65_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab65_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 66: rope.8B.q.T3 (rope) ===== */
-__constant__ float lab_rope_66[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 66: rms.100.L2 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_66
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25353,45 +26324,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab66_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, 32 heads) blocks of 64 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
- * No shared memory. */
-__global__ void __launch_bounds__(64) lab66_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab66_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab66_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 4096;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 103;
+    float *yr = y + (size_t)blockIdx.x * 101;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 100);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
     }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab66_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab66_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab66_rope_k, dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
+    const int rows = L;
+    if (rows <= 0) return;
+    llm_launch(lab66_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_66(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab66_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab66_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 67: rope.smol.k.T64 (rope) ===== */
-__constant__ float lab_rope_67[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+/* ===== case 67: add.4096.T1 (add) ===== */
 #define rope_inv_freq lab_rope_67
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25512,45 +26488,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab67_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
- * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[32]. Grid: (T, 3 heads) blocks of 32 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
- * No shared memory. */
-__global__ void __launch_bounds__(32) lab67_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab67_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 4096, b 4096, y 4096. No shared memory. */
+__global__ void __launch_bounds__(256) lab67_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 960;
-    float *yr = y + (size_t)t * 192;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
-        yr[h * 64 + i] = a * cs - b * sn;
-        yr[h * 64 + i + 32] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 4096) return;
+    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
 }
 
-static void lab67_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab67_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab67_rope_k, dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab67_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_67(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab67_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab67_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 68: rope.tiny.T16 (rope) ===== */
-__constant__ float lab_rope_68[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 68: add.577.T16 (add) ===== */
 #define rope_inv_freq lab_rope_68
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25671,45 +26634,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab68_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, 8 heads) blocks of 8 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
- * No shared memory. */
-__global__ void __launch_bounds__(8) lab68_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab68_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 580, b 577, y 579. No shared memory. */
+__global__ void __launch_bounds__(256) lab68_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 384;
-    float *yr = y + (size_t)t * 128;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 577) return;
+    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
 }
 
-static void lab68_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab68_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab68_rope_k, dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab68_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_68(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab68_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab68_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 69: rope.8B.qk.T1 (rope) ===== */
-__constant__ float lab_rope_69[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 69: swiglu.14336.T2 (swiglu) ===== */
 #define rope_inv_freq lab_rope_69
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25830,45 +26780,33 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab69_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, 40 heads) blocks of 64 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+/* lab69_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(64) lab69_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab69_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 5120;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 14336) return;
+    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
 }
 
-static void lab69_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab69_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab69_rope_k, dim3((unsigned)T, 40), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab69_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_69(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab69_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab69_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 70: rope.tiny.qk.T16 (rope) ===== */
-__constant__ float lab_rope_70[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 70: swiglu.100.T3 (swiglu) ===== */
 #define rope_inv_freq lab_rope_70
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25989,44 +26927,34 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab70_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, 12 heads) blocks of 8 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+/* lab70_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab70_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab70_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 256;
-    float *yr = y + (size_t)t * 192;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 100) return;
+    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
 }
 
-static void lab70_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab70_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab70_rope_k, dim3((unsigned)T, 12), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab70_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_70(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab70_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab70_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 71: addrms.4096.T1 (add_rmsnorm) ===== */
+/* ===== case 71: rope.8B.q.T3 (rope) ===== */
+__constant__ float lab_rope_71[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_71
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26147,60 +27075,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab71_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
- * Strides: a 8192, b 4096, y 8192.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab71_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab71_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, 32 heads) blocks of 64 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
+ * No shared memory. */
+__global__ void __launch_bounds__(64) lab71_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 8192;
-    const float *br = b + (size_t)blockIdx.x * 4096;
-    float *sr = y + (size_t)blockIdx.x * 8192;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 4096;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab71_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab71_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab71_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab71_rope_k, dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_71(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab71_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab71_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 72: addrms.2048.T3 (add_rmsnorm) ===== */
+/* ===== case 72: rope.smol.k.T64 (rope) ===== */
+__constant__ float lab_rope_72[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
 #define rope_inv_freq lab_rope_72
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26321,60 +27234,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab72_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
- * Strides: a 4096, b 2048, y 4096.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab72_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab72_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
+ * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[32]. Grid: (T, 3 heads) blocks of 32 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
+ * No shared memory. */
+__global__ void __launch_bounds__(32) lab72_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 4096;
-    const float *br = b + (size_t)blockIdx.x * 2048;
-    float *sr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 2048; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 960;
+    float *yr = y + (size_t)t * 192;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
+        yr[h * 64 + i] = a * cs - b * sn;
+        yr[h * 64 + i + 32] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 2048);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab72_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab72_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab72_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab72_rope_k, dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_72(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab72_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab72_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 73: addrms.576.T64.ys (add_rmsnorm) ===== */
+/* ===== case 73: rope.tiny.T16 (rope) ===== */
+__constant__ float lab_rope_73[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_73
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26495,60 +27393,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab73_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..575 of the output row get s = a + b (float32), columns 576..1151
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
- * Strides: a 1152, b 577, y 1160.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab73_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab73_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, 8 heads) blocks of 8 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
+ * No shared memory. */
+__global__ void __launch_bounds__(8) lab73_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 1152;
-    const float *br = b + (size_t)blockIdx.x * 577;
-    float *sr = y + (size_t)blockIdx.x * 1160;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 384;
+    float *yr = y + (size_t)t * 128;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab73_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab73_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab73_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab73_rope_k, dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_73(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab73_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab73_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 74: embed.8B.bf16.T3 (embed) ===== */
+/* ===== case 74: rope.8B.qk.T1 (rope) ===== */
+__constant__ float lab_rope_74[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_74
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26669,34 +27552,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab74_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
+/* lab74_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, 40 heads) blocks of 64 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(256) lab74_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+__global__ void __launch_bounds__(64) lab74_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
-        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 5120;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
+    }
 }
 
-static void lab74_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab74_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab74_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    llm_launch(lab74_rope_k, dim3((unsigned)T, 40), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_74(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab74_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab74_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 75: embed.f32.T5 (embed) ===== */
+/* ===== case 75: rope.tiny.qk.T16 (rope) ===== */
+__constant__ float lab_rope_75[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_75
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26817,34 +27711,44 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab75_embed: embedding lookup, H=100, table f32 [1000][100]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
+/* lab75_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, 12 heads) blocks of 8 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(256) lab75_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+__global__ void __launch_bounds__(8) lab75_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 100;
-    for (int c = threadIdx.x; c < 100; c += blockDim.x)
-        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 256;
+    float *yr = y + (size_t)t * 192;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
+    }
 }
 
-static void lab75_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab75_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab75_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    llm_launch(lab75_rope_k, dim3((unsigned)T, 12), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_75(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab75_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab75_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 76: embed.f16.T64 (embed) ===== */
+/* ===== case 76: addrms.4096.T1 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_76
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26965,34 +27869,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab76_embed: embedding lookup, H=576, table f16 [49152][576]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab76_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab76_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
+ * Strides: a 8192, b 4096, y 8192.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab76_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 576;
-    for (int c = threadIdx.x; c < 576; c += blockDim.x)
-        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 8192;
+    const float *br = b + (size_t)blockIdx.x * 4096;
+    float *sr = y + (size_t)blockIdx.x * 8192;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab76_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab76_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab76_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab76_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_76(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab76_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab76_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 77: select.4096.T5.L2 (select_rows) ===== */
+/* ===== case 77: addrms.2048.T3 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_77
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27113,32 +28043,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab77_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
- * templates/kernels/cpu/select_rows.c.lua (exact copy).
- * Grid: L blocks (one per selected row) of 256 threads over the columns.
- * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab77_select_rows_k(const int32_t *__restrict__ sel, const float *x,
-                                                     float *__restrict__ y) {
+/* lab77_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
+ * Strides: a 4096, b 2048, y 4096.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab77_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int l = blockIdx.x;
-    const float *xr = x + (size_t)sel[l] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 4096;
+    const float *br = b + (size_t)blockIdx.x * 2048;
+    float *sr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 2048);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab77_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab77_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (L <= 0) return;
-    llm_launch(lab77_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab77_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_77(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab77_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab77_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 78: select.576.T64.L64 (select_rows) ===== */
+/* ===== case 78: addrms.576.T64.ys (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_78
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27259,11 +28217,775 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab78_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+/* lab78_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..575 of the output row get s = a + b (float32), columns 576..1151
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
+ * Strides: a 1152, b 577, y 1160.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab78_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 1152;
+    const float *br = b + (size_t)blockIdx.x * 577;
+    float *sr = y + (size_t)blockIdx.x * 1160;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
+}
+
+static void lab78_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab78_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_78(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab78_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 79: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_79
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab79_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab79_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
+        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+}
+
+static void lab79_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab79_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_79(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab79_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 80: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_80
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab80_embed: embedding lookup, H=100, table f32 [1000][100]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab80_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 100;
+    for (int c = threadIdx.x; c < 100; c += blockDim.x)
+        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+}
+
+static void lab80_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab80_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_80(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab80_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 81: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_81
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab81_embed: embedding lookup, H=576, table f16 [49152][576]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab81_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 576;
+    for (int c = threadIdx.x; c < 576; c += blockDim.x)
+        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+}
+
+static void lab81_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab81_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_81(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab81_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 82: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_82
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab82_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab78_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+__global__ void __launch_bounds__(256) lab82_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int l = blockIdx.x;
+    const float *xr = x + (size_t)sel[l] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+}
+
+static void lab82_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (L <= 0) return;
+    llm_launch(lab82_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_82(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab82_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 83: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_83
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab83_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+ * templates/kernels/cpu/select_rows.c.lua (exact copy).
+ * Grid: L blocks (one per selected row) of 256 threads over the columns.
+ * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
+__global__ void __launch_bounds__(256) lab83_select_rows_k(const int32_t *__restrict__ sel, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -27272,14 +28994,14 @@ __global__ void __launch_bounds__(256) lab78_select_rows_k(const int32_t *__rest
     for (int c = threadIdx.x; c < 576; c += blockDim.x) y[(size_t)l * 576 + c] = xr[c];
 }
 
-static void lab78_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab83_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (L <= 0) return;
-    llm_launch(lab78_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    llm_launch(lab83_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
 }
 #undef rope_inv_freq
-void lab_cuda_78(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab78_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cuda_83(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab83_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }

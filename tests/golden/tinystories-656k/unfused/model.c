@@ -41,6 +41,16 @@ static inline float llm_bf16_to_f32(uint16_t h) {
     return f;
 }
 
+/* f32 -> bf16, round to nearest even (NaN stays a quiet NaN); the KV cache
+ * in bf16 (--kv-dtype bf16) is stored this way by every target. */
+static inline uint16_t llm_f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
 /* IEEE half -> f32, exact (normals, subnormals, inf, nan). */
 #if defined(__F16C__)
 static inline float llm_f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
@@ -777,7 +787,7 @@ const LlmProgram llm_program = {
     .max_tokens = 64,
     .block_size = 16,
     .max_blocks_per_seq = 32,
-    .kv_elem_bytes = sizeof(float),
+    .kv_elem_bytes = 4,
     .arena_bytes = 1146880,
     .weight_bytes = 2624000,
     .weight_align = 64,
