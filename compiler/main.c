@@ -28,6 +28,10 @@ static void usage(FILE *f) {
           "  --dtype f32|f16|bf16   storage of matrix weights (default f32)\n"
           "  --kv-dtype f32|bf16    storage of the KV cache (default f32; bf16 halves its\n"
           "                         memory and the bytes attention reads)\n"
+          "  --gemm-input split|single  cuda, steps of more than 8 tokens: float32\n"
+          "                         activations enter the tensor-core product as two\n"
+          "                         16-bit halves (split, default, ~16 bits kept) or one\n"
+          "                         (single: half the tensor work, bf16 precision)\n"
           "  --no-fuse              switch every fusion pass off\n"
           "  --disable-pass NAME    switch one pass off (repeatable)\n"
           "  --emit-only            write generated/<name>/ (model.c, ir.txt, manifest.json,\n"
@@ -73,7 +77,7 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
                     strcmp(a, "--gen-dir") == 0 || strcmp(a, "--max-tokens") == 0 ||
                     strcmp(a, "--block-size") == 0 || strcmp(a, "--max-context") == 0 ||
                     strcmp(a, "--cpu-arch") == 0 || strcmp(a, "--arch") == 0 || strcmp(a, "--pdl") == 0 ||
-                    strcmp(a, "--kv-dtype") == 0;
+                    strcmp(a, "--kv-dtype") == 0 || strcmp(a, "--gemm-input") == 0;
         if (needs && !has) {
             fprintf(stderr, "llmcc: %s needs a value\n", a);
             return 2;
@@ -94,6 +98,7 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
         else if (strcmp(a, "--cpu-arch") == 0) o->cpu_arch = v;
         else if (strcmp(a, "--arch") == 0) o->cuda_arch = v;
         else if (strcmp(a, "--kv-dtype") == 0) o->kv_dtype = v;
+        else if (strcmp(a, "--gemm-input") == 0) o->gemm_input = v;
         else if (strcmp(a, "--pdl") == 0) {
             o->cuda_pdl = strcmp(v, "off") == 0 ? 0 : strcmp(v, "wait") == 0 ? 1 : strcmp(v, "early") == 0 ? 2 : -1;
             if (o->cuda_pdl < 0) {

@@ -39,6 +39,7 @@ void compile_options_default(CompileOptions *o) {
     o->cuda_arch = "sm_90";
     o->cuda_pdl = 2; /* "early": measured best on H100, docs/performance.md */
     o->kv_dtype = "f32";
+    o->gemm_input = "split";
     o->block_size = 16;
 }
 
@@ -203,6 +204,7 @@ static int render(const CompileOptions *o, CompileState *s, const char *stem, Ll
                       .max_context = o->max_context,
                       .pdl = cuda_arch_number(o->cuda_arch) >= 90 ? o->cuda_pdl : 0,
                       .kv_dtype = o->kv_dtype,
+                      .gemm_input = o->gemm_input,
                       .arch = strcmp(o->target, "cuda") == 0 ? o->cuda_arch
                               : o->cpu_arch ? o->cpu_arch : default_march()};
     LuaHost *h = lua_host_new(template_root());
@@ -381,6 +383,8 @@ int compile_run(const CompileOptions *opts, LlmError *err) {
         return llm_errorf(err, "--arch %s: supported: sm_80, sm_86, sm_89, sm_90, sm_100, sm_120", o.cuda_arch);
     if (strcmp(o.kv_dtype, "f32") != 0 && strcmp(o.kv_dtype, "bf16") != 0)
         return llm_errorf(err, "--kv-dtype %s: expected f32 or bf16", o.kv_dtype);
+    if (strcmp(o.gemm_input, "split") != 0 && strcmp(o.gemm_input, "single") != 0)
+        return llm_errorf(err, "--gemm-input %s: expected split or single", o.gemm_input);
     if (o.max_tokens < 1 || o.block_size < 1)
         return llm_errorf(err, "--max-tokens %d / --block-size %d: must be positive", o.max_tokens, o.block_size);
     CompileState s;

@@ -28,6 +28,7 @@ typedef struct CompileOptions {
     const char *cuda_arch;  /* --arch sm_90 (default) or sm_80, cuda target */
     int cuda_pdl;           /* --pdl off|wait|early: 0, 1, 2 (sm_90 only; forced 0 on sm_80) */
     const char *kv_dtype;   /* --kv-dtype f32 (default) or bf16: storage of the KV cache */
+    const char *gemm_input; /* --gemm-input split (default) or single (cuda tensor-core products) */
 } CompileOptions;
 
 void compile_options_default(CompileOptions *o);

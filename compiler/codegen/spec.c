@@ -166,6 +166,7 @@ static void push_program(lua_State *L, const IrGraph *g, const SpecProgram *p) {
     set_str(L, "arch", p->arch);
     set_int(L, "pdl", p->pdl);
     set_str(L, "kv_dtype", p->kv_dtype ? p->kv_dtype : "f32");
+    set_str(L, "gemm_input", p->gemm_input ? p->gemm_input : "split");
     set_int(L, "kv_elem_bytes", p->kv_dtype && strcmp(p->kv_dtype, "bf16") == 0 ? 2 : 4);
     set_str(L, "name", p->name);
     set_str(L, "arch_name", d->arch);

@@ -33,6 +33,7 @@ typedef struct SpecProgram {
     const char *arch;          /* -march (cpu) or sm_XX (cuda) the code is built for */
     int pdl;                   /* cuda: programmatic dependent launch 0 off, 1 wait, 2 early */
     const char *kv_dtype;      /* "f32" or "bf16": KV cache elements */
+    const char *gemm_input;    /* "split" or "single": activations into a cuda tensor-core product */
 } SpecProgram;
 
 /* Pushes the spec table for g onto L's stack. */

@@ -16,6 +16,7 @@ local TOL_NORM = 2e-6   -- rmsnorm, add_rmsnorm (double sum; only the final floa
 local TOL_DOT = 1e-5    -- float32 dot products in another order (matmul, attention)
 local TOL_GEMM = 5e-5   -- more than 8 rows with 16-bit weights: cuBLAS on activations split
                         -- into two 16-bit halves (~2^-17 relative each) (kernels/cuda/proj.cu.lua)
+local TOL_SINGLE = 1e-2 -- --gemm-input single: activations rounded to bf16 (2^-9) before the product
 local function tol_proj(dt, rows) return (rows > 8 and dt ~= "f32") and TOL_GEMM or TOL_DOT end
 
 -- matmul(name, dtype, K, N, T, opts)
@@ -30,7 +31,7 @@ local function nmm(name, dt, K, N, T, o)
   o = o or {}
   add{op = o.swiglu and "norm_matmul_swiglu" or "norm_matmul", name = name, dtype = dt, K = K, N = N, T = T,
       L = o.L or 1, rowsL = o.L ~= nil, xs = o.xs or K, ys = o.ys or N, bias = o.bias, time = o.time,
-      tol = tol_proj(dt, o.L or T)}
+      tol = o.single and TOL_SINGLE or tol_proj(dt, o.L or T), single = o.single}
 end
 local function mma(name, dt, K, N, T, o)
   o = o or {}
@@ -99,6 +100,9 @@ nmm("qwen.norm_qkv.bias.T3", "bf16", 3584, 4608, 3, {bias = true})
 nmm("smol.norm_qkv.f32.T16", "f32", 576, 960, 16)
 nmm("tail.K100.norm.L2", "f16", 100, 37, 3, {L = 2, xs = 101, ys = 39, bias = true})
 nmm("tail.K264.normsw.f32.T5", "f32", 264, 45, 5, {swiglu = true, xs = 268})
+nmm("8B.norm_qkv.T64.single", "bf16", 4096, 6144, 64, {single = true, time = true})
+nmm("8B.norm_gate_up.T64.single", "bf16", 4096, 14336, 64, {swiglu = true, single = true, time = true})
+nmm("8B.norm_gate_up.T64", "bf16", 4096, 14336, 64, {swiglu = true, time = true})
 mma("tail.K200.add.stride", "f16", 200, 33, 16, {xs = 203, ys = 35, rs = 37, bias = true})
 mma("tiny.add.f32.T3", "f32", 128, 128, 3)
 
@@ -182,7 +186,8 @@ for i, c in ipairs(cases) do
   local n = {kernel = kname, op = c.op, rows = c.rowsL and "L" or "T", layer = c.layer or 0, eps = "1e-05f",
              heads = c.heads or 0, kv_heads = c.kv_heads or 0, head_dim = c.head_dim or 0, ins = {}, w = {}}
   local prog = {block_size = c.bs or 16, max_blocks_per_seq = 1, vocab = 1000, max_tokens = 64,
-                kv_dtype = (c.op == "attention" and c.dtype == "bf16") and "bf16" or "f32"}
+                kv_dtype = (c.op == "attention" and c.dtype == "bf16") and "bf16" or "f32",
+                gemm_input = c.single and "single" or "split"}
   local rope = {half = 1, inv_freq = {"1.0f"}}
   local wrows, wcols, nin, incols, instr = 0, 0, 1, {0, 0, 0}, {0, 0, 0}
   if c.op == "matmul" or c.op == "matmul_swiglu" then

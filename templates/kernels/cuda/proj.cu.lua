@@ -129,9 +129,10 @@ __global__ void __launch_bounds__($(32 * WARPS), 4) $(n.kernel)_k(const float *x
 % local NW_ = swiglu and 2 * N or N
 % local MAXT = spec.program.max_tokens
 % local WKN = ({f32 = 0, bf16 = 1, f16 = 2})[dt]
+% local split = dt ~= "f32" and spec.program.gemm_input ~= "single" -- hi + lo halves (--gemm-input)
 /* Many tokens (rows > $(GEMV_MAX)): the tensor-core path (runtime/gpu/gemm.h).
- * $(n.kernel)_px, one block of 256 threads per row: $(norm and "RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then " or "")$(dt == "f32" and "the float32 row into scratch" or ("the row split into two " .. dt .. " rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation"));
- * cuBLAS C[$(dt == "f32" and "rows" or "2 rows")][$(NW_)] = X W^T (float32) into scratch after the
+ * $(n.kernel)_px, one block of 256 threads per row: $(norm and "RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then " or "")$(dt == "f32" and "the float32 row into scratch" or split and ("the row split into two " .. dt .. " rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation") or ("the row rounded to " .. dt .. " (--gemm-input single)"));
+ * cuBLAS C[$(split and "2 rows" or "rows")][$(NW_)] = X W^T (float32) into scratch after the
  * $(MAXT) x $(K) x 4 bytes of X; $(n.kernel)_pe adds the halves and applies $(swiglu and "SwiGLU" or "")$(B and " bias" or "")$(residual and " residual" or "")$(not swiglu and not B and not residual and "nothing else" or "").
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x $(NW_) x 4 per row. */
 __global__ void __launch_bounds__(256) $(n.kernel)_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
@@ -163,11 +164,15 @@ __global__ void __launch_bounds__(256) $(n.kernel)_px(const float *x, const floa
 % elseif dt == "bf16" then
         const __nv_bfloat16 hi = __float2bfloat16_rn(v);
         ((__nv_bfloat16 *)xs)[(size_t)r * $(K) + c] = hi;
+%   if split then
         ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * $(K) + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
+%   end
 % else
         const __half hi = __float2half_rn(v);
         ((__half *)xs)[(size_t)r * $(K) + c] = hi;
+%   if split then
         ((__half *)xs)[(size_t)(rows + r) * $(K) + c] = __float2half_rn(v - __half2float(hi));
+%   end
 % end
     }
     (void)g;
@@ -180,7 +185,7 @@ __global__ void __launch_bounds__(256) $(n.kernel)_pe(const float *__restrict__ 
     const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
     if (col >= $(N)) return;
     const float *c0 = cm + (size_t)t * $(NW_);
-% if dt == "f32" then
+% if not split then
 #define $(n.kernel)_C(j) (c0[j])
 % else
     const float *c1 = cm + (size_t)(rows + t) * $(NW_);
@@ -218,7 +223,7 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
         uint8_t *xs = (uint8_t *)scratch;
         float *cm = (float *)(xs + (size_t)$(MAXT) * $(K) * 4);
         llm_launch($(n.kernel)_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, $(WKN), w, $(NW_), $(K), xs, $(K), $(dt == "f32" and "rows" or "2 * rows"), cm, $(NW_));
+        llm_gpu_gemm(c, $(WKN), w, $(NW_), $(K), xs, $(K), $(split and "2 * rows" or "rows"), cm, $(NW_));
         llm_launch($(n.kernel)_pe, dim3(llm_cdiv($(N), 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;

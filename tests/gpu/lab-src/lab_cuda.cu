@@ -19649,7 +19649,7 @@ void lab_cuda_44(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab44_norm_matmul_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 45: tail.K200.add.stride (matmul_add) ===== */
+/* ===== case 45: 8B.norm_qkv.T64.single (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_45
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -19964,13 +19964,17 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 }
 #endif
 
-/* lab45_matmul_add: matmul_add, K=200 N=33, weights f16, bias f32, plus residual.
- * Matches templates/kernels/cpu/matmul_add.c.lua:
- *   y = r + (x W^T + b), r the residual input (stride 37).
+/* lab45_norm_matmul: norm_matmul, K=4096 N=6144, weights bf16, RMSNorm gain f32, eps 1e-05f.
+ * Matches templates/kernels/cpu/norm_matmul.c.lua:
+ *   y = xn W^T with xn = g * (x * inv),
+ *   inv = 1 / sqrtf((float)(sum x^2 / K) + eps) (sum in double). Here each
+ *   warp accumulates sum x^2 while it streams x for its dot products and
+ *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
+ *   order only.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
  * streamed once per token tile (4 x 16-byte loads per row in flight per
  * lane); lane partial sums are reduced with shuffles and lanes write
- * distinct outputs. No shared memory: x ([rows][203] float32) is read
+ * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
  * its use (2-3 loads in flight); with it the 8 loads of a step are issued
@@ -19978,21 +19982,21 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
  * signalled after the last tile's loads.
- * Vector path not available for this shape: scalar path. */
+ * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab45_matmul_add_k(const float *x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab45_norm_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
                                                    const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
-    if (row0 >= 33) {
+    if (row0 >= 6144) {
         LLM_PDL_ENTER();
         return;
     }
     const void *wr[2];
 #pragma unroll
-    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const uint16_t *)w + (size_t)min(row0 + r, 32) * 200);
+    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const uint16_t *)w + (size_t)min(row0 + r, 6143) * 4096);
     if (!VEC) LLM_PDL_ENTER();
     for (int t0 = 0; t0 < rows; t0 += TT) {
         float acc[2][TT];
@@ -20004,21 +20008,20 @@ __global__ void __launch_bounds__(128, 4) lab45_matmul_add_k(const float *x, flo
             for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
         }
         const int tn = min(TT, rows - t0);
-        const float *xt = x + (size_t)t0 * 203;
-        if (VEC) llm_gemv_vec<LLM_W_F16, 200, 203, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
-        else llm_gemv_scalar<LLM_W_F16, 200, 203, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        const float *xt = x + (size_t)t0 * 4096;
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
-        llm_gemv_reduce<2, TT, false>(acc, ss);
+        llm_gemv_reduce<2, TT, true>(acc, ss);
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
+            const float inv = 1.0f / sqrtf((float)(ss[t] / 4096) + 1e-05f);
 #pragma unroll
             for (int r = 0; r < 2; r++) {
-                if (lane == r * TT + t && row0 + r < 33) {
-                    float v = acc[r][t];
-                    v += bias[row0 + r];
-                    v = res[(size_t)(t0 + t) * 37 + row0 + r] + v;
-                    y[(size_t)(t0 + t) * 35 + row0 + r] = v;
+                if (lane == r * TT + t && row0 + r < 6144) {
+                    float v = acc[r][t] * inv;
+                    y[(size_t)(t0 + t) * 6144 + row0 + r] = v;
                 }
             }
         }
@@ -20027,72 +20030,88 @@ __global__ void __launch_bounds__(128, 4) lab45_matmul_add_k(const float *x, flo
 }
 
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
- * lab45_matmul_add_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
- * cuBLAS C[2 rows][33] = X W^T (float32) into scratch after the
- * 64 x 200 x 4 bytes of X; lab45_matmul_add_pe adds the halves and applies  bias residual.
- * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 33 x 4 per row. */
-__global__ void __launch_bounds__(256) lab45_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+ * lab45_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
+ * cuBLAS C[rows][6144] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab45_norm_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 6144 x 4 per row. */
+__global__ void __launch_bounds__(256) lab45_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int r = blockIdx.x;
-    const float *xr = x + (size_t)r * 203;
-    for (int c = threadIdx.x; c < 200; c += 256) {
-        const float v = xr[c];
-        const __half hi = __float2half_rn(v);
-        ((__half *)xs)[(size_t)r * 200 + c] = hi;
-        ((__half *)xs)[(size_t)(rows + r) * 200 + c] = __float2half_rn(v - __half2float(hi));
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
     }
     (void)g;
 }
 
-__global__ void __launch_bounds__(256) lab45_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+__global__ void __launch_bounds__(256) lab45_norm_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
                                                      const float *__restrict__ bias, const float *res, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
-    if (col >= 33) return;
-    const float *c0 = cm + (size_t)t * 33;
-    const float *c1 = cm + (size_t)(rows + t) * 33;
-#define lab45_matmul_add_C(j) (c0[j] + c1[j])
-    float v = lab45_matmul_add_C(col);
-    v += bias[col];
-    v = res[(size_t)t * 37 + col] + v;
-    y[(size_t)t * 35 + col] = v;
-#undef lab45_matmul_add_C
+    if (col >= 6144) return;
+    const float *c0 = cm + (size_t)t * 6144;
+#define lab45_norm_matmul_C(j) (c0[j])
+    float v = lab45_norm_matmul_C(col);
+    y[(size_t)t * 6144 + col] = v;
+#undef lab45_norm_matmul_C
     (void)bias; (void)res; (void)rows;
 }
 
-static void lab45_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab45_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
     const int rows = T;
     if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const unsigned grid = llm_cdiv(33, 8);
-    const void *w = w0;
-    const float *bias = (const float *)w1;
-    const float *g = NULL;
-    const float *res = x1;
+    const unsigned grid = llm_cdiv(6144, 8);
+    const void *w = w1;
+    const float *bias = NULL;
+    const float *g = (const float *)w0;
+    const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
-        llm_launch(lab45_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
-        llm_launch(lab45_matmul_add_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab45_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, rows, cm, 6144);
+        llm_launch(lab45_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
     }
-    if (rows == 1) llm_launch(lab45_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
-    else llm_launch(lab45_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
+        if (rows == 1) llm_launch(lab45_norm_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab45_norm_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab45_norm_matmul_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab45_norm_matmul_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
 #undef rope_inv_freq
 void lab_cuda_45(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab45_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab45_norm_matmul(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 46: tiny.add.f32.T3 (matmul_add) ===== */
+/* ===== case 46: 8B.norm_gate_up.T64.single (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_46
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -20407,13 +20426,17 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 }
 #endif
 
-/* lab46_matmul_add: matmul_add, K=128 N=128, weights f32, plus residual.
- * Matches templates/kernels/cpu/matmul_add.c.lua:
- *   y = r + (x W^T), r the residual input (stride 128).
- * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
+/* lab46_norm_matmul_swiglu: norm_matmul_swiglu, K=4096 N=14336, weights bf16, RMSNorm gain f32, eps 1e-05f.
+ * Matches templates/kernels/cpu/norm_matmul_swiglu.c.lua:
+ *   y = silu(xn Wg^T) * (xn Wu^T) with xn = g * (x * inv),
+ *   inv = 1 / sqrtf((float)(sum x^2 / K) + eps) (sum in double). Here each
+ *   warp accumulates sum x^2 while it streams x for its dot products and
+ *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
+ *   order only.
+ * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 14336+w,
  * streamed once per token tile (4 x 16-byte loads per row in flight per
  * lane); lane partial sums are reduced with shuffles and lanes write
- * distinct outputs. No shared memory: x ([rows][128] float32) is read
+ * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
  * its use (2-3 loads in flight); with it the 8 loads of a step are issued
@@ -20421,21 +20444,20 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
  * signalled after the last tile's loads.
- * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
+ * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab46_matmul_add_k(const float *x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab46_norm_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
                                                    const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
-    const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
-    if (row0 >= 128) {
+    const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
+    if (col >= 14336) {
         LLM_PDL_ENTER();
         return;
     }
-    const void *wr[2];
-#pragma unroll
-    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const float *)w + (size_t)min(row0 + r, 127) * 128);
+    const void *wr[2] = {(const void *)((const uint16_t *)w + (size_t)col * 4096),
+                         (const void *)((const uint16_t *)w + (size_t)(col + 14336) * 4096)};
     if (!VEC) LLM_PDL_ENTER();
     for (int t0 = 0; t0 < rows; t0 += TT) {
         float acc[2][TT];
@@ -20447,21 +20469,18 @@ __global__ void __launch_bounds__(128, 4) lab46_matmul_add_k(const float *x, flo
             for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
         }
         const int tn = min(TT, rows - t0);
-        const float *xt = x + (size_t)t0 * 128;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 128, 128, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
-        else llm_gemv_scalar<LLM_W_F32, 128, 128, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        const float *xt = x + (size_t)t0 * 4096;
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
-        llm_gemv_reduce<2, TT, false>(acc, ss);
+        llm_gemv_reduce<2, TT, true>(acc, ss);
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-#pragma unroll
-            for (int r = 0; r < 2; r++) {
-                if (lane == r * TT + t && row0 + r < 128) {
-                    float v = acc[r][t];
-                    v = res[(size_t)(t0 + t) * 128 + row0 + r] + v;
-                    y[(size_t)(t0 + t) * 128 + row0 + r] = v;
-                }
+            const float inv = 1.0f / sqrtf((float)(ss[t] / 4096) + 1e-05f);
+            if (lane == t) {
+                const float gv = acc[0][t] * inv, uv = acc[1][t] * inv;
+                y[(size_t)(t0 + t) * 14336 + col] = llm_silu_dev(gv) * uv;
             }
         }
     }
@@ -20469,73 +20488,87 @@ __global__ void __launch_bounds__(128, 4) lab46_matmul_add_k(const float *x, flo
 }
 
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
- * lab46_matmul_add_px, one block of 256 threads per row: the float32 row into scratch;
- * cuBLAS C[rows][128] = X W^T (float32) into scratch after the
- * 64 x 128 x 4 bytes of X; lab46_matmul_add_pe adds the halves and applies  residual.
- * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 128 x 4 per row. */
-__global__ void __launch_bounds__(256) lab46_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+ * lab46_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
+ * cuBLAS C[rows][28672] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab46_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
+__global__ void __launch_bounds__(256) lab46_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int r = blockIdx.x;
-    const float *xr = x + (size_t)r * 128;
-    for (int c = threadIdx.x; c < 128; c += 256) {
-        const float v = xr[c];
-        ((float *)xs)[(size_t)r * 128 + c] = v;
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
     }
     (void)g;
 }
 
-__global__ void __launch_bounds__(256) lab46_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+__global__ void __launch_bounds__(256) lab46_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
                                                      const float *__restrict__ bias, const float *res, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
-    if (col >= 128) return;
-    const float *c0 = cm + (size_t)t * 128;
-#define lab46_matmul_add_C(j) (c0[j])
-    float v = lab46_matmul_add_C(col);
-    v = res[(size_t)t * 128 + col] + v;
-    y[(size_t)t * 128 + col] = v;
-#undef lab46_matmul_add_C
+    if (col >= 14336) return;
+    const float *c0 = cm + (size_t)t * 28672;
+#define lab46_norm_matmul_swiglu_C(j) (c0[j])
+    y[(size_t)t * 14336 + col] = llm_silu_dev(lab46_norm_matmul_swiglu_C(col)) * lab46_norm_matmul_swiglu_C(14336 + col);
+#undef lab46_norm_matmul_swiglu_C
     (void)bias; (void)res; (void)rows;
 }
 
-static void lab46_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab46_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
     const int rows = T;
     if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const unsigned grid = llm_cdiv(128, 8);
-    const void *w = w0;
+    const unsigned grid = llm_cdiv(14336, 4);
+    const void *w = w1;
     const float *bias = NULL;
-    const float *g = NULL;
-    const float *res = x1;
+    const float *g = (const float *)w0;
+    const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
-        llm_launch(lab46_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 0, w, 128, 128, xs, 128, rows, cm, 128);
-        llm_launch(lab46_matmul_add_pe, dim3(llm_cdiv(128, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab46_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672);
+        llm_launch(lab46_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
     }
-    if (llm_aligned16(x0, w)) {
-        if (rows == 1) llm_launch(lab46_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
-        else llm_launch(lab46_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
+        if (rows == 1) llm_launch(lab46_norm_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab46_norm_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         return;
     }
-    if (rows == 1) llm_launch(lab46_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
-    else llm_launch(lab46_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    if (rows == 1) llm_launch(lab46_norm_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab46_norm_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
 #undef rope_inv_freq
 void lab_cuda_46(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab46_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab46_norm_matmul_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 47: 8B.dec.ctx1000 (attention) ===== */
+/* ===== case 47: 8B.norm_gate_up.T64 (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_47
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -20656,208 +20689,345 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab47_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 63 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
- *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
- *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
- *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
- *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab47_attention_part, then counts itself in
- *    lab47_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
- * No per-position storage: any context length; causal by position (each
- * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
- * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
-__device__ float lab47_attention_part[4259840];
-__device__ unsigned int lab47_attention_done[2048];
+#ifndef LLMCC_CUDA_GEMV
+#define LLMCC_CUDA_GEMV
+/* ---- GEMV core (templates/kernels/cuda/gemv.cu.lua) ----------------------
+ * One warp computes R weight rows (w[r], each K elements of kind WK) dotted
+ * with up to TT input rows x[t] (float32, row stride XS), accumulating into
+ * acc[r][t] (per-lane partial sums; the caller reduces across the warp).
+ * NORM: x is multiplied elementwise by the gain g (float32 [K]) on the way
+ * in and ss[t] accumulates the sum of squares of x[t] in double (each lane
+ * sees each of its elements once), so the caller can apply RMSNorm's
+ * 1/rms after the dot product.
+ *
+ * Vector path: lane l reads 16-byte vectors v = l, l + 32, ... of each row
+ * (8 bf16/f16 or 4 f32 weights per vector), U vectors per row issued before
+ * the first use (R * U loads in flight per lane), weights through the
+ * non-coherent path with no L1 allocation; x (small, shared by every warp of
+ * the SM) through L1. Preconditions: K % EPV == 0, XS % 4 == 0, w and x
+ * 16-byte aligned (checked by the launcher, which uses the scalar path
+ * otherwise). Scalar path: element k = l, l + 32, ...; any K and alignment.
+ *
+ * pre: this call is the kernel's first and the kernel has not yet waited
+ * for its predecessor (programmatic dependent launch): the first step's
+ * weight loads (which depend on nothing the predecessor writes) are issued,
+ * then LLM_PDL_ENTER() waits, then x is read. So the weight stream of this
+ * kernel starts while the previous kernel drains.
+ * Summation order is fixed for a given (K, WK) but differs from the cpu
+ * template's order (float32 rounding only). */
+template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
+                                             const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                             double (&ss)[TT], int lane, bool pre) {
+    constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
+    constexpr int NV = K / EPV;
+    int v = lane;
+    uint4 wv[R][U];
+    bool have = false;
+    if (pre) {
+        if (v + 32 * (U - 1) < NV) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+            have = true;
+        }
+        LLM_PDL_ENTER();
+    }
+    for (; v + 32 * (U - 1) < NV; v += 32 * U) {
+        if (!have) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+        }
+        have = false;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(__uint_as_float(wv[r][u].x), a.x, s);
+                        s = fmaf(__uint_as_float(wv[r][u].y), a.y, s);
+                        s = fmaf(__uint_as_float(wv[r][u].z), a.z, s);
+                        s = fmaf(__uint_as_float(wv[r][u].w), a.w, s);
+                        acc[r][t] = s;
+                    }
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                 (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)(v + 32 * u) * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        const float2 p0 = llm_w_pair<WK>(wv[r][u].x), p1 = llm_w_pair<WK>(wv[r][u].y);
+                        const float2 p2 = llm_w_pair<WK>(wv[r][u].z), p3 = llm_w_pair<WK>(wv[r][u].w);
+                        float s = acc[r][t];
+                        s = fmaf(p0.x, a.x, s);
+                        s = fmaf(p0.y, a.y, s);
+                        s = fmaf(p1.x, a.z, s);
+                        s = fmaf(p1.y, a.w, s);
+                        s = fmaf(p2.x, b.x, s);
+                        s = fmaf(p2.y, b.y, s);
+                        s = fmaf(p3.x, b.z, s);
+                        s = fmaf(p3.y, b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    }
+    for (; v < NV; v += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint4 q = llm_ld_stream((const uint4 *)w[r] + v);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
+                float s = acc[r][t];
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+                    s = fmaf(__uint_as_float(q.x), a.x, s);
+                    s = fmaf(__uint_as_float(q.y), a.y, s);
+                    s = fmaf(__uint_as_float(q.z), a.z, s);
+                    s = fmaf(__uint_as_float(q.w), a.w, s);
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        if (r == 0)
+                            ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                     (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)v * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+                    const float2 p0 = llm_w_pair<WK>(q.x), p1 = llm_w_pair<WK>(q.y);
+                    const float2 p2 = llm_w_pair<WK>(q.z), p3 = llm_w_pair<WK>(q.w);
+                    s = fmaf(p0.x, a.x, s);
+                    s = fmaf(p0.y, a.y, s);
+                    s = fmaf(p1.x, a.z, s);
+                    s = fmaf(p1.y, a.w, s);
+                    s = fmaf(p2.x, b.x, s);
+                    s = fmaf(p2.y, b.y, s);
+                    s = fmaf(p3.x, b.z, s);
+                    s = fmaf(p3.y, b.w, s);
+                }
+                acc[r][t] = s;
+            }
+        }
+    }
+}
 
-/* Where K/V of position j of token t's sequence is: an input row of this
- * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (float rows). */
-__device__ __forceinline__ void lab47_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *kin, const float *vin,
-                                               const float *__restrict__ K, const float *__restrict__ V,
-                                               const int32_t *__restrict__ positions,
-                                               const int32_t *__restrict__ seq_index,
-                                               const int32_t *__restrict__ bt, size_t layer_off,
-                                               unsigned long long *kp, unsigned long long *vp) {
-    const int r = t - (pos_t - j);
-    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+/* Scalar path: any K, stride and alignment. The caller has already waited
+ * for its predecessor. */
+template <int WK, int K, int XS, int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
+                                                const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                                double (&ss)[TT], int lane) {
+    for (int k = lane; k < K; k += 32) {
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            float a = __ldca(x + (size_t)t * XS + k);
+            if (NORM) {
+                ss[t] += (double)a * a;
+                a *= __ldg(g + k);
+            }
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[r][t] = fmaf(llm_w_scalar<WK>(w[r], (size_t)k), a, acc[r][t]);
+        }
+    }
+}
+
+/* Reduces acc (and, with NORM, ss) across the warp; afterwards every lane
+ * holds the totals. */
+template <int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_reduce(float (&acc)[R][TT], double (&ss)[TT]) {
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[r][t] = llm_warp_sum(acc[r][t]);
+    if (NORM) {
+#pragma unroll
+        for (int t = 0; t < TT; t++)
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) ss[t] += __shfl_xor_sync(0xffffffffu, ss[t], o);
+    }
+}
+
+static inline bool llm_aligned16(const void *a, const void *b) {
+    return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
+}
+#endif
+
+/* lab47_norm_matmul_swiglu: norm_matmul_swiglu, K=4096 N=14336, weights bf16, RMSNorm gain f32, eps 1e-05f.
+ * Matches templates/kernels/cpu/norm_matmul_swiglu.c.lua:
+ *   y = silu(xn Wg^T) * (xn Wu^T) with xn = g * (x * inv),
+ *   inv = 1 / sqrtf((float)(sum x^2 / K) + eps) (sum in double). Here each
+ *   warp accumulates sum x^2 while it streams x for its dot products and
+ *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
+ *   order only.
+ * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 14336+w,
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
+ * distinct outputs. No shared memory: x ([rows][4096] float32) is read
+ * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
+ * matters: without the minimum-blocks hint ptxas interleaves each load with
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
+ * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
+ * the weights per tile, mostly from L2).
+ * PDL: the first weight loads are issued before the wait; dependents are
+ * signalled after the last tile's loads.
+ * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
+template <int TT, bool VEC>
+__global__ void __launch_bounds__(128, 4) lab47_norm_matmul_swiglu_k(const float *x, float *__restrict__ y,
+                                                   const void *__restrict__ w, const float *__restrict__ bias,
+                                                   const float *__restrict__ g, const float *res,
+                                                   int rows) {
+    const int lane = threadIdx.x & 31;
+    const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
+    if (col >= 14336) {
+        LLM_PDL_ENTER();
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = (unsigned long long)(K + off);
-    *vp = (unsigned long long)(V + off);
+    const void *wr[2] = {(const void *)((const uint16_t *)w + (size_t)col * 4096),
+                         (const void *)((const uint16_t *)w + (size_t)(col + 14336) * 4096)};
+    if (!VEC) LLM_PDL_ENTER();
+    for (int t0 = 0; t0 < rows; t0 += TT) {
+        float acc[2][TT];
+        double ss[TT];
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            ss[t] = 0.0;
+#pragma unroll
+            for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
+        }
+        const int tn = min(TT, rows - t0);
+        const float *xt = x + (size_t)t0 * 4096;
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
+        if (t0 + TT >= rows) LLM_PDL_TRIGGER();
+        llm_gemv_reduce<2, TT, true>(acc, ss);
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            const float inv = 1.0f / sqrtf((float)(ss[t] / 4096) + 1e-05f);
+            if (lane == t) {
+                const float gv = acc[0][t] * inv, uv = acc[1][t] * inv;
+                y[(size_t)(t0 + t) * 14336 + col] = llm_silu_dev(gv) * uv;
+            }
+        }
+    }
+    (void)bias; (void)g; (void)res;
 }
 
-/* Element c of a tagged row: a step input (float32) or
- * a cache row (float). */
-__device__ __forceinline__ float lab47_attention_kv(unsigned long long p, int c) {
-    return ((const float *)(p & ~1ull))[c];
-}
-
-__global__ void __launch_bounds__(128) lab47_attention_k(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      float *__restrict__ K, float *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
-    __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab47_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row split into two bf16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][28672] = X W^T (float32) into scratch after the
+ * 64 x 4096 x 4 bytes of X; lab47_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
+__global__ void __launch_bounds__(256) lab47_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 63;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
-    }
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int j = base + lane;
-        float s = -INFINITY;
-        unsigned long long kt = 0, vt = 0;
-        if (j < j1) {
-            lab47_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
-            const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
-#pragma unroll 4
-        for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab47_attention_kv(vj, d), o[i]);
-            }
-        }
-        m = m_new;
-    }
-    if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
-    }
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
-        }
-        return;
-    }
-    float *part = lab47_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
     __syncthreads();
     if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab47_attention_done[t * 32 + h];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
     }
     __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
+        ((__nv_bfloat16 *)xs)[(size_t)(rows + r) * 4096 + c] = __float2bfloat16_rn(v - __bfloat162float(hi));
     }
+    (void)g;
 }
 
-static void lab47_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+__global__ void __launch_bounds__(256) lab47_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 14336) return;
+    const float *c0 = cm + (size_t)t * 28672;
+    const float *c1 = cm + (size_t)(rows + t) * 28672;
+#define lab47_norm_matmul_swiglu_C(j) (c0[j] + c1[j])
+    y[(size_t)t * 14336 + col] = llm_silu_dev(lab47_norm_matmul_swiglu_C(col)) * lab47_norm_matmul_swiglu_C(14336 + col);
+#undef lab47_norm_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
+static void lab47_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
-    if (T <= 0) return;
+    (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
+    const int rows = T;
+    if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab47_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
-}
-#undef rope_inv_freq
-void lab_cuda_47(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab47_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    const unsigned grid = llm_cdiv(14336, 4);
+    const void *w = w1;
+    const float *bias = NULL;
+    const float *g = (const float *)w0;
+    const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
+        llm_launch(lab47_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_launch(lab47_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
+    if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
+        if (rows == 1) llm_launch(lab47_norm_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab47_norm_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab47_norm_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab47_norm_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
-/* ===== case 48: 8B.dec.ctx8192 (attention) ===== */
+#undef rope_inv_freq
+void lab_cuda_47(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab47_norm_matmul_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 48: tail.K200.add.stride (matmul_add) ===== */
 #define rope_inv_freq lab_rope_48
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -20978,208 +21148,329 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab48_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 512 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
- *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
- *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
- *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
- *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab48_attention_part, then counts itself in
- *    lab48_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
- * No per-position storage: any context length; causal by position (each
- * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
- * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
-__device__ float lab48_attention_part[4259840];
-__device__ unsigned int lab48_attention_done[2048];
+#ifndef LLMCC_CUDA_GEMV
+#define LLMCC_CUDA_GEMV
+/* ---- GEMV core (templates/kernels/cuda/gemv.cu.lua) ----------------------
+ * One warp computes R weight rows (w[r], each K elements of kind WK) dotted
+ * with up to TT input rows x[t] (float32, row stride XS), accumulating into
+ * acc[r][t] (per-lane partial sums; the caller reduces across the warp).
+ * NORM: x is multiplied elementwise by the gain g (float32 [K]) on the way
+ * in and ss[t] accumulates the sum of squares of x[t] in double (each lane
+ * sees each of its elements once), so the caller can apply RMSNorm's
+ * 1/rms after the dot product.
+ *
+ * Vector path: lane l reads 16-byte vectors v = l, l + 32, ... of each row
+ * (8 bf16/f16 or 4 f32 weights per vector), U vectors per row issued before
+ * the first use (R * U loads in flight per lane), weights through the
+ * non-coherent path with no L1 allocation; x (small, shared by every warp of
+ * the SM) through L1. Preconditions: K % EPV == 0, XS % 4 == 0, w and x
+ * 16-byte aligned (checked by the launcher, which uses the scalar path
+ * otherwise). Scalar path: element k = l, l + 32, ...; any K and alignment.
+ *
+ * pre: this call is the kernel's first and the kernel has not yet waited
+ * for its predecessor (programmatic dependent launch): the first step's
+ * weight loads (which depend on nothing the predecessor writes) are issued,
+ * then LLM_PDL_ENTER() waits, then x is read. So the weight stream of this
+ * kernel starts while the previous kernel drains.
+ * Summation order is fixed for a given (K, WK) but differs from the cpu
+ * template's order (float32 rounding only). */
+template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
+                                             const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                             double (&ss)[TT], int lane, bool pre) {
+    constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
+    constexpr int NV = K / EPV;
+    int v = lane;
+    uint4 wv[R][U];
+    bool have = false;
+    if (pre) {
+        if (v + 32 * (U - 1) < NV) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+            have = true;
+        }
+        LLM_PDL_ENTER();
+    }
+    for (; v + 32 * (U - 1) < NV; v += 32 * U) {
+        if (!have) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+        }
+        have = false;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(__uint_as_float(wv[r][u].x), a.x, s);
+                        s = fmaf(__uint_as_float(wv[r][u].y), a.y, s);
+                        s = fmaf(__uint_as_float(wv[r][u].z), a.z, s);
+                        s = fmaf(__uint_as_float(wv[r][u].w), a.w, s);
+                        acc[r][t] = s;
+                    }
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                 (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)(v + 32 * u) * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        const float2 p0 = llm_w_pair<WK>(wv[r][u].x), p1 = llm_w_pair<WK>(wv[r][u].y);
+                        const float2 p2 = llm_w_pair<WK>(wv[r][u].z), p3 = llm_w_pair<WK>(wv[r][u].w);
+                        float s = acc[r][t];
+                        s = fmaf(p0.x, a.x, s);
+                        s = fmaf(p0.y, a.y, s);
+                        s = fmaf(p1.x, a.z, s);
+                        s = fmaf(p1.y, a.w, s);
+                        s = fmaf(p2.x, b.x, s);
+                        s = fmaf(p2.y, b.y, s);
+                        s = fmaf(p3.x, b.z, s);
+                        s = fmaf(p3.y, b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    }
+    for (; v < NV; v += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint4 q = llm_ld_stream((const uint4 *)w[r] + v);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
+                float s = acc[r][t];
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+                    s = fmaf(__uint_as_float(q.x), a.x, s);
+                    s = fmaf(__uint_as_float(q.y), a.y, s);
+                    s = fmaf(__uint_as_float(q.z), a.z, s);
+                    s = fmaf(__uint_as_float(q.w), a.w, s);
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        if (r == 0)
+                            ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                     (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)v * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+                    const float2 p0 = llm_w_pair<WK>(q.x), p1 = llm_w_pair<WK>(q.y);
+                    const float2 p2 = llm_w_pair<WK>(q.z), p3 = llm_w_pair<WK>(q.w);
+                    s = fmaf(p0.x, a.x, s);
+                    s = fmaf(p0.y, a.y, s);
+                    s = fmaf(p1.x, a.z, s);
+                    s = fmaf(p1.y, a.w, s);
+                    s = fmaf(p2.x, b.x, s);
+                    s = fmaf(p2.y, b.y, s);
+                    s = fmaf(p3.x, b.z, s);
+                    s = fmaf(p3.y, b.w, s);
+                }
+                acc[r][t] = s;
+            }
+        }
+    }
+}
 
-/* Where K/V of position j of token t's sequence is: an input row of this
- * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (float rows). */
-__device__ __forceinline__ void lab48_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *kin, const float *vin,
-                                               const float *__restrict__ K, const float *__restrict__ V,
-                                               const int32_t *__restrict__ positions,
-                                               const int32_t *__restrict__ seq_index,
-                                               const int32_t *__restrict__ bt, size_t layer_off,
-                                               unsigned long long *kp, unsigned long long *vp) {
-    const int r = t - (pos_t - j);
-    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+/* Scalar path: any K, stride and alignment. The caller has already waited
+ * for its predecessor. */
+template <int WK, int K, int XS, int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
+                                                const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                                double (&ss)[TT], int lane) {
+    for (int k = lane; k < K; k += 32) {
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            float a = __ldca(x + (size_t)t * XS + k);
+            if (NORM) {
+                ss[t] += (double)a * a;
+                a *= __ldg(g + k);
+            }
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[r][t] = fmaf(llm_w_scalar<WK>(w[r], (size_t)k), a, acc[r][t]);
+        }
+    }
+}
+
+/* Reduces acc (and, with NORM, ss) across the warp; afterwards every lane
+ * holds the totals. */
+template <int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_reduce(float (&acc)[R][TT], double (&ss)[TT]) {
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[r][t] = llm_warp_sum(acc[r][t]);
+    if (NORM) {
+#pragma unroll
+        for (int t = 0; t < TT; t++)
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) ss[t] += __shfl_xor_sync(0xffffffffu, ss[t], o);
+    }
+}
+
+static inline bool llm_aligned16(const void *a, const void *b) {
+    return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
+}
+#endif
+
+/* lab48_matmul_add: matmul_add, K=200 N=33, weights f16, bias f32, plus residual.
+ * Matches templates/kernels/cpu/matmul_add.c.lua:
+ *   y = r + (x W^T + b), r the residual input (stride 37).
+ * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
+ * distinct outputs. No shared memory: x ([rows][203] float32) is read
+ * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
+ * matters: without the minimum-blocks hint ptxas interleaves each load with
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
+ * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
+ * the weights per tile, mostly from L2).
+ * PDL: the first weight loads are issued before the wait; dependents are
+ * signalled after the last tile's loads.
+ * Vector path not available for this shape: scalar path. */
+template <int TT, bool VEC>
+__global__ void __launch_bounds__(128, 4) lab48_matmul_add_k(const float *x, float *__restrict__ y,
+                                                   const void *__restrict__ w, const float *__restrict__ bias,
+                                                   const float *__restrict__ g, const float *res,
+                                                   int rows) {
+    const int lane = threadIdx.x & 31;
+    const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
+    if (row0 >= 33) {
+        LLM_PDL_ENTER();
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = (unsigned long long)(K + off);
-    *vp = (unsigned long long)(V + off);
+    const void *wr[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const uint16_t *)w + (size_t)min(row0 + r, 32) * 200);
+    if (!VEC) LLM_PDL_ENTER();
+    for (int t0 = 0; t0 < rows; t0 += TT) {
+        float acc[2][TT];
+        double ss[TT];
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            ss[t] = 0.0;
+#pragma unroll
+            for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
+        }
+        const int tn = min(TT, rows - t0);
+        const float *xt = x + (size_t)t0 * 203;
+        if (VEC) llm_gemv_vec<LLM_W_F16, 200, 203, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_F16, 200, 203, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        if (t0 + TT >= rows) LLM_PDL_TRIGGER();
+        llm_gemv_reduce<2, TT, false>(acc, ss);
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                if (lane == r * TT + t && row0 + r < 33) {
+                    float v = acc[r][t];
+                    v += bias[row0 + r];
+                    v = res[(size_t)(t0 + t) * 37 + row0 + r] + v;
+                    y[(size_t)(t0 + t) * 35 + row0 + r] = v;
+                }
+            }
+        }
+    }
+    (void)bias; (void)g; (void)res;
 }
 
-/* Element c of a tagged row: a step input (float32) or
- * a cache row (float). */
-__device__ __forceinline__ float lab48_attention_kv(unsigned long long p, int c) {
-    return ((const float *)(p & ~1ull))[c];
-}
-
-__global__ void __launch_bounds__(128) lab48_attention_k(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      float *__restrict__ K, float *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
-    __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab48_matmul_add_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][33] = X W^T (float32) into scratch after the
+ * 64 x 200 x 4 bytes of X; lab48_matmul_add_pe adds the halves and applies  bias residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 33 x 4 per row. */
+__global__ void __launch_bounds__(256) lab48_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 512;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 203;
+    for (int c = threadIdx.x; c < 200; c += 256) {
+        const float v = xr[c];
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * 200 + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * 200 + c] = __float2half_rn(v - __half2float(hi));
     }
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int j = base + lane;
-        float s = -INFINITY;
-        unsigned long long kt = 0, vt = 0;
-        if (j < j1) {
-            lab48_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
-            const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
-#pragma unroll 4
-        for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab48_attention_kv(vj, d), o[i]);
-            }
-        }
-        m = m_new;
-    }
-    if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
-    }
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
-        }
-        return;
-    }
-    float *part = lab48_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab48_attention_done[t * 32 + h];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
-    }
+    (void)g;
 }
 
-static void lab48_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+__global__ void __launch_bounds__(256) lab48_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 33) return;
+    const float *c0 = cm + (size_t)t * 33;
+    const float *c1 = cm + (size_t)(rows + t) * 33;
+#define lab48_matmul_add_C(j) (c0[j] + c1[j])
+    float v = lab48_matmul_add_C(col);
+    v += bias[col];
+    v = res[(size_t)t * 37 + col] + v;
+    y[(size_t)t * 35 + col] = v;
+#undef lab48_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
+static void lab48_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
-    if (T <= 0) return;
+    (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
+    const int rows = T;
+    if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab48_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
-}
-#undef rope_inv_freq
-void lab_cuda_48(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab48_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    const unsigned grid = llm_cdiv(33, 8);
+    const void *w = w0;
+    const float *bias = (const float *)w1;
+    const float *g = NULL;
+    const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
+        llm_launch(lab48_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
+        llm_launch(lab48_matmul_add_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab48_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab48_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
-/* ===== case 49: 8B.dec.T4 (attention) ===== */
+#undef rope_inv_freq
+void lab_cuda_48(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab48_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 49: tiny.add.f32.T3 (matmul_add) ===== */
 #define rope_inv_freq lab_rope_49
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -21300,208 +21591,329 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab49_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 188 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
- *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
- *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
- *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
- *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab49_attention_part, then counts itself in
- *    lab49_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
- * No per-position storage: any context length; causal by position (each
- * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
- * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
-__device__ float lab49_attention_part[4259840];
-__device__ unsigned int lab49_attention_done[2048];
+#ifndef LLMCC_CUDA_GEMV
+#define LLMCC_CUDA_GEMV
+/* ---- GEMV core (templates/kernels/cuda/gemv.cu.lua) ----------------------
+ * One warp computes R weight rows (w[r], each K elements of kind WK) dotted
+ * with up to TT input rows x[t] (float32, row stride XS), accumulating into
+ * acc[r][t] (per-lane partial sums; the caller reduces across the warp).
+ * NORM: x is multiplied elementwise by the gain g (float32 [K]) on the way
+ * in and ss[t] accumulates the sum of squares of x[t] in double (each lane
+ * sees each of its elements once), so the caller can apply RMSNorm's
+ * 1/rms after the dot product.
+ *
+ * Vector path: lane l reads 16-byte vectors v = l, l + 32, ... of each row
+ * (8 bf16/f16 or 4 f32 weights per vector), U vectors per row issued before
+ * the first use (R * U loads in flight per lane), weights through the
+ * non-coherent path with no L1 allocation; x (small, shared by every warp of
+ * the SM) through L1. Preconditions: K % EPV == 0, XS % 4 == 0, w and x
+ * 16-byte aligned (checked by the launcher, which uses the scalar path
+ * otherwise). Scalar path: element k = l, l + 32, ...; any K and alignment.
+ *
+ * pre: this call is the kernel's first and the kernel has not yet waited
+ * for its predecessor (programmatic dependent launch): the first step's
+ * weight loads (which depend on nothing the predecessor writes) are issued,
+ * then LLM_PDL_ENTER() waits, then x is read. So the weight stream of this
+ * kernel starts while the previous kernel drains.
+ * Summation order is fixed for a given (K, WK) but differs from the cpu
+ * template's order (float32 rounding only). */
+template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
+                                             const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                             double (&ss)[TT], int lane, bool pre) {
+    constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
+    constexpr int NV = K / EPV;
+    int v = lane;
+    uint4 wv[R][U];
+    bool have = false;
+    if (pre) {
+        if (v + 32 * (U - 1) < NV) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+            have = true;
+        }
+        LLM_PDL_ENTER();
+    }
+    for (; v + 32 * (U - 1) < NV; v += 32 * U) {
+        if (!have) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+        }
+        have = false;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(__uint_as_float(wv[r][u].x), a.x, s);
+                        s = fmaf(__uint_as_float(wv[r][u].y), a.y, s);
+                        s = fmaf(__uint_as_float(wv[r][u].z), a.z, s);
+                        s = fmaf(__uint_as_float(wv[r][u].w), a.w, s);
+                        acc[r][t] = s;
+                    }
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                 (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)(v + 32 * u) * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        const float2 p0 = llm_w_pair<WK>(wv[r][u].x), p1 = llm_w_pair<WK>(wv[r][u].y);
+                        const float2 p2 = llm_w_pair<WK>(wv[r][u].z), p3 = llm_w_pair<WK>(wv[r][u].w);
+                        float s = acc[r][t];
+                        s = fmaf(p0.x, a.x, s);
+                        s = fmaf(p0.y, a.y, s);
+                        s = fmaf(p1.x, a.z, s);
+                        s = fmaf(p1.y, a.w, s);
+                        s = fmaf(p2.x, b.x, s);
+                        s = fmaf(p2.y, b.y, s);
+                        s = fmaf(p3.x, b.z, s);
+                        s = fmaf(p3.y, b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    }
+    for (; v < NV; v += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint4 q = llm_ld_stream((const uint4 *)w[r] + v);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
+                float s = acc[r][t];
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+                    s = fmaf(__uint_as_float(q.x), a.x, s);
+                    s = fmaf(__uint_as_float(q.y), a.y, s);
+                    s = fmaf(__uint_as_float(q.z), a.z, s);
+                    s = fmaf(__uint_as_float(q.w), a.w, s);
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        if (r == 0)
+                            ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                     (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)v * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+                    const float2 p0 = llm_w_pair<WK>(q.x), p1 = llm_w_pair<WK>(q.y);
+                    const float2 p2 = llm_w_pair<WK>(q.z), p3 = llm_w_pair<WK>(q.w);
+                    s = fmaf(p0.x, a.x, s);
+                    s = fmaf(p0.y, a.y, s);
+                    s = fmaf(p1.x, a.z, s);
+                    s = fmaf(p1.y, a.w, s);
+                    s = fmaf(p2.x, b.x, s);
+                    s = fmaf(p2.y, b.y, s);
+                    s = fmaf(p3.x, b.z, s);
+                    s = fmaf(p3.y, b.w, s);
+                }
+                acc[r][t] = s;
+            }
+        }
+    }
+}
 
-/* Where K/V of position j of token t's sequence is: an input row of this
- * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (float rows). */
-__device__ __forceinline__ void lab49_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *kin, const float *vin,
-                                               const float *__restrict__ K, const float *__restrict__ V,
-                                               const int32_t *__restrict__ positions,
-                                               const int32_t *__restrict__ seq_index,
-                                               const int32_t *__restrict__ bt, size_t layer_off,
-                                               unsigned long long *kp, unsigned long long *vp) {
-    const int r = t - (pos_t - j);
-    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+/* Scalar path: any K, stride and alignment. The caller has already waited
+ * for its predecessor. */
+template <int WK, int K, int XS, int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
+                                                const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                                double (&ss)[TT], int lane) {
+    for (int k = lane; k < K; k += 32) {
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            float a = __ldca(x + (size_t)t * XS + k);
+            if (NORM) {
+                ss[t] += (double)a * a;
+                a *= __ldg(g + k);
+            }
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[r][t] = fmaf(llm_w_scalar<WK>(w[r], (size_t)k), a, acc[r][t]);
+        }
+    }
+}
+
+/* Reduces acc (and, with NORM, ss) across the warp; afterwards every lane
+ * holds the totals. */
+template <int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_reduce(float (&acc)[R][TT], double (&ss)[TT]) {
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[r][t] = llm_warp_sum(acc[r][t]);
+    if (NORM) {
+#pragma unroll
+        for (int t = 0; t < TT; t++)
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) ss[t] += __shfl_xor_sync(0xffffffffu, ss[t], o);
+    }
+}
+
+static inline bool llm_aligned16(const void *a, const void *b) {
+    return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
+}
+#endif
+
+/* lab49_matmul_add: matmul_add, K=128 N=128, weights f32, plus residual.
+ * Matches templates/kernels/cpu/matmul_add.c.lua:
+ *   y = r + (x W^T), r the residual input (stride 128).
+ * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
+ * distinct outputs. No shared memory: x ([rows][128] float32) is read
+ * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
+ * matters: without the minimum-blocks hint ptxas interleaves each load with
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
+ * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
+ * the weights per tile, mostly from L2).
+ * PDL: the first weight loads are issued before the wait; dependents are
+ * signalled after the last tile's loads.
+ * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
+template <int TT, bool VEC>
+__global__ void __launch_bounds__(128, 4) lab49_matmul_add_k(const float *x, float *__restrict__ y,
+                                                   const void *__restrict__ w, const float *__restrict__ bias,
+                                                   const float *__restrict__ g, const float *res,
+                                                   int rows) {
+    const int lane = threadIdx.x & 31;
+    const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
+    if (row0 >= 128) {
+        LLM_PDL_ENTER();
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = (unsigned long long)(K + off);
-    *vp = (unsigned long long)(V + off);
+    const void *wr[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const float *)w + (size_t)min(row0 + r, 127) * 128);
+    if (!VEC) LLM_PDL_ENTER();
+    for (int t0 = 0; t0 < rows; t0 += TT) {
+        float acc[2][TT];
+        double ss[TT];
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            ss[t] = 0.0;
+#pragma unroll
+            for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
+        }
+        const int tn = min(TT, rows - t0);
+        const float *xt = x + (size_t)t0 * 128;
+        if (VEC) llm_gemv_vec<LLM_W_F32, 128, 128, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_F32, 128, 128, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        if (t0 + TT >= rows) LLM_PDL_TRIGGER();
+        llm_gemv_reduce<2, TT, false>(acc, ss);
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                if (lane == r * TT + t && row0 + r < 128) {
+                    float v = acc[r][t];
+                    v = res[(size_t)(t0 + t) * 128 + row0 + r] + v;
+                    y[(size_t)(t0 + t) * 128 + row0 + r] = v;
+                }
+            }
+        }
+    }
+    (void)bias; (void)g; (void)res;
 }
 
-/* Element c of a tagged row: a step input (float32) or
- * a cache row (float). */
-__device__ __forceinline__ float lab49_attention_kv(unsigned long long p, int c) {
-    return ((const float *)(p & ~1ull))[c];
-}
-
-__global__ void __launch_bounds__(128) lab49_attention_k(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      float *__restrict__ K, float *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
-    __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab49_matmul_add_px, one block of 256 threads per row: the float32 row into scratch;
+ * cuBLAS C[rows][128] = X W^T (float32) into scratch after the
+ * 64 x 128 x 4 bytes of X; lab49_matmul_add_pe adds the halves and applies  residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 128 x 4 per row. */
+__global__ void __launch_bounds__(256) lab49_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 188;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 128;
+    for (int c = threadIdx.x; c < 128; c += 256) {
+        const float v = xr[c];
+        ((float *)xs)[(size_t)r * 128 + c] = v;
     }
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int j = base + lane;
-        float s = -INFINITY;
-        unsigned long long kt = 0, vt = 0;
-        if (j < j1) {
-            lab49_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
-            const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
-#pragma unroll 4
-        for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab49_attention_kv(vj, d), o[i]);
-            }
-        }
-        m = m_new;
-    }
-    if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
-    }
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
-        }
-        return;
-    }
-    float *part = lab49_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab49_attention_done[t * 32 + h];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
-    }
+    (void)g;
 }
 
-static void lab49_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+__global__ void __launch_bounds__(256) lab49_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 128) return;
+    const float *c0 = cm + (size_t)t * 128;
+#define lab49_matmul_add_C(j) (c0[j])
+    float v = lab49_matmul_add_C(col);
+    v = res[(size_t)t * 128 + col] + v;
+    y[(size_t)t * 128 + col] = v;
+#undef lab49_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
+static void lab49_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
-    if (T <= 0) return;
+    (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
+    const int rows = T;
+    if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab49_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
-}
-#undef rope_inv_freq
-void lab_cuda_49(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab49_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    const unsigned grid = llm_cdiv(128, 8);
+    const void *w = w0;
+    const float *bias = NULL;
+    const float *g = NULL;
+    const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
+        llm_launch(lab49_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 128, 128, xs, 128, rows, cm, 128);
+        llm_launch(lab49_matmul_add_pe, dim3(llm_cdiv(128, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
+    if (llm_aligned16(x0, w)) {
+        if (rows == 1) llm_launch(lab49_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab49_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab49_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab49_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
-/* ===== case 50: 8B.pre.T64 (attention) ===== */
+#undef rope_inv_freq
+void lab_cuda_49(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab49_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 50: 8B.dec.ctx1000 (attention) ===== */
 #define rope_inv_freq lab_rope_50
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -21623,7 +22035,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 #endif
 
 /* lab50_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence; matches
+ * KV blocks of 16 tokens, 63 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
@@ -21699,7 +22111,7 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    const int32_t *bt = block_tables + (size_t)seq_t * 63;
     if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
@@ -21823,7 +22235,7 @@ void lab_cuda_50(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab50_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 51: 1B.dec.T3 (attention) ===== */
+/* ===== case 51: 8B.dec.ctx8192 (attention) ===== */
 #define rope_inv_freq lab_rope_51
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -21944,10 +22356,10 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab51_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
- * KV blocks of 16 tokens, 44 blocks per sequence; matches
+/* lab51_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 512 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
@@ -21960,10 +22372,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 2 output dims per lane) and
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) to lab51_attention_part, then counts itself in
+ *    writes (m, l, o[128]) to lab51_attention_part, then counts itself in
  *    lab51_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -21971,10 +22383,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
- * floats (8650752 bytes).
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
-__device__ float lab51_attention_part[2162688];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab51_attention_part[4259840];
 __device__ unsigned int lab51_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
@@ -21989,11 +22401,11 @@ __device__ __forceinline__ void lab51_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -22010,8 +22422,8 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[64];
-    __shared__ float wm[4], wl[4], wo[4][64];
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
     __shared__ bool last_s;
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -22021,21 +22433,21 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 44;
+    const int32_t *bt = block_tables + (size_t)seq_t * 512;
     if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 3072 + (size_t)h * 64 + i];
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)64);
-    float m = -INFINITY, l = 0.0f, o[2];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
 #pragma unroll
-    for (int i = 0; i < 2; i++) o[i] = 0.0f;
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -22045,7 +22457,7 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
             float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
-            for (int c = 0; c < 64; c += 4) {
+            for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
                 d = fmaf(qq.x, kk.x, d);
                 d = fmaf(qq.y, kk.y, d);
@@ -22059,14 +22471,14 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 2; i++) o[i] *= corr;
+        for (int i = 0; i < 4; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) o[i] = fmaf(pj, lab51_attention_kv(vj, d), o[i]);
             }
@@ -22078,27 +22490,27 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         const int d = lane + 32 * i;
-        if (d < 64) wo[warp][d] = o[i];
+        if (d < 128) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 2048 + (size_t)h * 64;
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab51_attention_part + (size_t)(t * 32 + h) * 16 * 66;
-    float *pp = part + (size_t)sp * 66;
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+    float *part = lab51_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -22118,13 +22530,13 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -22135,7 +22547,7 @@ static void lab51_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     llm_launch(lab51_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
@@ -22145,7 +22557,7 @@ void lab_cuda_51(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab51_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 52: 1B.pre.T16 (attention) ===== */
+/* ===== case 52: 8B.dec.T4 (attention) ===== */
 #define rope_inv_freq lab_rope_52
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -22266,10 +22678,10 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab52_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
- * KV blocks of 16 tokens, 1 blocks per sequence; matches
+/* lab52_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 188 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
  *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
@@ -22282,10 +22694,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 2 output dims per lane) and
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) to lab52_attention_part, then counts itself in
+ *    writes (m, l, o[128]) to lab52_attention_part, then counts itself in
  *    lab52_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -22293,10 +22705,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
- * floats (8650752 bytes).
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
-__device__ float lab52_attention_part[2162688];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab52_attention_part[4259840];
 __device__ unsigned int lab52_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
@@ -22311,11 +22723,11 @@ __device__ __forceinline__ void lab52_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -22332,8 +22744,8 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[64];
-    __shared__ float wm[4], wl[4], wo[4][64];
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
     __shared__ bool last_s;
     const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -22343,21 +22755,21 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 1;
+    const int32_t *bt = block_tables + (size_t)seq_t * 188;
     if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 3072 + (size_t)h * 64 + i];
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)64);
-    float m = -INFINITY, l = 0.0f, o[2];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
 #pragma unroll
-    for (int i = 0; i < 2; i++) o[i] = 0.0f;
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -22367,7 +22779,7 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
             float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
-            for (int c = 0; c < 64; c += 4) {
+            for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
                 d = fmaf(qq.x, kk.x, d);
                 d = fmaf(qq.y, kk.y, d);
@@ -22381,14 +22793,14 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 2; i++) o[i] *= corr;
+        for (int i = 0; i < 4; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) o[i] = fmaf(pj, lab52_attention_kv(vj, d), o[i]);
             }
@@ -22400,27 +22812,27 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         const int d = lane + 32 * i;
-        if (d < 64) wo[warp][d] = o[i];
+        if (d < 128) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 2048 + (size_t)h * 64;
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab52_attention_part + (size_t)(t * 32 + h) * 16 * 66;
-    float *pp = part + (size_t)sp * 66;
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+    float *part = lab52_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -22440,13 +22852,13 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -22457,7 +22869,7 @@ static void lab52_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     llm_launch(lab52_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
@@ -22467,7 +22879,7 @@ void lab_cuda_52(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab52_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 53: smol.pre.T16.g3 (attention) ===== */
+/* ===== case 53: 8B.pre.T64 (attention) ===== */
 #define rope_inv_freq lab_rope_53
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -22588,14 +23000,14 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab53_attention: attention, 9 query heads, 3 KV heads (group 3), head_dim 64,
- * KV blocks of 16 tokens, 3 blocks per sequence; matches
+/* lab53_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
- * One launch, grid (heads 9, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 3 == 0 copies K and
- *    V of token t, KV head h / 3, into the cache slot (block_tables[seq][pos /
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
  *    16], pos % 16). No block of this launch reads those slots:
  *    a position that belongs to the step (row r = t - (pos_t - j) of the same
  *    sequence at position j) is read from the k and v inputs instead, so the
@@ -22604,10 +23016,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 2 output dims per lane) and
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) to lab53_attention_part, then counts itself in
+ *    writes (m, l, o[128]) to lab53_attention_part, then counts itself in
  *    lab53_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -22615,11 +23027,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 9 x 16 x 66
- * floats (2433024 bytes).
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
-__device__ float lab53_attention_part[608256];
-__device__ unsigned int lab53_attention_done[576];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab53_attention_part[4259840];
+__device__ unsigned int lab53_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -22633,11 +23045,11 @@ __device__ __forceinline__ void lab53_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 192 + (size_t)kvh * 64;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -22654,10 +23066,10 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[64];
-    __shared__ float wm[4], wl[4], wo[4][64];
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 3;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -22665,21 +23077,21 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 3;
-    if (sp == 0 && h % 3 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 192 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 960 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 960 + (size_t)kvh * 64 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 960 + (size_t)h * 64 + i];
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)64);
-    float m = -INFINITY, l = 0.0f, o[2];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
 #pragma unroll
-    for (int i = 0; i < 2; i++) o[i] = 0.0f;
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -22689,7 +23101,7 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
             float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
-            for (int c = 0; c < 64; c += 4) {
+            for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
                 d = fmaf(qq.x, kk.x, d);
                 d = fmaf(qq.y, kk.y, d);
@@ -22703,14 +23115,14 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 2; i++) o[i] *= corr;
+        for (int i = 0; i < 4; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) o[i] = fmaf(pj, lab53_attention_kv(vj, d), o[i]);
             }
@@ -22722,27 +23134,27 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         const int d = lane + 32 * i;
-        if (d < 64) wo[warp][d] = o[i];
+        if (d < 128) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 576 + (size_t)h * 64;
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab53_attention_part + (size_t)(t * 9 + h) * 16 * 66;
-    float *pp = part + (size_t)sp * 66;
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+    float *part = lab53_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -22754,7 +23166,7 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab53_attention_done[t * 9 + h];
+        unsigned int *done = &lab53_attention_done[t * 32 + h];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
@@ -22762,13 +23174,13 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -22779,9 +23191,9 @@ static void lab53_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 192;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab53_attention_k, dim3(9, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab53_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -22789,7 +23201,7 @@ void lab_cuda_53(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab53_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 54: gqa8.dec.T2 (attention) ===== */
+/* ===== case 54: 1B.dec.T3 (attention) ===== */
 #define rope_inv_freq lab_rope_54
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -22910,15 +23322,15 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab54_attention: attention, 32 query heads, 4 KV heads (group 8), head_dim 64,
- * KV blocks of 32 tokens, 11 blocks per sequence; matches
+/* lab54_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
+ * KV blocks of 16 tokens, 44 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 8 == 0 copies K and
- *    V of token t, KV head h / 8, into the cache slot (block_tables[seq][pos /
- *    32], pos % 32). No block of this launch reads those slots:
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *    16], pos % 16). No block of this launch reads those slots:
  *    a position that belongs to the step (row r = t - (pos_t - j) of the same
  *    sequence at position j) is read from the k and v inputs instead, so the
  *    copy and the reads need no ordering.
@@ -22955,11 +23367,11 @@ __device__ __forceinline__ void lab54_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 32] * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -22979,7 +23391,7 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
     __shared__ __align__(16) float qs[64];
     __shared__ float wm[4], wl[4], wo[4][64];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 8;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -22987,16 +23399,16 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 11;
-    if (sp == 0 && h % 8 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
+    const int32_t *bt = block_tables + (size_t)seq_t * 44;
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
         for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
+            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 2560 + (size_t)h * 64 + i];
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 3072 + (size_t)h * 64 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)64);
     float m = -INFINITY, l = 0.0f, o[2];
@@ -23101,7 +23513,7 @@ static void lab54_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 32 * 256;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
     llm_launch(lab54_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
@@ -23111,7 +23523,7 @@ void lab_cuda_54(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab54_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 55: tiny.g1.pre.T3 (attention) ===== */
+/* ===== case 55: 1B.pre.T16 (attention) ===== */
 #define rope_inv_freq lab_rope_55
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -23232,14 +23644,14 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab55_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
+/* lab55_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
  * KV blocks of 16 tokens, 1 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
- * One launch, grid (heads 8, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 1 == 0 copies K and
- *    V of token t, KV head h / 1, into the cache slot (block_tables[seq][pos /
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
  *    16], pos % 16). No block of this launch reads those slots:
  *    a position that belongs to the step (row r = t - (pos_t - j) of the same
  *    sequence at position j) is read from the k and v inputs instead, so the
@@ -23248,10 +23660,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 1 output dims per lane) and
+ *    an online softmax (running max m, sum l, 2 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[16]) to lab55_attention_part, then counts itself in
+ *    writes (m, l, o[64]) to lab55_attention_part, then counts itself in
  *    lab55_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -23259,11 +23671,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
- * floats (589824 bytes).
- * Shared memory: q [16] + per-warp (m, l, o[16]) = 352 bytes. */
-__device__ float lab55_attention_part[147456];
-__device__ unsigned int lab55_attention_done[512];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
+ * floats (8650752 bytes).
+ * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+__device__ float lab55_attention_part[2162688];
+__device__ unsigned int lab55_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -23277,11 +23689,11 @@ __device__ __forceinline__ void lab55_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -23298,10 +23710,10 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[16];
-    __shared__ float wm[4], wl[4], wo[4][16];
+    __shared__ __align__(16) float qs[64];
+    __shared__ float wm[4], wl[4], wo[4][64];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -23310,20 +23722,20 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0 && h % 1 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
-        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
-            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 16; i += blockDim.x) qs[i] = q[(size_t)t * 384 + (size_t)h * 16 + i];
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 3072 + (size_t)h * 64 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)16);
-    float m = -INFINITY, l = 0.0f, o[1];
+    const float scale = 1.0f / sqrtf((float)64);
+    float m = -INFINITY, l = 0.0f, o[2];
 #pragma unroll
-    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int i = 0; i < 2; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -23333,7 +23745,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
             float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
-            for (int c = 0; c < 16; c += 4) {
+            for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
                 d = fmaf(qq.x, kk.x, d);
                 d = fmaf(qq.y, kk.y, d);
@@ -23347,16 +23759,16 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[i] *= corr;
+        for (int i = 0; i < 2; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
+            for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (d < 16) o[i] = fmaf(pj, lab55_attention_kv(vj, d), o[i]);
+                if (true) o[i] = fmaf(pj, lab55_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -23366,27 +23778,27 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    for (int i = 0; i < 2; i++) {
         const int d = lane + 32 * i;
-        if (d < 16) wo[warp][d] = o[i];
+        if (d < 64) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 128 + (size_t)h * 16;
+    float *yr = y + (size_t)t * 2048 + (size_t)h * 64;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 16; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab55_attention_part + (size_t)(t * 8 + h) * 16 * 18;
-    float *pp = part + (size_t)sp * 18;
-    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
+    float *part = lab55_attention_part + (size_t)(t * 32 + h) * 16 * 66;
+    float *pp = part + (size_t)sp * 66;
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -23398,7 +23810,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab55_attention_done[t * 8 + h];
+        unsigned int *done = &lab55_attention_done[t * 32 + h];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
@@ -23406,13 +23818,13 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 18));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 18 + 1) * expf(__ldcg(part + s2 * 18) - MM);
-    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 18 + 2 + d) * expf(__ldcg(part + s2 * 18) - MM);
+            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -23423,9 +23835,9 @@ static void lab55_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab55_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab55_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -23433,7 +23845,7 @@ void lab_cuda_55(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab55_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 56: tiny.g1.dec.T1 (attention) ===== */
+/* ===== case 56: smol.pre.T16.g3 (attention) ===== */
 #define rope_inv_freq lab_rope_56
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -23554,14 +23966,14 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab56_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
- * KV blocks of 16 tokens, 1 blocks per sequence; matches
+/* lab56_attention: attention, 9 query heads, 3 KV heads (group 3), head_dim 64,
+ * KV blocks of 16 tokens, 3 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
- * One launch, grid (heads 8, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
+ * One launch, grid (heads 9, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 1 == 0 copies K and
- *    V of token t, KV head h / 1, into the cache slot (block_tables[seq][pos /
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 3 == 0 copies K and
+ *    V of token t, KV head h / 3, into the cache slot (block_tables[seq][pos /
  *    16], pos % 16). No block of this launch reads those slots:
  *    a position that belongs to the step (row r = t - (pos_t - j) of the same
  *    sequence at position j) is read from the k and v inputs instead, so the
@@ -23570,10 +23982,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 1 output dims per lane) and
+ *    an online softmax (running max m, sum l, 2 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[16]) to lab56_attention_part, then counts itself in
+ *    writes (m, l, o[64]) to lab56_attention_part, then counts itself in
  *    lab56_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -23581,11 +23993,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
- * floats (589824 bytes).
- * Shared memory: q [16] + per-warp (m, l, o[16]) = 352 bytes. */
-__device__ float lab56_attention_part[147456];
-__device__ unsigned int lab56_attention_done[512];
+ * built); partials live in a static __device__ array of 64 x 9 x 16 x 66
+ * floats (2433024 bytes).
+ * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+__device__ float lab56_attention_part[608256];
+__device__ unsigned int lab56_attention_done[576];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -23599,11 +24011,11 @@ __device__ __forceinline__ void lab56_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 192 + (size_t)kvh * 64;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -23620,10 +24032,10 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[16];
-    __shared__ float wm[4], wl[4], wo[4][16];
+    __shared__ __align__(16) float qs[64];
+    __shared__ float wm[4], wl[4], wo[4][64];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 3;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -23631,21 +24043,21 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0 && h % 1 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
-        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
-            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 3;
+    if (sp == 0 && h % 3 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 192 + (size_t)kvh * 64;
+        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 960 + (size_t)kvh * 64 + i];
+            V[at + i] = vin[(size_t)t * 960 + (size_t)kvh * 64 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 16; i += blockDim.x) qs[i] = q[(size_t)t * 384 + (size_t)h * 16 + i];
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 960 + (size_t)h * 64 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)16);
-    float m = -INFINITY, l = 0.0f, o[1];
+    const float scale = 1.0f / sqrtf((float)64);
+    float m = -INFINITY, l = 0.0f, o[2];
 #pragma unroll
-    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int i = 0; i < 2; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -23655,7 +24067,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
             float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
-            for (int c = 0; c < 16; c += 4) {
+            for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
                 d = fmaf(qq.x, kk.x, d);
                 d = fmaf(qq.y, kk.y, d);
@@ -23669,16 +24081,16 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[i] *= corr;
+        for (int i = 0; i < 2; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
+            for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (d < 16) o[i] = fmaf(pj, lab56_attention_kv(vj, d), o[i]);
+                if (true) o[i] = fmaf(pj, lab56_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -23688,27 +24100,27 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    for (int i = 0; i < 2; i++) {
         const int d = lane + 32 * i;
-        if (d < 16) wo[warp][d] = o[i];
+        if (d < 64) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 128 + (size_t)h * 16;
+    float *yr = y + (size_t)t * 576 + (size_t)h * 64;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 16; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab56_attention_part + (size_t)(t * 8 + h) * 16 * 18;
-    float *pp = part + (size_t)sp * 18;
-    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
+    float *part = lab56_attention_part + (size_t)(t * 9 + h) * 16 * 66;
+    float *pp = part + (size_t)sp * 66;
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -23720,7 +24132,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab56_attention_done[t * 8 + h];
+        unsigned int *done = &lab56_attention_done[t * 9 + h];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
@@ -23728,13 +24140,13 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 18));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 18 + 1) * expf(__ldcg(part + s2 * 18) - MM);
-    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 18 + 2 + d) * expf(__ldcg(part + s2 * 18) - MM);
+            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -23745,9 +24157,9 @@ static void lab56_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 192;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab56_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab56_attention_k, dim3(9, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -23755,7 +24167,7 @@ void lab_cuda_56(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab56_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 57: hd20.pre.T3 (attention) ===== */
+/* ===== case 57: gqa8.dec.T2 (attention) ===== */
 #define rope_inv_freq lab_rope_57
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -23876,15 +24288,15 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab57_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
- * KV blocks of 16 tokens, 4 blocks per sequence; matches
+/* lab57_attention: attention, 32 query heads, 4 KV heads (group 8), head_dim 64,
+ * KV blocks of 32 tokens, 11 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(20)).
- * One launch, grid (heads 4, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 2 == 0 copies K and
- *    V of token t, KV head h / 2, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 8 == 0 copies K and
+ *    V of token t, KV head h / 8, into the cache slot (block_tables[seq][pos /
+ *    32], pos % 32). No block of this launch reads those slots:
  *    a position that belongs to the step (row r = t - (pos_t - j) of the same
  *    sequence at position j) is read from the k and v inputs instead, so the
  *    copy and the reads need no ordering.
@@ -23892,10 +24304,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 1 output dims per lane) and
+ *    an online softmax (running max m, sum l, 2 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[20]) to lab57_attention_part, then counts itself in
+ *    writes (m, l, o[64]) to lab57_attention_part, then counts itself in
  *    lab57_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -23903,11 +24315,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
- * floats (360448 bytes).
- * Shared memory: q [20] + per-warp (m, l, o[20]) = 432 bytes. */
-__device__ float lab57_attention_part[90112];
-__device__ unsigned int lab57_attention_done[256];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
+ * floats (8650752 bytes).
+ * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+__device__ float lab57_attention_part[2162688];
+__device__ unsigned int lab57_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -23921,11 +24333,11 @@ __device__ __forceinline__ void lab57_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+    const size_t off = layer_off + ((size_t)bt[j / 32] * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -23942,10 +24354,10 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[20];
-    __shared__ float wm[4], wl[4], wo[4][20];
+    __shared__ __align__(16) float qs[64];
+    __shared__ float wm[4], wl[4], wo[4][64];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 2;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -23953,21 +24365,21 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 4;
-    if (sp == 0 && h % 2 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
-        for (int i = threadIdx.x; i < 20; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 160 + (size_t)kvh * 20 + i];
-            V[at + i] = vin[(size_t)t * 160 + (size_t)kvh * 20 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 11;
+    if (sp == 0 && h % 8 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
+        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
+            V[at + i] = vin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 20; i += blockDim.x) qs[i] = q[(size_t)t * 160 + (size_t)h * 20 + i];
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 2560 + (size_t)h * 64 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)20);
-    float m = -INFINITY, l = 0.0f, o[1];
+    const float scale = 1.0f / sqrtf((float)64);
+    float m = -INFINITY, l = 0.0f, o[2];
 #pragma unroll
-    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int i = 0; i < 2; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -23977,7 +24389,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
             float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
-            for (int c = 0; c < 20; c += 4) {
+            for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
                 d = fmaf(qq.x, kk.x, d);
                 d = fmaf(qq.y, kk.y, d);
@@ -23991,16 +24403,16 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[i] *= corr;
+        for (int i = 0; i < 2; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
+            for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (d < 20) o[i] = fmaf(pj, lab57_attention_kv(vj, d), o[i]);
+                if (true) o[i] = fmaf(pj, lab57_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -24010,27 +24422,27 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    for (int i = 0; i < 2; i++) {
         const int d = lane + 32 * i;
-        if (d < 20) wo[warp][d] = o[i];
+        if (d < 64) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 80 + (size_t)h * 20;
+    float *yr = y + (size_t)t * 2048 + (size_t)h * 64;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab57_attention_part + (size_t)(t * 4 + h) * 16 * 22;
-    float *pp = part + (size_t)sp * 22;
-    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+    float *part = lab57_attention_part + (size_t)(t * 32 + h) * 16 * 66;
+    float *pp = part + (size_t)sp * 66;
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -24042,7 +24454,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab57_attention_done[t * 4 + h];
+        unsigned int *done = &lab57_attention_done[t * 32 + h];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
@@ -24050,13 +24462,13 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 22));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 22 + 1) * expf(__ldcg(part + s2 * 22) - MM);
-    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
+    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 22 + 2 + d) * expf(__ldcg(part + s2 * 22) - MM);
+            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -24067,9 +24479,9 @@ static void lab57_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 32 * 256;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab57_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab57_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -24077,7 +24489,7 @@ void lab_cuda_57(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab57_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 58: 8B.dec.ctx1000.kvbf16 (attention) ===== */
+/* ===== case 58: tiny.g1.pre.T3 (attention) ===== */
 #define rope_inv_freq lab_rope_58
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24198,14 +24610,14 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab58_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 63 blocks per sequence; matches
+/* lab58_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
+ * KV blocks of 16 tokens, 1 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
+ * One launch, grid (heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 1 == 0 copies K and
+ *    V of token t, KV head h / 1, into the cache slot (block_tables[seq][pos /
  *    16], pos % 16). No block of this launch reads those slots:
  *    a position that belongs to the step (row r = t - (pos_t - j) of the same
  *    sequence at position j) is read from the k and v inputs instead, so the
@@ -24214,10 +24626,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
+ *    an online softmax (running max m, sum l, 1 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab58_attention_part, then counts itself in
+ *    writes (m, l, o[16]) to lab58_attention_part, then counts itself in
  *    lab58_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -24225,50 +24637,49 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
-__device__ float lab58_attention_part[4259840];
-__device__ unsigned int lab58_attention_done[2048];
+ * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
+ * floats (589824 bytes).
+ * Shared memory: q [16] + per-warp (m, l, o[16]) = 352 bytes. */
+__device__ float lab58_attention_part[147456];
+__device__ unsigned int lab58_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (uint16_t rows). */
+ * (float rows). */
 __device__ __forceinline__ void lab58_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
-                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
 
-/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
- * a cache row (uint16_t). */
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
 __device__ __forceinline__ float lab58_attention_kv(unsigned long long p, int c) {
-    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
-    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[16];
+    __shared__ float wm[4], wl[4], wo[4][16];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24276,21 +24687,21 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 63;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    const int32_t *bt = block_tables + (size_t)seq_t * 1;
+    if (sp == 0 && h % 1 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
+        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) qs[i] = q[(size_t)t * 384 + (size_t)h * 16 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    const float scale = 1.0f / sqrtf((float)16);
+    float m = -INFINITY, l = 0.0f, o[1];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int i = 0; i < 1; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -24298,19 +24709,14 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
         if (j < j1) {
             lab58_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
-            if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab58_attention_kv(kt, c), d);
-            } else {
-                const uint16_t *kr = (const uint16_t *)kt;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
-                for (int c = 0; c < 128; c += 4) {
-                    const uint2 raw = *(const uint2 *)(kr + c);
-                    const float4 qq = *(const float4 *)(qs + c);
-                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
-                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
-                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
-                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
-                }
+            for (int c = 0; c < 16; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
+                d = fmaf(qq.x, kk.x, d);
+                d = fmaf(qq.y, kk.y, d);
+                d = fmaf(qq.z, kk.z, d);
+                d = fmaf(qq.w, kk.w, d);
             }
             s = d * scale;
         }
@@ -24319,16 +24725,16 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
+        for (int i = 0; i < 1; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab58_attention_kv(vj, d), o[i]);
+                if (d < 16) o[i] = fmaf(pj, lab58_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -24338,27 +24744,27 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 1; i++) {
         const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
+        if (d < 16) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
+    float *yr = y + (size_t)t * 128 + (size_t)h * 16;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 16; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab58_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+    float *part = lab58_attention_part + (size_t)(t * 8 + h) * 16 * 18;
+    float *pp = part + (size_t)sp * 18;
+    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -24370,7 +24776,7 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab58_attention_done[t * 32 + h];
+        unsigned int *done = &lab58_attention_done[t * 8 + h];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
@@ -24378,13 +24784,13 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 18));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 18 + 1) * expf(__ldcg(part + s2 * 18) - MM);
+    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
+            acc += __ldcg(part + s2 * 18 + 2 + d) * expf(__ldcg(part + s2 * 18) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -24395,9 +24801,9 @@ static void lab58_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab58_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
+    float *K = (float *)c->k, *V = (float *)c->v;
+    llm_launch(lab58_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -24405,7 +24811,7 @@ void lab_cuda_58(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab58_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 59: 8B.dec.T64.kvbf16 (attention) ===== */
+/* ===== case 59: tiny.g1.dec.T1 (attention) ===== */
 #define rope_inv_freq lab_rope_59
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24526,14 +24932,14 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab59_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 19 blocks per sequence; matches
+/* lab59_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
+ * KV blocks of 16 tokens, 1 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
+ * One launch, grid (heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 1 == 0 copies K and
+ *    V of token t, KV head h / 1, into the cache slot (block_tables[seq][pos /
  *    16], pos % 16). No block of this launch reads those slots:
  *    a position that belongs to the step (row r = t - (pos_t - j) of the same
  *    sequence at position j) is read from the k and v inputs instead, so the
@@ -24542,10 +24948,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
+ *    an online softmax (running max m, sum l, 1 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab59_attention_part, then counts itself in
+ *    writes (m, l, o[16]) to lab59_attention_part, then counts itself in
  *    lab59_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -24553,50 +24959,49 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
-__device__ float lab59_attention_part[4259840];
-__device__ unsigned int lab59_attention_done[2048];
+ * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
+ * floats (589824 bytes).
+ * Shared memory: q [16] + per-warp (m, l, o[16]) = 352 bytes. */
+__device__ float lab59_attention_part[147456];
+__device__ unsigned int lab59_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (uint16_t rows). */
+ * (float rows). */
 __device__ __forceinline__ void lab59_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
-                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
 
-/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
- * a cache row (uint16_t). */
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
 __device__ __forceinline__ float lab59_attention_kv(unsigned long long p, int c) {
-    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
-    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+    return ((const float *)(p & ~1ull))[c];
 }
 
 __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[16];
+    __shared__ float wm[4], wl[4], wo[4][16];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24604,21 +25009,21 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 19;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    const int32_t *bt = block_tables + (size_t)seq_t * 1;
+    if (sp == 0 && h % 1 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
+        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) qs[i] = q[(size_t)t * 384 + (size_t)h * 16 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    const float scale = 1.0f / sqrtf((float)16);
+    float m = -INFINITY, l = 0.0f, o[1];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int i = 0; i < 1; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -24626,19 +25031,14 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
         if (j < j1) {
             lab59_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
-            if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab59_attention_kv(kt, c), d);
-            } else {
-                const uint16_t *kr = (const uint16_t *)kt;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
-                for (int c = 0; c < 128; c += 4) {
-                    const uint2 raw = *(const uint2 *)(kr + c);
-                    const float4 qq = *(const float4 *)(qs + c);
-                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
-                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
-                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
-                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
-                }
+            for (int c = 0; c < 16; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
+                d = fmaf(qq.x, kk.x, d);
+                d = fmaf(qq.y, kk.y, d);
+                d = fmaf(qq.z, kk.z, d);
+                d = fmaf(qq.w, kk.w, d);
             }
             s = d * scale;
         }
@@ -24647,16 +25047,16 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
+        for (int i = 0; i < 1; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab59_attention_kv(vj, d), o[i]);
+                if (d < 16) o[i] = fmaf(pj, lab59_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -24666,27 +25066,27 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 1; i++) {
         const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
+        if (d < 16) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
+    float *yr = y + (size_t)t * 128 + (size_t)h * 16;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 16; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab59_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+    float *part = lab59_attention_part + (size_t)(t * 8 + h) * 16 * 18;
+    float *pp = part + (size_t)sp * 18;
+    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -24698,7 +25098,7 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab59_attention_done[t * 32 + h];
+        unsigned int *done = &lab59_attention_done[t * 8 + h];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
@@ -24706,13 +25106,13 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 18));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 18 + 1) * expf(__ldcg(part + s2 * 18) - MM);
+    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
+            acc += __ldcg(part + s2 * 18 + 2 + d) * expf(__ldcg(part + s2 * 18) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -24723,9 +25123,9 @@ static void lab59_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab59_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
+    float *K = (float *)c->k, *V = (float *)c->v;
+    llm_launch(lab59_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -24733,7 +25133,7 @@ void lab_cuda_59(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab59_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 60: 8B.dec.T64 (attention) ===== */
+/* ===== case 60: hd20.pre.T3 (attention) ===== */
 #define rope_inv_freq lab_rope_60
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24854,14 +25254,14 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab60_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 19 blocks per sequence; matches
+/* lab60_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
+ * KV blocks of 16 tokens, 4 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(20)).
+ * One launch, grid (heads 4, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 2 == 0 copies K and
+ *    V of token t, KV head h / 2, into the cache slot (block_tables[seq][pos /
  *    16], pos % 16). No block of this launch reads those slots:
  *    a position that belongs to the step (row r = t - (pos_t - j) of the same
  *    sequence at position j) is read from the k and v inputs instead, so the
@@ -24870,10 +25270,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
+ *    an online softmax (running max m, sum l, 1 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab60_attention_part, then counts itself in
+ *    writes (m, l, o[20]) to lab60_attention_part, then counts itself in
  *    lab60_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -24881,11 +25281,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
-__device__ float lab60_attention_part[4259840];
-__device__ unsigned int lab60_attention_done[2048];
+ * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
+ * floats (360448 bytes).
+ * Shared memory: q [20] + per-warp (m, l, o[20]) = 432 bytes. */
+__device__ float lab60_attention_part[90112];
+__device__ unsigned int lab60_attention_done[256];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -24899,11 +25299,11 @@ __device__ __forceinline__ void lab60_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -24920,10 +25320,10 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[20];
+    __shared__ float wm[4], wl[4], wo[4][20];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 2;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24931,21 +25331,21 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 19;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 4;
+    if (sp == 0 && h % 2 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
+        for (int i = threadIdx.x; i < 20; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 160 + (size_t)kvh * 20 + i];
+            V[at + i] = vin[(size_t)t * 160 + (size_t)kvh * 20 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 20; i += blockDim.x) qs[i] = q[(size_t)t * 160 + (size_t)h * 20 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    const float scale = 1.0f / sqrtf((float)20);
+    float m = -INFINITY, l = 0.0f, o[1];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int i = 0; i < 1; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -24955,7 +25355,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
             float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll 8
-            for (int c = 0; c < 128; c += 4) {
+            for (int c = 0; c < 20; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
                 d = fmaf(qq.x, kk.x, d);
                 d = fmaf(qq.y, kk.y, d);
@@ -24969,16 +25369,16 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
+        for (int i = 0; i < 1; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab60_attention_kv(vj, d), o[i]);
+                if (d < 20) o[i] = fmaf(pj, lab60_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -24988,27 +25388,27 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 1; i++) {
         const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
+        if (d < 20) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
+    float *yr = y + (size_t)t * 80 + (size_t)h * 20;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 20; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab60_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+    float *part = lab60_attention_part + (size_t)(t * 4 + h) * 16 * 22;
+    float *pp = part + (size_t)sp * 22;
+    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -25020,7 +25420,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab60_attention_done[t * 32 + h];
+        unsigned int *done = &lab60_attention_done[t * 4 + h];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
@@ -25028,13 +25428,13 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 22));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 22 + 1) * expf(__ldcg(part + s2 * 22) - MM);
+    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
+            acc += __ldcg(part + s2 * 22 + 2 + d) * expf(__ldcg(part + s2 * 22) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -25045,9 +25445,9 @@ static void lab60_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab60_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab60_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -25055,7 +25455,7 @@ void lab_cuda_60(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab60_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 61: 8B.pre.T64.kvbf16 (attention) ===== */
+/* ===== case 61: 8B.dec.ctx1000.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_61
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25177,7 +25577,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 #endif
 
 /* lab61_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence; matches
+ * KV blocks of 16 tokens, 63 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
  * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
@@ -25254,7 +25654,7 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    const int32_t *bt = block_tables + (size_t)seq_t * 63;
     if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
@@ -25383,7 +25783,7 @@ void lab_cuda_61(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab61_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 62: hd20.pre.T3.kvbf16 (attention) ===== */
+/* ===== case 62: 8B.dec.T64.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_62
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25504,14 +25904,14 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab62_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
- * KV blocks of 16 tokens, 4 blocks per sequence; matches
+/* lab62_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(20)).
- * One launch, grid (heads 4, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 2 == 0 copies K and
- *    V of token t, KV head h / 2, into the cache slot (block_tables[seq][pos /
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
  *    16], pos % 16). No block of this launch reads those slots:
  *    a position that belongs to the step (row r = t - (pos_t - j) of the same
  *    sequence at position j) is read from the k and v inputs instead, so the
@@ -25520,10 +25920,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 1 output dims per lane) and
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
  *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[20]) to lab62_attention_part, then counts itself in
+ *    writes (m, l, o[128]) to lab62_attention_part, then counts itself in
  *    lab62_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
  *    the partials (float32, max-rescaled, read past L1), writes y and resets
  *    the counter to 0 for the next launch.
@@ -25531,11 +25931,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
- * floats (360448 bytes).
- * Shared memory: q [20] + per-warp (m, l, o[20]) = 432 bytes. */
-__device__ float lab62_attention_part[90112];
-__device__ unsigned int lab62_attention_done[256];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab62_attention_part[4259840];
+__device__ unsigned int lab62_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -25549,11 +25949,11 @@ __device__ __forceinline__ void lab62_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -25571,10 +25971,10 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[20];
-    __shared__ float wm[4], wl[4], wo[4][20];
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 2;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25582,21 +25982,21 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 4;
-    if (sp == 0 && h % 2 == 0) { /* this token's K/V into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
-        for (int i = threadIdx.x; i < 20; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+    const int32_t *bt = block_tables + (size_t)seq_t * 19;
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 20; i += blockDim.x) qs[i] = q[(size_t)t * 160 + (size_t)h * 20 + i];
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)20);
-    float m = -INFINITY, l = 0.0f, o[1];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
 #pragma unroll
-    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
         float s = -INFINITY;
@@ -25605,11 +26005,11 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
             lab62_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             float d = 0.0f;
             if (kt & 1ull) {
-                for (int c = 0; c < 20; c++) d = fmaf(qs[c], lab62_attention_kv(kt, c), d);
+                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab62_attention_kv(kt, c), d);
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
 #pragma unroll 8
-                for (int c = 0; c < 20; c += 4) {
+                for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float4 qq = *(const float4 *)(qs + c);
                     d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
@@ -25625,16 +26025,16 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
         const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
         l = l * corr + llm_warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[i] *= corr;
+        for (int i = 0; i < 4; i++) o[i] *= corr;
         const int nj = min(32, j1 - base);
 #pragma unroll 4
         for (int jj = 0; jj < nj; jj++) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (d < 20) o[i] = fmaf(pj, lab62_attention_kv(vj, d), o[i]);
+                if (true) o[i] = fmaf(pj, lab62_attention_kv(vj, d), o[i]);
             }
         }
         m = m_new;
@@ -25644,27 +26044,27 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
         wl[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    for (int i = 0; i < 4; i++) {
         const int d = lane + 32 * i;
-        if (d < 20) wo[warp][d] = o[i];
+        if (d < 128) wo[warp][d] = o[i];
     }
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
     float Ls = 0.0f;
     for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 80 + (size_t)h * 20;
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
     if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
             float acc = 0.0f;
             for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
             yr[d] = acc / Ls;
         }
         return;
     }
-    float *part = lab62_attention_part + (size_t)(t * 4 + h) * 16 * 22;
-    float *pp = part + (size_t)sp * 22;
-    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+    float *part = lab62_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
         for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
         pp[2 + d] = acc;
@@ -25676,7 +26076,7 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab62_attention_done[t * 4 + h];
+        unsigned int *done = &lab62_attention_done[t * 32 + h];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
@@ -25684,13 +26084,13 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     if (!last_s) return;
     __threadfence();
     float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 22));
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
     float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 22 + 1) * expf(__ldcg(part + s2 * 22) - MM);
-    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
         float acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 22 + 2 + d) * expf(__ldcg(part + s2 * 22) - MM);
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
         yr[d] = acc / LL;
     }
 }
@@ -25701,9 +26101,9 @@ static void lab62_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab62_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab62_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -25711,7 +26111,7 @@ void lab_cuda_62(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab62_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 63: rms.4096.T1 (rmsnorm) ===== */
+/* ===== case 63: 8B.dec.T64 (attention) ===== */
 #define rope_inv_freq lab_rope_63
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25832,50 +26232,208 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab63_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab63_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab63_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel):
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *    16], pos % 16). No block of this launch reads those slots:
+ *    a position that belongs to the step (row r = t - (pos_t - j) of the same
+ *    sequence at position j) is read from the k and v inputs instead, so the
+ *    copy and the reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position (q from shared memory, its K row read as float4), the warp keeps
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
+ *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) to lab63_attention_part, then counts itself in
+ *    lab63_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
+ *    the partials (float32, max-rescaled, read past L1), writes y and resets
+ *    the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab63_attention_part[4259840];
+__device__ unsigned int lab63_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
+__device__ __forceinline__ void lab63_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const float *__restrict__ K, const float *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab63_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab63_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
+}
+
+__global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      float *__restrict__ K, float *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ bool last_s;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 19;
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float s = -INFINITY;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab63_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            float d = 0.0f;
+            const float *kr = (const float *)(kt & ~1ull);
+#pragma unroll 8
+            for (int c = 0; c < 128; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
+                d = fmaf(qq.x, kk.x, d);
+                d = fmaf(qq.y, kk.y, d);
+                d = fmaf(qq.z, kk.z, d);
+                d = fmaf(qq.w, kk.w, d);
+            }
+            s = d * scale;
+        }
+        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        l = l * corr + llm_warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[i] *= corr;
+        const int nj = min(32, j1 - base);
+#pragma unroll 4
+        for (int jj = 0; jj < nj; jj++) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) o[i] = fmaf(pj, lab63_attention_kv(vj, d), o[i]);
+            }
+        }
+        m = m_new;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int d = lane + 32 * i;
+        if (d < 128) wo[warp][d] = o[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
+    float Ls = 0.0f;
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
+    if (nsplit == 1) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+            float acc = 0.0f;
+            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+            yr[d] = acc / Ls;
+        }
+        return;
+    }
+    float *part = lab63_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab63_attention_done[t * 32 + h];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    float MM = -INFINITY;
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
+    float LL = 0.0f;
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++)
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
+        yr[d] = acc / LL;
+    }
+}
+
+static void lab63_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab63_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    float *K = (float *)c->k, *V = (float *)c->v;
+    llm_launch(lab63_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+               c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_63(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab63_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab63_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 64: rms.4096.T3 (rmsnorm) ===== */
+/* ===== case 64: 8B.pre.T64.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_64
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25996,50 +26554,214 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab64_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab64_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab64_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel):
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
+ *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
+ *    16], pos % 16). No block of this launch reads those slots:
+ *    a position that belongs to the step (row r = t - (pos_t - j) of the same
+ *    sequence at position j) is read from the k and v inputs instead, so the
+ *    copy and the reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position (q from shared memory, its K row read as float4), the warp keeps
+ *    an online softmax (running max m, sum l, 4 output dims per lane) and
+ *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) to lab64_attention_part, then counts itself in
+ *    lab64_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
+ *    the partials (float32, max-rescaled, read past L1), writes y and resets
+ *    the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+__device__ float lab64_attention_part[4259840];
+__device__ unsigned int lab64_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab64_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab64_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab64_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+__global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[128];
+    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ bool last_s;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float s = -INFINITY;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab64_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            float d = 0.0f;
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab64_attention_kv(kt, c), d);
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll 8
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float4 qq = *(const float4 *)(qs + c);
+                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
+                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
+                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
+                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                }
+            }
+            s = d * scale;
+        }
+        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        l = l * corr + llm_warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[i] *= corr;
+        const int nj = min(32, j1 - base);
+#pragma unroll 4
+        for (int jj = 0; jj < nj; jj++) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) o[i] = fmaf(pj, lab64_attention_kv(vj, d), o[i]);
+            }
+        }
+        m = m_new;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int d = lane + 32 * i;
+        if (d < 128) wo[warp][d] = o[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
+    float Ls = 0.0f;
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
+    if (nsplit == 1) {
+        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+            float acc = 0.0f;
+            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+            yr[d] = acc / Ls;
+        }
+        return;
+    }
+    float *part = lab64_attention_part + (size_t)(t * 32 + h) * 16 * 130;
+    float *pp = part + (size_t)sp * 130;
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab64_attention_done[t * 32 + h];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    float MM = -INFINITY;
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
+    float LL = 0.0f;
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
+    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++)
+            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
+        yr[d] = acc / LL;
+    }
+}
+
+static void lab64_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab64_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    llm_launch(lab64_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+               c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_64(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab64_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab64_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 65: rms.576.T64 (rmsnorm) ===== */
+/* ===== case 65: hd20.pre.T3.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_65
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26160,50 +26882,214 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab65_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab65_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 576;
-    float *yr = y + (size_t)blockIdx.x * 576;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab65_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
+ * KV blocks of 16 tokens, 4 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(20)).
+ * One launch, grid (heads 4, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel):
+ *  - K/V of the step's own tokens: block (h, t, 0) with h % 2 == 0 copies K and
+ *    V of token t, KV head h / 2, into the cache slot (block_tables[seq][pos /
+ *    16], pos % 16). No block of this launch reads those slots:
+ *    a position that belongs to the step (row r = t - (pos_t - j) of the same
+ *    sequence at position j) is read from the k and v inputs instead, so the
+ *    copy and the reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position (q from shared memory, its K row read as float4), the warp keeps
+ *    an online softmax (running max m, sum l, 1 output dims per lane) and
+ *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[20]) to lab65_attention_part, then counts itself in
+ *    lab65_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
+ *    the partials (float32, max-rescaled, read past L1), writes y and resets
+ *    the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
+ * floats (360448 bytes).
+ * Shared memory: q [20] + per-warp (m, l, o[20]) = 432 bytes. */
+__device__ float lab65_attention_part[90112];
+__device__ unsigned int lab65_attention_done[256];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab65_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab65_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab65_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+__global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[20];
+    __shared__ float wm[4], wl[4], wo[4][20];
+    __shared__ bool last_s;
+    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 2;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 4;
+    if (sp == 0 && h % 2 == 0) { /* this token's K/V into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
+        for (int i = threadIdx.x; i < 20; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 20; i += blockDim.x) qs[i] = q[(size_t)t * 160 + (size_t)h * 20 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)20);
+    float m = -INFINITY, l = 0.0f, o[1];
+#pragma unroll
+    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float s = -INFINITY;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab65_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            float d = 0.0f;
+            if (kt & 1ull) {
+                for (int c = 0; c < 20; c++) d = fmaf(qs[c], lab65_attention_kv(kt, c), d);
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll 8
+                for (int c = 0; c < 20; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float4 qq = *(const float4 *)(qs + c);
+                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
+                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
+                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
+                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                }
+            }
+            s = d * scale;
+        }
+        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+        const float p = j < j1 ? expf(s - m_new) : 0.0f;
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        l = l * corr + llm_warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[i] *= corr;
+        const int nj = min(32, j1 - base);
+#pragma unroll 4
+        for (int jj = 0; jj < nj; jj++) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int d = lane + 32 * i;
+                if (d < 20) o[i] = fmaf(pj, lab65_attention_kv(vj, d), o[i]);
+            }
+        }
+        m = m_new;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < 1; i++) {
+        const int d = lane + 32 * i;
+        if (d < 20) wo[warp][d] = o[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
+    float Ls = 0.0f;
+    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
+    float *yr = y + (size_t)t * 80 + (size_t)h * 20;
+    if (nsplit == 1) {
+        for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+            float acc = 0.0f;
+            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+            yr[d] = acc / Ls;
+        }
+        return;
+    }
+    float *part = lab65_attention_part + (size_t)(t * 4 + h) * 16 * 22;
+    float *pp = part + (size_t)sp * 22;
+    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
+        pp[2 + d] = acc;
+    }
+    if (threadIdx.x == 0) {
+        pp[0] = M;
+        pp[1] = Ls;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab65_attention_done[t * 4 + h];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    float MM = -INFINITY;
+    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 22));
+    float LL = 0.0f;
+    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 22 + 1) * expf(__ldcg(part + s2 * 22) - MM);
+    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++)
+            acc += __ldcg(part + s2 * 22 + 2 + d) * expf(__ldcg(part + s2 * 22) - MM);
+        yr[d] = acc / LL;
+    }
+}
+
+static void lab65_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab65_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    llm_launch(lab65_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+               c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_65(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab65_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab65_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 66: rms.100.L2 (rmsnorm) ===== */
+/* ===== case 66: rms.4096.T1 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_66
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26324,10 +27210,10 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab66_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
+/* lab66_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
  * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
  * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
 __global__ void __launch_bounds__(256) lab66_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
@@ -26335,10 +27221,10 @@ __global__ void __launch_bounds__(256) lab66_rmsnorm_k(const float *x, const flo
     LLM_PDL_TRIGGER();
     __shared__ double part[8];
     __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 103;
-    float *yr = y + (size_t)blockIdx.x * 101;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
     double ss = 0.0;
-    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
     if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
@@ -26346,19 +27232,19 @@ __global__ void __launch_bounds__(256) lab66_rmsnorm_k(const float *x, const flo
     if (threadIdx.x == 0) {
         double tot = 0.0;
         for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 100);
+        const float var = (float)(tot / 4096);
         inv_s = 1.0f / sqrtf(var + 1e-05f);
     }
     __syncthreads();
     const float inv = inv_s;
-    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
 static void lab66_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = L;
+    const int rows = T;
     if (rows <= 0) return;
     llm_launch(lab66_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
@@ -26367,7 +27253,7 @@ void lab_cuda_66(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab66_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 67: add.4096.T1 (add) ===== */
+/* ===== case 67: rms.4096.T3 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_67
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26488,32 +27374,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab67_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 4096, b 4096, y 4096. No shared memory. */
-__global__ void __launch_bounds__(256) lab67_add_k(const float *a, const float *b,
+/* lab67_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab67_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 4096) return;
-    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab67_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab67_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab67_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab67_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_67(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab67_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab67_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 68: add.577.T16 (add) ===== */
+/* ===== case 68: rms.576.T64 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_68
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26634,32 +27538,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab68_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 580, b 577, y 579. No shared memory. */
-__global__ void __launch_bounds__(256) lab68_add_k(const float *a, const float *b,
+/* lab68_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab68_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 577) return;
-    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 576;
+    float *yr = y + (size_t)blockIdx.x * 576;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab68_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab68_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab68_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab68_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_68(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab68_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab68_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 69: swiglu.14336.T2 (swiglu) ===== */
+/* ===== case 69: rms.100.L2 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_69
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26780,33 +27702,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab69_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab69_swiglu_k(const float *g, const float *u,
+/* lab69_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab69_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 14336) return;
-    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 103;
+    float *yr = y + (size_t)blockIdx.x * 101;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 100);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab69_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab69_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
-    const int rows = T;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
+    const int rows = L;
     if (rows <= 0) return;
-    llm_launch(lab69_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab69_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_69(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab69_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab69_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 70: swiglu.100.T3 (swiglu) ===== */
+/* ===== case 70: add.4096.T1 (add) ===== */
 #define rope_inv_freq lab_rope_70
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26927,34 +27866,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab70_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab70_swiglu_k(const float *g, const float *u,
+/* lab70_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 4096, b 4096, y 4096. No shared memory. */
+__global__ void __launch_bounds__(256) lab70_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 100) return;
-    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
+    if (c >= 4096) return;
+    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
 }
 
-static void lab70_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab70_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab70_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab70_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_70(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab70_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab70_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 71: rope.8B.q.T3 (rope) ===== */
-__constant__ float lab_rope_71[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 71: add.577.T16 (add) ===== */
 #define rope_inv_freq lab_rope_71
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27075,45 +28012,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab71_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, 32 heads) blocks of 64 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
- * No shared memory. */
-__global__ void __launch_bounds__(64) lab71_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab71_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 580, b 577, y 579. No shared memory. */
+__global__ void __launch_bounds__(256) lab71_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 4096;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 577) return;
+    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
 }
 
-static void lab71_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab71_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab71_rope_k, dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab71_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_71(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab71_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab71_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 72: rope.smol.k.T64 (rope) ===== */
-__constant__ float lab_rope_72[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+/* ===== case 72: swiglu.14336.T2 (swiglu) ===== */
 #define rope_inv_freq lab_rope_72
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27234,45 +28158,33 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab72_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
- * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[32]. Grid: (T, 3 heads) blocks of 32 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+/* lab72_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(32) lab72_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab72_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 960;
-    float *yr = y + (size_t)t * 192;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
-        yr[h * 64 + i] = a * cs - b * sn;
-        yr[h * 64 + i + 32] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 14336) return;
+    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
 }
 
-static void lab72_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab72_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab72_rope_k, dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab72_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_72(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab72_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab72_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 73: rope.tiny.T16 (rope) ===== */
-__constant__ float lab_rope_73[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 73: swiglu.100.T3 (swiglu) ===== */
 #define rope_inv_freq lab_rope_73
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27393,44 +28305,33 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab73_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, 8 heads) blocks of 8 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+/* lab73_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab73_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab73_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 384;
-    float *yr = y + (size_t)t * 128;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 100) return;
+    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
 }
 
-static void lab73_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab73_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab73_rope_k, dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab73_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_73(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab73_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab73_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 74: rope.8B.qk.T1 (rope) ===== */
+/* ===== case 74: rope.8B.q.T3 (rope) ===== */
 __constant__ float lab_rope_74[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_74
 #ifndef LLMCC_CUDA_COMMON
@@ -27552,11 +28453,11 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab74_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+/* lab74_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
  * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
  * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, 40 heads) blocks of 64 threads, one
+ * __constant__ float[64]. Grid: (T, 32 heads) blocks of 64 threads, one
  * pair each (positions from c->positions); the angle's sinf/cosf (slow path
  * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
@@ -27567,7 +28468,7 @@ __global__ void __launch_bounds__(64) lab74_rope_k(const int32_t *__restrict__ p
     const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 5120;
+    float *yr = y + (size_t)t * 4096;
     {
         const float angle = __fmul_rn(p, rope_inv_freq[i]);
         const float cs = cosf(angle), sn = sinf(angle);
@@ -27582,15 +28483,15 @@ static void lab74_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab74_rope_k, dim3((unsigned)T, 40), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    llm_launch(lab74_rope_k, dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_74(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab74_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 75: rope.tiny.qk.T16 (rope) ===== */
-__constant__ float lab_rope_75[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 75: rope.smol.k.T64 (rope) ===== */
+__constant__ float lab_rope_75[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
 #define rope_inv_freq lab_rope_75
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27711,28 +28612,28 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab75_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+/* lab75_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, 12 heads) blocks of 8 threads, one
+ * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
+ * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[32]. Grid: (T, 3 heads) blocks of 32 threads, one
  * pair each (positions from c->positions); the angle's sinf/cosf (slow path
  * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab75_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(32) lab75_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 256;
+    const float *xr = x + (size_t)t * 960;
     float *yr = y + (size_t)t * 192;
     {
         const float angle = __fmul_rn(p, rope_inv_freq[i]);
         const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
+        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
+        yr[h * 64 + i] = a * cs - b * sn;
+        yr[h * 64 + i + 32] = b * cs + a * sn;
     }
 }
 
@@ -27741,14 +28642,15 @@ static void lab75_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab75_rope_k, dim3((unsigned)T, 12), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    llm_launch(lab75_rope_k, dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_75(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab75_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 76: addrms.4096.T1 (add_rmsnorm) ===== */
+/* ===== case 76: rope.tiny.T16 (rope) ===== */
+__constant__ float lab_rope_76[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_76
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27869,60 +28771,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab76_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
- * Strides: a 8192, b 4096, y 8192.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab76_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab76_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, 8 heads) blocks of 8 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
+ * No shared memory. */
+__global__ void __launch_bounds__(8) lab76_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 8192;
-    const float *br = b + (size_t)blockIdx.x * 4096;
-    float *sr = y + (size_t)blockIdx.x * 8192;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 384;
+    float *yr = y + (size_t)t * 128;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab76_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab76_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab76_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab76_rope_k, dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_76(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab76_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab76_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 77: addrms.2048.T3 (add_rmsnorm) ===== */
+/* ===== case 77: rope.8B.qk.T1 (rope) ===== */
+__constant__ float lab_rope_77[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_77
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28043,60 +28930,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab77_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
- * Strides: a 4096, b 2048, y 4096.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab77_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab77_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, 40 heads) blocks of 64 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
+ * No shared memory. */
+__global__ void __launch_bounds__(64) lab77_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 4096;
-    const float *br = b + (size_t)blockIdx.x * 2048;
-    float *sr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 2048; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 5120;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 2048);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab77_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab77_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab77_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab77_rope_k, dim3((unsigned)T, 40), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_77(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab77_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab77_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 78: addrms.576.T64.ys (add_rmsnorm) ===== */
+/* ===== case 78: rope.tiny.qk.T16 (rope) ===== */
+__constant__ float lab_rope_78[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_78
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28217,60 +29089,44 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab78_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..575 of the output row get s = a + b (float32), columns 576..1151
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
- * Strides: a 1152, b 577, y 1160.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab78_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab78_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, 12 heads) blocks of 8 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
+ * No shared memory. */
+__global__ void __launch_bounds__(8) lab78_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 1152;
-    const float *br = b + (size_t)blockIdx.x * 577;
-    float *sr = y + (size_t)blockIdx.x * 1160;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 256;
+    float *yr = y + (size_t)t * 192;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab78_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab78_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab78_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab78_rope_k, dim3((unsigned)T, 12), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_78(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab78_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab78_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 79: embed.8B.bf16.T3 (embed) ===== */
+/* ===== case 79: addrms.4096.T1 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_79
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28391,34 +29247,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab79_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab79_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab79_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
+ * Strides: a 8192, b 4096, y 8192.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab79_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
-        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 8192;
+    const float *br = b + (size_t)blockIdx.x * 4096;
+    float *sr = y + (size_t)blockIdx.x * 8192;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab79_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab79_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab79_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab79_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_79(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab79_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab79_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 80: embed.f32.T5 (embed) ===== */
+/* ===== case 80: addrms.2048.T3 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_80
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28539,34 +29421,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab80_embed: embedding lookup, H=100, table f32 [1000][100]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab80_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab80_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
+ * Strides: a 4096, b 2048, y 4096.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab80_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 100;
-    for (int c = threadIdx.x; c < 100; c += blockDim.x)
-        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 4096;
+    const float *br = b + (size_t)blockIdx.x * 2048;
+    float *sr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 2048);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab80_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab80_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab80_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab80_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_80(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab80_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab80_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 81: embed.f16.T64 (embed) ===== */
+/* ===== case 81: addrms.576.T64.ys (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_81
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28687,34 +29595,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab81_embed: embedding lookup, H=576, table f16 [49152][576]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab81_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab81_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..575 of the output row get s = a + b (float32), columns 576..1151
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
+ * Strides: a 1152, b 577, y 1160.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab81_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 576;
-    for (int c = threadIdx.x; c < 576; c += blockDim.x)
-        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 1152;
+    const float *br = b + (size_t)blockIdx.x * 577;
+    float *sr = y + (size_t)blockIdx.x * 1160;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab81_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab81_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab81_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab81_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_81(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab81_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab81_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 82: select.4096.T5.L2 (select_rows) ===== */
+/* ===== case 82: embed.8B.bf16.T3 (embed) ===== */
 #define rope_inv_freq lab_rope_82
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28835,32 +29769,34 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab82_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
- * templates/kernels/cpu/select_rows.c.lua (exact copy).
- * Grid: L blocks (one per selected row) of 256 threads over the columns.
- * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab82_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+/* lab82_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab82_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int l = blockIdx.x;
-    const float *xr = x + (size_t)sel[l] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
+        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
 }
 
-static void lab82_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab82_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (L <= 0) return;
-    llm_launch(lab82_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab82_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_82(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab82_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab82_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 83: select.576.T64.L64 (select_rows) ===== */
+/* ===== case 83: embed.f32.T5 (embed) ===== */
 #define rope_inv_freq lab_rope_83
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28981,11 +29917,453 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab83_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+/* lab83_embed: embedding lookup, H=100, table f32 [1000][100]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab83_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 100;
+    for (int c = threadIdx.x; c < 100; c += blockDim.x)
+        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+}
+
+static void lab83_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab83_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_83(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab83_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 84: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_84
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab84_embed: embedding lookup, H=576, table f16 [49152][576]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab84_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 576;
+    for (int c = threadIdx.x; c < 576; c += blockDim.x)
+        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+}
+
+static void lab84_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab84_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_84(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab84_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 85: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_85
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab85_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab83_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+__global__ void __launch_bounds__(256) lab85_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int l = blockIdx.x;
+    const float *xr = x + (size_t)sel[l] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+}
+
+static void lab85_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (L <= 0) return;
+    llm_launch(lab85_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_85(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab85_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 86: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_86
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab86_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+ * templates/kernels/cpu/select_rows.c.lua (exact copy).
+ * Grid: L blocks (one per selected row) of 256 threads over the columns.
+ * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
+__global__ void __launch_bounds__(256) lab86_select_rows_k(const int32_t *__restrict__ sel, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -28994,14 +30372,14 @@ __global__ void __launch_bounds__(256) lab83_select_rows_k(const int32_t *__rest
     for (int c = threadIdx.x; c < 576; c += blockDim.x) y[(size_t)l * 576 + c] = xr[c];
 }
 
-static void lab83_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab86_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (L <= 0) return;
-    llm_launch(lab83_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    llm_launch(lab86_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
 }
 #undef rope_inv_freq
-void lab_cuda_83(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab83_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cuda_86(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab86_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
