@@ -18,34 +18,37 @@ $(include("kernels/cuda/common.cu.lua"))
  * KV blocks of $(P.block_size) tokens, $(P.max_blocks_per_seq) blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], $(kvbf and "bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way)" or "float32"), scale 1/sqrtf($(hd))).
- * One launch, grid (heads $(nh), T, $(NSPLIT) splits) of $(32 * NW) threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % $(G) == 0 copies K and
- *    V of token t, KV head h / $(G), into the cache slot (block_tables[seq][pos /
- *    $(P.block_size)], pos % $(P.block_size)). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads $(nkv), T, $(NSPLIT) splits) of $(32 * NW) threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * $(G) query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / $(P.block_size)],
+ *    pos % $(P.block_size)). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max($(MINLEN), ceil((pos+1)/$(NSPLIT)) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read $(vec4 and "as float4" or "as floats")), the warp keeps
- *    an online softmax (running max m, sum l, $(DPL) output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the $(G) query vectors (shared memory; its K row read
+ *    $(vec4 and "4 elements at a time" or "element by element")), the warp keeps an online softmax per query head
+ *    (running max, sum, $(DPL) output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the $(G)
+ *    heads; the block merges its warps.
  *  - One split (positions <= $(MINLEN)): the block writes y. Several: each
- *    writes (m, l, o[$(hd)]) to $(n.kernel)_part, then counts itself in
- *    $(n.kernel)_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[$(hd)]) per query head to $(n.kernel)_part, then counts
+ *    itself in $(n.kernel)_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= $(MAXT) (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of $(MAXT) x $(nh) x $(NSPLIT) x $(PART)
  * floats ($(MAXT * nh * NSPLIT * PART * 4) bytes).
- * Shared memory: q [$(hd)] + per-warp (m, l, o[$(hd)]) = $((hd + NW * (hd + 2)) * 4) bytes. */
+ * Shared memory: q [$(G)][$(hd)] + per-warp (m, l, o)[$(G)] = $((G * hd + NW * G * (hd + 2)) * 4) bytes. */
 __device__ float $(n.kernel)_part[$(MAXT * nh * NSPLIT * PART)];
-__device__ unsigned int $(n.kernel)_done[$(MAXT * nh)];
+__device__ unsigned int $(n.kernel)_done[$(MAXT * nkv)];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -85,10 +88,10 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[$(hd)];
-    __shared__ float wm[$(NW)], wl[$(NW)], wo[$(NW)][$(hd)];
+    __shared__ __align__(16) float qs[$(G)][$(hd)];
+    __shared__ float wm[$(NW)][$(G)], wl[$(NW)][$(G)], wo[$(NW)][$(G)][$(hd)];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / $(G);
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -97,7 +100,7 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * $(P.max_blocks_per_seq);
-    if (sp == 0 && h % $(G) == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / $(P.block_size)] * $(P.block_size) + (size_t)(pos_t % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
         for (int i = threadIdx.x; i < $(hd); i += blockDim.x) {
 % if kvbf then
@@ -110,121 +113,164 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < $(hd); i += blockDim.x) qs[i] = q[(size_t)t * $(n.ins[1].stride) + (size_t)h * $(hd) + i];
+    for (int i = threadIdx.x; i < $(G * hd); i += blockDim.x)
+        qs[i / $(hd)][i % $(hd)] = q[(size_t)t * $(n.ins[1].stride) + (size_t)(kvh * $(G)) * $(hd) + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)$(hd));
-    float m = -INFINITY, l = 0.0f, o[$(DPL)];
+    float m[$(G)], l[$(G)], o[$(G)][$(DPL)];
 #pragma unroll
-    for (int i = 0; i < $(DPL); i++) o[i] = 0.0f;
+    for (int g = 0; g < $(G); g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < $(DPL); i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += $(32 * NW)) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[$(G)];
+#pragma unroll
+        for (int g = 0; g < $(G); g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             $(n.kernel)_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
-% if vec4 and kvbf then
-            if (kt & 1ull) {
-                for (int c = 0; c < $(hd); c++) d = fmaf(qs[c], $(n.kernel)_kv(kt, c), d);
-            } else {
-                const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 8
-                for (int c = 0; c < $(hd); c += 4) {
-                    const uint2 raw = *(const uint2 *)(kr + c);
-                    const float4 qq = *(const float4 *)(qs + c);
-                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
-                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
-                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
-                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+% if vec4 and not kvbf then
+            const float *kr = (const float *)(kt & ~1ull);
+#pragma unroll 4
+            for (int c = 0; c < $(hd); c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < $(G); g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
                 }
             }
 % elseif vec4 then
-            const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < $(hd); c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
+            if (kt & 1ull) {
+                for (int c = 0; c < $(hd); c++) {
+                    const float kk = $(n.kernel)_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < $(G); g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll 4
+                for (int c = 0; c < $(hd); c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < $(G); g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
             }
 % else
-            for (int c = 0; c < $(hd); c++) d = fmaf(qs[c], $(n.kernel)_kv(kt, c), d);
-% end
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
+            for (int c = 0; c < $(hd); c++) {
+                const float kk = $(n.kernel)_kv(kt, c);
 #pragma unroll
-        for (int i = 0; i < $(DPL); i++) o[i] *= corr;
+                for (int g = 0; g < $(G); g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+            }
+% end
+        }
+        float p[$(G)];
+#pragma unroll
+        for (int g = 0; g < $(G); g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < $(DPL); i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
         const int nj = min(32, j1 - base);
-#pragma unroll 4
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[$(G)];
+#pragma unroll
+            for (int g = 0; g < $(G); g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < $(DPL); i++) {
                 const int d = lane + 32 * i;
-                if ($(hd % 32 == 0 and "true" or "d < " .. hd)) o[i] = fmaf(pj, $(n.kernel)_kv(vj, d), o[i]);
+                if ($(hd % 32 == 0 and "true" or "d < " .. hd)) {
+                    const float vv = $(n.kernel)_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < $(G); g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < $(G); g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < $(DPL); i++) {
-        const int d = lane + 32 * i;
-        if (d < $(hd)) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < $(NW); w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < $(NW); w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * $(n.out_stride) + (size_t)h * $(hd);
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < $(hd); d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < $(NW); w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < $(G); g++)
+#pragma unroll
+        for (int i = 0; i < $(DPL); i++) {
+            const int d = lane + 32 * i;
+            if (d < $(hd)) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * $(G) + g, element d, for every (g, d) */
+    float *part = $(n.kernel)_part + (size_t)(t * $(nh) + kvh * $(G)) * $(NSPLIT) * $(PART);
+    for (int gd = threadIdx.x; gd < $(G * hd); gd += blockDim.x) {
+        const int g = gd / $(hd), d = gd % $(hd);
+        float M = -INFINITY;
+        for (int w = 0; w < $(NW); w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < $(NW); w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * $(n.out_stride) + (size_t)(kvh * $(G) + g) * $(hd) + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * $(NSPLIT * PART) + (size_t)sp * $(PART);
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = $(n.kernel)_part + (size_t)(t * $(nh) + h) * $(NSPLIT) * $(PART);
-    float *pp = part + (size_t)sp * $(PART);
-    for (int d = threadIdx.x; d < $(hd); d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < $(NW); w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &$(n.kernel)_done[t * $(nh) + h];
+        unsigned int *done = &$(n.kernel)_done[t * $(nkv) + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * $(PART)));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * $(PART) + 1) * expf(__ldcg(part + s2 * $(PART)) - MM);
-    for (int d = threadIdx.x; d < $(hd); d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * $(PART) + 2 + d) * expf(__ldcg(part + s2 * $(PART)) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < $(G * hd); gd += blockDim.x) {
+        const int g = gd / $(hd), d = gd % $(hd);
+        const float *pg = part + (size_t)g * $(NSPLIT * PART);
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * $(PART)));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * $(PART)) - MM);
+            LL += __ldcg(pg + s2 * $(PART) + 1) * f;
+            acc += __ldcg(pg + s2 * $(PART) + 2 + d) * f;
+        }
+        y[(size_t)t * $(n.out_stride) + (size_t)(kvh * $(G) + g) * $(hd) + d] = acc / LL;
     }
 }
 
@@ -236,6 +282,6 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * $(P.block_size) * $(kvdim);
     $(KT) *K = ($(KT) *)c->k, *V = ($(KT) *)c->v;
-    llm_launch($(n.kernel)_k, dim3($(nh), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch($(n.kernel)_k, dim3($(nkv), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }

@@ -22038,34 +22038,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 63 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab50_attention_part, then counts itself in
- *    lab50_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[128]) per query head to lab50_attention_part, then counts
+ *    itself in lab50_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab50_attention_part[4259840];
-__device__ unsigned int lab50_attention_done[2048];
+__device__ unsigned int lab50_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -22100,10 +22103,10 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -22112,7 +22115,7 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 63;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -22120,102 +22123,132 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    float m[4], l[4], o[4][4];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab50_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 128; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab50_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab50_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab50_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab50_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab50_attention_done[t * 32 + h];
+        unsigned int *done = &lab50_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -22227,7 +22260,7 @@ static void lab50_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab50_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab50_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -22360,34 +22393,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 512 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab51_attention_part, then counts itself in
- *    lab51_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[128]) per query head to lab51_attention_part, then counts
+ *    itself in lab51_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab51_attention_part[4259840];
-__device__ unsigned int lab51_attention_done[2048];
+__device__ unsigned int lab51_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -22422,10 +22458,10 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -22434,7 +22470,7 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 512;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -22442,102 +22478,132 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    float m[4], l[4], o[4][4];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab51_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 128; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab51_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab51_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab51_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab51_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab51_attention_done[t * 32 + h];
+        unsigned int *done = &lab51_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -22549,7 +22615,7 @@ static void lab51_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab51_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab51_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -22682,34 +22748,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 188 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab52_attention_part, then counts itself in
- *    lab52_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[128]) per query head to lab52_attention_part, then counts
+ *    itself in lab52_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab52_attention_part[4259840];
-__device__ unsigned int lab52_attention_done[2048];
+__device__ unsigned int lab52_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -22744,10 +22813,10 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -22756,7 +22825,7 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 188;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -22764,102 +22833,132 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    float m[4], l[4], o[4][4];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab52_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 128; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab52_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab52_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab52_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab52_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab52_attention_done[t * 32 + h];
+        unsigned int *done = &lab52_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -22871,7 +22970,7 @@ static void lab52_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab52_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab52_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -23004,34 +23103,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 13 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab53_attention_part, then counts itself in
- *    lab53_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[128]) per query head to lab53_attention_part, then counts
+ *    itself in lab53_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab53_attention_part[4259840];
-__device__ unsigned int lab53_attention_done[2048];
+__device__ unsigned int lab53_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -23066,10 +23168,10 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -23078,7 +23180,7 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -23086,102 +23188,132 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    float m[4], l[4], o[4][4];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab53_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 128; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab53_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab53_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab53_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab53_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab53_attention_done[t * 32 + h];
+        unsigned int *done = &lab53_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -23193,7 +23325,7 @@ static void lab53_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab53_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab53_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -23326,34 +23458,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 44 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 2 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) to lab54_attention_part, then counts itself in
- *    lab54_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[64]) per query head to lab54_attention_part, then counts
+ *    itself in lab54_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
  * floats (8650752 bytes).
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+ * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
 __device__ float lab54_attention_part[2162688];
-__device__ unsigned int lab54_attention_done[2048];
+__device__ unsigned int lab54_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -23388,10 +23523,10 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[64];
-    __shared__ float wm[4], wl[4], wo[4][64];
+    __shared__ __align__(16) float qs[4][64];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][64];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -23400,7 +23535,7 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 44;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
         for (int i = threadIdx.x; i < 64; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
@@ -23408,102 +23543,132 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 3072 + (size_t)h * 64 + i];
+    for (int i = threadIdx.x; i < 256; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)(kvh * 4) * 64 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)64);
-    float m = -INFINITY, l = 0.0f, o[2];
+    float m[4], l[4], o[4][2];
 #pragma unroll
-    for (int i = 0; i < 2; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab54_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 64; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 2; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 64; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab54_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab54_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-        const int d = lane + 32 * i;
-        if (d < 64) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 2048 + (size_t)h * 64;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int d = lane + 32 * i;
+            if (d < 64) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab54_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 66;
+    for (int gd = threadIdx.x; gd < 256; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(kvh * 4 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab54_attention_part + (size_t)(t * 32 + h) * 16 * 66;
-    float *pp = part + (size_t)sp * 66;
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab54_attention_done[t * 32 + h];
+        unsigned int *done = &lab54_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 256; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(kvh * 4 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -23515,7 +23680,7 @@ static void lab54_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab54_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab54_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -23648,34 +23813,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 1 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 2 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) to lab55_attention_part, then counts itself in
- *    lab55_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[64]) per query head to lab55_attention_part, then counts
+ *    itself in lab55_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
  * floats (8650752 bytes).
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+ * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
 __device__ float lab55_attention_part[2162688];
-__device__ unsigned int lab55_attention_done[2048];
+__device__ unsigned int lab55_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -23710,10 +23878,10 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[64];
-    __shared__ float wm[4], wl[4], wo[4][64];
+    __shared__ __align__(16) float qs[4][64];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][64];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -23722,7 +23890,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
         for (int i = threadIdx.x; i < 64; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
@@ -23730,102 +23898,132 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 3072 + (size_t)h * 64 + i];
+    for (int i = threadIdx.x; i < 256; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)(kvh * 4) * 64 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)64);
-    float m = -INFINITY, l = 0.0f, o[2];
+    float m[4], l[4], o[4][2];
 #pragma unroll
-    for (int i = 0; i < 2; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab55_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 64; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 2; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 64; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab55_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab55_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-        const int d = lane + 32 * i;
-        if (d < 64) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 2048 + (size_t)h * 64;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int d = lane + 32 * i;
+            if (d < 64) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab55_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 66;
+    for (int gd = threadIdx.x; gd < 256; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(kvh * 4 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab55_attention_part + (size_t)(t * 32 + h) * 16 * 66;
-    float *pp = part + (size_t)sp * 66;
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab55_attention_done[t * 32 + h];
+        unsigned int *done = &lab55_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 256; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(kvh * 4 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -23837,7 +24035,7 @@ static void lab55_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab55_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab55_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -23970,34 +24168,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 3 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
- * One launch, grid (heads 9, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 3 == 0 copies K and
- *    V of token t, KV head h / 3, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 3, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 3 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 2 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 3 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 3
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) to lab56_attention_part, then counts itself in
- *    lab56_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[64]) per query head to lab56_attention_part, then counts
+ *    itself in lab56_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 9 x 16 x 66
  * floats (2433024 bytes).
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+ * Shared memory: q [3][64] + per-warp (m, l, o)[3] = 3936 bytes. */
 __device__ float lab56_attention_part[608256];
-__device__ unsigned int lab56_attention_done[576];
+__device__ unsigned int lab56_attention_done[192];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -24032,10 +24233,10 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[64];
-    __shared__ float wm[4], wl[4], wo[4][64];
+    __shared__ __align__(16) float qs[3][64];
+    __shared__ float wm[4][3], wl[4][3], wo[4][3][64];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 3;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24044,7 +24245,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 3;
-    if (sp == 0 && h % 3 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 192 + (size_t)kvh * 64;
         for (int i = threadIdx.x; i < 64; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 960 + (size_t)kvh * 64 + i];
@@ -24052,102 +24253,132 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 960 + (size_t)h * 64 + i];
+    for (int i = threadIdx.x; i < 192; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 960 + (size_t)(kvh * 3) * 64 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)64);
-    float m = -INFINITY, l = 0.0f, o[2];
+    float m[3], l[3], o[3][2];
 #pragma unroll
-    for (int i = 0; i < 2; i++) o[i] = 0.0f;
+    for (int g = 0; g < 3; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[3];
+#pragma unroll
+        for (int g = 0; g < 3; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab56_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 64; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 2; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 64; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 3; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[3];
+#pragma unroll
+        for (int g = 0; g < 3; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[3];
+#pragma unroll
+            for (int g = 0; g < 3; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab56_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab56_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 3; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 3; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-        const int d = lane + 32 * i;
-        if (d < 64) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 576 + (size_t)h * 64;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 3; g++)
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int d = lane + 32 * i;
+            if (d < 64) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 3 + g, element d, for every (g, d) */
+    float *part = lab56_attention_part + (size_t)(t * 9 + kvh * 3) * 16 * 66;
+    for (int gd = threadIdx.x; gd < 192; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 576 + (size_t)(kvh * 3 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab56_attention_part + (size_t)(t * 9 + h) * 16 * 66;
-    float *pp = part + (size_t)sp * 66;
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab56_attention_done[t * 9 + h];
+        unsigned int *done = &lab56_attention_done[t * 3 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 192; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 576 + (size_t)(kvh * 3 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -24159,7 +24390,7 @@ static void lab56_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 192;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab56_attention_k, dim3(9, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab56_attention_k, dim3(3, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -24292,34 +24523,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 32 tokens, 11 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 8 == 0 copies K and
- *    V of token t, KV head h / 8, into the cache slot (block_tables[seq][pos /
- *    32], pos % 32). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 8 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 32],
+ *    pos % 32). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 2 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 8 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 8
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) to lab57_attention_part, then counts itself in
- *    lab57_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[64]) per query head to lab57_attention_part, then counts
+ *    itself in lab57_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
  * floats (8650752 bytes).
- * Shared memory: q [64] + per-warp (m, l, o[64]) = 1312 bytes. */
+ * Shared memory: q [8][64] + per-warp (m, l, o)[8] = 10496 bytes. */
 __device__ float lab57_attention_part[2162688];
-__device__ unsigned int lab57_attention_done[2048];
+__device__ unsigned int lab57_attention_done[256];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -24354,10 +24588,10 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[64];
-    __shared__ float wm[4], wl[4], wo[4][64];
+    __shared__ __align__(16) float qs[8][64];
+    __shared__ float wm[4][8], wl[4][8], wo[4][8][64];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 8;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24366,7 +24600,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 11;
-    if (sp == 0 && h % 8 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
         for (int i = threadIdx.x; i < 64; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
@@ -24374,102 +24608,132 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) qs[i] = q[(size_t)t * 2560 + (size_t)h * 64 + i];
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 2560 + (size_t)(kvh * 8) * 64 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)64);
-    float m = -INFINITY, l = 0.0f, o[2];
+    float m[8], l[8], o[8][2];
 #pragma unroll
-    for (int i = 0; i < 2; i++) o[i] = 0.0f;
+    for (int g = 0; g < 8; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[8];
+#pragma unroll
+        for (int g = 0; g < 8; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab57_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 64; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 2; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 64; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 8; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[8];
+#pragma unroll
+        for (int g = 0; g < 8; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[8];
+#pragma unroll
+            for (int g = 0; g < 8; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab57_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab57_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 8; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 8; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-        const int d = lane + 32 * i;
-        if (d < 64) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 2048 + (size_t)h * 64;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 8; g++)
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int d = lane + 32 * i;
+            if (d < 64) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 8 + g, element d, for every (g, d) */
+    float *part = lab57_attention_part + (size_t)(t * 32 + kvh * 8) * 16 * 66;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(kvh * 8 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab57_attention_part + (size_t)(t * 32 + h) * 16 * 66;
-    float *pp = part + (size_t)sp * 66;
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab57_attention_done[t * 32 + h];
+        unsigned int *done = &lab57_attention_done[t * 4 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 66));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 66 + 1) * expf(__ldcg(part + s2 * 66) - MM);
-    for (int d = threadIdx.x; d < 64; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 66 + 2 + d) * expf(__ldcg(part + s2 * 66) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(kvh * 8 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -24481,7 +24745,7 @@ static void lab57_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 32 * 256;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab57_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab57_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -24614,32 +24878,35 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 1 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
- * One launch, grid (heads 8, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 1 == 0 copies K and
- *    V of token t, KV head h / 1, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 1 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 1 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 1 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 1
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[16]) to lab58_attention_part, then counts itself in
- *    lab58_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[16]) per query head to lab58_attention_part, then counts
+ *    itself in lab58_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
  * floats (589824 bytes).
- * Shared memory: q [16] + per-warp (m, l, o[16]) = 352 bytes. */
+ * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes. */
 __device__ float lab58_attention_part[147456];
 __device__ unsigned int lab58_attention_done[512];
 
@@ -24676,10 +24943,10 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[16];
-    __shared__ float wm[4], wl[4], wo[4][16];
+    __shared__ __align__(16) float qs[1][16];
+    __shared__ float wm[4][1], wl[4][1], wo[4][1][16];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24688,7 +24955,7 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0 && h % 1 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
         for (int i = threadIdx.x; i < 16; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
@@ -24696,102 +24963,132 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 16; i += blockDim.x) qs[i] = q[(size_t)t * 384 + (size_t)h * 16 + i];
+    for (int i = threadIdx.x; i < 16; i += blockDim.x)
+        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)(kvh * 1) * 16 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)16);
-    float m = -INFINITY, l = 0.0f, o[1];
+    float m[1], l[1], o[1][1];
 #pragma unroll
-    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int g = 0; g < 1; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[1];
+#pragma unroll
+        for (int g = 0; g < 1; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab58_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 16; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 16; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 1; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[1];
+#pragma unroll
+        for (int g = 0; g < 1; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[1];
+#pragma unroll
+            for (int g = 0; g < 1; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (d < 16) o[i] = fmaf(pj, lab58_attention_kv(vj, d), o[i]);
+                if (d < 16) {
+                    const float vv = lab58_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 1; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 1; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 1; i++) {
-        const int d = lane + 32 * i;
-        if (d < 16) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 128 + (size_t)h * 16;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 16; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 1; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int d = lane + 32 * i;
+            if (d < 16) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 1 + g, element d, for every (g, d) */
+    float *part = lab58_attention_part + (size_t)(t * 8 + kvh * 1) * 16 * 18;
+    for (int gd = threadIdx.x; gd < 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 128 + (size_t)(kvh * 1 + g) * 16 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab58_attention_part + (size_t)(t * 8 + h) * 16 * 18;
-    float *pp = part + (size_t)sp * 18;
-    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab58_attention_done[t * 8 + h];
+        unsigned int *done = &lab58_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 18));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 18 + 1) * expf(__ldcg(part + s2 * 18) - MM);
-    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 18 + 2 + d) * expf(__ldcg(part + s2 * 18) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        const float *pg = part + (size_t)g * 288;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 18) - MM);
+            LL += __ldcg(pg + s2 * 18 + 1) * f;
+            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
+        }
+        y[(size_t)t * 128 + (size_t)(kvh * 1 + g) * 16 + d] = acc / LL;
     }
 }
 
@@ -24936,32 +25233,35 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 1 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
- * One launch, grid (heads 8, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 1 == 0 copies K and
- *    V of token t, KV head h / 1, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 1 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 1 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 1 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 1
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[16]) to lab59_attention_part, then counts itself in
- *    lab59_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[16]) per query head to lab59_attention_part, then counts
+ *    itself in lab59_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
  * floats (589824 bytes).
- * Shared memory: q [16] + per-warp (m, l, o[16]) = 352 bytes. */
+ * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes. */
 __device__ float lab59_attention_part[147456];
 __device__ unsigned int lab59_attention_done[512];
 
@@ -24998,10 +25298,10 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[16];
-    __shared__ float wm[4], wl[4], wo[4][16];
+    __shared__ __align__(16) float qs[1][16];
+    __shared__ float wm[4][1], wl[4][1], wo[4][1][16];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 1;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25010,7 +25310,7 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0 && h % 1 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
         for (int i = threadIdx.x; i < 16; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
@@ -25018,102 +25318,132 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 16; i += blockDim.x) qs[i] = q[(size_t)t * 384 + (size_t)h * 16 + i];
+    for (int i = threadIdx.x; i < 16; i += blockDim.x)
+        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)(kvh * 1) * 16 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)16);
-    float m = -INFINITY, l = 0.0f, o[1];
+    float m[1], l[1], o[1][1];
 #pragma unroll
-    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int g = 0; g < 1; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[1];
+#pragma unroll
+        for (int g = 0; g < 1; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab59_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 16; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 16; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 1; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[1];
+#pragma unroll
+        for (int g = 0; g < 1; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[1];
+#pragma unroll
+            for (int g = 0; g < 1; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (d < 16) o[i] = fmaf(pj, lab59_attention_kv(vj, d), o[i]);
+                if (d < 16) {
+                    const float vv = lab59_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 1; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 1; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 1; i++) {
-        const int d = lane + 32 * i;
-        if (d < 16) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 128 + (size_t)h * 16;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 16; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 1; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int d = lane + 32 * i;
+            if (d < 16) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 1 + g, element d, for every (g, d) */
+    float *part = lab59_attention_part + (size_t)(t * 8 + kvh * 1) * 16 * 18;
+    for (int gd = threadIdx.x; gd < 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 128 + (size_t)(kvh * 1 + g) * 16 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab59_attention_part + (size_t)(t * 8 + h) * 16 * 18;
-    float *pp = part + (size_t)sp * 18;
-    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab59_attention_done[t * 8 + h];
+        unsigned int *done = &lab59_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 18));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 18 + 1) * expf(__ldcg(part + s2 * 18) - MM);
-    for (int d = threadIdx.x; d < 16; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 18 + 2 + d) * expf(__ldcg(part + s2 * 18) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        const float *pg = part + (size_t)g * 288;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 18) - MM);
+            LL += __ldcg(pg + s2 * 18 + 1) * f;
+            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
+        }
+        y[(size_t)t * 128 + (size_t)(kvh * 1 + g) * 16 + d] = acc / LL;
     }
 }
 
@@ -25258,34 +25588,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 4 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(20)).
- * One launch, grid (heads 4, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 2 == 0 copies K and
- *    V of token t, KV head h / 2, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 2 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 1 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 2 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 2
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[20]) to lab60_attention_part, then counts itself in
- *    lab60_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[20]) per query head to lab60_attention_part, then counts
+ *    itself in lab60_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
  * floats (360448 bytes).
- * Shared memory: q [20] + per-warp (m, l, o[20]) = 432 bytes. */
+ * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes. */
 __device__ float lab60_attention_part[90112];
-__device__ unsigned int lab60_attention_done[256];
+__device__ unsigned int lab60_attention_done[128];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -25320,10 +25653,10 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[20];
-    __shared__ float wm[4], wl[4], wo[4][20];
+    __shared__ __align__(16) float qs[2][20];
+    __shared__ float wm[4][2], wl[4][2], wo[4][2][20];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 2;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25332,7 +25665,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 4;
-    if (sp == 0 && h % 2 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
         for (int i = threadIdx.x; i < 20; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 160 + (size_t)kvh * 20 + i];
@@ -25340,102 +25673,132 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 20; i += blockDim.x) qs[i] = q[(size_t)t * 160 + (size_t)h * 20 + i];
+    for (int i = threadIdx.x; i < 40; i += blockDim.x)
+        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)(kvh * 2) * 20 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)20);
-    float m = -INFINITY, l = 0.0f, o[1];
+    float m[2], l[2], o[2][1];
 #pragma unroll
-    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int g = 0; g < 2; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[2];
+#pragma unroll
+        for (int g = 0; g < 2; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab60_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 20; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 20; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 2; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[2];
+#pragma unroll
+        for (int g = 0; g < 2; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[2];
+#pragma unroll
+            for (int g = 0; g < 2; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (d < 20) o[i] = fmaf(pj, lab60_attention_kv(vj, d), o[i]);
+                if (d < 20) {
+                    const float vv = lab60_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 2; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 2; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 1; i++) {
-        const int d = lane + 32 * i;
-        if (d < 20) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 80 + (size_t)h * 20;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 20; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 2; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int d = lane + 32 * i;
+            if (d < 20) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 2 + g, element d, for every (g, d) */
+    float *part = lab60_attention_part + (size_t)(t * 4 + kvh * 2) * 16 * 22;
+    for (int gd = threadIdx.x; gd < 40; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 80 + (size_t)(kvh * 2 + g) * 20 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab60_attention_part + (size_t)(t * 4 + h) * 16 * 22;
-    float *pp = part + (size_t)sp * 22;
-    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab60_attention_done[t * 4 + h];
+        unsigned int *done = &lab60_attention_done[t * 2 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 22));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 22 + 1) * expf(__ldcg(part + s2 * 22) - MM);
-    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 22 + 2 + d) * expf(__ldcg(part + s2 * 22) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 40; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        const float *pg = part + (size_t)g * 352;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 22) - MM);
+            LL += __ldcg(pg + s2 * 22 + 1) * f;
+            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
+        }
+        y[(size_t)t * 80 + (size_t)(kvh * 2 + g) * 20 + d] = acc / LL;
     }
 }
 
@@ -25447,7 +25810,7 @@ static void lab60_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab60_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab60_attention_k, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -25580,34 +25943,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 63 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab61_attention_part, then counts itself in
- *    lab61_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[128]) per query head to lab61_attention_part, then counts
+ *    itself in lab61_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab61_attention_part[4259840];
-__device__ unsigned int lab61_attention_done[2048];
+__device__ unsigned int lab61_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -25643,10 +26009,10 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25655,7 +26021,7 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 63;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -25663,107 +26029,142 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    float m[4], l[4], o[4][4];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab61_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab61_attention_kv(kt, c), d);
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab61_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 8
+#pragma unroll 4
                 for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
-                    const float4 qq = *(const float4 *)(qs + c);
-                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
-                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
-                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
-                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
                 }
             }
-            s = d * scale;
         }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
+        float p[4];
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
         const int nj = min(32, j1 - base);
-#pragma unroll 4
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab61_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab61_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab61_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab61_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab61_attention_done[t * 32 + h];
+        unsigned int *done = &lab61_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -25775,7 +26176,7 @@ static void lab61_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab61_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab61_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -25908,34 +26309,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 19 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab62_attention_part, then counts itself in
- *    lab62_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[128]) per query head to lab62_attention_part, then counts
+ *    itself in lab62_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab62_attention_part[4259840];
-__device__ unsigned int lab62_attention_done[2048];
+__device__ unsigned int lab62_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -25971,10 +26375,10 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25983,7 +26387,7 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 19;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -25991,107 +26395,142 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    float m[4], l[4], o[4][4];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab62_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab62_attention_kv(kt, c), d);
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab62_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 8
+#pragma unroll 4
                 for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
-                    const float4 qq = *(const float4 *)(qs + c);
-                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
-                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
-                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
-                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
                 }
             }
-            s = d * scale;
         }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
+        float p[4];
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
         const int nj = min(32, j1 - base);
-#pragma unroll 4
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab62_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab62_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab62_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab62_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab62_attention_done[t * 32 + h];
+        unsigned int *done = &lab62_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -26103,7 +26542,7 @@ static void lab62_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab62_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab62_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -26236,34 +26675,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 19 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab63_attention_part, then counts itself in
- *    lab63_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[128]) per query head to lab63_attention_part, then counts
+ *    itself in lab63_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab63_attention_part[4259840];
-__device__ unsigned int lab63_attention_done[2048];
+__device__ unsigned int lab63_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -26298,10 +26740,10 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -26310,7 +26752,7 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 19;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -26318,102 +26760,132 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    float m[4], l[4], o[4][4];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab63_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 8
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c), qq = *(const float4 *)(qs + c);
-                d = fmaf(qq.x, kk.x, d);
-                d = fmaf(qq.y, kk.y, d);
-                d = fmaf(qq.z, kk.z, d);
-                d = fmaf(qq.w, kk.w, d);
-            }
-            s = d * scale;
-        }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
-        const int nj = min(32, j1 - base);
 #pragma unroll 4
+            for (int c = 0; c < 128; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab63_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab63_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab63_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab63_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab63_attention_done[t * 32 + h];
+        unsigned int *done = &lab63_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -26425,7 +26897,7 @@ static void lab63_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab63_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab63_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -26558,34 +27030,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 13 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (heads 32, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 4 == 0 copies K and
- *    V of token t, KV head h / 4, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 4 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) to lab64_attention_part, then counts itself in
- *    lab64_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[128]) per query head to lab64_attention_part, then counts
+ *    itself in lab64_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [128] + per-warp (m, l, o[128]) = 2592 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab64_attention_part[4259840];
-__device__ unsigned int lab64_attention_done[2048];
+__device__ unsigned int lab64_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -26621,10 +27096,10 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[128];
-    __shared__ float wm[4], wl[4], wo[4][128];
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 4;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -26633,7 +27108,7 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0 && h % 4 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -26641,107 +27116,142 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) qs[i] = q[(size_t)t * 6144 + (size_t)h * 128 + i];
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m = -INFINITY, l = 0.0f, o[4];
+    float m[4], l[4], o[4][4];
 #pragma unroll
-    for (int i = 0; i < 4; i++) o[i] = 0.0f;
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab64_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) d = fmaf(qs[c], lab64_attention_kv(kt, c), d);
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab64_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 8
+#pragma unroll 4
                 for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
-                    const float4 qq = *(const float4 *)(qs + c);
-                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
-                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
-                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
-                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
                 }
             }
-            s = d * scale;
         }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
+        float p[4];
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[i] *= corr;
+        for (int g = 0; g < 4; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
         const int nj = min(32, j1 - base);
-#pragma unroll 4
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (true) o[i] = fmaf(pj, lab64_attention_kv(vj, d), o[i]);
+                if (true) {
+                    const float vv = lab64_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int d = lane + 32 * i;
-        if (d < 128) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 4096 + (size_t)h * 128;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
+    float *part = lab64_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab64_attention_part + (size_t)(t * 32 + h) * 16 * 130;
-    float *pp = part + (size_t)sp * 130;
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab64_attention_done[t * 32 + h];
+        unsigned int *done = &lab64_attention_done[t * 8 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 130));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 130 + 1) * expf(__ldcg(part + s2 * 130) - MM);
-    for (int d = threadIdx.x; d < 128; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 130 + 2 + d) * expf(__ldcg(part + s2 * 130) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -26753,7 +27263,7 @@ static void lab64_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab64_attention_k, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab64_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -26886,34 +27396,37 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * KV blocks of 16 tokens, 4 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(20)).
- * One launch, grid (heads 4, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel):
- *  - K/V of the step's own tokens: block (h, t, 0) with h % 2 == 0 copies K and
- *    V of token t, KV head h / 2, into the cache slot (block_tables[seq][pos /
- *    16], pos % 16). No block of this launch reads those slots:
- *    a position that belongs to the step (row r = t - (pos_t - j) of the same
- *    sequence at position j) is read from the k and v inputs instead, so the
- *    copy and the reads need no ordering.
+ * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 2 query heads of its KV head, so each K and V row is read once per group:
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position (q from shared memory, its K row read as float4), the warp keeps
- *    an online softmax (running max m, sum l, 1 output dims per lane) and
- *    accumulates p_j v_j from coalesced V rows; the block merges its warps.
+ *    one position against the 2 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 2
+ *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[20]) to lab65_attention_part, then counts itself in
- *    lab65_attention_done[t][h] (atomicAdd after a fence); the last to arrive merges
- *    the partials (float32, max-rescaled, read past L1), writes y and resets
- *    the counter to 0 for the next launch.
+ *    writes (m, l, o[20]) per query head to lab65_attention_part, then counts
+ *    itself in lab65_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
  * floats (360448 bytes).
- * Shared memory: q [20] + per-warp (m, l, o[20]) = 432 bytes. */
+ * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes. */
 __device__ float lab65_attention_part[90112];
-__device__ unsigned int lab65_attention_done[256];
+__device__ unsigned int lab65_attention_done[128];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -26949,10 +27462,10 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[20];
-    __shared__ float wm[4], wl[4], wo[4][20];
+    __shared__ __align__(16) float qs[2][20];
+    __shared__ float wm[4][2], wl[4][2], wo[4][2][20];
     __shared__ bool last_s;
-    const int h = blockIdx.x, t = blockIdx.y, sp = blockIdx.z, kvh = h / 2;
+    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -26961,7 +27474,7 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 4;
-    if (sp == 0 && h % 2 == 0) { /* this token's K/V into the cache */
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
         for (int i = threadIdx.x; i < 20; i += blockDim.x) {
             K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
@@ -26969,107 +27482,142 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 20; i += blockDim.x) qs[i] = q[(size_t)t * 160 + (size_t)h * 20 + i];
+    for (int i = threadIdx.x; i < 40; i += blockDim.x)
+        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)(kvh * 2) * 20 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)20);
-    float m = -INFINITY, l = 0.0f, o[1];
+    float m[2], l[2], o[2][1];
 #pragma unroll
-    for (int i = 0; i < 1; i++) o[i] = 0.0f;
+    for (int g = 0; g < 2; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+    }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float s = -INFINITY;
+        float sc[2];
+#pragma unroll
+        for (int g = 0; g < 2; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab65_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            float d = 0.0f;
             if (kt & 1ull) {
-                for (int c = 0; c < 20; c++) d = fmaf(qs[c], lab65_attention_kv(kt, c), d);
+                for (int c = 0; c < 20; c++) {
+                    const float kk = lab65_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < 2; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 8
+#pragma unroll 4
                 for (int c = 0; c < 20; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
-                    const float4 qq = *(const float4 *)(qs + c);
-                    d = fmaf(qq.x, __uint_as_float(raw.x << 16), d);
-                    d = fmaf(qq.y, __uint_as_float(raw.x & 0xffff0000u), d);
-                    d = fmaf(qq.z, __uint_as_float(raw.y << 16), d);
-                    d = fmaf(qq.w, __uint_as_float(raw.y & 0xffff0000u), d);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 2; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
                 }
             }
-            s = d * scale;
         }
-        const float m_new = fmaxf(m, llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-        const float p = j < j1 ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
-        l = l * corr + llm_warp_sum(p);
+        float p[2];
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[i] *= corr;
+        for (int g = 0; g < 2; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
         const int nj = min(32, j1 - base);
-#pragma unroll 4
+#pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[2];
+#pragma unroll
+            for (int g = 0; g < 2; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (d < 20) o[i] = fmaf(pj, lab65_attention_kv(vj, d), o[i]);
+                if (d < 20) {
+                    const float vv = lab65_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < 2; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
             }
         }
-        m = m_new;
     }
     if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
+#pragma unroll
+        for (int g = 0; g < 2; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
     }
 #pragma unroll
-    for (int i = 0; i < 1; i++) {
-        const int d = lane + 32 * i;
-        if (d < 20) wo[warp][d] = o[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w]); /* finite: warp 0 has positions */
-    float Ls = 0.0f;
-    for (int w = 0; w < 4; w++) Ls += wm[w] == -INFINITY ? 0.0f : wl[w] * expf(wm[w] - M);
-    float *yr = y + (size_t)t * 80 + (size_t)h * 20;
-    if (nsplit == 1) {
-        for (int d = threadIdx.x; d < 20; d += blockDim.x) {
-            float acc = 0.0f;
-            for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-            yr[d] = acc / Ls;
+    for (int g = 0; g < 2; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int d = lane + 32 * i;
+            if (d < 20) wo[warp][g][d] = o[g][i];
         }
-        return;
+    __syncthreads();
+    /* merge the warps: query head kvh * 2 + g, element d, for every (g, d) */
+    float *part = lab65_attention_part + (size_t)(t * 4 + kvh * 2) * 16 * 22;
+    for (int gd = threadIdx.x; gd < 40; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 80 + (size_t)(kvh * 2 + g) * 20 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
     }
-    float *part = lab65_attention_part + (size_t)(t * 4 + h) * 16 * 22;
-    float *pp = part + (size_t)sp * 22;
-    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int w = 0; w < 4; w++) acc += wm[w] == -INFINITY ? 0.0f : wo[w][d] * expf(wm[w] - M);
-        pp[2 + d] = acc;
-    }
-    if (threadIdx.x == 0) {
-        pp[0] = M;
-        pp[1] = Ls;
-    }
+    if (nsplit == 1) return;
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab65_attention_done[t * 4 + h];
+        unsigned int *done = &lab65_attention_done[t * 2 + kvh];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    float MM = -INFINITY;
-    for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(part + s2 * 22));
-    float LL = 0.0f;
-    for (int s2 = 0; s2 < nsplit; s2++) LL += __ldcg(part + s2 * 22 + 1) * expf(__ldcg(part + s2 * 22) - MM);
-    for (int d = threadIdx.x; d < 20; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++)
-            acc += __ldcg(part + s2 * 22 + 2 + d) * expf(__ldcg(part + s2 * 22) - MM);
-        yr[d] = acc / LL;
+    for (int gd = threadIdx.x; gd < 40; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        const float *pg = part + (size_t)g * 352;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 22) - MM);
+            LL += __ldcg(pg + s2 * 22 + 1) * f;
+            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
+        }
+        y[(size_t)t * 80 + (size_t)(kvh * 2 + g) * 20 + d] = acc / LL;
     }
 }
 
@@ -27081,7 +27629,7 @@ static void lab65_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab65_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
+    llm_launch(lab65_attention_k, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
                c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
