@@ -14,13 +14,16 @@
 % local KT = kvbf and "uint16_t" or "float"
 $(include("kernels/cuda/common.cu.lua"))
 % local MINLEN = 32 * NW
+% local GROUP_MIN_T = 8 -- from this many tokens per step the grouped blocks win (lab, H100)
 /* $(n.kernel): attention, $(nh) query heads, $(nkv) KV heads (group $(G)), head_dim $(hd),
  * KV blocks of $(P.block_size) tokens, $(P.max_blocks_per_seq) blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], $(kvbf and "bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way)" or "float32"), scale 1/sqrtf($(hd))).
  * One launch, grid (KV heads $(nkv), T, $(NSPLIT) splits) of $(32 * NW) threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * $(G) query heads of its KV head, so each K and V row is read once per group:
+ * $(G) query heads of its KV head when the step has $(GROUP_MIN_T) or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / $(P.block_size)],
  *    pos % $(P.block_size)). No block of this launch reads those slots: a position
@@ -48,7 +51,7 @@ $(include("kernels/cuda/common.cu.lua"))
  * floats ($(MAXT * nh * NSPLIT * PART * 4) bytes).
  * Shared memory: q [$(G)][$(hd)] + per-warp (m, l, o)[$(G)] = $((G * hd + NW * G * (hd + 2)) * 4) bytes. */
 __device__ float $(n.kernel)_part[$(MAXT * nh * NSPLIT * PART)];
-__device__ unsigned int $(n.kernel)_done[$(MAXT * nkv)];
+__device__ unsigned int $(n.kernel)_done[$(MAXT * nh)];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -82,16 +85,17 @@ __device__ __forceinline__ float $(n.kernel)_kv(unsigned long long p, int c) {
 % end
 }
 
+template <int GG>
 __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       $(KT) *__restrict__ K, $(KT) *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[$(G)][$(hd)];
-    __shared__ float wm[$(NW)][$(G)], wl[$(NW)][$(G)], wo[$(NW)][$(G)][$(hd)];
+    __shared__ __align__(16) float qs[GG][$(hd)];
+    __shared__ float wm[$(NW)][GG], wl[$(NW)][GG], wo[$(NW)][GG][$(hd)];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / $(G), t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -100,7 +104,7 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * $(P.max_blocks_per_seq);
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % $(G) == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / $(P.block_size)] * $(P.block_size) + (size_t)(pos_t % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
         for (int i = threadIdx.x; i < $(hd); i += blockDim.x) {
 % if kvbf then
@@ -113,13 +117,13 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < $(G * hd); i += blockDim.x)
-        qs[i / $(hd)][i % $(hd)] = q[(size_t)t * $(n.ins[1].stride) + (size_t)(kvh * $(G)) * $(hd) + i];
+    for (int i = threadIdx.x; i < GG * $(hd); i += blockDim.x)
+        qs[i / $(hd)][i % $(hd)] = q[(size_t)t * $(n.ins[1].stride) + (size_t)h0 * $(hd) + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)$(hd));
-    float m[$(G)], l[$(G)], o[$(G)][$(DPL)];
+    float m[GG], l[GG], o[GG][$(DPL)];
 #pragma unroll
-    for (int g = 0; g < $(G); g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -127,19 +131,19 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
     }
     for (int base = j0 + warp * 32; base < j1; base += $(32 * NW)) {
         const int j = base + lane;
-        float sc[$(G)];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < $(G); g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             $(n.kernel)_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
 % if vec4 and not kvbf then
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < $(hd); c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < $(G); g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -152,17 +156,17 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
                 for (int c = 0; c < $(hd); c++) {
                     const float kk = $(n.kernel)_kv(kt, c);
 #pragma unroll
-                    for (int g = 0; g < $(G); g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
                 }
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
                 for (int c = 0; c < $(hd); c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
 #pragma unroll
-                    for (int g = 0; g < $(G); g++) {
+                    for (int g = 0; g < GG; g++) {
                         const float4 qq = *(const float4 *)(&qs[g][c]);
                         sc[g] = fmaf(qq.x, k0, sc[g]);
                         sc[g] = fmaf(qq.y, k1, sc[g]);
@@ -175,13 +179,13 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
             for (int c = 0; c < $(hd); c++) {
                 const float kk = $(n.kernel)_kv(kt, c);
 #pragma unroll
-                for (int g = 0; g < $(G); g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
             }
 % end
         }
-        float p[$(G)];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < $(G); g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -192,41 +196,41 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[$(G)];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < $(G); g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < $(DPL); i++) {
                 const int d = lane + 32 * i;
                 if ($(hd % 32 == 0 and "true" or "d < " .. hd)) {
                     const float vv = $(n.kernel)_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < $(G); g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < $(G); g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < $(G); g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < $(DPL); i++) {
             const int d = lane + 32 * i;
             if (d < $(hd)) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * $(G) + g, element d, for every (g, d) */
-    float *part = $(n.kernel)_part + (size_t)(t * $(nh) + kvh * $(G)) * $(NSPLIT) * $(PART);
-    for (int gd = threadIdx.x; gd < $(G * hd); gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = $(n.kernel)_part + (size_t)(t * $(nh) + h0) * $(NSPLIT) * $(PART);
+    for (int gd = threadIdx.x; gd < GG * $(hd); gd += blockDim.x) {
         const int g = gd / $(hd), d = gd % $(hd);
         float M = -INFINITY;
         for (int w = 0; w < $(NW); w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -238,7 +242,7 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * $(n.out_stride) + (size_t)(kvh * $(G) + g) * $(hd) + d] = acc / Ls;
+            y[(size_t)t * $(n.out_stride) + (size_t)(h0 + g) * $(hd) + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * $(NSPLIT * PART) + (size_t)sp * $(PART);
             pp[2 + d] = acc;
@@ -252,14 +256,14 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &$(n.kernel)_done[t * $(nkv) + kvh];
+        unsigned int *done = &$(n.kernel)_done[t * $(nh) + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < $(G * hd); gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * $(hd); gd += blockDim.x) {
         const int g = gd / $(hd), d = gd % $(hd);
         const float *pg = part + (size_t)g * $(NSPLIT * PART);
         float MM = -INFINITY;
@@ -270,7 +274,7 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
             LL += __ldcg(pg + s2 * $(PART) + 1) * f;
             acc += __ldcg(pg + s2 * $(PART) + 2 + d) * f;
         }
-        y[(size_t)t * $(n.out_stride) + (size_t)(kvh * $(G) + g) * $(hd) + d] = acc / LL;
+        y[(size_t)t * $(n.out_stride) + (size_t)(h0 + g) * $(hd) + d] = acc / LL;
     }
 }
 
@@ -282,6 +286,12 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * $(P.block_size) * $(kvdim);
     $(KT) *K = ($(KT) *)c->k, *V = ($(KT) *)c->v;
-    llm_launch($(n.kernel)_k, dim3($(nkv), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its $(G) query heads (each K/V row read once) */
+    if (T < $(GROUP_MIN_T))
+        llm_launch($(n.kernel)_k<1>, dim3($(nh), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch($(n.kernel)_k<$(G)>, dim3($(nkv), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }

@@ -22040,7 +22040,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -22068,7 +22070,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (17039360 bytes).
  * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab50_attention_part[4259840];
-__device__ unsigned int lab50_attention_done[512];
+__device__ unsigned int lab50_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -22097,16 +22099,17 @@ __device__ __forceinline__ float lab50_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -22115,7 +22118,7 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 63;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -22123,13 +22126,13 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][4];
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -22137,18 +22140,18 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab50_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -22157,9 +22160,9 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -22170,41 +22173,41 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab50_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab50_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab50_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -22216,7 +22219,7 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
@@ -22230,14 +22233,14 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab50_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab50_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
@@ -22248,7 +22251,7 @@ __global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 130 + 1) * f;
             acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -22260,8 +22263,14 @@ static void lab50_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab50_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab50_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab50_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_50(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -22395,7 +22404,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -22423,7 +22434,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (17039360 bytes).
  * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab51_attention_part[4259840];
-__device__ unsigned int lab51_attention_done[512];
+__device__ unsigned int lab51_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -22452,16 +22463,17 @@ __device__ __forceinline__ float lab51_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -22470,7 +22482,7 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 512;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -22478,13 +22490,13 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][4];
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -22492,18 +22504,18 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab51_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -22512,9 +22524,9 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -22525,41 +22537,41 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab51_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab51_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab51_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -22571,7 +22583,7 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
@@ -22585,14 +22597,14 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab51_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab51_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
@@ -22603,7 +22615,7 @@ __global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 130 + 1) * f;
             acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -22615,8 +22627,14 @@ static void lab51_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab51_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab51_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab51_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_51(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -22750,7 +22768,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -22778,7 +22798,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (17039360 bytes).
  * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab52_attention_part[4259840];
-__device__ unsigned int lab52_attention_done[512];
+__device__ unsigned int lab52_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -22807,16 +22827,17 @@ __device__ __forceinline__ float lab52_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -22825,7 +22846,7 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 188;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -22833,13 +22854,13 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][4];
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -22847,18 +22868,18 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab52_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -22867,9 +22888,9 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -22880,41 +22901,41 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab52_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab52_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab52_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -22926,7 +22947,7 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
@@ -22940,14 +22961,14 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab52_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab52_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
@@ -22958,7 +22979,7 @@ __global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 130 + 1) * f;
             acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -22970,8 +22991,14 @@ static void lab52_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab52_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab52_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab52_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_52(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -23105,7 +23132,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -23133,7 +23162,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (17039360 bytes).
  * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab53_attention_part[4259840];
-__device__ unsigned int lab53_attention_done[512];
+__device__ unsigned int lab53_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -23162,16 +23191,17 @@ __device__ __forceinline__ float lab53_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -23180,7 +23210,7 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -23188,13 +23218,13 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][4];
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -23202,18 +23232,18 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab53_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -23222,9 +23252,9 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -23235,41 +23265,41 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab53_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab53_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab53_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -23281,7 +23311,7 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
@@ -23295,14 +23325,14 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab53_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab53_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
@@ -23313,7 +23343,7 @@ __global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 130 + 1) * f;
             acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -23325,8 +23355,14 @@ static void lab53_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab53_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab53_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab53_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_53(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -23460,7 +23496,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -23488,7 +23526,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (8650752 bytes).
  * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
 __device__ float lab54_attention_part[2162688];
-__device__ unsigned int lab54_attention_done[512];
+__device__ unsigned int lab54_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -23517,16 +23555,17 @@ __device__ __forceinline__ float lab54_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][64];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][64];
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -23535,7 +23574,7 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 44;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
         for (int i = threadIdx.x; i < 64; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
@@ -23543,13 +23582,13 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 256; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)(kvh * 4) * 64 + i];
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)64);
-    float m[4], l[4], o[4][2];
+    float m[GG], l[GG], o[GG][2];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -23557,18 +23596,18 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab54_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -23577,9 +23616,9 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -23590,41 +23629,41 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab54_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 2; i++) {
             const int d = lane + 32 * i;
             if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab54_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 66;
-    for (int gd = threadIdx.x; gd < 256; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab54_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
         const int g = gd / 64, d = gd % 64;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -23636,7 +23675,7 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(kvh * 4 + g) * 64 + d] = acc / Ls;
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
             pp[2 + d] = acc;
@@ -23650,14 +23689,14 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab54_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab54_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 256; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
         const int g = gd / 64, d = gd % 64;
         const float *pg = part + (size_t)g * 1056;
         float MM = -INFINITY;
@@ -23668,7 +23707,7 @@ __global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 66 + 1) * f;
             acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
         }
-        y[(size_t)t * 2048 + (size_t)(kvh * 4 + g) * 64 + d] = acc / LL;
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -23680,8 +23719,14 @@ static void lab54_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab54_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab54_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab54_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_54(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -23815,7 +23860,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -23843,7 +23890,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (8650752 bytes).
  * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
 __device__ float lab55_attention_part[2162688];
-__device__ unsigned int lab55_attention_done[512];
+__device__ unsigned int lab55_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -23872,16 +23919,17 @@ __device__ __forceinline__ float lab55_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][64];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][64];
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -23890,7 +23938,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
         for (int i = threadIdx.x; i < 64; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
@@ -23898,13 +23946,13 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 256; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)(kvh * 4) * 64 + i];
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)64);
-    float m[4], l[4], o[4][2];
+    float m[GG], l[GG], o[GG][2];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -23912,18 +23960,18 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab55_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -23932,9 +23980,9 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -23945,41 +23993,41 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab55_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 2; i++) {
             const int d = lane + 32 * i;
             if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab55_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 66;
-    for (int gd = threadIdx.x; gd < 256; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab55_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
         const int g = gd / 64, d = gd % 64;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -23991,7 +24039,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(kvh * 4 + g) * 64 + d] = acc / Ls;
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
             pp[2 + d] = acc;
@@ -24005,14 +24053,14 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab55_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab55_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 256; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
         const int g = gd / 64, d = gd % 64;
         const float *pg = part + (size_t)g * 1056;
         float MM = -INFINITY;
@@ -24023,7 +24071,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 66 + 1) * f;
             acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
         }
-        y[(size_t)t * 2048 + (size_t)(kvh * 4 + g) * 64 + d] = acc / LL;
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -24035,8 +24083,14 @@ static void lab55_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab55_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab55_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab55_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_55(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -24170,7 +24224,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (KV heads 3, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 3 query heads of its KV head, so each K and V row is read once per group:
+ * 3 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -24198,7 +24254,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (2433024 bytes).
  * Shared memory: q [3][64] + per-warp (m, l, o)[3] = 3936 bytes. */
 __device__ float lab56_attention_part[608256];
-__device__ unsigned int lab56_attention_done[192];
+__device__ unsigned int lab56_attention_done[576];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -24227,16 +24283,17 @@ __device__ __forceinline__ float lab56_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[3][64];
-    __shared__ float wm[4][3], wl[4][3], wo[4][3][64];
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 3, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24245,7 +24302,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 3;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 3 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 192 + (size_t)kvh * 64;
         for (int i = threadIdx.x; i < 64; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 960 + (size_t)kvh * 64 + i];
@@ -24253,13 +24310,13 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 192; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 960 + (size_t)(kvh * 3) * 64 + i];
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 960 + (size_t)h0 * 64 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)64);
-    float m[3], l[3], o[3][2];
+    float m[GG], l[GG], o[GG][2];
 #pragma unroll
-    for (int g = 0; g < 3; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -24267,18 +24324,18 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[3];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 3; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab56_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 3; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -24287,9 +24344,9 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
                 }
             }
         }
-        float p[3];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 3; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -24300,41 +24357,41 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[3];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 3; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab56_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 3; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 3; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 3; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 2; i++) {
             const int d = lane + 32 * i;
             if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 3 + g, element d, for every (g, d) */
-    float *part = lab56_attention_part + (size_t)(t * 9 + kvh * 3) * 16 * 66;
-    for (int gd = threadIdx.x; gd < 192; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab56_attention_part + (size_t)(t * 9 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
         const int g = gd / 64, d = gd % 64;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -24346,7 +24403,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 576 + (size_t)(kvh * 3 + g) * 64 + d] = acc / Ls;
+            y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
             pp[2 + d] = acc;
@@ -24360,14 +24417,14 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab56_attention_done[t * 3 + kvh];
+        unsigned int *done = &lab56_attention_done[t * 9 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 192; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
         const int g = gd / 64, d = gd % 64;
         const float *pg = part + (size_t)g * 1056;
         float MM = -INFINITY;
@@ -24378,7 +24435,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 66 + 1) * f;
             acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
         }
-        y[(size_t)t * 576 + (size_t)(kvh * 3 + g) * 64 + d] = acc / LL;
+        y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -24390,8 +24447,14 @@ static void lab56_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 192;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab56_attention_k, dim3(3, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 3 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab56_attention_k<1>, dim3(9, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab56_attention_k<3>, dim3(3, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_56(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -24525,7 +24588,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 8 query heads of its KV head, so each K and V row is read once per group:
+ * 8 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 32],
  *    pos % 32). No block of this launch reads those slots: a position
@@ -24553,7 +24618,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (8650752 bytes).
  * Shared memory: q [8][64] + per-warp (m, l, o)[8] = 10496 bytes. */
 __device__ float lab57_attention_part[2162688];
-__device__ unsigned int lab57_attention_done[256];
+__device__ unsigned int lab57_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -24582,16 +24647,17 @@ __device__ __forceinline__ float lab57_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[8][64];
-    __shared__ float wm[4][8], wl[4][8], wo[4][8][64];
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 8, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24600,7 +24666,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 11;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 8 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
         for (int i = threadIdx.x; i < 64; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
@@ -24608,13 +24674,13 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 2560 + (size_t)(kvh * 8) * 64 + i];
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 2560 + (size_t)h0 * 64 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)64);
-    float m[8], l[8], o[8][2];
+    float m[GG], l[GG], o[GG][2];
 #pragma unroll
-    for (int g = 0; g < 8; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -24622,18 +24688,18 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[8];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 8; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab57_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 8; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -24642,9 +24708,9 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
                 }
             }
         }
-        float p[8];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 8; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -24655,41 +24721,41 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[8];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 8; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab57_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 8; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 8; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 8; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 2; i++) {
             const int d = lane + 32 * i;
             if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 8 + g, element d, for every (g, d) */
-    float *part = lab57_attention_part + (size_t)(t * 32 + kvh * 8) * 16 * 66;
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab57_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
         const int g = gd / 64, d = gd % 64;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -24701,7 +24767,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(kvh * 8 + g) * 64 + d] = acc / Ls;
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
             pp[2 + d] = acc;
@@ -24715,14 +24781,14 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab57_attention_done[t * 4 + kvh];
+        unsigned int *done = &lab57_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
         const int g = gd / 64, d = gd % 64;
         const float *pg = part + (size_t)g * 1056;
         float MM = -INFINITY;
@@ -24733,7 +24799,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 66 + 1) * f;
             acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
         }
-        y[(size_t)t * 2048 + (size_t)(kvh * 8 + g) * 64 + d] = acc / LL;
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -24745,8 +24811,14 @@ static void lab57_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 32 * 256;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab57_attention_k, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 8 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab57_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab57_attention_k<8>, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_57(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -24880,7 +24952,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 1 query heads of its KV head, so each K and V row is read once per group:
+ * 1 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -24937,16 +25011,17 @@ __device__ __forceinline__ float lab58_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[1][16];
-    __shared__ float wm[4][1], wl[4][1], wo[4][1][16];
+    __shared__ __align__(16) float qs[GG][16];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][16];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 1, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24955,7 +25030,7 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
         for (int i = threadIdx.x; i < 16; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
@@ -24963,13 +25038,13 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 16; i += blockDim.x)
-        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)(kvh * 1) * 16 + i];
+    for (int i = threadIdx.x; i < GG * 16; i += blockDim.x)
+        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)h0 * 16 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)16);
-    float m[1], l[1], o[1][1];
+    float m[GG], l[GG], o[GG][1];
 #pragma unroll
-    for (int g = 0; g < 1; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -24977,18 +25052,18 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[1];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 1; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab58_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 16; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 1; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -24997,9 +25072,9 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
                 }
             }
         }
-        float p[1];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 1; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -25010,41 +25085,41 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[1];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 1; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
                 if (d < 16) {
                     const float vv = lab58_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 1; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 1; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 1; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 1; i++) {
             const int d = lane + 32 * i;
             if (d < 16) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 1 + g, element d, for every (g, d) */
-    float *part = lab58_attention_part + (size_t)(t * 8 + kvh * 1) * 16 * 18;
-    for (int gd = threadIdx.x; gd < 16; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab58_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
         const int g = gd / 16, d = gd % 16;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -25056,7 +25131,7 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 128 + (size_t)(kvh * 1 + g) * 16 + d] = acc / Ls;
+            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
             pp[2 + d] = acc;
@@ -25070,14 +25145,14 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab58_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab58_attention_done[t * 8 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 16; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
         const int g = gd / 16, d = gd % 16;
         const float *pg = part + (size_t)g * 288;
         float MM = -INFINITY;
@@ -25088,7 +25163,7 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 18 + 1) * f;
             acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
         }
-        y[(size_t)t * 128 + (size_t)(kvh * 1 + g) * 16 + d] = acc / LL;
+        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
     }
 }
 
@@ -25100,8 +25175,14 @@ static void lab58_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab58_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 1 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab58_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab58_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_58(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -25235,7 +25316,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 1 query heads of its KV head, so each K and V row is read once per group:
+ * 1 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -25292,16 +25375,17 @@ __device__ __forceinline__ float lab59_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[1][16];
-    __shared__ float wm[4][1], wl[4][1], wo[4][1][16];
+    __shared__ __align__(16) float qs[GG][16];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][16];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 1, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25310,7 +25394,7 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
         for (int i = threadIdx.x; i < 16; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
@@ -25318,13 +25402,13 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 16; i += blockDim.x)
-        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)(kvh * 1) * 16 + i];
+    for (int i = threadIdx.x; i < GG * 16; i += blockDim.x)
+        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)h0 * 16 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)16);
-    float m[1], l[1], o[1][1];
+    float m[GG], l[GG], o[GG][1];
 #pragma unroll
-    for (int g = 0; g < 1; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -25332,18 +25416,18 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[1];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 1; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab59_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 16; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 1; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -25352,9 +25436,9 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
                 }
             }
         }
-        float p[1];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 1; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -25365,41 +25449,41 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[1];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 1; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
                 if (d < 16) {
                     const float vv = lab59_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 1; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 1; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 1; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 1; i++) {
             const int d = lane + 32 * i;
             if (d < 16) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 1 + g, element d, for every (g, d) */
-    float *part = lab59_attention_part + (size_t)(t * 8 + kvh * 1) * 16 * 18;
-    for (int gd = threadIdx.x; gd < 16; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab59_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
         const int g = gd / 16, d = gd % 16;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -25411,7 +25495,7 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 128 + (size_t)(kvh * 1 + g) * 16 + d] = acc / Ls;
+            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
             pp[2 + d] = acc;
@@ -25425,14 +25509,14 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab59_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab59_attention_done[t * 8 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 16; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
         const int g = gd / 16, d = gd % 16;
         const float *pg = part + (size_t)g * 288;
         float MM = -INFINITY;
@@ -25443,7 +25527,7 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 18 + 1) * f;
             acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
         }
-        y[(size_t)t * 128 + (size_t)(kvh * 1 + g) * 16 + d] = acc / LL;
+        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
     }
 }
 
@@ -25455,8 +25539,14 @@ static void lab59_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab59_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 1 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab59_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab59_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_59(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -25590,7 +25680,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(20)).
  * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 2 query heads of its KV head, so each K and V row is read once per group:
+ * 2 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -25618,7 +25710,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (360448 bytes).
  * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes. */
 __device__ float lab60_attention_part[90112];
-__device__ unsigned int lab60_attention_done[128];
+__device__ unsigned int lab60_attention_done[256];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -25647,16 +25739,17 @@ __device__ __forceinline__ float lab60_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[2][20];
-    __shared__ float wm[4][2], wl[4][2], wo[4][2][20];
+    __shared__ __align__(16) float qs[GG][20];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][20];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 2, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25665,7 +25758,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 4;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
         for (int i = threadIdx.x; i < 20; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 160 + (size_t)kvh * 20 + i];
@@ -25673,13 +25766,13 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 40; i += blockDim.x)
-        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)(kvh * 2) * 20 + i];
+    for (int i = threadIdx.x; i < GG * 20; i += blockDim.x)
+        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)h0 * 20 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)20);
-    float m[2], l[2], o[2][1];
+    float m[GG], l[GG], o[GG][1];
 #pragma unroll
-    for (int g = 0; g < 2; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -25687,18 +25780,18 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[2];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 2; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab60_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 20; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 2; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -25707,9 +25800,9 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
                 }
             }
         }
-        float p[2];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 2; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -25720,41 +25813,41 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[2];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 2; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
                 if (d < 20) {
                     const float vv = lab60_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 2; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 2; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 2; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 1; i++) {
             const int d = lane + 32 * i;
             if (d < 20) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 2 + g, element d, for every (g, d) */
-    float *part = lab60_attention_part + (size_t)(t * 4 + kvh * 2) * 16 * 22;
-    for (int gd = threadIdx.x; gd < 40; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab60_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
         const int g = gd / 20, d = gd % 20;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -25766,7 +25859,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 80 + (size_t)(kvh * 2 + g) * 20 + d] = acc / Ls;
+            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
             pp[2 + d] = acc;
@@ -25780,14 +25873,14 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab60_attention_done[t * 2 + kvh];
+        unsigned int *done = &lab60_attention_done[t * 4 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 40; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
         const int g = gd / 20, d = gd % 20;
         const float *pg = part + (size_t)g * 352;
         float MM = -INFINITY;
@@ -25798,7 +25891,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 22 + 1) * f;
             acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
         }
-        y[(size_t)t * 80 + (size_t)(kvh * 2 + g) * 20 + d] = acc / LL;
+        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
     }
 }
 
@@ -25810,8 +25903,14 @@ static void lab60_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab60_attention_k, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 2 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab60_attention_k<1>, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab60_attention_k<2>, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_60(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -25945,7 +26044,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -25973,7 +26074,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (17039360 bytes).
  * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab61_attention_part[4259840];
-__device__ unsigned int lab61_attention_done[512];
+__device__ unsigned int lab61_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -26003,16 +26104,17 @@ __device__ __forceinline__ float lab61_attention_kv(unsigned long long p, int c)
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -26021,7 +26123,7 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 63;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -26029,13 +26131,13 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][4];
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -26043,9 +26145,9 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab61_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
@@ -26053,17 +26155,17 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
                 for (int c = 0; c < 128; c++) {
                     const float kk = lab61_attention_kv(kt, c);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
                 }
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
                 for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) {
+                    for (int g = 0; g < GG; g++) {
                         const float4 qq = *(const float4 *)(&qs[g][c]);
                         sc[g] = fmaf(qq.x, k0, sc[g]);
                         sc[g] = fmaf(qq.y, k1, sc[g]);
@@ -26073,9 +26175,9 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -26086,41 +26188,41 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab61_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab61_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab61_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -26132,7 +26234,7 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
@@ -26146,14 +26248,14 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab61_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab61_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
@@ -26164,7 +26266,7 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 130 + 1) * f;
             acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -26176,8 +26278,14 @@ static void lab61_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab61_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab61_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab61_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_61(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -26311,7 +26419,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -26339,7 +26449,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (17039360 bytes).
  * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab62_attention_part[4259840];
-__device__ unsigned int lab62_attention_done[512];
+__device__ unsigned int lab62_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -26369,16 +26479,17 @@ __device__ __forceinline__ float lab62_attention_kv(unsigned long long p, int c)
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -26387,7 +26498,7 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 19;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -26395,13 +26506,13 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][4];
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -26409,9 +26520,9 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab62_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
@@ -26419,17 +26530,17 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
                 for (int c = 0; c < 128; c++) {
                     const float kk = lab62_attention_kv(kt, c);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
                 }
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
                 for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) {
+                    for (int g = 0; g < GG; g++) {
                         const float4 qq = *(const float4 *)(&qs[g][c]);
                         sc[g] = fmaf(qq.x, k0, sc[g]);
                         sc[g] = fmaf(qq.y, k1, sc[g]);
@@ -26439,9 +26550,9 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -26452,41 +26563,41 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab62_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab62_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab62_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -26498,7 +26609,7 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
@@ -26512,14 +26623,14 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab62_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab62_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
@@ -26530,7 +26641,7 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 130 + 1) * f;
             acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -26542,8 +26653,14 @@ static void lab62_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab62_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab62_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab62_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_62(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -26677,7 +26794,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -26705,7 +26824,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (17039360 bytes).
  * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab63_attention_part[4259840];
-__device__ unsigned int lab63_attention_done[512];
+__device__ unsigned int lab63_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -26734,16 +26853,17 @@ __device__ __forceinline__ float lab63_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -26752,7 +26872,7 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 19;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -26760,13 +26880,13 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][4];
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -26774,18 +26894,18 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab63_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
             for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
+                for (int g = 0; g < GG; g++) {
                     const float4 qq = *(const float4 *)(&qs[g][c]);
                     sc[g] = fmaf(qq.x, kk.x, sc[g]);
                     sc[g] = fmaf(qq.y, kk.y, sc[g]);
@@ -26794,9 +26914,9 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -26807,41 +26927,41 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab63_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab63_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab63_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -26853,7 +26973,7 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
@@ -26867,14 +26987,14 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab63_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab63_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
@@ -26885,7 +27005,7 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 130 + 1) * f;
             acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -26897,8 +27017,14 @@ static void lab63_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
-    llm_launch(lab63_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab63_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab63_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_63(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -27032,7 +27158,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head, so each K and V row is read once per group:
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -27060,7 +27188,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (17039360 bytes).
  * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
 __device__ float lab64_attention_part[4259840];
-__device__ unsigned int lab64_attention_done[512];
+__device__ unsigned int lab64_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -27090,16 +27218,17 @@ __device__ __forceinline__ float lab64_attention_kv(unsigned long long p, int c)
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ float wm[4][4], wl[4][4], wo[4][4][128];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -27108,7 +27237,7 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
         for (int i = threadIdx.x; i < 128; i += blockDim.x) {
             K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -27116,13 +27245,13 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)(kvh * 4) * 128 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][4];
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -27130,9 +27259,9 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[4];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab64_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
@@ -27140,17 +27269,17 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
                 for (int c = 0; c < 128; c++) {
                     const float kk = lab64_attention_kv(kt, c);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
                 }
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
                 for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) {
+                    for (int g = 0; g < GG; g++) {
                         const float4 qq = *(const float4 *)(&qs[g][c]);
                         sc[g] = fmaf(qq.x, k0, sc[g]);
                         sc[g] = fmaf(qq.y, k1, sc[g]);
@@ -27160,9 +27289,9 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
                 }
             }
         }
-        float p[4];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -27173,41 +27302,41 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[4];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab64_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 4; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 4; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 4 + g, element d, for every (g, d) */
-    float *part = lab64_attention_part + (size_t)(t * 32 + kvh * 4) * 16 * 130;
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab64_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -27219,7 +27348,7 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
@@ -27233,14 +27362,14 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab64_attention_done[t * 8 + kvh];
+        unsigned int *done = &lab64_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 512; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
@@ -27251,7 +27380,7 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 130 + 1) * f;
             acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(kvh * 4 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -27263,8 +27392,14 @@ static void lab64_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab64_attention_k, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab64_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab64_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_64(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -27398,7 +27533,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(20)).
  * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 2 query heads of its KV head, so each K and V row is read once per group:
+ * 2 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
  *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
  *    pos % 16). No block of this launch reads those slots: a position
@@ -27426,7 +27563,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * floats (360448 bytes).
  * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes. */
 __device__ float lab65_attention_part[90112];
-__device__ unsigned int lab65_attention_done[128];
+__device__ unsigned int lab65_attention_done[256];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -27456,16 +27593,17 @@ __device__ __forceinline__ float lab65_attention_kv(unsigned long long p, int c)
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
 
+template <int GG>
 __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[2][20];
-    __shared__ float wm[4][2], wl[4][2], wo[4][2][20];
+    __shared__ __align__(16) float qs[GG][20];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][20];
     __shared__ bool last_s;
-    const int kvh = blockIdx.x, t = blockIdx.y, sp = blockIdx.z;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 2, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -27474,7 +27612,7 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 4;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+    if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
         for (int i = threadIdx.x; i < 20; i += blockDim.x) {
             K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
@@ -27482,13 +27620,13 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 40; i += blockDim.x)
-        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)(kvh * 2) * 20 + i];
+    for (int i = threadIdx.x; i < GG * 20; i += blockDim.x)
+        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)h0 * 20 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)20);
-    float m[2], l[2], o[2][1];
+    float m[GG], l[GG], o[GG][1];
 #pragma unroll
-    for (int g = 0; g < 2; g++) {
+    for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
@@ -27496,9 +27634,9 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
-        float sc[2];
+        float sc[GG];
 #pragma unroll
-        for (int g = 0; g < 2; g++) sc[g] = 0.0f;
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab65_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
@@ -27506,17 +27644,17 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
                 for (int c = 0; c < 20; c++) {
                     const float kk = lab65_attention_kv(kt, c);
 #pragma unroll
-                    for (int g = 0; g < 2; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
                 }
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
-#pragma unroll 4
+#pragma unroll (GG == 1 ? 8 : 4)
                 for (int c = 0; c < 20; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
 #pragma unroll
-                    for (int g = 0; g < 2; g++) {
+                    for (int g = 0; g < GG; g++) {
                         const float4 qq = *(const float4 *)(&qs[g][c]);
                         sc[g] = fmaf(qq.x, k0, sc[g]);
                         sc[g] = fmaf(qq.y, k1, sc[g]);
@@ -27526,9 +27664,9 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
                 }
             }
         }
-        float p[2];
+        float p[GG];
 #pragma unroll
-        for (int g = 0; g < 2; g++) {
+        for (int g = 0; g < GG; g++) {
             const float s = j < j1 ? sc[g] * scale : -INFINITY;
             const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
             p[g] = j < j1 ? expf(s - m_new) : 0.0f;
@@ -27539,41 +27677,41 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
-#pragma unroll 2
+#pragma unroll (GG == 1 ? 4 : 2)
         for (int jj = 0; jj < nj; jj++) {
             const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[2];
+            float pj[GG];
 #pragma unroll
-            for (int g = 0; g < 2; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
             for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
                 if (d < 20) {
                     const float vv = lab65_attention_kv(vj, d);
 #pragma unroll
-                    for (int g = 0; g < 2; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
                 }
             }
         }
     }
     if (lane == 0) {
 #pragma unroll
-        for (int g = 0; g < 2; g++) {
+        for (int g = 0; g < GG; g++) {
             wm[warp][g] = m[g];
             wl[warp][g] = l[g];
         }
     }
 #pragma unroll
-    for (int g = 0; g < 2; g++)
+    for (int g = 0; g < GG; g++)
 #pragma unroll
         for (int i = 0; i < 1; i++) {
             const int d = lane + 32 * i;
             if (d < 20) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * 2 + g, element d, for every (g, d) */
-    float *part = lab65_attention_part + (size_t)(t * 4 + kvh * 2) * 16 * 22;
-    for (int gd = threadIdx.x; gd < 40; gd += blockDim.x) {
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab65_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
         const int g = gd / 20, d = gd % 20;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
@@ -27585,7 +27723,7 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 80 + (size_t)(kvh * 2 + g) * 20 + d] = acc / Ls;
+            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
             pp[2 + d] = acc;
@@ -27599,14 +27737,14 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab65_attention_done[t * 2 + kvh];
+        unsigned int *done = &lab65_attention_done[t * 4 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < 40; gd += blockDim.x) {
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
         const int g = gd / 20, d = gd % 20;
         const float *pg = part + (size_t)g * 352;
         float MM = -INFINITY;
@@ -27617,7 +27755,7 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
             LL += __ldcg(pg + s2 * 22 + 1) * f;
             acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
         }
-        y[(size_t)t * 80 + (size_t)(kvh * 2 + g) * 20 + d] = acc / LL;
+        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
     }
 }
 
@@ -27629,8 +27767,14 @@ static void lab65_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
-    llm_launch(lab65_attention_k, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V, c->positions,
-               c->seq_index, c->block_tables, layer_off);
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 2 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab65_attention_k<1>, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab65_attention_k<2>, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_65(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
