@@ -6,6 +6,8 @@
  */
 #include "cli/session.h"
 
+#include "engine/engine_step.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,22 +122,7 @@ void session_close(CliSession *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Runs the copies copy-on-write queued, so the step sees every block it reads. */
-static int run_kv_copies(CliSession *s, LlmError *err) {
-    const KvCopy *copies = NULL;
-    int n = kv_cache_pending_copies(&s->kv, &copies);
-    if (n == 0) return LLM_OK;
-    const LlmEngineOps *ops = s->prog->engine;
-    if (ops->copy_blocks == NULL)
-        return llm_errorf(err, "the %s engine cannot copy KV blocks (copy-on-write of %d "
-                          "shared blocks)", ops->target, n);
-    if (ops->copy_blocks(s->engine, copies, n, err) != LLM_OK) return LLM_ERR;
-    kv_cache_copies_done(&s->kv);
-    return LLM_OK;
-}
-
 int session_step(CliSession *s, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
                  LlmError *err) {
-    if (run_kv_copies(s, err) != LLM_OK) return LLM_ERR;
-    return s->prog->engine->step(s->engine, b, rows, sampled, err);
+    return engine_step_kv(s->prog->engine, s->engine, &s->kv, b, rows, sampled, err);
 }

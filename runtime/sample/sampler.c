@@ -20,30 +20,42 @@ SamplerParams sampler_params_default(void) {
     return p;
 }
 
-static int check_openai_penalty(const char *flag, float v, LlmError *err) {
+const SamplerNames SAMPLER_FLAG_NAMES = {
+    "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
+    "--presence-penalty", "--frequency-penalty", "--logprobs"};
+const SamplerNames SAMPLER_FIELD_NAMES = {
+    "temperature", "top_k", "top_p", "min_p", "repetition_penalty",
+    "presence_penalty", "frequency_penalty", "logprobs"};
+
+static int check_openai_penalty(const char *name, float v, LlmError *err) {
     if (!(v >= -2.0f && v <= 2.0f))
-        return llm_errorf(err, "%s %g: must be in [-2, 2]", flag, (double)v);
+        return llm_errorf(err, "%s %g: must be in [-2, 2]", name, (double)v);
+    return LLM_OK;
+}
+
+int sampler_params_check(const SamplerParams *p, const SamplerNames *n, LlmError *err) {
+    if (!(p->temperature >= 0.0f) || isinf(p->temperature))
+        return llm_errorf(err, "%s %g: must be a finite number >= 0", n->temperature,
+                          (double)p->temperature);
+    if (p->top_k < 0) return llm_errorf(err, "%s %d: must be >= 0", n->top_k, p->top_k);
+    if (!(p->top_p > 0.0f && p->top_p <= 1.0f))
+        return llm_errorf(err, "%s %g: must be in (0, 1]", n->top_p, (double)p->top_p);
+    if (!(p->min_p >= 0.0f && p->min_p <= 1.0f))
+        return llm_errorf(err, "%s %g: must be in [0, 1]", n->min_p, (double)p->min_p);
+    if (!(p->repetition_penalty > 0.0f) || isinf(p->repetition_penalty))
+        return llm_errorf(err, "%s %g: must be a finite number > 0 (1 = off)",
+                          n->repetition_penalty, (double)p->repetition_penalty);
+    if (check_openai_penalty(n->presence_penalty, p->presence_penalty, err) != LLM_OK ||
+        check_openai_penalty(n->frequency_penalty, p->frequency_penalty, err) != LLM_OK)
+        return LLM_ERR;
+    if (p->logprobs < -1 || p->logprobs > LLM_LOGPROBS_MAX)
+        return llm_errorf(err, "%s %d: must be in [0, %d]", n->logprobs, p->logprobs,
+                          LLM_LOGPROBS_MAX);
     return LLM_OK;
 }
 
 int sampler_params_validate(const SamplerParams *p, LlmError *err) {
-    if (!(p->temperature >= 0.0f) || isinf(p->temperature))
-        return llm_errorf(err, "--temperature %g: must be a finite number >= 0",
-                          (double)p->temperature);
-    if (p->top_k < 0) return llm_errorf(err, "--top-k %d: must be >= 0", p->top_k);
-    if (!(p->top_p > 0.0f && p->top_p <= 1.0f))
-        return llm_errorf(err, "--top-p %g: must be in (0, 1]", (double)p->top_p);
-    if (!(p->min_p >= 0.0f && p->min_p <= 1.0f))
-        return llm_errorf(err, "--min-p %g: must be in [0, 1]", (double)p->min_p);
-    if (!(p->repetition_penalty > 0.0f) || isinf(p->repetition_penalty))
-        return llm_errorf(err, "--repeat-penalty %g: must be a finite number > 0 (1 = off)",
-                          (double)p->repetition_penalty);
-    if (check_openai_penalty("--presence-penalty", p->presence_penalty, err) != LLM_OK ||
-        check_openai_penalty("--frequency-penalty", p->frequency_penalty, err) != LLM_OK)
-        return LLM_ERR;
-    if (p->logprobs < -1 || p->logprobs > LLM_LOGPROBS_MAX)
-        return llm_errorf(err, "--logprobs %d: must be in [0, %d]", p->logprobs, LLM_LOGPROBS_MAX);
-    return LLM_OK;
+    return sampler_params_check(p, &SAMPLER_FLAG_NAMES, err);
 }
 
 static int penalties_on(const SamplerParams *p) {

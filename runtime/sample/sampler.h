@@ -83,9 +83,22 @@ typedef struct Sampler {
  * off (1, 0, 0), logprobs -1, seed 0. */
 SamplerParams sampler_params_default(void);
 
-/* Checks ranges; messages name the flag (--temperature, --top-k, --top-p,
- * --min-p, --repeat-penalty, --presence-penalty, --frequency-penalty,
- * --logprobs) and the value. */
+/* What range-check messages call each parameter. */
+typedef struct SamplerNames {
+    const char *temperature, *top_k, *top_p, *min_p, *repetition_penalty, *presence_penalty,
+        *frequency_penalty, *logprobs;
+} SamplerNames;
+/* The command-line flags: --temperature, --top-k, --top-p, --min-p,
+ * --repeat-penalty, --presence-penalty, --frequency-penalty, --logprobs. */
+extern const SamplerNames SAMPLER_FLAG_NAMES;
+/* The request fields of the batch file and the HTTP API (OpenAI / vLLM
+ * names): temperature, top_k, top_p, min_p, repetition_penalty,
+ * presence_penalty, frequency_penalty, logprobs. */
+extern const SamplerNames SAMPLER_FIELD_NAMES;
+
+/* Checks ranges; messages name the parameter as names says and the value. */
+int sampler_params_check(const SamplerParams *p, const SamplerNames *names, LlmError *err);
+/* sampler_params_check with the flag names. */
 int sampler_params_validate(const SamplerParams *p, LlmError *err);
 
 /* p must be valid (sampler_params_validate). */

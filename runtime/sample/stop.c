@@ -29,19 +29,23 @@ static int valid_utf8(const char *s, size_t len) {
     return 1;
 }
 
-int stop_strings_validate(const char *const *strs, int n, LlmError *err) {
+int stop_strings_check(const char *const *strs, int n, const char *name, LlmError *err) {
     if (n < 0 || n > STOP_MAX_STRINGS)
-        return llm_errorf(err, "--stop: %d stop strings, at most %d", n, STOP_MAX_STRINGS);
+        return llm_errorf(err, "%s: %d stop strings, at most %d", name, n, STOP_MAX_STRINGS);
     for (int i = 0; i < n; i++) {
         size_t len = strlen(strs[i]);
-        if (len == 0) return llm_errorf(err, "--stop '': a stop string must not be empty");
+        if (len == 0) return llm_errorf(err, "%s '': a stop string must not be empty", name);
         if (len > STOP_MAX_BYTES)
-            return llm_errorf(err, "--stop '%.32s...': %zu bytes, at most %d", strs[i], len,
+            return llm_errorf(err, "%s '%.32s...': %zu bytes, at most %d", name, strs[i], len,
                               STOP_MAX_BYTES);
         if (!valid_utf8(strs[i], len))
-            return llm_errorf(err, "--stop '%s': not valid UTF-8", strs[i]);
+            return llm_errorf(err, "%s '%s': not valid UTF-8", name, strs[i]);
     }
     return LLM_OK;
+}
+
+int stop_strings_validate(const char *const *strs, int n, LlmError *err) {
+    return stop_strings_check(strs, n, "--stop", err);
 }
 
 int stop_matcher_init(StopMatcher *m, const char *const *strs, int n, LlmError *err) {

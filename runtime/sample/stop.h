@@ -45,6 +45,8 @@ typedef struct StopMatcher {
  * only when n is in range), each non-empty, at most STOP_MAX_BYTES bytes,
  * valid UTF-8. Messages name --stop and the value. */
 int stop_strings_validate(const char *const *strs, int n, LlmError *err);
+/* The same checks with name ("stop") in the messages instead of --stop. */
+int stop_strings_check(const char *const *strs, int n, const char *name, LlmError *err);
 
 /* Validates and copies strs [n]; m is empty on error. */
 int stop_matcher_init(StopMatcher *m, const char *const *strs, int n, LlmError *err);
