@@ -1,0 +1,151 @@
+/* sched_step.c - one step: the plan (sched_queue.c) becomes an LlmBatch,
+ * the engine runs it (copy-on-write copies first), the sequences advance,
+ * their full blocks are committed, and the sampled tokens go to
+ * sched_output.c.
+ *
+ * Batch layout: the planned sequences in plan order, each one's chunk
+ * contiguous and in position order; block-table row r of the batch is
+ * the r-th planned sequence's table (copied, so the engine sees only the
+ * rows it needs). A chunk that reaches the end of its sequence's tokens
+ * gets one logits row (its last token) and one LlmSampleRow.
+ *
+ * KV statistics after each step: the blocks in use and how many of their
+ * token slots hold K/V of a running sequence (a block shared by several
+ * sequences counts once, with the most tokens any of them holds in it).
+ */
+#include "sched/sched_internal.h"
+
+#include <string.h>
+
+#include "engine/engine_step.h"
+
+/* 1 when q's tokens are picked on the host (penalties or logprobs). */
+static int seq_host_sampling(const SchedSeq *q) {
+    return sampler_has_penalties(&q->sampler) || q->sampler.params.logprobs >= 0;
+}
+
+/* The sample row of q's logits row k: the full row for a host pick, a
+ * plain one (no penalty table, no logprobs) for the engine. 1 if host. */
+static int add_sample_row(Sched *s, SchedSeq *q, int k) {
+    sampler_next_row(&q->sampler, &s->rows[k]);
+    s->engine_rows[k] = s->rows[k];
+    if (!seq_host_sampling(q)) return 0;
+    s->engine_rows[k].n_counts = 0;
+    s->engine_rows[k].logprobs = 0;
+    s->engine_rows[k].top_logprobs = 0;
+    return 1;
+}
+
+/* Fills the batch arrays from the plan; *n_logits rows, *host when some
+ * row is picked on the host. Returns the token count. */
+static int build_batch(Sched *s, int *n_logits, int *host) {
+    const KvCache *kv = s->be.kv;
+    size_t mb = (size_t)s->be.prog->max_blocks_per_seq;
+    int t = 0, k = 0;
+    *host = 0;
+    for (int r = 0; r < s->n_plan; r++) {
+        SchedSeq *q = s->plan[r];
+        memcpy(s->tables + (size_t)r * mb, kv_seq_block_table(kv, q->slot), sizeof(int32_t) * mb);
+        for (int j = 0; j < q->chunk; j++, t++) {
+            s->tokens[t] = q->tokens[q->n_computed + j];
+            s->positions[t] = q->n_computed + j;
+            s->seq_index[t] = r;
+        }
+        q->row = -1;
+        if (q->n_computed + q->chunk == q->n_tokens) {
+            q->row = k;
+            s->logit_rows[k] = t - 1;
+            *host |= add_sample_row(s, q, k);
+            k++;
+        }
+    }
+    *n_logits = k;
+    return t;
+}
+
+/* Live token slots in the blocks of the running sequences (module comment). */
+static long long kv_live_tokens(Sched *s) {
+    const KvCache *kv = s->be.kv;
+    int bs = kv->shape.block_size;
+    uint32_t stamp = ++s->step_stamp;
+    long long live = 0;
+    for (int i = 0; i < s->n_running; i++) {
+        const KvSeq *seq = &kv->seqs[s->running[i]->slot];
+        for (int b = 0; b < seq->n_blocks; b++) {
+            int32_t id = seq->block_table[b];
+            int fill = seq->n_tokens - b * bs < bs ? seq->n_tokens - b * bs : bs;
+            if (s->stamp[id] != stamp) {
+                s->stamp[id] = stamp;
+                s->fill[id] = 0;
+            }
+            if (fill > s->fill[id]) {
+                live += fill - s->fill[id];
+                s->fill[id] = fill;
+            }
+        }
+    }
+    return live;
+}
+
+static void note_kv_use(Sched *s) {
+    KvStats kv = kv_cache_stats(s->be.kv);
+    long long live = kv_live_tokens(s);
+    SchedStats *st = &s->stats;
+    st->sum_used_slots += (long long)kv.n_used * s->be.kv->shape.block_size;
+    st->sum_live_tokens += live;
+    if (kv.n_used > st->peak_used_blocks) {
+        st->peak_used_blocks = kv.n_used;
+        st->peak_live_tokens = live;
+    }
+}
+
+/* Advances the planned sequences, commits their full blocks, then hands
+ * each sampled token over (which may finish and release a sequence). */
+static void apply_step(Sched *s, int host) {
+    KvCache *kv = s->be.kv;
+    for (int r = 0; r < s->n_plan; r++) {
+        SchedSeq *q = s->plan[r];
+        q->n_computed += q->chunk;
+        kv_seq_commit(kv, q->slot, q->tokens, q->n_computed);
+    }
+    note_kv_use(s);
+    size_t vocab = (size_t)s->vocab;
+    for (int r = 0; r < s->n_plan; r++) {
+        SchedSeq *q = s->plan[r];
+        if (q->row < 0) continue;
+        int32_t id = s->sampled[q->row];
+        LlmTokenLogprobs lp;
+        memset(&lp, 0, sizeof lp);
+        if (host && seq_host_sampling(q))
+            id = sampler_pick(&s->rows[q->row], q->sampler.counts, s->logits + (size_t)q->row * vocab,
+                              s->vocab, q->sampler.cands, q->sampler.params.logprobs >= 0 ? &lp : NULL);
+        sched_seq_take(s, q, id, q->sampler.params.logprobs >= 0 ? &lp : NULL);
+    }
+}
+
+static int run_engine(Sched *s, int n_tokens, int n_logits, int host, LlmError *err) {
+    const LlmProgram *p = s->be.prog;
+    if (host && s->logits == NULL)
+        s->logits = llm_xmalloc(sizeof(float) * (size_t)s->budget * (size_t)p->vocab_size);
+    LlmBatch b = {.n_tokens = n_tokens, .tokens = s->tokens, .positions = s->positions,
+                  .seq_index = s->seq_index, .n_seqs = s->n_plan, .block_tables = s->tables,
+                  .n_logits = n_logits, .logit_rows = s->logit_rows,
+                  .logits = host ? s->logits : NULL};
+    return engine_step_kv(p->engine, s->be.engine, s->be.kv, &b,
+                          n_logits > 0 ? s->engine_rows : NULL, s->sampled, err);
+}
+
+int sched_step(Sched *s, LlmError *err) {
+    sched_plan(s);
+    if (s->n_plan == 0 && sched_busy(s)) sched_plan(s); /* a fork became ready */
+    if (s->n_plan == 0) return LLM_OK;
+    int n_logits = 0, host = 0;
+    int n_tokens = build_batch(s, &n_logits, &host);
+    if (run_engine(s, n_tokens, n_logits, host, err) != LLM_OK) return LLM_ERR;
+    s->stats.steps++;
+    s->stats.batch_tokens += n_tokens;
+    s->stats.sampled_tokens += n_logits;
+    if (s->n_running > s->stats.peak_running) s->stats.peak_running = s->n_running;
+    apply_step(s, host);
+    return LLM_OK;
+}
