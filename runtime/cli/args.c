@@ -74,10 +74,20 @@ static const CliOption CLI_OPTIONS[] = {
     {"--chat-template", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(chat_template), NO_MARK, 0, 0, 0},
     {"--threads", "-t", CLI_OPT_INT, CLI_IN_ALL, AT(n_threads), NO_MARK, 1, 4096, 0},
     {"--kv-memory", NULL, CLI_OPT_KV_BUDGET, CLI_IN_ALL, AT(kv_memory), NO_MARK, 0, 0, 0},
-    {"--prompt-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(prompt_len), NO_MARK, 1, INT_MAX, 0},
-    {"--gen-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(gen_len), NO_MARK, 1, INT_MAX, 0},
-    {"--batch", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(batch), NO_MARK, 1, 1, 0},
-    {"--runs", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(runs), NO_MARK, 1, 1000, 0},
+    {"--input", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(input), NO_MARK, 0, 0, 0},
+    {"--output", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(output), NO_MARK, 0, 0, 0},
+    {"--max-seqs", NULL, CLI_OPT_INT, CLI_IN_GENERATE | CLI_IN_BENCH, AT(max_seqs), NO_MARK, 1, 4096, 0},
+    {"--max-batch-tokens", NULL, CLI_OPT_INT, CLI_IN_GENERATE | CLI_IN_BENCH, AT(max_batch_tokens),
+     NO_MARK, 1, INT_MAX, 0},
+    {"--concurrency", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(concurrency), AT(has_concurrency), 1, 4096, 0},
+    {"--requests", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(requests), AT(has_requests), 1, 10000000, 0},
+    {"--input-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(input_len), AT(has_input_len), 1, INT_MAX, 0},
+    {"--output-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(output_len), AT(has_output_len), 1, INT_MAX, 0},
+    {"--json", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(bench_json), NO_MARK, 0, 0, 0},
+    {"--prompt-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(prompt_len), AT(has_batch1_flag), 1, INT_MAX, 0},
+    {"--gen-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(gen_len), AT(has_batch1_flag), 1, INT_MAX, 0},
+    {"--batch", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(batch), AT(has_batch1_flag), 1, 1, 0},
+    {"--runs", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(runs), AT(has_batch1_flag), 1, 1000, 0},
 };
 
 void cli_print_usage(FILE *f, const char *prog_name) {
@@ -85,11 +95,16 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "usage: %s COMMAND [options]\n"
             "commands:\n"
             "  generate -p TEXT   generate a continuation of TEXT\n"
+            "  generate --input FILE\n"
+            "                     run every request of a JSON-lines file through the\n"
+            "                     batching scheduler; one JSON result per line\n"
             "  chat               talk with the model: user lines on stdin, replies\n"
             "                     on stdout (EOF ends the session)\n"
             "  info               print the model manifest and memory plan\n"
             "  bench              time prefill and decode; print tokens/s, bytes read per\n"
-            "                     token and the ratio to the measured copy bandwidth\n"
+            "                     token and the ratio to the measured copy bandwidth;\n"
+            "                     with --concurrency etc.: a serving load through the\n"
+            "                     scheduler (throughput, TTFT, inter-token latency)\n"
             "generate options:\n"
             "  -p, --prompt TEXT      prompt text\n"
             "  --ids \"1 2 3\"          prompt as token ids instead of text\n"
@@ -116,11 +131,29 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "  --ignore-eos           keep generating after EOS\n"
             "  --print-ids            print the generated ids on a line 'ids: ...'\n"
             "  --dump-logits FILE     write float32 [n_prompt][vocab] prompt logits\n"
+            "batch options (generate --input):\n"
+            "  --input FILE           requests, one JSON object per line: \"prompt\" and\n"
+            "                         optionally max_tokens, temperature, top_p, top_k,\n"
+            "                         min_p, repetition_penalty, presence_penalty,\n"
+            "                         frequency_penalty, stop, stop_token_ids, seed, n,\n"
+            "                         logprobs, ignore_eos, id (the flags above are the\n"
+            "                         defaults; -n is the default max_tokens)\n"
+            "  --output FILE          results, one JSON object per input line, in input\n"
+            "                         order (default: stdout)\n"
+            "  --max-seqs N           sequences running at once (default: the step's token\n"
+            "                         budget, at most 64; bench: --concurrency)\n"
+            "  --max-batch-tokens N   tokens per forward step (default: the program's)\n"
             "bench options:\n"
             "  --prompt-len N         prompt tokens (default 16)\n"
             "  --gen-len N            generated tokens, greedy, EOS ignored (default 128)\n"
             "  --batch N              sequences (1 until batching lands)\n"
             "  --runs N               timed runs after one warm-up, median reported (default 3)\n"
+            "  --concurrency C        serving load: C requests in flight (default 1)\n"
+            "  --requests R           requests in all (default 4 x C)\n"
+            "  --input-len I          prompt tokens per request (default 32)\n"
+            "  --output-len O         generated tokens per request, EOS ignored (default 64)\n"
+            "  --json FILE            also write the serving results as JSON\n"
+            "  (and --max-seqs, --max-batch-tokens as for generate --input)\n"
             "chat options (and -n per reply and every sampling, stop and logprobs option):\n"
             "  --system TEXT          system message (default: the template's own,\n"
             "                         if it has one)\n"
@@ -277,6 +310,9 @@ static void args_defaults(CliArgs *a) {
     a->gen_len = 128;
     a->batch = 1;
     a->runs = 3;
+    a->concurrency = 1;
+    a->input_len = 32;
+    a->output_len = 64;
     a->n_predict = 128;
     a->top_p = 1.0f;
 }
@@ -315,6 +351,44 @@ static int args_check_values(const CliArgs *a, LlmError *err) {
     return LLM_OK;
 }
 
+/* The prompt source of generate: -p, --ids or --input, and what goes with
+ * each. */
+static int args_check_generate(const CliArgs *a, LlmError *err) {
+    int sources = (a->prompt != NULL) + (a->ids != NULL) + (a->input != NULL);
+    if (sources == 0)
+        return llm_errorf(err, "generate: give a prompt with -p TEXT or --ids \"1 2 3\", or a "
+                          "file of requests with --input FILE");
+    if (sources > 1) return llm_errorf(err, "generate: give one of -p, --ids and --input");
+    if (a->input == NULL) {
+        if (a->output != NULL) return llm_errorf(err, "--output %s: goes with --input", a->output);
+        if (a->max_seqs || a->max_batch_tokens)
+            return llm_errorf(err, "--max-seqs and --max-batch-tokens go with --input");
+        return LLM_OK;
+    }
+    if (a->dump_logits || a->logprobs_file || a->print_ids)
+        return llm_errorf(err, "--input: --dump-logits, --logprobs-file and --print-ids are for "
+                          "a single prompt (results carry token_ids and logprobs)");
+    if (a->n_predict == 0) return llm_errorf(err, "-n 0: batch requests need at least one token");
+    return LLM_OK;
+}
+
+int cli_bench_serving(const CliArgs *a) {
+    return a->has_concurrency || a->has_requests || a->has_input_len || a->has_output_len ||
+           a->bench_json != NULL;
+}
+
+/* The batch-1 bench and the serving load take different flags. */
+static int args_check_bench(const CliArgs *a, LlmError *err) {
+    if (cli_bench_serving(a) && a->has_batch1_flag)
+        return llm_errorf(err, "bench: --prompt-len, --gen-len, --batch and --runs are for the "
+                          "batch-1 bench; the serving load takes --input-len, --output-len, "
+                          "--requests");
+    if (!cli_bench_serving(a) && (a->max_seqs || a->max_batch_tokens))
+        return llm_errorf(err, "bench: --max-seqs and --max-batch-tokens go with the serving "
+                          "load (--concurrency, --requests, --input-len, --output-len)");
+    return LLM_OK;
+}
+
 int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err) {
     args_defaults(a);
     if (argc < 2) return LLM_OK;
@@ -336,9 +410,7 @@ int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err) {
         }
         if (option_store(o, arg, value, a, err) != LLM_OK) return LLM_ERR;
     }
-    if (a->command == CLI_CMD_GENERATE && a->prompt == NULL && a->ids == NULL)
-        return llm_errorf(err, "generate: give a prompt with -p TEXT or --ids \"1 2 3\"");
-    if (a->prompt != NULL && a->ids != NULL)
-        return llm_errorf(err, "generate: give either -p or --ids, not both");
+    if (a->command == CLI_CMD_GENERATE && args_check_generate(a, err) != LLM_OK) return LLM_ERR;
+    if (a->command == CLI_CMD_BENCH && args_check_bench(a, err) != LLM_OK) return LLM_ERR;
     return args_check_values(a, err);
 }

@@ -63,11 +63,29 @@ typedef struct CliArgs {
     KvBudget kv_memory;      /* --kv-memory bytes or fraction, default one full-context sequence */
     const char *system;      /* chat --system TEXT, NULL when absent */
     const char *chat_template; /* chat --chat-template NAME, NULL = the model's */
+    const char *input;       /* generate --input FILE: JSON lines of requests, NULL = -p / --ids */
+    const char *output;      /* generate --output FILE: JSON lines of results, NULL = stdout */
+    int max_seqs;            /* --max-seqs: sequences running at once, 0 = the default */
+    int max_batch_tokens;    /* --max-batch-tokens: tokens per step, 0 = the program's */
+    int concurrency;         /* bench --concurrency, valid when has_concurrency (default 1) */
+    int has_concurrency;
+    int requests;            /* bench --requests, valid when has_requests (default 4 x concurrency) */
+    int has_requests;
+    int input_len;           /* bench --input-len, valid when has_input_len (default 32) */
+    int has_input_len;
+    int output_len;          /* bench --output-len, valid when has_output_len (default 64) */
+    int has_output_len;
+    const char *bench_json;  /* bench --json FILE, NULL when absent */
     int prompt_len;          /* bench --prompt-len, default 16 */
     int gen_len;             /* bench --gen-len, default 128 */
     int batch;               /* bench --batch, default 1 */
     int runs;                /* bench --runs, default 3 */
+    int has_batch1_flag;     /* 1 when --prompt-len, --gen-len, --batch or --runs was given */
 } CliArgs;
+
+/* 1 when bench runs the serving load (any of --concurrency, --requests,
+ * --input-len, --output-len, --json), 0 for the batch-1 bench. */
+int cli_bench_serving(const CliArgs *a);
 
 /* Fills a with defaults, then parses argv[1..argc-1]. */
 int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err);

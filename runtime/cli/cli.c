@@ -9,10 +9,33 @@
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_RUNTIME = 1, CLI_EXIT_USAGE = 2 };
 
+/* Sequence slots and KV budget: one sequence for the single-prompt
+ * commands; for the scheduler's (generate --input, the serving bench)
+ * --max-seqs slots (default: bench --concurrency, else the step's token
+ * budget, at most CLI_DEFAULT_MAX_SEQS) and, without --kv-memory, 90% of
+ * the free memory, which kv_budget_blocks caps at what those sequences can
+ * use at full context. */
+enum { CLI_DEFAULT_MAX_SEQS = 64 };
+
+static void session_sizes(const CliArgs *a, const LlmProgram *prog, SessionOptions *opt) {
+    int batch = (a->command == CLI_CMD_GENERATE && a->input != NULL) ||
+                (a->command == CLI_CMD_BENCH && cli_bench_serving(a));
+    opt->max_seqs = 1;
+    if (!batch) return;
+    int budget = a->max_batch_tokens > 0 && a->max_batch_tokens < prog->max_tokens
+                     ? a->max_batch_tokens : prog->max_tokens;
+    int seqs = a->command == CLI_CMD_BENCH ? a->concurrency : CLI_DEFAULT_MAX_SEQS;
+    if (seqs > budget) seqs = budget;
+    opt->max_seqs = a->max_seqs > 0 ? a->max_seqs : seqs;
+    if (opt->kv_memory.kind == KV_BUDGET_DEFAULT)
+        opt->kv_memory = (KvBudget){.kind = KV_BUDGET_FRACTION, .fraction = 0.9};
+}
+
 static int run_command(const CliArgs *a, const LlmProgram *prog, const char *payload_path,
                        FILE *in, FILE *out, FILE *log, LlmError *err) {
     SessionOptions opt = {.payload_path = payload_path, .n_threads = a->n_threads,
                           .kv_memory = a->kv_memory, .max_seqs = 1};
+    session_sizes(a, prog, &opt);
     CliSession s;
     if (session_open(&s, prog, &opt, err) != LLM_OK) return LLM_ERR;
     int rc = a->command == CLI_CMD_GENERATE ? cmd_generate(&s, a, out, log, err)

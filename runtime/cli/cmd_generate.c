@@ -108,6 +108,7 @@ static int gen_setup(GenState *g, const int32_t *ids, int n, FILE *log, LlmError
 }
 
 int cmd_generate(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError *err) {
+    if (a->input != NULL) return cmd_generate_batch(s, a, out, log, err);
     GenState g;
     gen_state_init(&g, s, a);
     int32_t *ids = NULL;

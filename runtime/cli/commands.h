@@ -11,11 +11,17 @@
 #include "sample/sampler.h"
 
 int cmd_generate(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError *err);
+/* generate --input: a JSON-lines file of requests through the scheduler;
+ * see cmd_batch.c and batch_line.h. */
+int cmd_generate_batch(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError *err);
 /* Reads user lines from in until EOF; see cmd_chat.c. */
 int cmd_chat(CliSession *s, const CliArgs *a, FILE *in, FILE *out, FILE *log, LlmError *err);
 int cmd_info(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
 /* Times prefill and greedy decode; prints the roofline ratio. */
 int cmd_bench(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
+/* bench --concurrency ...: a serving load through the scheduler; see
+ * cmd_bench_serve.c. */
+int cmd_bench_serve(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
 
 /* Sampling parameters for a request: greedy, overridden by the manifest's
  * "generation" object (generation_config.json: temperature, top_k, top_p,
