@@ -77,7 +77,8 @@ static int check_known_fields(const json_t *doc, int line, LlmError *err) {
         int known = 0;
         for (size_t i = 0; i < sizeof BATCH_OTHER_FIELDS / sizeof BATCH_OTHER_FIELDS[0]; i++)
             known |= strcmp(key, BATCH_OTHER_FIELDS[i]) == 0;
-        for (int i = 0; i < BATCH_N_FLOAT_FIELDS; i++) known |= strcmp(key, BATCH_FLOAT_FIELDS[i].name) == 0;
+        for (int i = 0; i < BATCH_N_FLOAT_FIELDS; i++)
+            known |= strcmp(key, BATCH_FLOAT_FIELDS[i].name) == 0;
         if (!known) {
             char names[512];
             field_list(names, sizeof names);
@@ -145,7 +146,8 @@ static int parse_stop_ids(const json_t *doc, BatchLine *b, LlmError *err) {
                           json_array_size(v), SCHED_MAX_STOP_IDS);
     for (size_t i = 0; i < json_array_size(v); i++) {
         long long x = 0;
-        if (get_int(json_array_get(v, i), b->line, "stop_token_ids", INT32_MIN, INT32_MAX, &x, err) != LLM_OK)
+        if (get_int(json_array_get(v, i), b->line, "stop_token_ids", INT32_MIN, INT32_MAX, &x,
+                    err) != LLM_OK)
             return LLM_ERR;
         b->stop_ids[i] = (int32_t)x;
     }
@@ -219,7 +221,8 @@ int batch_line_parse(const CliSession *s, const BatchDefaults *d, const char *te
     if (b->doc == NULL)
         return llm_errorf(err, "line %d: not valid JSON: %s (column %d)", line, je.text, je.column);
     if (!json_is_object(b->doc))
-        return llm_errorf(err, "line %d: expected a JSON object, got %s", line, json_type_name(b->doc));
+        return llm_errorf(err, "line %d: expected a JSON object, got %s", line,
+                          json_type_name(b->doc));
     const json_t *id = json_object_get(b->doc, "id");
     if (id != NULL) b->id = json_incref((json_t *)id);
     if (check_known_fields(b->doc, line, err) != LLM_OK ||

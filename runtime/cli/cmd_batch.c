@@ -143,20 +143,22 @@ static void draw_progress(BatchRun *r, int last) {
     fflush(r->log);
 }
 
+static double pct(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
+
 static void summary(const BatchRun *r) {
     SchedStats st = sched_stats(r->sched);
     KvStats kv = kv_cache_stats(&r->s->kv);
     double t = gen_now_seconds() - r->t_start;
-    int bs = r->s->kv.shape.block_size;
+    double peak_slots = (double)st.peak_used_blocks * r->s->kv.shape.block_size;
     fprintf(r->log, "batch: %d requests (%d refused), %lld prompt tokens, %lld generated tokens "
-            "in %.2f s (%.1f tokens/s), %lld steps, %lld preemptions, %lld prompt tokens from "
-            "the prefix cache\n", r->n_lines, r->n_failed, r->prompt_tokens, r->generated, t,
-            t > 0 ? (double)r->generated / t : 0.0, st.steps, st.preemptions, kv.prefix_hit_tokens);
+            "in %.2f s (%.1f tokens/s), %lld steps, %lld preemptions, %lld tokens found in the "
+            "prefix cache (prompts and recomputation)\n", r->n_lines, r->n_failed,
+            r->prompt_tokens, r->generated, t, t > 0 ? (double)r->generated / t : 0.0, st.steps,
+            st.preemptions, kv.prefix_hit_tokens);
     fprintf(r->log, "kv cache: peak %d of %d blocks (%.1f%%), live tokens in used blocks: "
             "%.1f%% at the peak, %.1f%% mean over steps\n", st.peak_used_blocks, kv.n_blocks,
-            100.0 * st.peak_used_blocks / kv.n_blocks,
-            st.peak_used_blocks ? 100.0 * (double)st.peak_live_tokens / ((double)st.peak_used_blocks * bs) : 0.0,
-            st.sum_used_slots ? 100.0 * (double)st.sum_live_tokens / (double)st.sum_used_slots : 0.0);
+            pct(st.peak_used_blocks, kv.n_blocks), pct((double)st.peak_live_tokens, peak_slots),
+            pct((double)st.sum_live_tokens, (double)st.sum_used_slots));
 }
 
 static int batch_defaults(CliSession *s, const CliArgs *a, BatchDefaults *d, LlmError *err) {

@@ -81,6 +81,7 @@ static int32_t bench_token(int request, int pos, int vocab) {
 static void on_event(void *ctx, const SchedEvent *ev) {
     ServeLoad *l = ctx;
     if (ev->kind == SCHED_EVENT_DONE) {
+        LLM_ASSERT(l->n_finished <= l->concurrency); /* no more are in flight */
         l->finished[l->n_finished++] = ev->info->id;
         return;
     }
@@ -180,11 +181,12 @@ static void print_report(const ServeLoad *l, const ServeReport *r, FILE *out) {
 
 static int write_json(const ServeLoad *l, const ServeReport *r, const char *path, LlmError *err) {
     const SchedStats *st = &r->st;
+    double peak_slots = (double)st->peak_used_blocks * r->block_size;
     json_t *kv = json_pack("{s:i,s:i,s:i,s:f,s:f,s:f}", "blocks", r->n_blocks, "block_size",
                            r->block_size, "peak_used_blocks", st->peak_used_blocks, "peak_used_pct",
                            pct(st->peak_used_blocks, r->n_blocks), "peak_live_pct",
-                           pct((double)st->peak_live_tokens, (double)st->peak_used_blocks * r->block_size),
-                           "mean_live_pct", pct((double)st->sum_live_tokens, (double)st->sum_used_slots));
+                           pct((double)st->peak_live_tokens, peak_slots), "mean_live_pct",
+                           pct((double)st->sum_live_tokens, (double)st->sum_used_slots));
     json_t *j = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:o,s:o,s:o,s:o,s:I,s:I}",
                           "device", r->device, "requests", l->requests, "concurrency", l->concurrency,
                           "input_len", l->input_len, "output_len", l->output_len, "max_seqs",
@@ -237,7 +239,8 @@ int cmd_bench_serve(CliSession *s, const CliArgs *a, FILE *out, LlmError *err) {
     if (rc == LLM_OK) rc = run_load(&l, err);
     double t1 = gen_now_seconds();
     if (rc == LLM_OK && l.short_outputs > 0)
-        rc = llm_errorf(err, "bench: %d requests ended before %d tokens", l.short_outputs, l.output_len);
+        rc = llm_errorf(err, "bench: %d requests ended before %d tokens", l.short_outputs,
+                        l.output_len);
     if (rc == LLM_OK) {
         ServeReport r;
         report(&l, a, t1 - t0, &r);

@@ -40,6 +40,7 @@ double sched_now(void) {
 static int check_config(const SchedBackend *be, const SchedConfig *cfg, int *budget,
                         int *max_seqs, LlmError *err) {
     const LlmProgram *p = be->prog;
+    LLM_ASSERT(be->prog != NULL && be->engine != NULL && be->kv != NULL && be->tok != NULL);
     *budget = cfg->max_batch_tokens > 0 ? cfg->max_batch_tokens : p->max_tokens;
     if (cfg->max_batch_tokens < 0 || *budget > p->max_tokens)
         return llm_errorf(err, "--max-batch-tokens %d: must be in [1, %d] (the program's tokens "
@@ -65,7 +66,7 @@ int sched_create(const SchedBackend *be, const SchedConfig *cfg, Sched **out, Ll
     s->max_seqs = max_seqs;
     s->watermark = be->kv->n_blocks / 100 > 1 ? be->kv->n_blocks / 100 : 1;
     s->vocab = p->vocab_size;
-    s->eos = be->tok != NULL ? tok_eos_id(be->tok) : -1;
+    s->eos = tok_eos_id(be->tok);
     size_t b = (size_t)budget, mb = (size_t)p->max_blocks_per_seq, nb = (size_t)be->kv->n_blocks;
     s->running = llm_xcalloc((size_t)max_seqs, sizeof *s->running);
     s->plan = llm_xcalloc((size_t)max_seqs, sizeof *s->plan);

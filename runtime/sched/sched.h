@@ -67,8 +67,9 @@
  * error. Engine failures (device errors) fail sched_step.
  *
  * Not thread-safe: one thread calls everything (a server serialises
- * submits and steps). Callbacks run inside sched_step and sched_cancel and
- * must not call into the scheduler: record what to do and act after the
+ * submits and steps). Callbacks run inside sched_step and sched_cancel;
+ * they may query (sched_info, sched_output, sched_stats) but must not
+ * submit, step, cancel or release: record what to do and act after the
  * call returns.
  */
 #ifndef LLMCC_SCHED_SCHED_H
@@ -96,7 +97,7 @@ typedef struct SchedBackend {
     const LlmProgram *prog;     /* shapes and limits; prog->engine runs the steps */
     LlmEngine *engine;          /* open, its KV storage allocated for kv->n_blocks */
     KvCache *kv;                /* the pool's bookkeeping, kv->max_seqs sequence slots */
-    const Tokenizer *tok;       /* detokenization for text and stop strings; EOS id */
+    const Tokenizer *tok;       /* detokenization for text and stop strings; EOS id (required) */
 } SchedBackend;
 
 typedef struct SchedConfig {

@@ -30,11 +30,9 @@ void sched_seq_setup(Sched *s, SchedSeq *q) {
     LlmError err;
     if (stop_matcher_init(&q->stops, (const char *const *)r->stop, r->n_stop, &err) != LLM_OK)
         LLM_BUG("stop strings checked at submit: %s", err.msg);
-    if (s->be.tok != NULL) {
-        q->dec = tok_decoder_new(s->be.tok);
-        char discard[TOK_DECODE_MAX];
-        for (int i = 0; i < r->info.n_prompt; i++) tok_decoder_push(q->dec, q->tokens[i], discard);
-    }
+    q->dec = tok_decoder_new(s->be.tok);
+    char discard[TOK_DECODE_MAX];
+    for (int i = 0; i < r->info.n_prompt; i++) tok_decoder_push(q->dec, q->tokens[i], discard);
     q->ready = 1;
 }
 
@@ -43,7 +41,7 @@ static void seq_teardown(SchedSeq *q) {
     if (!q->ready) return;
     sampler_free(&q->sampler);
     stop_matcher_free(&q->stops);
-    if (q->dec != NULL) tok_decoder_free(q->dec);
+    tok_decoder_free(q->dec);
     q->dec = NULL;
     q->ready = 0;
 }
@@ -124,7 +122,7 @@ void sched_seq_take(Sched *s, SchedSeq *q, int32_t id, const LlmTokenLogprobs *l
     sampler_accept(&q->sampler, id);
     out_append(q, id, t, lp);
     char buf[TOK_DECODE_MAX];
-    size_t len = q->dec != NULL ? tok_decoder_push(q->dec, id, buf) : 0;
+    size_t len = tok_decoder_push(q->dec, id, buf);
     const char *delta = NULL;
     size_t n = 0;
     StopStatus st = text_push(q, buf, len, &delta, &n);
@@ -144,7 +142,7 @@ static const char *seq_flush(SchedSeq *q, size_t *n) {
     size_t at = q->out.text_len;
     if (q->ready) {
         char buf[TOK_DECODE_MAX];
-        size_t len = q->dec != NULL ? tok_decoder_flush(q->dec, buf) : 0;
+        size_t len = tok_decoder_flush(q->dec, buf);
         const char *ignored = NULL;
         size_t got = 0;
         text_push(q, buf, len, &ignored, &got);

@@ -116,10 +116,12 @@ static void apply_step(Sched *s, int host) {
         int32_t id = s->sampled[q->row];
         LlmTokenLogprobs lp;
         memset(&lp, 0, sizeof lp);
+        LlmTokenLogprobs *want_lp = q->sampler.params.logprobs >= 0 ? &lp : NULL;
         if (host && seq_host_sampling(q))
-            id = sampler_pick(&s->rows[q->row], q->sampler.counts, s->logits + (size_t)q->row * vocab,
-                              s->vocab, q->sampler.cands, q->sampler.params.logprobs >= 0 ? &lp : NULL);
-        sched_seq_take(s, q, id, q->sampler.params.logprobs >= 0 ? &lp : NULL);
+            id = sampler_pick(&s->rows[q->row], q->sampler.counts,
+                              s->logits + (size_t)q->row * vocab, s->vocab, q->sampler.cands,
+                              want_lp);
+        sched_seq_take(s, q, id, want_lp);
     }
 }
 

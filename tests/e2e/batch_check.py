@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Helpers for test_batch.sh: request files for `generate --input` and checks
+of its results.
+
+  batch_check.py mixed OUT.jsonl            16 mixed requests (greedy and seeded
+                                             sampling, top-k/top-p/min-p, penalties,
+                                             logprobs, n = 2, stop strings, prompts
+                                             from a few tokens to past one step)
+  batch_check.py long OUT.jsonl             24 long requests of mixed lengths (EOS
+                                             ignored, no shared prefixes)
+  batch_check.py split IN.jsonl DIR         one file per request line: DIR/1.jsonl ...
+  batch_check.py same A.jsonl B.jsonl...    every result of A equals (token ids, text,
+                                             finish and stop reason of every choice) the
+                                             result of the same line in B; with several
+                                             B files, line i of A is compared with the
+                                             only line of the i-th B file
+  batch_check.py generate-args IN.jsonl I   shell words for `generate -p` reproducing
+                                             line I (n = 1 lines only), or nothing
+  batch_check.py ids RESULTS.jsonl I        the token ids of line I's first choice
+"""
+import json
+import sys
+
+STORY = ("Once upon a time there was a little girl named Lily. She loved to play in the park "
+         "with her dog Max. One day they found a big red ball under a tree. Lily threw the ball "
+         "and Max ran after it. They played until the sun went down and then they went home "
+         "to eat dinner with mom and dad. ")
+
+
+def words(n, start=0):
+    w = (STORY * 20).split()
+    return " ".join(w[start:start + n])
+
+
+def mixed():
+    reqs = []
+    for i in range(16):
+        r = {"prompt": words(2 + (i * 13) % 90), "max_tokens": 20 + (i * 7) % 40, "seed": 100 + i,
+             "id": "req-%d" % i}
+        r["temperature"] = 0.0 if i % 2 == 0 else 0.8
+        if i % 4 == 1:
+            r["top_k"] = 40
+        if i % 4 == 3:
+            r["top_p"] = 0.9
+        if i == 5:
+            r["min_p"] = 0.05
+        if i in (6, 9):
+            r["repetition_penalty"] = 1.3
+        if i == 9:
+            r["presence_penalty"] = 0.5
+            r["frequency_penalty"] = 0.3
+        if i in (7, 10):
+            r["logprobs"] = 2
+        if i in (8, 13):
+            r["n"] = 2
+        if i == 11:
+            r["stop"] = ["park", "ball"]
+        if i == 12:
+            r["ignore_eos"] = True
+        reqs.append(r)
+    return reqs
+
+
+def long_requests():
+    reqs = []
+    for i in range(24):
+        # each prompt starts at another word: no prefix is shared (a shared
+        # prefix would shrink the used blocks, not the waste per sequence)
+        reqs.append({"prompt": words(60 + (i * 37) % 180, 3 * i + 1), "max_tokens": 100 + (i * 53) % 120,
+                     "temperature": 0, "ignore_eos": True, "seed": i})
+    return reqs
+
+
+def write(path, reqs):
+    with open(path, "w") as f:
+        for r in reqs:
+            f.write(json.dumps(r) + "\n")
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def choice_key(c):
+    return (c["token_ids"], c["text"], c["finish_reason"], c["stop_reason"])
+
+
+def same(a_path, b_paths):
+    a = load(a_path)
+    if len(b_paths) == 1:
+        b = load(b_paths[0])
+    else:
+        b = [load(p)[0] for p in b_paths]
+    assert len(a) == len(b), "%d results against %d" % (len(a), len(b))
+    for i, (x, y) in enumerate(zip(a, b)):
+        assert "error" not in x and "error" not in y, (x, y)
+        assert len(x["choices"]) == len(y["choices"]), i
+        for cx, cy in zip(x["choices"], y["choices"]):
+            if choice_key(cx) != choice_key(cy):
+                sys.exit("line %d choice %d differs:\n%s\n%s" % (i + 1, cx["index"], cx, cy))
+
+
+def generate_args(path, index):
+    r = load(path)[int(index)]
+    if r.get("n", 1) != 1:
+        return
+    out = ["-p", r["prompt"], "-n", str(r["max_tokens"]), "--seed", str(r["seed"]),
+           "--temperature", str(r.get("temperature", 0))]
+    for key, flag in (("top_k", "--top-k"), ("top_p", "--top-p"), ("min_p", "--min-p"),
+                      ("repetition_penalty", "--repeat-penalty"),
+                      ("presence_penalty", "--presence-penalty"),
+                      ("frequency_penalty", "--frequency-penalty")):
+        if key in r:
+            out += [flag, str(r[key])]
+    for s in r.get("stop", []):
+        out += ["--stop", s]
+    if r.get("ignore_eos"):
+        out.append("--ignore-eos")
+    print("\0".join(out), end="")
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "mixed":
+        write(sys.argv[2], mixed())
+    elif cmd == "long":
+        write(sys.argv[2], long_requests())
+    elif cmd == "split":
+        for i, line in enumerate(l for l in open(sys.argv[2]) if l.strip()):
+            with open("%s/%d.jsonl" % (sys.argv[3], i + 1), "w") as f:
+                f.write(line)
+    elif cmd == "same":
+        same(sys.argv[2], sys.argv[3:])
+    elif cmd == "generate-args":
+        generate_args(sys.argv[2], sys.argv[3])
+    elif cmd == "ids":
+        print(" ".join(str(t) for t in load(sys.argv[2])[int(sys.argv[3])]["choices"][0]["token_ids"]))
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
