@@ -123,7 +123,8 @@ static int write_ready(BatchRun *r, LlmError *err) {
         if (b->error == NULL) sched_release(r->sched, b->sched_id);
         batch_line_free(b);
     }
-    fflush(r->out);
+    if (fflush(r->out) != 0)
+        return llm_errorf(err, "--output %s: write failed", r->a->output ? r->a->output : "-");
     return LLM_OK;
 }
 

@@ -276,12 +276,15 @@ static const struct { const char *line; const char *error; } BAD_LINES[] = {
     {"{\"prompt\": \"x\", \"temperature\": -1}", "temperature -1: must be a finite number >= 0"},
     {"{\"prompt\": \"x\", \"top_p\": 1.5}", "top_p 1.5: must be in (0, 1]"},
     {"{\"prompt\": \"x\", \"top_k\": 1.5}", "field \"top_k\": expected an integer, got a number with a fraction"},
+    {"{\"prompt\": \"x\", \"top_k\": -2}", "field \"top_k\": -2 is out of range [-1, 2147483647]"},
     {"{\"prompt\": \"x\", \"min_p\": 2}", "min_p 2: must be in [0, 1]"},
     {"{\"prompt\": \"x\", \"repetition_penalty\": 0}", "repetition_penalty 0: must be a finite number > 0"},
     {"{\"prompt\": \"x\", \"presence_penalty\": 3}", "presence_penalty 3: must be in [-2, 2]"},
     {"{\"prompt\": \"x\", \"frequency_penalty\": -3}", "frequency_penalty -3: must be in [-2, 2]"},
     {"{\"prompt\": \"x\", \"n\": 0}", "n 0: must be in [1, 16]"},
     {"{\"prompt\": \"x\", \"n\": 17}", "n 17: must be in [1, 16]"},
+    {"{\"prompt\": \"x\", \"n\": \"2\"}", "field \"n\": expected an integer, got a string"},
+    {"{\"prompt\": \"x\", \"seed\": 1.5}", "field \"seed\": expected an integer, got a number with a fraction"},
     {"{\"prompt\": \"x\", \"seed\": -1}", "field \"seed\": -1 is out of range"},
     {"{\"prompt\": \"x\", \"logprobs\": 21}", "logprobs 21: must be in [0, 20]"},
     {"{\"prompt\": \"x\", \"logprobs\": \"all\"}", "field \"logprobs\": expected an integer, got a string"},
@@ -408,6 +411,12 @@ static void test_flag_errors(void **state) {
     run(&r, "generate", "--input", in_path, "--output", "/nonexistent/out.jsonl", NULL);
     assert_int_equal(r.code, 1);
     expect_in(r.log, "--output /nonexistent/out.jsonl: cannot open for writing");
+    run(&r, "generate", "--input", "/tmp", NULL); /* a directory: fopen works, fread does not */
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "--input /tmp: read error");
+    run(&r, "generate", "--input", in_path, "--output", "/dev/full", NULL);
+    assert_int_equal(r.code, 1);
+    expect_in(r.log, "--output /dev/full: write failed");
     run(&r, "generate", "--input", in_path, "-p", "hi", NULL);
     assert_int_equal(r.code, 2);
     expect_in(r.log, "give one of -p, --ids and --input");
@@ -486,6 +495,12 @@ static void test_bench_errors(void **state) {
     run(&r, "bench", "--requests", "0", NULL);
     assert_int_equal(r.code, 2);
     expect_in(r.log, "--requests: 0 is out of range");
+    run(&r, "bench", "--concurrency", "0", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "--concurrency: 0 is out of range");
+    run(&r, "bench", "--input-len", "0", NULL);
+    assert_int_equal(r.code, 2);
+    expect_in(r.log, "--input-len: 0 is out of range");
     run(&r, "bench", "--concurrency", "2", "--json", "/nonexistent/b.json", "--output-len", "2", NULL);
     assert_int_equal(r.code, 1);
     expect_in(r.log, "--json /nonexistent/b.json: cannot write");
