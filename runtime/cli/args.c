@@ -80,7 +80,7 @@ static const CliOption CLI_OPTIONS[] = {
     {"--max-batch-tokens", NULL, CLI_OPT_INT, CLI_IN_GENERATE | CLI_IN_BENCH, AT(max_batch_tokens),
      NO_MARK, 1, INT_MAX, 0},
     {"--concurrency", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(concurrency), AT(has_concurrency), 1, 4096, 0},
-    {"--requests", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(requests), AT(has_requests), 1, 10000000, 0},
+    {"--requests", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(requests), AT(has_requests), 1, 1000000, 0},
     {"--input-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(input_len), AT(has_input_len), 1, INT_MAX, 0},
     {"--output-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(output_len), AT(has_output_len), 1, INT_MAX, 0},
     {"--json", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(bench_json), NO_MARK, 0, 0, 0},
