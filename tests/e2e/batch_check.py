@@ -14,6 +14,9 @@ of its results.
                                              result of the same line in B; with several
                                              B files, line i of A is compared with the
                                              only line of the i-th B file
+  batch_check.py agree A.jsonl B.jsonl      prints how many choices of A and B have the
+                                             same tokens and lists the others; exit 1
+                                             unless all do
   batch_check.py generate-args IN.jsonl I   shell words for `generate -p` reproducing
                                              line I (n = 1 lines only), or nothing
   batch_check.py ids RESULTS.jsonl I        the token ids of line I's first choice
@@ -101,6 +104,22 @@ def same(a_path, b_paths):
                 sys.exit("line %d choice %d differs:\n%s\n%s" % (i + 1, cx["index"], cx, cy))
 
 
+def agree(a_path, b_path):
+    a, b = load(a_path), load(b_path)
+    total = same_count = 0
+    for i, (x, y) in enumerate(zip(a, b)):
+        for cx, cy in zip(x["choices"], y["choices"]):
+            total += 1
+            if cx["token_ids"] == cy["token_ids"]:
+                same_count += 1
+                continue
+            n = next((k for k, (p, q) in enumerate(zip(cx["token_ids"], cy["token_ids"])) if p != q),
+                     min(len(cx["token_ids"]), len(cy["token_ids"])))
+            print("line %d choice %d: first difference at token %d" % (i + 1, cx["index"], n))
+    print("%d of %d choices have the same tokens" % (same_count, total))
+    sys.exit(0 if same_count == total and len(a) == len(b) else 1)
+
+
 def generate_args(path, index):
     r = load(path)[int(index)]
     if r.get("n", 1) != 1:
@@ -132,6 +151,8 @@ def main():
                 f.write(line)
     elif cmd == "same":
         same(sys.argv[2], sys.argv[3:])
+    elif cmd == "agree":
+        agree(sys.argv[2], sys.argv[3])
     elif cmd == "generate-args":
         generate_args(sys.argv[2], sys.argv[3])
     elif cmd == "ids":
