@@ -331,8 +331,9 @@ static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, 
     /* A decode step (every token a logits row, ids sampled on the device)
      * replays the graph of its bucket, padded; anything else runs eagerly. */
     int graphable = sample && b->n_logits == b->n_tokens && b->logits == NULL && getenv("LLMCC_NO_GRAPH") == NULL;
+    int padded = 0, bucket = decode_bucket(b->n_tokens, p->max_tokens, &padded);
+    if (bucket >= LLM_MAX_BUCKETS) graphable = 0; /* past 2^15 tokens per step: eager */
     if (graphable) {
-        int padded = 0, bucket = decode_bucket(b->n_tokens, p->max_tokens, &padded);
         int bt_rows = fill_meta(e, b, rows, padded);
         if (bt_rows < b->n_seqs + 1) bt_rows = b->n_seqs + 1; /* no padding: still one row more */
         cudaGraphExec_t *g = &e->decode_graph[bucket][sample - 1];
