@@ -99,13 +99,8 @@ static int cpu_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, i
  * [n_layers][n_blocks][block bytes of one layer] per tensor (program.h). */
 static int cpu_copy_blocks(LlmEngine *e, const KvCopy *copies, int n, LlmError *err) {
     KvCacheShape shape = kv_shape_from_program(e->prog);
-    size_t layer_block = kv_cache_block_bytes(&shape) / 2 / (size_t)shape.n_layers;
-    for (int i = 0; i < n; i++) {
-        KvCopy c = copies[i];
-        if (c.src < 0 || c.src >= e->n_blocks || c.dst < 0 || c.dst >= e->n_blocks || c.src == c.dst)
-            return llm_errorf(err, "KV copy %d: block %d -> %d is outside the pool of %d blocks "
-                              "or onto itself", i, c.src, c.dst, e->n_blocks);
-    }
+    size_t layer_block = kv_cache_layer_block_bytes(&shape);
+    if (kv_copies_check(copies, n, e->n_blocks, err) != LLM_OK) return LLM_ERR;
     for (int l = 0; l < shape.n_layers; l++) {
         size_t layer = (size_t)l * (size_t)e->n_blocks;
         for (int i = 0; i < n; i++) {

@@ -35,8 +35,7 @@ static size_t mul_or_zero(size_t a, size_t b) {
     return a * b;
 }
 
-/* Bytes of one block of K (or V) in one layer. */
-static size_t layer_block_bytes(const KvCacheShape *s) {
+size_t kv_cache_layer_block_bytes(const KvCacheShape *s) {
     if (s->block_size <= 0 || s->n_kv_heads <= 0 || s->head_dim <= 0) return 0;
     size_t n = mul_or_zero((size_t)s->block_size, (size_t)s->n_kv_heads);
     return mul_or_zero(mul_or_zero(n, (size_t)s->head_dim), s->elem_bytes);
@@ -44,7 +43,17 @@ static size_t layer_block_bytes(const KvCacheShape *s) {
 
 size_t kv_cache_block_bytes(const KvCacheShape *s) {
     if (s->n_layers <= 0) return 0;
-    return mul_or_zero(mul_or_zero(layer_block_bytes(s), (size_t)s->n_layers), 2);
+    return mul_or_zero(mul_or_zero(kv_cache_layer_block_bytes(s), (size_t)s->n_layers), 2);
+}
+
+int kv_copies_check(const KvCopy *copies, int n, int n_blocks, LlmError *err) {
+    for (int i = 0; i < n; i++) {
+        KvCopy c = copies[i];
+        if (c.src < 0 || c.src >= n_blocks || c.dst < 0 || c.dst >= n_blocks || c.src == c.dst)
+            return llm_errorf(err, "KV copy %d: block %d -> %d is outside the pool of %d blocks "
+                              "or onto itself", i, c.src, c.dst, n_blocks);
+    }
+    return LLM_OK;
 }
 
 int kv_cache_blocks_for_budget(const KvCacheShape *s, size_t budget_bytes, const char *flag,

@@ -154,6 +154,9 @@ KvCacheShape kv_shape_from_program(const LlmProgram *prog);
 
 /* Bytes of K plus V for one block over all layers (0 if it overflows). */
 size_t kv_cache_block_bytes(const KvCacheShape *shape);
+/* Bytes of one block of K (or of V) in one layer (0 if it overflows): the
+ * stride between blocks of a layer in the engines' pools. */
+size_t kv_cache_layer_block_bytes(const KvCacheShape *shape);
 
 /* Blocks that fit in budget_bytes (0 = the default: one sequence of the
  * full context, i.e. max_blocks_per_seq). Errors when the budget holds no
@@ -225,6 +228,9 @@ int kv_cache_prefix_match(const KvCache *kv, const int32_t *prompt, int n_prompt
 int kv_cache_pending_copies(const KvCache *kv, const KvCopy **copies);
 /* Marks every pending copy as done: unpins the sources. */
 void kv_cache_copies_done(KvCache *kv);
+/* For an engine's copy_blocks: every copy inside a pool of n_blocks
+ * blocks and not onto itself, else an error naming the copy. */
+int kv_copies_check(const KvCopy *copies, int n, int n_blocks, LlmError *err);
 
 /* Counters and block counts now. */
 KvStats kv_cache_stats(const KvCache *kv);
