@@ -239,12 +239,12 @@ static int cuda_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
     return LLM_OK;
 }
 
-/* Copies the batch into the pinned staging block; with pad_to > n_tokens
- * (a bucketed decode graph) the extra tokens are padding: token 0 at
- * position 0 of the padding row (block-table row n_seqs, whose one block is
- * the pool's padding block), each its own greedy logits row. Returns the
- * block-table rows to upload. */
-static int fill_meta(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, int pad_to) {
+/* Copies the batch into the pinned staging block, and the padding row
+ * (block-table row n_seqs, whose one block is the pool's padding block)
+ * after its rows; with pad_to > n_tokens (a bucketed decode graph) the
+ * extra tokens are padding: token 0 at position 0 of the padding row, each
+ * its own greedy logits row. */
+static void fill_meta(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, int pad_to) {
     const int mb = e->prog->max_blocks_per_seq;
     size_t t = (size_t)b->n_tokens * sizeof(int32_t), l = (size_t)b->n_logits;
     memcpy(e->mh.tokens, b->tokens, t);
@@ -253,7 +253,6 @@ static int fill_meta(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, 
     if (l) memcpy(e->mh.logit_rows, b->logit_rows, l * sizeof(int32_t));
     memcpy(e->mh.block_tables, b->block_tables, (size_t)b->n_seqs * (size_t)mb * sizeof(int32_t));
     if (rows != NULL && l) memcpy(e->mh.rows, rows, l * sizeof(LlmSampleRow));
-    if (pad_to <= b->n_tokens) return b->n_seqs;
     int32_t *pad_row = e->mh.block_tables + (size_t)b->n_seqs * (size_t)mb;
     pad_row[0] = e->n_blocks;
     for (int j = 1; j < mb; j++) pad_row[j] = -1;
@@ -264,7 +263,6 @@ static int fill_meta(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, 
         e->mh.logit_rows[i] = i;
         memset(&e->mh.rows[i], 0, sizeof(LlmSampleRow)); /* greedy */
     }
-    return b->n_seqs + 1;
 }
 
 /* Metadata upload (the fixed arrays and bt_rows block-table rows), forward
@@ -334,8 +332,8 @@ static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, 
     int padded = 0, bucket = decode_bucket(b->n_tokens, p->max_tokens, &padded);
     if (bucket >= LLM_MAX_BUCKETS) graphable = 0; /* past 2^15 tokens per step: eager */
     if (graphable) {
-        int bt_rows = fill_meta(e, b, rows, padded);
-        if (bt_rows < b->n_seqs + 1) bt_rows = b->n_seqs + 1; /* no padding: still one row more */
+        fill_meta(e, b, rows, padded);
+        const int bt_rows = b->n_seqs + 1; /* the batch's rows and the padding row */
         cudaGraphExec_t *g = &e->decode_graph[bucket][sample - 1];
         /* a graph uploads a fixed number of block-table rows: recapture for more */
         if (*g != NULL && e->graph_rows[bucket][sample - 1] < bt_rows) {
@@ -349,8 +347,8 @@ static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, 
         }
         CUDA_TRY(cudaGraphLaunch(*g, e->stream));
     } else {
-        int bt_rows = fill_meta(e, b, rows, 0);
-        if (enqueue_step(e, b->n_tokens, b->n_logits, sample, bt_rows, err) != LLM_OK) return LLM_ERR;
+        fill_meta(e, b, rows, 0);
+        if (enqueue_step(e, b->n_tokens, b->n_logits, sample, b->n_seqs, err) != LLM_OK) return LLM_ERR;
     }
     if (b->logits != NULL && b->n_logits > 0)
         CUDA_TRY(cudaMemcpyAsync(b->logits, e->logits,
@@ -366,13 +364,8 @@ static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, 
  * before the next step's kernels read the blocks. */
 static int cuda_copy_blocks(LlmEngine *e, const KvCopy *copies, int n, LlmError *err) {
     KvCacheShape shape = kv_shape_from_program(e->prog);
-    size_t layer_block = kv_cache_block_bytes(&shape) / 2 / (size_t)shape.n_layers;
-    for (int i = 0; i < n; i++) {
-        KvCopy c = copies[i];
-        if (c.src < 0 || c.src >= e->n_blocks || c.dst < 0 || c.dst >= e->n_blocks || c.src == c.dst)
-            return llm_errorf(err, "KV copy %d: block %d -> %d is outside the pool of %d blocks "
-                              "or onto itself", i, c.src, c.dst, e->n_blocks);
-    }
+    size_t layer_block = kv_cache_layer_block_bytes(&shape);
+    if (kv_copies_check(copies, n, e->n_blocks, err) != LLM_OK) return LLM_ERR;
     for (int l = 0; l < shape.n_layers; l++) {
         size_t layer = (size_t)l * ((size_t)e->n_blocks + 1); /* the pool has the padding block too */
         for (int i = 0; i < n; i++) {
