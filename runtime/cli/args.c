@@ -20,7 +20,6 @@ typedef enum CliOptKind {
     CLI_OPT_INT,
     CLI_OPT_FLOAT,
     CLI_OPT_U64,
-    CLI_OPT_BYTES,
     CLI_OPT_KV_BUDGET,
     CLI_OPT_SWITCH,
     CLI_OPT_STRING_LIST, /* repeatable: const char *[cap], count at has_offset */
@@ -272,7 +271,6 @@ static int option_store(const CliOption *o, const char *flag, const char *value,
     case CLI_OPT_INT: rc = cli_parse_int(flag, value, o->min, o->max, (int *)(void *)field, err); break;
     case CLI_OPT_FLOAT: rc = cli_parse_float(flag, value, (float *)(void *)field, err); break;
     case CLI_OPT_U64: rc = cli_parse_u64(flag, value, (uint64_t *)(void *)field, err); break;
-    case CLI_OPT_BYTES: rc = cli_parse_bytes(flag, value, (size_t *)(void *)field, err); break;
     case CLI_OPT_KV_BUDGET: rc = kv_budget_parse(flag, value, (KvBudget *)(void *)field, err); break;
     case CLI_OPT_SWITCH: *(int *)(void *)field = 1; break;
     case CLI_OPT_STRING_LIST:
