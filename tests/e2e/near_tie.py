@@ -44,7 +44,7 @@ def greedy(exe, ids, n):
     sys.exit(f"near_tie: no ids line from {exe}")
 
 
-def scored(exe, seq, vocab_hint, tmp):
+def scored(exe, seq, tmp):
     path = os.path.join(tmp, "logits.bin")
     run([exe, "generate", "--ids", " ".join(map(str, seq)), "--no-bos", "-n", "0", "--dump-logits", path])
     a = np.fromfile(path, "<f4")
@@ -77,8 +77,8 @@ def main():
         for ids in prompts:
             gen_ref = greedy(a.ref, ids, a.n)
             seq = ids + gen_ref
-            lr = scored(a.ref, seq, None, tmp)
-            lt = scored(a.test, seq, None, tmp)
+            lr = scored(a.ref, seq, tmp)
+            lt = scored(a.test, seq, tmp)
             if lr.shape != lt.shape:
                 sys.exit(f"near_tie: logit shapes differ {lr.shape} vs {lt.shape}")
             # the teacher-forced f32 argmax must reproduce the f32 generation
