@@ -1877,6 +1877,25 @@ void lab_cpu_30(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 31: 8B.norm_qkv (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_31
+/* lab31_norm_matmul_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab31_norm_matmul_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab31_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab31_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -1929,23 +1948,14 @@ static void lab31_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, in
     llm_parallel_for(ctx->pool, 6144, lab31_norm_matmul_mm_range, &a);
 }
 
-/* lab31_norm_matmul: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
- * then lab31_norm_matmul_mm on it. */
+/* lab31_norm_matmul: lab31_norm_matmul_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab31_norm_matmul_mm on it. */
 static void lab31_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = xn + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab31_norm_matmul_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab31_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 #undef rope_inv_freq
@@ -1956,6 +1966,25 @@ void lab_cpu_31(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 32: 8B.norm_gate_up (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_32
+/* lab32_norm_matmul_swiglu_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab32_norm_matmul_swiglu_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab32_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab32_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -2010,23 +2039,14 @@ static void lab32_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch
     llm_parallel_for(ctx->pool, 14336, lab32_norm_matmul_swiglu_mm_range, &a);
 }
 
-/* lab32_norm_matmul_swiglu: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
- * then lab32_norm_matmul_swiglu_mm on it. */
+/* lab32_norm_matmul_swiglu: lab32_norm_matmul_swiglu_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab32_norm_matmul_swiglu_mm on it. */
 static void lab32_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = xn + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab32_norm_matmul_swiglu_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab32_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 
@@ -2182,6 +2202,25 @@ void lab_cpu_34(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 35: 8B.norm_lm_head (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_35
+/* lab35_norm_matmul_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab35_norm_matmul_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_logits; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab35_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab35_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -2234,23 +2273,14 @@ static void lab35_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, in
     llm_parallel_for(ctx->pool, 128256, lab35_norm_matmul_mm_range, &a);
 }
 
-/* lab35_norm_matmul: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
- * then lab35_norm_matmul_mm on it. */
+/* lab35_norm_matmul: lab35_norm_matmul_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab35_norm_matmul_mm on it. */
 static void lab35_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_logits; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = xn + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab35_norm_matmul_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab35_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 #undef rope_inv_freq
@@ -2261,6 +2291,25 @@ void lab_cpu_35(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 36: 1B.norm_qkv (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_36
+/* lab36_norm_matmul_norm: RMSNorm over 2048 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab36_norm_matmul_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 2048;
+        float *yr = y + (size_t)r * 2048;
+        double ss = 0.0;
+        for (int c = 0; c < 2048; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 2048);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 2048; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab36_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab36_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -2313,23 +2362,14 @@ static void lab36_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, in
     llm_parallel_for(ctx->pool, 3072, lab36_norm_matmul_mm_range, &a);
 }
 
-/* lab36_norm_matmul: RMSNorm (eps 1e-05f) over 2048 columns into scratch [rows][2048],
- * then lab36_norm_matmul_mm on it. */
+/* lab36_norm_matmul: lab36_norm_matmul_norm (RMSNorm, eps 1e-05f) into scratch [rows][2048], then
+ * lab36_norm_matmul_mm on it. */
 static void lab36_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 2048;
-        float *yr = xn + (size_t)r * 2048;
-        double ss = 0.0;
-        for (int c = 0; c < 2048; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 2048);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 2048; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab36_norm_matmul_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab36_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 #undef rope_inv_freq
@@ -2412,6 +2452,25 @@ void lab_cpu_37(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 38: 8B.norm_qkv.T16 (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_38
+/* lab38_norm_matmul_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab38_norm_matmul_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab38_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab38_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -2464,23 +2523,14 @@ static void lab38_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, in
     llm_parallel_for(ctx->pool, 6144, lab38_norm_matmul_mm_range, &a);
 }
 
-/* lab38_norm_matmul: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
- * then lab38_norm_matmul_mm on it. */
+/* lab38_norm_matmul: lab38_norm_matmul_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab38_norm_matmul_mm on it. */
 static void lab38_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = xn + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab38_norm_matmul_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab38_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 #undef rope_inv_freq
@@ -2491,6 +2541,25 @@ void lab_cpu_38(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 39: 8B.norm_gate_up.T9 (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_39
+/* lab39_norm_matmul_swiglu_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab39_norm_matmul_swiglu_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab39_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab39_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -2545,23 +2614,14 @@ static void lab39_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch
     llm_parallel_for(ctx->pool, 14336, lab39_norm_matmul_swiglu_mm_range, &a);
 }
 
-/* lab39_norm_matmul_swiglu: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
- * then lab39_norm_matmul_swiglu_mm on it. */
+/* lab39_norm_matmul_swiglu: lab39_norm_matmul_swiglu_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab39_norm_matmul_swiglu_mm on it. */
 static void lab39_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = xn + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab39_norm_matmul_swiglu_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab39_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 
@@ -2645,6 +2705,25 @@ void lab_cpu_40(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 41: qwen.norm_qkv.bias.T3 (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_41
+/* lab41_norm_matmul_norm: RMSNorm over 3584 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab41_norm_matmul_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 3584;
+        float *yr = y + (size_t)r * 3584;
+        double ss = 0.0;
+        for (int c = 0; c < 3584; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 3584);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 3584; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab41_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab41_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -2697,23 +2776,14 @@ static void lab41_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, in
     llm_parallel_for(ctx->pool, 4608, lab41_norm_matmul_mm_range, &a);
 }
 
-/* lab41_norm_matmul: RMSNorm (eps 1e-05f) over 3584 columns into scratch [rows][3584],
- * then lab41_norm_matmul_mm on it. */
+/* lab41_norm_matmul: lab41_norm_matmul_norm (RMSNorm, eps 1e-05f) into scratch [rows][3584], then
+ * lab41_norm_matmul_mm on it. */
 static void lab41_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 3584;
-        float *yr = xn + (size_t)r * 3584;
-        double ss = 0.0;
-        for (int c = 0; c < 3584; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 3584);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 3584; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab41_norm_matmul_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab41_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 #undef rope_inv_freq
@@ -2724,6 +2794,25 @@ void lab_cpu_41(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 42: smol.norm_qkv.f32.T16 (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_42
+/* lab42_norm_matmul_norm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab42_norm_matmul_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 576;
+        float *yr = y + (size_t)r * 576;
+        double ss = 0.0;
+        for (int c = 0; c < 576; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 576);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 576; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab42_norm_matmul_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
 #define lab42_norm_matmul_mm_dot_W(i) _mm256_loadu_ps(w + (i))
@@ -2776,23 +2865,14 @@ static void lab42_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, in
     llm_parallel_for(ctx->pool, 960, lab42_norm_matmul_mm_range, &a);
 }
 
-/* lab42_norm_matmul: RMSNorm (eps 1e-05f) over 576 columns into scratch [rows][576],
- * then lab42_norm_matmul_mm on it. */
+/* lab42_norm_matmul: lab42_norm_matmul_norm (RMSNorm, eps 1e-05f) into scratch [rows][576], then
+ * lab42_norm_matmul_mm on it. */
 static void lab42_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 576;
-        float *yr = xn + (size_t)r * 576;
-        double ss = 0.0;
-        for (int c = 0; c < 576; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 576);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 576; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab42_norm_matmul_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab42_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 #undef rope_inv_freq
@@ -2803,6 +2883,25 @@ void lab_cpu_42(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 43: tail.K100.norm.L2 (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_43
+/* lab43_norm_matmul_norm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab43_norm_matmul_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_logits; r++) {
+        const float *xr = x0 + (size_t)r * 101;
+        float *yr = y + (size_t)r * 100;
+        double ss = 0.0;
+        for (int c = 0; c < 100; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 100);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 100; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab43_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_F16
 #define lab43_norm_matmul_mm_dot_W(i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(w + (i))))
@@ -2857,23 +2956,14 @@ static void lab43_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, in
     llm_parallel_for(ctx->pool, 37, lab43_norm_matmul_mm_range, &a);
 }
 
-/* lab43_norm_matmul: RMSNorm (eps 1e-05f) over 100 columns into scratch [rows][100],
- * then lab43_norm_matmul_mm on it. */
+/* lab43_norm_matmul: lab43_norm_matmul_norm (RMSNorm, eps 1e-05f) into scratch [rows][100], then
+ * lab43_norm_matmul_mm on it. */
 static void lab43_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_logits; r++) {
-        const float *xr = x0 + (size_t)r * 101;
-        float *yr = xn + (size_t)r * 100;
-        double ss = 0.0;
-        for (int c = 0; c < 100; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 100);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 100; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab43_norm_matmul_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab43_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 #undef rope_inv_freq
@@ -2884,6 +2974,25 @@ void lab_cpu_43(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 44: tail.K264.normsw.f32.T5 (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_44
+/* lab44_norm_matmul_swiglu_norm: RMSNorm over 264 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab44_norm_matmul_swiglu_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 268;
+        float *yr = y + (size_t)r * 264;
+        double ss = 0.0;
+        for (int c = 0; c < 264; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 264);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 264; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab44_norm_matmul_swiglu_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
 #define lab44_norm_matmul_swiglu_mm_dot_W(i) _mm256_loadu_ps(w + (i))
@@ -2940,23 +3049,14 @@ static void lab44_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch
     llm_parallel_for(ctx->pool, 45, lab44_norm_matmul_swiglu_mm_range, &a);
 }
 
-/* lab44_norm_matmul_swiglu: RMSNorm (eps 1e-05f) over 264 columns into scratch [rows][264],
- * then lab44_norm_matmul_swiglu_mm on it. */
+/* lab44_norm_matmul_swiglu: lab44_norm_matmul_swiglu_norm (RMSNorm, eps 1e-05f) into scratch [rows][264], then
+ * lab44_norm_matmul_swiglu_mm on it. */
 static void lab44_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 268;
-        float *yr = xn + (size_t)r * 264;
-        double ss = 0.0;
-        for (int c = 0; c < 264; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 264);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 264; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab44_norm_matmul_swiglu_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab44_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 
@@ -2968,6 +3068,25 @@ void lab_cpu_44(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 45: 8B.norm_qkv.T64.single (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_45
+/* lab45_norm_matmul_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab45_norm_matmul_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab45_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab45_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -3020,23 +3139,14 @@ static void lab45_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, in
     llm_parallel_for(ctx->pool, 6144, lab45_norm_matmul_mm_range, &a);
 }
 
-/* lab45_norm_matmul: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
- * then lab45_norm_matmul_mm on it. */
+/* lab45_norm_matmul: lab45_norm_matmul_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab45_norm_matmul_mm on it. */
 static void lab45_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = xn + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab45_norm_matmul_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab45_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 #undef rope_inv_freq
@@ -3047,6 +3157,25 @@ void lab_cpu_45(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 46: 8B.norm_gate_up.T64.single (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_46
+/* lab46_norm_matmul_swiglu_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab46_norm_matmul_swiglu_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab46_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab46_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -3101,23 +3230,14 @@ static void lab46_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch
     llm_parallel_for(ctx->pool, 14336, lab46_norm_matmul_swiglu_mm_range, &a);
 }
 
-/* lab46_norm_matmul_swiglu: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
- * then lab46_norm_matmul_swiglu_mm on it. */
+/* lab46_norm_matmul_swiglu: lab46_norm_matmul_swiglu_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab46_norm_matmul_swiglu_mm on it. */
 static void lab46_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = xn + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab46_norm_matmul_swiglu_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab46_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 
@@ -3129,6 +3249,25 @@ void lab_cpu_46(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 
 /* ===== case 47: 8B.norm_gate_up.T64 (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_47
+/* lab47_norm_matmul_swiglu_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab47_norm_matmul_swiglu_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float lab47_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_BF16
 #define lab47_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
@@ -3183,23 +3322,14 @@ static void lab47_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch
     llm_parallel_for(ctx->pool, 14336, lab47_norm_matmul_swiglu_mm_range, &a);
 }
 
-/* lab47_norm_matmul_swiglu: RMSNorm (eps 1e-05f) over 4096 columns into scratch [rows][4096],
- * then lab47_norm_matmul_swiglu_mm on it. */
+/* lab47_norm_matmul_swiglu: lab47_norm_matmul_swiglu_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab47_norm_matmul_swiglu_mm on it. */
 static void lab47_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = xn + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    lab47_norm_matmul_swiglu_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     lab47_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 

@@ -108,6 +108,25 @@ static void k_embed_T128_s128_wf32_2048x128(const LlmForwardCtx *ctx, const LlmB
     }
 }
 
+/* k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_norm: RMSNorm over 128 columns, eps 9.99999997e-07f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 128;
+        float *yr = y + (size_t)r * 128;
+        double ss = 0.0;
+        for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 128);
+        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
+        for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
 #define k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_dot_W(i) _mm256_loadu_ps(w + (i))
@@ -160,23 +179,14 @@ static void k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997
     llm_parallel_for(ctx->pool, 256, k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm_range, &a);
 }
 
-/* k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07: RMSNorm (eps 9.99999997e-07f) over 128 columns into scratch [rows][128],
- * then k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm on it. */
+/* k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07: k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_norm (RMSNorm, eps 9.99999997e-07f) into scratch [rows][128], then
+ * k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm on it. */
 static void k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 128;
-        float *yr = xn + (size_t)r * 128;
-        double ss = 0.0;
-        for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 128);
-        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
-        for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     k_norm_matmul_T256_s256_i128s128_wf32_1x128_wf32_256x128_e9_99999997e_07_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 
@@ -346,6 +356,25 @@ static void k_matmul_add_T128_s128_i128s128_i128s128_wf32_128x128(const LlmForwa
     }
 }
 
+/* k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_norm: RMSNorm over 128 columns, eps 9.99999997e-07f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 128;
+        float *yr = y + (size_t)r * 128;
+        double ss = 0.0;
+        for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 128);
+        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
+        for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
 #define k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_dot_W(i) _mm256_loadu_ps(w + (i))
@@ -400,23 +429,14 @@ static void k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_9
     llm_parallel_for(ctx->pool, 384, k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm_range, &a);
 }
 
-/* k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07: RMSNorm (eps 9.99999997e-07f) over 128 columns into scratch [rows][128],
- * then k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm on it. */
+/* k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07: k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_norm (RMSNorm, eps 9.99999997e-07f) into scratch [rows][128], then
+ * k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm on it. */
 static void k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 128;
-        float *yr = xn + (size_t)r * 128;
-        double ss = 0.0;
-        for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 128);
-        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
-        for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     k_norm_matmul_swiglu_T384_s384_i128s128_wf32_1x128_wf32_768x128_e9_99999997e_07_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 
@@ -495,6 +515,25 @@ static void k_select_rows_L128_s128_i128s128(const LlmForwardCtx *ctx, const Llm
         memcpy(y + (size_t)l * 128, x0 + (size_t)b->logit_rows[l] * 128, 128 * sizeof(float));
 }
 
+/* k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_norm: RMSNorm over 128 columns, eps 9.99999997e-07f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_logits; r++) {
+        const float *xr = x0 + (size_t)r * 128;
+        float *yr = y + (size_t)r * 128;
+        double ss = 0.0;
+        for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 128);
+        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
+        for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
 static inline float k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
 #define k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_dot_W(i) _mm256_loadu_ps(w + (i))
@@ -547,23 +586,14 @@ static void k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999
     llm_parallel_for(ctx->pool, 2048, k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm_range, &a);
 }
 
-/* k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07: RMSNorm (eps 9.99999997e-07f) over 128 columns into scratch [rows][128],
- * then k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm on it. */
+/* k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07: k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_norm (RMSNorm, eps 9.99999997e-07f) into scratch [rows][128], then
+ * k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm on it. */
 static void k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x1; (void)x2;
-    const float *g = (const float *)w0;
     float *xn = (float *)scratch;
-    for (int r = 0; r < b->n_logits; r++) {
-        const float *xr = x0 + (size_t)r * 128;
-        float *yr = xn + (size_t)r * 128;
-        double ss = 0.0;
-        for (int c = 0; c < 128; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 128);
-        float inv = 1.0f / sqrtf(var + 9.99999997e-07f);
-        for (int c = 0; c < 128; c++) yr[c] = g[c] * (xr[c] * inv);
-    }
+    k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
     k_norm_matmul_L2048_s2048_i128s128_wf32_1x128_wf32_2048x128_e9_99999997e_07_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
 }
 
