@@ -36,7 +36,8 @@ end
 local function mma(name, dt, K, N, T, o)
   o = o or {}
   add{op = "matmul_add", name = name, dtype = dt, K = K, N = N, T = T, L = 1, xs = o.xs or K, ys = o.ys or N,
-      rs = o.rs or N, bias = o.bias, time = o.time, tol = tol_proj(dt, T)}
+      rs = o.rs or N, bias = o.bias, time = o.time, tol = o.single and TOL_SINGLE or tol_proj(dt, T),
+      single = o.single}
 end
 local function mmsw(name, dt, K, N, T, o)
   o = o or {}
@@ -103,6 +104,12 @@ nmm("tail.K264.normsw.f32.T5", "f32", 264, 45, 5, {swiglu = true, xs = 268})
 nmm("8B.norm_qkv.T64.single", "bf16", 4096, 6144, 64, {single = true, time = true})
 nmm("8B.norm_gate_up.T64.single", "bf16", 4096, 14336, 64, {swiglu = true, single = true, time = true})
 nmm("8B.norm_gate_up.T64", "bf16", 4096, 14336, 64, {swiglu = true, time = true})
+-- serving batches (issue 5): 256 decode rows, and a 2048-row prefill step
+nmm("8B.norm_qkv.T256.single", "bf16", 4096, 6144, 256, {single = true, time = true})
+nmm("8B.norm_gate_up.T256.single", "bf16", 4096, 14336, 256, {swiglu = true, single = true, time = true})
+mma("8B.o_add.T256.single", "bf16", 4096, 4096, 256, {single = true, time = true})
+mma("8B.down_add.T256.single", "bf16", 14336, 4096, 256, {single = true, time = true})
+nmm("8B.norm_gate_up.T2048.single", "bf16", 4096, 14336, 2048, {swiglu = true, single = true, time = true})
 mma("tail.K200.add.stride", "f16", 200, 33, 16, {xs = 203, ys = 35, rs = 37, bias = true})
 mma("tiny.add.f32.T3", "f32", 128, 128, 3)
 
@@ -123,6 +130,7 @@ attn("hd20.pre.T3", 4, 2, 20, 3, 50, "prefill")
 attn("8B.dec.ctx1000.kvbf16", 32, 8, 128, 1, 1000, "decode", {time = true, kvbf = true})
 attn("8B.dec.T64.kvbf16", 32, 8, 128, 64, 300, "decode", {time = true, kvbf = true})
 attn("8B.dec.T64", 32, 8, 128, 64, 300, "decode", {time = true})
+attn("8B.dec.T256.kvbf16", 32, 8, 128, 256, 384, "decode", {time = true, kvbf = true})
 attn("8B.pre.T64.kvbf16", 32, 8, 128, 64, 200, "prefill", {kvbf = true})
 attn("hd20.pre.T3.kvbf16", 4, 2, 20, 3, 50, "prefill", {kvbf = true})
 
