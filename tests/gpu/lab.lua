@@ -193,7 +193,7 @@ for i, c in ipairs(cases) do
   local kname = string.format("lab%02d_%s", i, c.op)
   local n = {kernel = kname, op = c.op, rows = c.rowsL and "L" or "T", layer = c.layer or 0, eps = "1e-05f",
              heads = c.heads or 0, kv_heads = c.kv_heads or 0, head_dim = c.head_dim or 0, ins = {}, w = {}}
-  local prog = {block_size = c.bs or 16, max_blocks_per_seq = 1, vocab = 1000, max_tokens = 64,
+  local prog = {block_size = c.bs or 16, max_blocks_per_seq = 1, vocab = 1000, max_tokens = math.max(64, c.T),
                 kv_dtype = (c.op == "attention" and c.dtype == "bf16") and "bf16" or "f32",
                 gemm_input = c.single and "single" or "split"}
   local rope = {half = 1, inv_freq = {"1.0f"}}

@@ -240,8 +240,8 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
         if (!wbias.empty()) hslot[k++] = wbias.data();
     }
     /* scratch as the IR sizes it (ir_scratch_row_bytes: K + 2 x rows of W
-     * floats per row), max_tokens (64) rows */
-    const size_t scratch_bytes = (size_t)64 * ((size_t)c->wcols + 2 * (size_t)c->wrows) * 4;
+     * floats per row), max_tokens rows (lab.lua: max(64, T)) */
+    const size_t scratch_bytes = (size_t)(T > 64 ? T : 64) * ((size_t)c->wcols + 2 * (size_t)c->wrows) * 4;
     std::vector<uint8_t> hscratch(scratch_bytes);
     const int kvdim = c->kv_heads * c->head_dim;
     const size_t kv_elems = c->op == OP_ATTENTION ? (size_t)2 * n_blocks * c->block_size * kvdim : 2;

@@ -3339,19 +3339,436 @@ void lab_cpu_47(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab47_norm_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 48: tail.K200.add.stride (matmul_add) ===== */
+/* ===== case 48: 8B.norm_qkv.T256.single (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_48
-static inline float lab48_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+/* lab48_norm_matmul_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab48_norm_matmul_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
+static inline float lab48_norm_matmul_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab48_norm_matmul_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab48_norm_matmul_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab48_norm_matmul_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab48_norm_matmul_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab48_norm_matmul_mm_dot_W(k + 24), a3);
+    }
+#undef lab48_norm_matmul_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab48_norm_matmul_mm: matmul, K=4096 N=6144, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab48_norm_matmul_mm_Args {
+    const float *x;   /* [rows][4096] */
+    float *y;         /* [rows][6144] */
+    const uint16_t *w; /* [6144][4096] */
+    const float *bias; /* [6144] or NULL */
+    int rows;
+} lab48_norm_matmul_mm_Args;
+
+static void lab48_norm_matmul_mm_range(void *p, int n0, int n1) {
+    const lab48_norm_matmul_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 4096;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 6144 + (size_t)c] = lab48_norm_matmul_mm_dot(a->x + (size_t)r * 4096, wr) + bc;
+    }
+}
+
+static void lab48_norm_matmul_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab48_norm_matmul_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 6144, lab48_norm_matmul_mm_range, &a);
+}
+
+/* lab48_norm_matmul: lab48_norm_matmul_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab48_norm_matmul_mm on it. */
+static void lab48_norm_matmul(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    float *xn = (float *)scratch;
+    lab48_norm_matmul_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
+    lab48_norm_matmul_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+#undef rope_inv_freq
+void lab_cpu_48(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_48(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab48_norm_matmul(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 49: 8B.norm_gate_up.T256.single (norm_matmul_swiglu) ===== */
+#define rope_inv_freq lab_rope_49
+/* lab49_norm_matmul_swiglu_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab49_norm_matmul_swiglu_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
+static inline float lab49_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab49_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab49_norm_matmul_swiglu_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab49_norm_matmul_swiglu_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab49_norm_matmul_swiglu_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab49_norm_matmul_swiglu_mm_dot_W(k + 24), a3);
+    }
+#undef lab49_norm_matmul_swiglu_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab49_norm_matmul_swiglu_mm: matmul + SwiGLU epilogue, K=4096 N=14336, weights bf16.
+ * Parallel over output columns; gate row c and up row N+c are read once per
+ * step. Matches: silu(x @ Wg.T) * (x @ Wu.T) in float32. */
+typedef struct lab49_norm_matmul_swiglu_mm_Args {
+    const float *x;    /* [rows][4096] */
+    float *y;          /* [rows][14336] */
+    const uint16_t *w; /* [2*14336][4096] */
+    int rows;
+} lab49_norm_matmul_swiglu_mm_Args;
+
+static void lab49_norm_matmul_swiglu_mm_range(void *p, int n0, int n1) {
+    const lab49_norm_matmul_swiglu_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wg = a->w + (size_t)c * 4096;
+        const uint16_t *wu = a->w + (size_t)(c + 14336) * 4096;
+        for (int r = 0; r < a->rows; r++) {
+            const float *xr = a->x + (size_t)r * 4096;
+            float g = lab49_norm_matmul_swiglu_mm_dot(xr, wg), u = lab49_norm_matmul_swiglu_mm_dot(xr, wu);
+            a->y[(size_t)r * 14336 + (size_t)c] = llm_silu(g) * u;
+        }
+    }
+}
+
+static void lab49_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
+    lab49_norm_matmul_swiglu_mm_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
+    llm_parallel_for(ctx->pool, 14336, lab49_norm_matmul_swiglu_mm_range, &a);
+}
+
+/* lab49_norm_matmul_swiglu: lab49_norm_matmul_swiglu_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab49_norm_matmul_swiglu_mm on it. */
+static void lab49_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    float *xn = (float *)scratch;
+    lab49_norm_matmul_swiglu_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
+    lab49_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+
+#undef rope_inv_freq
+void lab_cpu_49(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_49(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab49_norm_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 50: 8B.o_add.T256.single (matmul_add) ===== */
+#define rope_inv_freq lab_rope_50
+static inline float lab50_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab50_matmul_add_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab50_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab50_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab50_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab50_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab50_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab50_matmul_add_mm: matmul, K=4096 N=4096, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab50_matmul_add_mm_Args {
+    const float *x;   /* [rows][4096] */
+    float *y;         /* [rows][4096] */
+    const uint16_t *w; /* [4096][4096] */
+    const float *bias; /* [4096] or NULL */
+    int rows;
+} lab50_matmul_add_mm_Args;
+
+static void lab50_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab50_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 4096;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 4096 + (size_t)c] = lab50_matmul_add_mm_dot(a->x + (size_t)r * 4096, wr) + bc;
+    }
+}
+
+static void lab50_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab50_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 4096, lab50_matmul_add_mm_range, &a);
+}
+
+/* lab50_matmul_add: lab50_matmul_add_mm, then y += r (r stride 4096). */
+static void lab50_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab50_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        for (int c = 0; c < 4096; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_50(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_50(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab50_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 51: 8B.down_add.T256.single (matmul_add) ===== */
+#define rope_inv_freq lab_rope_51
+static inline float lab51_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab51_matmul_add_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 14336; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab51_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab51_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab51_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab51_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab51_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 14336; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab51_matmul_add_mm: matmul, K=14336 N=4096, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab51_matmul_add_mm_Args {
+    const float *x;   /* [rows][14336] */
+    float *y;         /* [rows][4096] */
+    const uint16_t *w; /* [4096][14336] */
+    const float *bias; /* [4096] or NULL */
+    int rows;
+} lab51_matmul_add_mm_Args;
+
+static void lab51_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab51_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 14336;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 4096 + (size_t)c] = lab51_matmul_add_mm_dot(a->x + (size_t)r * 14336, wr) + bc;
+    }
+}
+
+static void lab51_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab51_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 4096, lab51_matmul_add_mm_range, &a);
+}
+
+/* lab51_matmul_add: lab51_matmul_add_mm, then y += r (r stride 4096). */
+static void lab51_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab51_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        for (int c = 0; c < 4096; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_51(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_51(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab51_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 52: 8B.norm_gate_up.T2048.single (norm_matmul_swiglu) ===== */
+#define rope_inv_freq lab_rope_52
+/* lab52_norm_matmul_swiglu_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab52_norm_matmul_swiglu_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
+static inline float lab52_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab52_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab52_norm_matmul_swiglu_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab52_norm_matmul_swiglu_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab52_norm_matmul_swiglu_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab52_norm_matmul_swiglu_mm_dot_W(k + 24), a3);
+    }
+#undef lab52_norm_matmul_swiglu_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab52_norm_matmul_swiglu_mm: matmul + SwiGLU epilogue, K=4096 N=14336, weights bf16.
+ * Parallel over output columns; gate row c and up row N+c are read once per
+ * step. Matches: silu(x @ Wg.T) * (x @ Wu.T) in float32. */
+typedef struct lab52_norm_matmul_swiglu_mm_Args {
+    const float *x;    /* [rows][4096] */
+    float *y;          /* [rows][14336] */
+    const uint16_t *w; /* [2*14336][4096] */
+    int rows;
+} lab52_norm_matmul_swiglu_mm_Args;
+
+static void lab52_norm_matmul_swiglu_mm_range(void *p, int n0, int n1) {
+    const lab52_norm_matmul_swiglu_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wg = a->w + (size_t)c * 4096;
+        const uint16_t *wu = a->w + (size_t)(c + 14336) * 4096;
+        for (int r = 0; r < a->rows; r++) {
+            const float *xr = a->x + (size_t)r * 4096;
+            float g = lab52_norm_matmul_swiglu_mm_dot(xr, wg), u = lab52_norm_matmul_swiglu_mm_dot(xr, wu);
+            a->y[(size_t)r * 14336 + (size_t)c] = llm_silu(g) * u;
+        }
+    }
+}
+
+static void lab52_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
+    lab52_norm_matmul_swiglu_mm_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
+    llm_parallel_for(ctx->pool, 14336, lab52_norm_matmul_swiglu_mm_range, &a);
+}
+
+/* lab52_norm_matmul_swiglu: lab52_norm_matmul_swiglu_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab52_norm_matmul_swiglu_mm on it. */
+static void lab52_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    float *xn = (float *)scratch;
+    lab52_norm_matmul_swiglu_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
+    lab52_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+
+#undef rope_inv_freq
+void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab52_norm_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 53: tail.K200.add.stride (matmul_add) ===== */
+#define rope_inv_freq lab_rope_53
+static inline float lab53_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_F16
-#define lab48_matmul_add_mm_dot_W(i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(w + (i))))
+#define lab53_matmul_add_mm_dot_W(i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(w + (i))))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 192; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab48_matmul_add_mm_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab48_matmul_add_mm_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab48_matmul_add_mm_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab48_matmul_add_mm_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab53_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab53_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab53_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab53_matmul_add_mm_dot_W(k + 24), a3);
     }
-#undef lab48_matmul_add_mm_dot_W
+#undef lab53_matmul_add_mm_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -3366,41 +3783,41 @@ static inline float lab48_matmul_add_mm_dot(const float *restrict x, const uint1
 #endif
 }
 
-/* lab48_matmul_add_mm: matmul, K=200 N=33, weights f16, bias.
+/* lab53_matmul_add_mm: matmul, K=200 N=33, weights f16, bias.
  * Parallel over output columns; each weight row is read once per step and
  * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
-typedef struct lab48_matmul_add_mm_Args {
+typedef struct lab53_matmul_add_mm_Args {
     const float *x;   /* [rows][203] */
     float *y;         /* [rows][35] */
     const uint16_t *w; /* [33][200] */
     const float *bias; /* [33] or NULL */
     int rows;
-} lab48_matmul_add_mm_Args;
+} lab53_matmul_add_mm_Args;
 
-static void lab48_matmul_add_mm_range(void *p, int n0, int n1) {
-    const lab48_matmul_add_mm_Args *a = p;
+static void lab53_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab53_matmul_add_mm_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const uint16_t *wr = a->w + (size_t)c * 200;
         float bc = a->bias ? a->bias[c] : 0.0f;
         for (int r = 0; r < a->rows; r++)
-            a->y[(size_t)r * 35 + (size_t)c] = lab48_matmul_add_mm_dot(a->x + (size_t)r * 203, wr) + bc;
+            a->y[(size_t)r * 35 + (size_t)c] = lab53_matmul_add_mm_dot(a->x + (size_t)r * 203, wr) + bc;
     }
 }
 
-static void lab48_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab53_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
-    lab48_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
-    llm_parallel_for(ctx->pool, 33, lab48_matmul_add_mm_range, &a);
+    lab53_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 33, lab53_matmul_add_mm_range, &a);
 }
 
-/* lab48_matmul_add: lab48_matmul_add_mm, then y += r (r stride 37). */
-static void lab48_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* lab53_matmul_add: lab53_matmul_add_mm, then y += r (r stride 37). */
+static void lab53_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x2; (void)w2;
-    lab48_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    lab53_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
     for (int r = 0; r < b->n_tokens; r++) {
         const float *rr = x1 + (size_t)r * 37;
         float *yr = y + (size_t)r * 35;
@@ -3408,24 +3825,24 @@ static void lab48_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int la
     }
 }
 #undef rope_inv_freq
-void lab_cpu_48(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_48(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab48_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab53_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 49: tiny.add.f32.T3 (matmul_add) ===== */
-#define rope_inv_freq lab_rope_49
-static inline float lab49_matmul_add_mm_dot(const float *restrict x, const float *restrict w) {
+/* ===== case 54: tiny.add.f32.T3 (matmul_add) ===== */
+#define rope_inv_freq lab_rope_54
+static inline float lab54_matmul_add_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
-#define lab49_matmul_add_mm_dot_W(i) _mm256_loadu_ps(w + (i))
+#define lab54_matmul_add_mm_dot_W(i) _mm256_loadu_ps(w + (i))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 128; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab49_matmul_add_mm_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab49_matmul_add_mm_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab49_matmul_add_mm_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab49_matmul_add_mm_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab54_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab54_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab54_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab54_matmul_add_mm_dot_W(k + 24), a3);
     }
-#undef lab49_matmul_add_mm_dot_W
+#undef lab54_matmul_add_mm_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -3438,41 +3855,41 @@ static inline float lab49_matmul_add_mm_dot(const float *restrict x, const float
 #endif
 }
 
-/* lab49_matmul_add_mm: matmul, K=128 N=128, weights f32.
+/* lab54_matmul_add_mm: matmul, K=128 N=128, weights f32.
  * Parallel over output columns; each weight row is read once per step and
  * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
-typedef struct lab49_matmul_add_mm_Args {
+typedef struct lab54_matmul_add_mm_Args {
     const float *x;   /* [rows][128] */
     float *y;         /* [rows][128] */
     const float *w; /* [128][128] */
     const float *bias; /* [128] or NULL */
     int rows;
-} lab49_matmul_add_mm_Args;
+} lab54_matmul_add_mm_Args;
 
-static void lab49_matmul_add_mm_range(void *p, int n0, int n1) {
-    const lab49_matmul_add_mm_Args *a = p;
+static void lab54_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab54_matmul_add_mm_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const float *wr = a->w + (size_t)c * 128;
         float bc = a->bias ? a->bias[c] : 0.0f;
         for (int r = 0; r < a->rows; r++)
-            a->y[(size_t)r * 128 + (size_t)c] = lab49_matmul_add_mm_dot(a->x + (size_t)r * 128, wr) + bc;
+            a->y[(size_t)r * 128 + (size_t)c] = lab54_matmul_add_mm_dot(a->x + (size_t)r * 128, wr) + bc;
     }
 }
 
-static void lab49_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab54_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
-    lab49_matmul_add_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
-    llm_parallel_for(ctx->pool, 128, lab49_matmul_add_mm_range, &a);
+    lab54_matmul_add_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 128, lab54_matmul_add_mm_range, &a);
 }
 
-/* lab49_matmul_add: lab49_matmul_add_mm, then y += r (r stride 128). */
-static void lab49_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* lab54_matmul_add: lab54_matmul_add_mm, then y += r (r stride 128). */
+static void lab54_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x2; (void)w2;
-    lab49_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    lab54_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
     for (int r = 0; r < b->n_tokens; r++) {
         const float *rr = x1 + (size_t)r * 128;
         float *yr = y + (size_t)r * 128;
@@ -3480,427 +3897,37 @@ static void lab49_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int la
     }
 }
 #undef rope_inv_freq
-void lab_cpu_49(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_49(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab49_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab54_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 50: 8B.dec.ctx1000 (attention) ===== */
-#define rope_inv_freq lab_rope_50
-/* lab50_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+/* ===== case 55: 8B.dec.ctx1000 (attention) ===== */
+#define rope_inv_freq lab_rope_55
+/* lab55_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
  * KV blocks of 16 tokens, 63 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab50_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab50_attention_Args;
-
-static inline size_t lab50_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab50_attention_range(void *p, int i0, int i1) {
-    const lab50_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab50_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab50_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab50_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab50_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
-    }
-    lab50_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab50_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_50(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_50(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab50_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 51: 8B.dec.ctx8192 (attention) ===== */
-#define rope_inv_freq lab_rope_51
-/* lab51_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 512 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab51_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab51_attention_Args;
-
-static inline size_t lab51_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 512 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab51_attention_range(void *p, int i0, int i1) {
-    const lab51_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab51_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab51_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab51_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab51_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
-    }
-    lab51_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab51_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_51(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_51(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab51_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 52: 8B.dec.T4 (attention) ===== */
-#define rope_inv_freq lab_rope_52
-/* lab52_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 188 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab52_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab52_attention_Args;
-
-static inline size_t lab52_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 188 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab52_attention_range(void *p, int i0, int i1) {
-    const lab52_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab52_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab52_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab52_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab52_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
-    }
-    lab52_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab52_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab52_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 53: 8B.pre.T64 (attention) ===== */
-#define rope_inv_freq lab_rope_53
-/* lab53_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab53_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab53_attention_Args;
-
-static inline size_t lab53_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab53_attention_range(void *p, int i0, int i1) {
-    const lab53_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab53_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab53_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab53_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab53_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
-    }
-    lab53_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab53_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab53_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 54: 1B.dec.T3 (attention) ===== */
-#define rope_inv_freq lab_rope_54
-/* lab54_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
- * KV blocks of 16 tokens, 44 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab54_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][3072] */
-    float *y;       /* [T][2048] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab54_attention_Args;
-
-static inline size_t lab54_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 44 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
-}
-
-static void lab54_attention_range(void *p, int i0, int i1) {
-    const lab54_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)64);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab54_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
-            float d = 0.0f;
-            for (int c = 0; c < 64; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
-        for (int c = 0; c < 64; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab54_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 64; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab54_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab54_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 3072, 512 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 3072, 512 * sizeof(float));
-    }
-    lab54_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab54_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab54_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 55: 1B.pre.T16 (attention) ===== */
-#define rope_inv_freq lab_rope_55
-/* lab55_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
- * KV blocks of 16 tokens, 1 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
 typedef struct lab55_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
-    const float *q; /* [T][3072] */
-    float *y;       /* [T][2048] */
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
 } lab55_attention_Args;
 
 static inline size_t lab55_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
 static void lab55_attention_range(void *p, int i0, int i1) {
     const lab55_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)64);
+    const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
     float *s = NULL;
     for (int i = i0; i < i1; i++) {
@@ -3911,23 +3938,23 @@ static void lab55_attention_range(void *p, int i0, int i1) {
             s = malloc((size_t)cap * sizeof *s);
             if (s == NULL) abort();
         }
-        const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab55_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab55_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
-            for (int c = 0; c < 64; c++) d += q[c] * k[c];
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
             s[j] = d * scale;
             if (s[j] > mx) mx = s[j];
         }
         float sum = 0.0f;
         for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
-        for (int c = 0; c < 64; c++) o[c] = 0.0f;
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab55_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab55_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
-            for (int c = 0; c < 64; c++) o[c] += pj * v[c];
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
         }
     }
     free(s);
@@ -3937,12 +3964,12 @@ static void lab55_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int lay
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
         size_t at = lab55_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 3072, 512 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 3072, 512 * sizeof(float));
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
     }
     lab55_attention_Args a = {ctx, b, x0, y, layer_off};
     llm_parallel_for(ctx->pool, b->n_tokens * 32, lab55_attention_range, &a);
@@ -3953,30 +3980,420 @@ void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab55_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 56: smol.pre.T16.g3 (attention) ===== */
+/* ===== case 56: 8B.dec.ctx8192 (attention) ===== */
 #define rope_inv_freq lab_rope_56
-/* lab56_attention: attention, 9 query heads, 3 KV heads, head_dim 64,
+/* lab56_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 512 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab56_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab56_attention_Args;
+
+static inline size_t lab56_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 512 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab56_attention_range(void *p, int i0, int i1) {
+    const lab56_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab56_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab56_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab56_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab56_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
+    }
+    lab56_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab56_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab56_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 57: 8B.dec.T4 (attention) ===== */
+#define rope_inv_freq lab_rope_57
+/* lab57_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 188 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab57_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab57_attention_Args;
+
+static inline size_t lab57_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 188 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab57_attention_range(void *p, int i0, int i1) {
+    const lab57_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab57_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab57_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab57_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab57_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
+    }
+    lab57_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab57_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab57_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 58: 8B.pre.T64 (attention) ===== */
+#define rope_inv_freq lab_rope_58
+/* lab58_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab58_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab58_attention_Args;
+
+static inline size_t lab58_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab58_attention_range(void *p, int i0, int i1) {
+    const lab58_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab58_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab58_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab58_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab58_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
+    }
+    lab58_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab58_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab58_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 59: 1B.dec.T3 (attention) ===== */
+#define rope_inv_freq lab_rope_59
+/* lab59_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
+ * KV blocks of 16 tokens, 44 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab59_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][3072] */
+    float *y;       /* [T][2048] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab59_attention_Args;
+
+static inline size_t lab59_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 44 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+}
+
+static void lab59_attention_range(void *p, int i0, int i1) {
+    const lab59_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)64);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            float d = 0.0f;
+            for (int c = 0; c < 64; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
+        for (int c = 0; c < 64; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 64; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab59_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab59_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 3072, 512 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 3072, 512 * sizeof(float));
+    }
+    lab59_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab59_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab59_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 60: 1B.pre.T16 (attention) ===== */
+#define rope_inv_freq lab_rope_60
+/* lab60_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
+ * KV blocks of 16 tokens, 1 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab60_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][3072] */
+    float *y;       /* [T][2048] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab60_attention_Args;
+
+static inline size_t lab60_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+}
+
+static void lab60_attention_range(void *p, int i0, int i1) {
+    const lab60_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)64);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            float d = 0.0f;
+            for (int c = 0; c < 64; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
+        for (int c = 0; c < 64; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 64; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab60_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab60_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 3072, 512 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 3072, 512 * sizeof(float));
+    }
+    lab60_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab60_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab60_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 61: smol.pre.T16.g3 (attention) ===== */
+#define rope_inv_freq lab_rope_61
+/* lab61_attention: attention, 9 query heads, 3 KV heads, head_dim 64,
  * KV blocks of 16 tokens, 3 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab56_attention_Args {
+typedef struct lab61_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][960] */
     float *y;       /* [T][576] */
     size_t layer_off; /* elements to this layer's first block */
-} lab56_attention_Args;
+} lab61_attention_Args;
 
-static inline size_t lab56_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab61_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 3 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 192;
 }
 
-static void lab56_attention_range(void *p, int i0, int i1) {
-    const lab56_attention_Args *a = p;
+static void lab61_attention_range(void *p, int i0, int i1) {
+    const lab61_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -3992,7 +4409,7 @@ static void lab56_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 960 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab56_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -4003,7 +4420,7 @@ static void lab56_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 576 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab56_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * v[c];
         }
@@ -4011,50 +4428,50 @@ static void lab56_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab56_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab61_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 192;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab56_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab61_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 960, 192 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 960, 192 * sizeof(float));
     }
-    lab56_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 9, lab56_attention_range, &a);
+    lab61_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 9, lab61_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab56_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab61_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 57: gqa8.dec.T2 (attention) ===== */
-#define rope_inv_freq lab_rope_57
-/* lab57_attention: attention, 32 query heads, 4 KV heads, head_dim 64,
+/* ===== case 62: gqa8.dec.T2 (attention) ===== */
+#define rope_inv_freq lab_rope_62
+/* lab62_attention: attention, 32 query heads, 4 KV heads, head_dim 64,
  * KV blocks of 32 tokens, 11 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab57_attention_Args {
+typedef struct lab62_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][2560] */
     float *y;       /* [T][2048] */
     size_t layer_off; /* elements to this layer's first block */
-} lab57_attention_Args;
+} lab62_attention_Args;
 
-static inline size_t lab57_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab62_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 11 + pos / 32];
     return layer_off + ((size_t)blk * 32 + (size_t)(pos % 32)) * 256;
 }
 
-static void lab57_attention_range(void *p, int i0, int i1) {
-    const lab57_attention_Args *a = p;
+static void lab62_attention_range(void *p, int i0, int i1) {
+    const lab62_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -4070,7 +4487,7 @@ static void lab57_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 2560 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab57_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -4081,401 +4498,9 @@ static void lab57_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab57_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab57_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 32 * 256;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab57_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 2560, 256 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 2560, 256 * sizeof(float));
-    }
-    lab57_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab57_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab57_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 58: tiny.g1.pre.T3 (attention) ===== */
-#define rope_inv_freq lab_rope_58
-/* lab58_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
- * KV blocks of 16 tokens, 1 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 16^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab58_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][384] */
-    float *y;       /* [T][128] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab58_attention_Args;
-
-static inline size_t lab58_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
-}
-
-static void lab58_attention_range(void *p, int i0, int i1) {
-    const lab58_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)16);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 8, h = i % 8, kvh = h / 1, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 384 + (size_t)h * 16;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab58_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
-            float d = 0.0f;
-            for (int c = 0; c < 16; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 128 + (size_t)h * 16;
-        for (int c = 0; c < 16; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab58_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 16; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab58_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 128;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab58_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 384, 128 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 384, 128 * sizeof(float));
-    }
-    lab58_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab58_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab58_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 59: tiny.g1.dec.T1 (attention) ===== */
-#define rope_inv_freq lab_rope_59
-/* lab59_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
- * KV blocks of 16 tokens, 1 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 16^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab59_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][384] */
-    float *y;       /* [T][128] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab59_attention_Args;
-
-static inline size_t lab59_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
-}
-
-static void lab59_attention_range(void *p, int i0, int i1) {
-    const lab59_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)16);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 8, h = i % 8, kvh = h / 1, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 384 + (size_t)h * 16;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
-            float d = 0.0f;
-            for (int c = 0; c < 16; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 128 + (size_t)h * 16;
-        for (int c = 0; c < 16; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 16; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab59_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 128;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab59_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 384, 128 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 384, 128 * sizeof(float));
-    }
-    lab59_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab59_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab59_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 60: hd20.pre.T3 (attention) ===== */
-#define rope_inv_freq lab_rope_60
-/* lab60_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
- * KV blocks of 16 tokens, 4 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab60_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][160] */
-    float *y;       /* [T][80] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab60_attention_Args;
-
-static inline size_t lab60_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 4 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
-}
-
-static void lab60_attention_range(void *p, int i0, int i1) {
-    const lab60_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)20);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 4, h = i % 4, kvh = h / 2, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
-            float d = 0.0f;
-            for (int c = 0; c < 20; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
-        for (int c = 0; c < 20; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 20; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab60_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab60_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 160, 40 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 160, 40 * sizeof(float));
-    }
-    lab60_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab60_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab60_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 61: 8B.dec.ctx1000.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_61
-/* lab61_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 63 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab61_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab61_attention_Args;
-
-static inline size_t lab61_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab61_attention_range(void *p, int i0, int i1) {
-    const lab61_attention_Args *a = p;
-    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
-        }
-    }
-    free(s);
-}
-
-static void lab61_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab61_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 1024; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
-        }
-    }
-    lab61_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab61_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab61_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 62: 8B.dec.T64.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_62
-/* lab62_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 19 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab62_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab62_attention_Args;
-
-static inline size_t lab62_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab62_attention_range(void *p, int i0, int i1) {
-    const lab62_attention_Args *a = p;
-    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
     }
     free(s);
@@ -4485,14 +4510,12 @@ static void lab62_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int lay
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 32 * 256;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
         size_t at = lab62_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 1024; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
-        }
+        memcpy(K + at, x1 + (size_t)t * 2560, 256 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 2560, 256 * sizeof(float));
     }
     lab62_attention_Args a = {ctx, b, x0, y, layer_off};
     llm_parallel_for(ctx->pool, b->n_tokens * 32, lab62_attention_range, &a);
@@ -4503,59 +4526,59 @@ void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab62_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 63: 8B.dec.T64 (attention) ===== */
+/* ===== case 63: tiny.g1.pre.T3 (attention) ===== */
 #define rope_inv_freq lab_rope_63
-/* lab63_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 19 blocks per sequence.
+/* lab63_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
+ * KV blocks of 16 tokens, 1 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * parallel over (token, head): scores s_j = (q . k_j) * 16^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
 typedef struct lab63_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
+    const float *q; /* [T][384] */
+    float *y;       /* [T][128] */
     size_t layer_off; /* elements to this layer's first block */
 } lab63_attention_Args;
 
 static inline size_t lab63_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
 }
 
 static void lab63_attention_range(void *p, int i0, int i1) {
     const lab63_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
+    const float scale = 1.0f / sqrtf((float)16);
     int cap = 0;
     float *s = NULL;
     for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        int t = i / 8, h = i % 8, kvh = h / 1, pos = a->b->positions[t];
         if (pos + 1 > cap) {
             cap = pos + 1;
             free(s);
             s = malloc((size_t)cap * sizeof *s);
             if (s == NULL) abort();
         }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        const float *q = a->q + (size_t)t * 384 + (size_t)h * 16;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab63_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *k = K + lab63_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            for (int c = 0; c < 16; c++) d += q[c] * k[c];
             s[j] = d * scale;
             if (s[j] > mx) mx = s[j];
         }
         float sum = 0.0f;
         for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        float *o = a->y + (size_t)t * 128 + (size_t)h * 16;
+        for (int c = 0; c < 16; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab63_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *v = V + lab63_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
+            for (int c = 0; c < 16; c++) o[c] += pj * v[c];
         }
     }
     free(s);
@@ -4565,15 +4588,15 @@ static void lab63_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int lay
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 128;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
         size_t at = lab63_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(K + at, x1 + (size_t)t * 384, 128 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 384, 128 * sizeof(float));
     }
     lab63_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab63_attention_range, &a);
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab63_attention_range, &a);
 }
 #undef rope_inv_freq
 void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
@@ -4581,59 +4604,59 @@ void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab63_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 64: 8B.pre.T64.kvbf16 (attention) ===== */
+/* ===== case 64: tiny.g1.dec.T1 (attention) ===== */
 #define rope_inv_freq lab_rope_64
-/* lab64_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence.
+/* lab64_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
+ * KV blocks of 16 tokens, 1 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 16^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
 typedef struct lab64_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
+    const float *q; /* [T][384] */
+    float *y;       /* [T][128] */
     size_t layer_off; /* elements to this layer's first block */
 } lab64_attention_Args;
 
 static inline size_t lab64_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
 }
 
 static void lab64_attention_range(void *p, int i0, int i1) {
     const lab64_attention_Args *a = p;
-    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)16);
     int cap = 0;
     float *s = NULL;
     for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        int t = i / 8, h = i % 8, kvh = h / 1, pos = a->b->positions[t];
         if (pos + 1 > cap) {
             cap = pos + 1;
             free(s);
             s = malloc((size_t)cap * sizeof *s);
             if (s == NULL) abort();
         }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        const float *q = a->q + (size_t)t * 384 + (size_t)h * 16;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab64_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *k = K + lab64_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            for (int c = 0; c < 16; c++) d += q[c] * k[c];
             s[j] = d * scale;
             if (s[j] > mx) mx = s[j];
         }
         float sum = 0.0f;
         for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        float *o = a->y + (size_t)t * 128 + (size_t)h * 16;
+        for (int c = 0; c < 16; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab64_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const float *v = V + lab64_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+            for (int c = 0; c < 16; c++) o[c] += pj * v[c];
         }
     }
     free(s);
@@ -4643,17 +4666,15 @@ static void lab64_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int lay
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 128;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
         size_t at = lab64_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 1024; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
-        }
+        memcpy(K + at, x1 + (size_t)t * 384, 128 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 384, 128 * sizeof(float));
     }
     lab64_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab64_attention_range, &a);
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab64_attention_range, &a);
 }
 #undef rope_inv_freq
 void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
@@ -4661,12 +4682,12 @@ void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab64_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 65: hd20.pre.T3.kvbf16 (attention) ===== */
+/* ===== case 65: hd20.pre.T3 (attention) ===== */
 #define rope_inv_freq lab_rope_65
 /* lab65_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
  * KV blocks of 16 tokens, 4 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
@@ -4685,6 +4706,482 @@ static inline size_t lab65_attention_slot(const LlmBatch *b, int t, int pos, siz
 
 static void lab65_attention_range(void *p, int i0, int i1) {
     const lab65_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)20);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 4, h = i % 4, kvh = h / 2, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab65_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            float d = 0.0f;
+            for (int c = 0; c < 20; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
+        for (int c = 0; c < 20; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab65_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 20; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab65_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab65_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 160, 40 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 160, 40 * sizeof(float));
+    }
+    lab65_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab65_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab65_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 66: 8B.dec.ctx1000.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_66
+/* lab66_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 63 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab66_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab66_attention_Args;
+
+static inline size_t lab66_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab66_attention_range(void *p, int i0, int i1) {
+    const lab66_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab66_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab66_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab66_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab66_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab66_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab66_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab66_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 67: 8B.dec.T64.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_67
+/* lab67_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab67_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab67_attention_Args;
+
+static inline size_t lab67_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab67_attention_range(void *p, int i0, int i1) {
+    const lab67_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab67_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab67_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab67_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab67_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab67_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab67_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab67_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 68: 8B.dec.T64 (attention) ===== */
+#define rope_inv_freq lab_rope_68
+/* lab68_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab68_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab68_attention_Args;
+
+static inline size_t lab68_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab68_attention_range(void *p, int i0, int i1) {
+    const lab68_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab68_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab68_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab68_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab68_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
+    }
+    lab68_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab68_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab68_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 69: 8B.dec.T256.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_69
+/* lab69_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 24 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab69_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab69_attention_Args;
+
+static inline size_t lab69_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 24 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab69_attention_range(void *p, int i0, int i1) {
+    const lab69_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab69_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab69_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab69_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab69_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab69_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab69_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab69_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 70: 8B.pre.T64.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_70
+/* lab70_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab70_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab70_attention_Args;
+
+static inline size_t lab70_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab70_attention_range(void *p, int i0, int i1) {
+    const lab70_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab70_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab70_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab70_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab70_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab70_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab70_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab70_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 71: hd20.pre.T3.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_71
+/* lab71_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
+ * KV blocks of 16 tokens, 4 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab71_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][160] */
+    float *y;       /* [T][80] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab71_attention_Args;
+
+static inline size_t lab71_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 4 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
+}
+
+static void lab71_attention_range(void *p, int i0, int i1) {
+    const lab71_attention_Args *a = p;
     const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)20);
     int cap = 0;
@@ -4700,7 +5197,7 @@ static void lab65_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab65_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            const uint16_t *k = K + lab71_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
             float d = 0.0f;
             for (int c = 0; c < 20; c++) d += q[c] * llm_bf16_to_f32(k[c]);
             s[j] = d * scale;
@@ -4711,7 +5208,7 @@ static void lab65_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
         for (int c = 0; c < 20; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab65_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            const uint16_t *v = V + lab71_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
             float pj = s[j] / sum;
             for (int c = 0; c < 20; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
@@ -4719,34 +5216,34 @@ static void lab65_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab65_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab71_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
     uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab65_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab71_attention_slot(b, t, b->positions[t], layer_off);
         for (int c = 0; c < 40; c++) {
             K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 160 + c]);
             V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 160 + c]);
         }
     }
-    lab65_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab65_attention_range, &a);
+    lab71_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab71_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab65_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab71_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 66: rms.4096.T1 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_66
-/* lab66_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* ===== case 72: rms.4096.T1 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_72
+/* lab72_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab66_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab72_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -4762,17 +5259,17 @@ static void lab66_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab66_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab72_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 67: rms.4096.T3 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_67
-/* lab67_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* ===== case 73: rms.4096.T3 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_73
+/* lab73_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab67_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab73_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -4788,17 +5285,17 @@ static void lab67_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab67_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab73_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 68: rms.576.T64 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_68
-/* lab68_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
+/* ===== case 74: rms.576.T64 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_74
+/* lab74_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab68_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab74_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -4814,17 +5311,17 @@ static void lab68_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab68_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab74_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 69: rms.100.L2 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_69
-/* lab69_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
+/* ===== case 75: rms.100.L2 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_75
+/* lab75_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab69_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab75_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -4840,15 +5337,15 @@ static void lab69_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab69_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab75_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 70: add.4096.T1 (add) ===== */
-#define rope_inv_freq lab_rope_70
-/* lab70_add: residual add over 4096 columns. */
-static void lab70_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 76: add.4096.T1 (add) ===== */
+#define rope_inv_freq lab_rope_76
+/* lab76_add: residual add over 4096 columns. */
+static void lab76_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -4857,15 +5354,15 @@ static void lab70_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 4096 + c] = x0[(size_t)r * 4096 + c] + x1[(size_t)r * 4096 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab70_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab76_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 71: add.577.T16 (add) ===== */
-#define rope_inv_freq lab_rope_71
-/* lab71_add: residual add over 577 columns. */
-static void lab71_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 77: add.577.T16 (add) ===== */
+#define rope_inv_freq lab_rope_77
+/* lab77_add: residual add over 577 columns. */
+static void lab77_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -4874,15 +5371,15 @@ static void lab71_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 579 + c] = x0[(size_t)r * 580 + c] + x1[(size_t)r * 577 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab71_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab77_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 72: swiglu.14336.T2 (swiglu) ===== */
-#define rope_inv_freq lab_rope_72
-/* lab72_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
-static void lab72_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 78: swiglu.14336.T2 (swiglu) ===== */
+#define rope_inv_freq lab_rope_78
+/* lab78_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
+static void lab78_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -4891,15 +5388,15 @@ static void lab72_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 14336 + c] = llm_silu(x0[(size_t)r * 14336 + c]) * x1[(size_t)r * 14336 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab72_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab78_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 73: swiglu.100.T3 (swiglu) ===== */
-#define rope_inv_freq lab_rope_73
-/* lab73_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
-static void lab73_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 79: swiglu.100.T3 (swiglu) ===== */
+#define rope_inv_freq lab_rope_79
+/* lab79_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
+static void lab79_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -4908,20 +5405,20 @@ static void lab73_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 100 + c] = llm_silu(x0[(size_t)r * 200 + c]) * x1[(size_t)r * 101 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab73_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab79_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 74: rope.8B.q.T3 (rope) ===== */
-static const float lab_rope_74[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_74
-/* lab74_rope: RoPE, 32 heads x 128. For pair i of a head:
+/* ===== case 80: rope.8B.q.T3 (rope) ===== */
+static const float lab_rope_80[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_80
+/* lab80_rope: RoPE, 32 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab74_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab80_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -4946,20 +5443,20 @@ static void lab74_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab74_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab80_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 75: rope.smol.k.T64 (rope) ===== */
-static const float lab_rope_75[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
-#define rope_inv_freq lab_rope_75
-/* lab75_rope: RoPE, 3 heads x 64. For pair i of a head:
+/* ===== case 81: rope.smol.k.T64 (rope) ===== */
+static const float lab_rope_81[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+#define rope_inv_freq lab_rope_81
+/* lab81_rope: RoPE, 3 heads x 64. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 32] * sin(p f_i)
  *   y[i+32] = x[i + 32] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab75_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab81_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -4984,20 +5481,20 @@ static void lab75_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab75_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab81_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 76: rope.tiny.T16 (rope) ===== */
-static const float lab_rope_76[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_76
-/* lab76_rope: RoPE, 8 heads x 16. For pair i of a head:
+/* ===== case 82: rope.tiny.T16 (rope) ===== */
+static const float lab_rope_82[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_82
+/* lab82_rope: RoPE, 8 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab76_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab82_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5022,20 +5519,20 @@ static void lab76_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab76_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab82_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 77: rope.8B.qk.T1 (rope) ===== */
-static const float lab_rope_77[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_77
-/* lab77_rope: RoPE, 40 heads x 128. For pair i of a head:
+/* ===== case 83: rope.8B.qk.T1 (rope) ===== */
+static const float lab_rope_83[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_83
+/* lab83_rope: RoPE, 40 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab77_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab83_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5060,20 +5557,20 @@ static void lab77_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab77_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab83_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 78: rope.tiny.qk.T16 (rope) ===== */
-static const float lab_rope_78[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_78
-/* lab78_rope: RoPE, 12 heads x 16. For pair i of a head:
+/* ===== case 84: rope.tiny.qk.T16 (rope) ===== */
+static const float lab_rope_84[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_84
+/* lab84_rope: RoPE, 12 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab78_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab84_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5098,19 +5595,19 @@ static void lab78_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab78_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab84_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 79: addrms.4096.T1 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_79
-/* lab79_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
+/* ===== case 85: addrms.4096.T1 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_85
+/* lab85_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
  * Output row: columns 0..4095 the sum s = a + b (float32), columns
  * 4096..8191 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab79_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab85_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -5129,19 +5626,19 @@ static void lab79_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab79_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab85_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 80: addrms.2048.T3 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_80
-/* lab80_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
+/* ===== case 86: addrms.2048.T3 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_86
+/* lab86_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
  * Output row: columns 0..2047 the sum s = a + b (float32), columns
  * 2048..4095 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab80_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab86_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -5160,19 +5657,19 @@ static void lab80_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab80_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab86_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 81: addrms.576.T64.ys (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_81
-/* lab81_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
+/* ===== case 87: addrms.576.T64.ys (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_87
+/* lab87_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
  * Output row: columns 0..575 the sum s = a + b (float32), columns
  * 576..1151 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab81_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab87_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -5191,16 +5688,16 @@ static void lab81_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab81_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab87_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 82: embed.8B.bf16.T3 (embed) ===== */
-#define rope_inv_freq lab_rope_82
-/* lab82_embed: embedding lookup, H=4096, table bf16 [128256][4096].
+/* ===== case 88: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_88
+/* lab88_embed: embedding lookup, H=4096, table bf16 [128256][4096].
  * Token ids are checked by the runtime before the step. */
-static void lab82_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab88_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -5211,16 +5708,16 @@ static void lab82_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab82_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab88_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 83: embed.f32.T5 (embed) ===== */
-#define rope_inv_freq lab_rope_83
-/* lab83_embed: embedding lookup, H=100, table f32 [1000][100].
+/* ===== case 89: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_89
+/* lab89_embed: embedding lookup, H=100, table f32 [1000][100].
  * Token ids are checked by the runtime before the step. */
-static void lab83_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab89_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -5231,16 +5728,16 @@ static void lab83_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab83_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab89_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: embed.f16.T64 (embed) ===== */
-#define rope_inv_freq lab_rope_84
-/* lab84_embed: embedding lookup, H=576, table f16 [49152][576].
+/* ===== case 90: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_90
+/* lab90_embed: embedding lookup, H=576, table f16 [49152][576].
  * Token ids are checked by the runtime before the step. */
-static void lab84_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab90_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -5251,15 +5748,15 @@ static void lab84_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab84_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab90_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: select.4096.T5.L2 (select_rows) ===== */
-#define rope_inv_freq lab_rope_85
-/* lab85_select_rows: gathers the 4096-wide rows whose logits are wanted. */
-static void lab85_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 91: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_91
+/* lab91_select_rows: gathers the 4096-wide rows whose logits are wanted. */
+static void lab91_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5267,15 +5764,15 @@ static void lab85_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int l
         memcpy(y + (size_t)l * 4096, x0 + (size_t)b->logit_rows[l] * 4096, 4096 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab85_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab91_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: select.576.T64.L64 (select_rows) ===== */
-#define rope_inv_freq lab_rope_86
-/* lab86_select_rows: gathers the 576-wide rows whose logits are wanted. */
-static void lab86_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 92: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_92
+/* lab92_select_rows: gathers the 576-wide rows whose logits are wanted. */
+static void lab92_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5283,7 +5780,7 @@ static void lab86_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int l
         memcpy(y + (size_t)l * 576, x0 + (size_t)b->logit_rows[l] * 577, 576 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab86_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab92_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }

@@ -21027,7 +21027,7 @@ void lab_cuda_47(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab47_norm_matmul_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 48: tail.K200.add.stride (matmul_add) ===== */
+/* ===== case 48: 8B.norm_qkv.T256.single (norm_matmul) ===== */
 #define rope_inv_freq lab_rope_48
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -21342,13 +21342,17 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 }
 #endif
 
-/* lab48_matmul_add: matmul_add, K=200 N=33, weights f16, bias f32, plus residual.
- * Matches templates/kernels/cpu/matmul_add.c.lua:
- *   y = r + (x W^T + b), r the residual input (stride 37).
+/* lab48_norm_matmul: norm_matmul, K=4096 N=6144, weights bf16, RMSNorm gain f32, eps 1e-05f.
+ * Matches templates/kernels/cpu/norm_matmul.c.lua:
+ *   y = xn W^T with xn = g * (x * inv),
+ *   inv = 1 / sqrtf((float)(sum x^2 / K) + eps) (sum in double). Here each
+ *   warp accumulates sum x^2 while it streams x for its dot products and
+ *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
+ *   order only.
  * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
  * streamed once per token tile (4 x 16-byte loads per row in flight per
  * lane); lane partial sums are reduced with shuffles and lanes write
- * distinct outputs. No shared memory: x ([rows][203] float32) is read
+ * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
  * its use (2-3 loads in flight); with it the 8 loads of a step are issued
@@ -21356,21 +21360,21 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
  * signalled after the last tile's loads.
- * Vector path not available for this shape: scalar path. */
+ * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab48_matmul_add_k(const float *x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab48_norm_matmul_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
                                                    const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
     const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
-    if (row0 >= 33) {
+    if (row0 >= 6144) {
         LLM_PDL_ENTER();
         return;
     }
     const void *wr[2];
 #pragma unroll
-    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const uint16_t *)w + (size_t)min(row0 + r, 32) * 200);
+    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const uint16_t *)w + (size_t)min(row0 + r, 6143) * 4096);
     if (!VEC) LLM_PDL_ENTER();
     for (int t0 = 0; t0 < rows; t0 += TT) {
         float acc[2][TT];
@@ -21382,21 +21386,20 @@ __global__ void __launch_bounds__(128, 4) lab48_matmul_add_k(const float *x, flo
             for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
         }
         const int tn = min(TT, rows - t0);
-        const float *xt = x + (size_t)t0 * 203;
-        if (VEC) llm_gemv_vec<LLM_W_F16, 200, 203, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
-        else llm_gemv_scalar<LLM_W_F16, 200, 203, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        const float *xt = x + (size_t)t0 * 4096;
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
-        llm_gemv_reduce<2, TT, false>(acc, ss);
+        llm_gemv_reduce<2, TT, true>(acc, ss);
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
+            const float inv = 1.0f / sqrtf((float)(ss[t] / 4096) + 1e-05f);
 #pragma unroll
             for (int r = 0; r < 2; r++) {
-                if (lane == r * TT + t && row0 + r < 33) {
-                    float v = acc[r][t];
-                    v += bias[row0 + r];
-                    v = res[(size_t)(t0 + t) * 37 + row0 + r] + v;
-                    y[(size_t)(t0 + t) * 35 + row0 + r] = v;
+                if (lane == r * TT + t && row0 + r < 6144) {
+                    float v = acc[r][t] * inv;
+                    y[(size_t)(t0 + t) * 6144 + row0 + r] = v;
                 }
             }
         }
@@ -21405,72 +21408,88 @@ __global__ void __launch_bounds__(128, 4) lab48_matmul_add_k(const float *x, flo
 }
 
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
- * lab48_matmul_add_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
- * cuBLAS C[2 rows][33] = X W^T (float32) into scratch after the
- * 64 x 200 x 4 bytes of X; lab48_matmul_add_pe adds the halves and applies  bias residual.
- * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 33 x 4 per row. */
-__global__ void __launch_bounds__(256) lab48_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+ * lab48_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
+ * cuBLAS C[rows][6144] = X W^T (float32) into scratch after the
+ * 256 x 4096 x 4 bytes of X; lab48_norm_matmul_pe adds the halves and applies nothing else.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 6144 x 4 per row. */
+__global__ void __launch_bounds__(256) lab48_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int r = blockIdx.x;
-    const float *xr = x + (size_t)r * 203;
-    for (int c = threadIdx.x; c < 200; c += 256) {
-        const float v = xr[c];
-        const __half hi = __float2half_rn(v);
-        ((__half *)xs)[(size_t)r * 200 + c] = hi;
-        ((__half *)xs)[(size_t)(rows + r) * 200 + c] = __float2half_rn(v - __half2float(hi));
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
     }
     (void)g;
 }
 
-__global__ void __launch_bounds__(256) lab48_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+__global__ void __launch_bounds__(256) lab48_norm_matmul_pe(const float *__restrict__ cm, float *__restrict__ y,
                                                      const float *__restrict__ bias, const float *res, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
-    if (col >= 33) return;
-    const float *c0 = cm + (size_t)t * 33;
-    const float *c1 = cm + (size_t)(rows + t) * 33;
-#define lab48_matmul_add_C(j) (c0[j] + c1[j])
-    float v = lab48_matmul_add_C(col);
-    v += bias[col];
-    v = res[(size_t)t * 37 + col] + v;
-    y[(size_t)t * 35 + col] = v;
-#undef lab48_matmul_add_C
+    if (col >= 6144) return;
+    const float *c0 = cm + (size_t)t * 6144;
+#define lab48_norm_matmul_C(j) (c0[j])
+    float v = lab48_norm_matmul_C(col);
+    y[(size_t)t * 6144 + col] = v;
+#undef lab48_norm_matmul_C
     (void)bias; (void)res; (void)rows;
 }
 
-static void lab48_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab48_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
     const int rows = T;
     if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const unsigned grid = llm_cdiv(33, 8);
-    const void *w = w0;
-    const float *bias = (const float *)w1;
-    const float *g = NULL;
-    const float *res = x1;
+    const unsigned grid = llm_cdiv(6144, 8);
+    const void *w = w1;
+    const float *bias = NULL;
+    const float *g = (const float *)w0;
+    const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
-        llm_launch(lab48_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
-        llm_launch(lab48_matmul_add_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
+        llm_launch(lab48_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, rows, cm, 6144);
+        llm_launch(lab48_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
     }
-    if (rows == 1) llm_launch(lab48_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
-    else llm_launch(lab48_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
+        if (rows == 1) llm_launch(lab48_norm_matmul_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab48_norm_matmul_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab48_norm_matmul_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab48_norm_matmul_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
 #undef rope_inv_freq
 void lab_cuda_48(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab48_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab48_norm_matmul(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 49: tiny.add.f32.T3 (matmul_add) ===== */
+/* ===== case 49: 8B.norm_gate_up.T256.single (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_49
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -21785,13 +21804,17 @@ static inline bool llm_aligned16(const void *a, const void *b) {
 }
 #endif
 
-/* lab49_matmul_add: matmul_add, K=128 N=128, weights f32, plus residual.
- * Matches templates/kernels/cpu/matmul_add.c.lua:
- *   y = r + (x W^T), r the residual input (stride 128).
- * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
+/* lab49_norm_matmul_swiglu: norm_matmul_swiglu, K=4096 N=14336, weights bf16, RMSNorm gain f32, eps 1e-05f.
+ * Matches templates/kernels/cpu/norm_matmul_swiglu.c.lua:
+ *   y = silu(xn Wg^T) * (xn Wu^T) with xn = g * (x * inv),
+ *   inv = 1 / sqrtf((float)(sum x^2 / K) + eps) (sum in double). Here each
+ *   warp accumulates sum x^2 while it streams x for its dot products and
+ *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
+ *   order only.
+ * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 14336+w,
  * streamed once per token tile (4 x 16-byte loads per row in flight per
  * lane); lane partial sums are reduced with shuffles and lanes write
- * distinct outputs. No shared memory: x ([rows][128] float32) is read
+ * distinct outputs. No shared memory: x ([rows][4096] float32) is read
  * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
  * matters: without the minimum-blocks hint ptxas interleaves each load with
  * its use (2-3 loads in flight); with it the 8 loads of a step are issued
@@ -21799,21 +21822,20 @@ static inline bool llm_aligned16(const void *a, const void *b) {
  * the weights per tile, mostly from L2).
  * PDL: the first weight loads are issued before the wait; dependents are
  * signalled after the last tile's loads.
- * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
+ * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
 template <int TT, bool VEC>
-__global__ void __launch_bounds__(128, 4) lab49_matmul_add_k(const float *x, float *__restrict__ y,
+__global__ void __launch_bounds__(128, 4) lab49_norm_matmul_swiglu_k(const float *x, float *__restrict__ y,
                                                    const void *__restrict__ w, const float *__restrict__ bias,
                                                    const float *__restrict__ g, const float *res,
                                                    int rows) {
     const int lane = threadIdx.x & 31;
-    const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
-    if (row0 >= 128) {
+    const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
+    if (col >= 14336) {
         LLM_PDL_ENTER();
         return;
     }
-    const void *wr[2];
-#pragma unroll
-    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const float *)w + (size_t)min(row0 + r, 127) * 128);
+    const void *wr[2] = {(const void *)((const uint16_t *)w + (size_t)col * 4096),
+                         (const void *)((const uint16_t *)w + (size_t)(col + 14336) * 4096)};
     if (!VEC) LLM_PDL_ENTER();
     for (int t0 = 0; t0 < rows; t0 += TT) {
         float acc[2][TT];
@@ -21825,21 +21847,18 @@ __global__ void __launch_bounds__(128, 4) lab49_matmul_add_k(const float *x, flo
             for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
         }
         const int tn = min(TT, rows - t0);
-        const float *xt = x + (size_t)t0 * 128;
-        if (VEC) llm_gemv_vec<LLM_W_F32, 128, 128, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
-        else llm_gemv_scalar<LLM_W_F32, 128, 128, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        const float *xt = x + (size_t)t0 * 4096;
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
         if (t0 + TT >= rows) LLM_PDL_TRIGGER();
-        llm_gemv_reduce<2, TT, false>(acc, ss);
+        llm_gemv_reduce<2, TT, true>(acc, ss);
 #pragma unroll
         for (int t = 0; t < TT; t++) {
             if (TT > 1 && t >= tn) break;
-#pragma unroll
-            for (int r = 0; r < 2; r++) {
-                if (lane == r * TT + t && row0 + r < 128) {
-                    float v = acc[r][t];
-                    v = res[(size_t)(t0 + t) * 128 + row0 + r] + v;
-                    y[(size_t)(t0 + t) * 128 + row0 + r] = v;
-                }
+            const float inv = 1.0f / sqrtf((float)(ss[t] / 4096) + 1e-05f);
+            if (lane == t) {
+                const float gv = acc[0][t] * inv, uv = acc[1][t] * inv;
+                y[(size_t)(t0 + t) * 14336 + col] = llm_silu_dev(gv) * uv;
             }
         }
     }
@@ -21847,73 +21866,87 @@ __global__ void __launch_bounds__(128, 4) lab49_matmul_add_k(const float *x, flo
 }
 
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
- * lab49_matmul_add_px, one block of 256 threads per row: the float32 row into scratch;
- * cuBLAS C[rows][128] = X W^T (float32) into scratch after the
- * 64 x 128 x 4 bytes of X; lab49_matmul_add_pe adds the halves and applies  residual.
- * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 128 x 4 per row. */
-__global__ void __launch_bounds__(256) lab49_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
+ * lab49_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
+ * cuBLAS C[rows][28672] = X W^T (float32) into scratch after the
+ * 256 x 4096 x 4 bytes of X; lab49_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
+__global__ void __launch_bounds__(256) lab49_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int r = blockIdx.x;
-    const float *xr = x + (size_t)r * 128;
-    for (int c = threadIdx.x; c < 128; c += 256) {
-        const float v = xr[c];
-        ((float *)xs)[(size_t)r * 128 + c] = v;
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
     }
     (void)g;
 }
 
-__global__ void __launch_bounds__(256) lab49_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+__global__ void __launch_bounds__(256) lab49_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
                                                      const float *__restrict__ bias, const float *res, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
-    if (col >= 128) return;
-    const float *c0 = cm + (size_t)t * 128;
-#define lab49_matmul_add_C(j) (c0[j])
-    float v = lab49_matmul_add_C(col);
-    v = res[(size_t)t * 128 + col] + v;
-    y[(size_t)t * 128 + col] = v;
-#undef lab49_matmul_add_C
+    if (col >= 14336) return;
+    const float *c0 = cm + (size_t)t * 28672;
+#define lab49_norm_matmul_swiglu_C(j) (c0[j])
+    y[(size_t)t * 14336 + col] = llm_silu_dev(lab49_norm_matmul_swiglu_C(col)) * lab49_norm_matmul_swiglu_C(14336 + col);
+#undef lab49_norm_matmul_swiglu_C
     (void)bias; (void)res; (void)rows;
 }
 
-static void lab49_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab49_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
     const int rows = T;
     if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const unsigned grid = llm_cdiv(128, 8);
-    const void *w = w0;
+    const unsigned grid = llm_cdiv(14336, 4);
+    const void *w = w1;
     const float *bias = NULL;
-    const float *g = NULL;
-    const float *res = x1;
+    const float *g = (const float *)w0;
+    const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
-        llm_launch(lab49_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 0, w, 128, 128, xs, 128, rows, cm, 128);
-        llm_launch(lab49_matmul_add_pe, dim3(llm_cdiv(128, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
+        llm_launch(lab49_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672);
+        llm_launch(lab49_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
     }
-    if (llm_aligned16(x0, w)) {
-        if (rows == 1) llm_launch(lab49_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
-        else llm_launch(lab49_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
+        if (rows == 1) llm_launch(lab49_norm_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab49_norm_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
         return;
     }
-    if (rows == 1) llm_launch(lab49_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
-    else llm_launch(lab49_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    if (rows == 1) llm_launch(lab49_norm_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab49_norm_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
 #undef rope_inv_freq
 void lab_cuda_49(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab49_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab49_norm_matmul_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 50: 8B.dec.ctx1000 (attention) ===== */
+/* ===== case 50: 8B.o_add.T256.single (matmul_add) ===== */
 #define rope_inv_freq lab_rope_50
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -22034,250 +22067,330 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab50_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 63 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
- * and V row is read once per group (fewer tokens: one block per query head,
- * GG = 1, which keeps more blocks in flight for a single sequence):
- *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
- *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
- *    pos % 16). No block of this launch reads those slots: a position
- *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
- *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
- *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
- *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
- *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
- *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
- *    heads; the block merges its warps.
- *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab50_attention_part, then counts
- *    itself in lab50_attention_done[t][kvh] (atomicAdd after a fence); the last to
- *    arrive merges the partials (float32, max-rescaled, read past L1), writes
- *    y and resets the counter to 0 for the next launch.
- * No per-position storage: any context length; causal by position (each
- * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
- * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
-__device__ float lab50_attention_part[4259840];
-__device__ unsigned int lab50_attention_done[2048];
+#ifndef LLMCC_CUDA_GEMV
+#define LLMCC_CUDA_GEMV
+/* ---- GEMV core (templates/kernels/cuda/gemv.cu.lua) ----------------------
+ * One warp computes R weight rows (w[r], each K elements of kind WK) dotted
+ * with up to TT input rows x[t] (float32, row stride XS), accumulating into
+ * acc[r][t] (per-lane partial sums; the caller reduces across the warp).
+ * NORM: x is multiplied elementwise by the gain g (float32 [K]) on the way
+ * in and ss[t] accumulates the sum of squares of x[t] in double (each lane
+ * sees each of its elements once), so the caller can apply RMSNorm's
+ * 1/rms after the dot product.
+ *
+ * Vector path: lane l reads 16-byte vectors v = l, l + 32, ... of each row
+ * (8 bf16/f16 or 4 f32 weights per vector), U vectors per row issued before
+ * the first use (R * U loads in flight per lane), weights through the
+ * non-coherent path with no L1 allocation; x (small, shared by every warp of
+ * the SM) through L1. Preconditions: K % EPV == 0, XS % 4 == 0, w and x
+ * 16-byte aligned (checked by the launcher, which uses the scalar path
+ * otherwise). Scalar path: element k = l, l + 32, ...; any K and alignment.
+ *
+ * pre: this call is the kernel's first and the kernel has not yet waited
+ * for its predecessor (programmatic dependent launch): the first step's
+ * weight loads (which depend on nothing the predecessor writes) are issued,
+ * then LLM_PDL_ENTER() waits, then x is read. So the weight stream of this
+ * kernel starts while the previous kernel drains.
+ * Summation order is fixed for a given (K, WK) but differs from the cpu
+ * template's order (float32 rounding only). */
+template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
+                                             const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                             double (&ss)[TT], int lane, bool pre) {
+    constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
+    constexpr int NV = K / EPV;
+    int v = lane;
+    uint4 wv[R][U];
+    bool have = false;
+    if (pre) {
+        if (v + 32 * (U - 1) < NV) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+            have = true;
+        }
+        LLM_PDL_ENTER();
+    }
+    for (; v + 32 * (U - 1) < NV; v += 32 * U) {
+        if (!have) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+        }
+        have = false;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(__uint_as_float(wv[r][u].x), a.x, s);
+                        s = fmaf(__uint_as_float(wv[r][u].y), a.y, s);
+                        s = fmaf(__uint_as_float(wv[r][u].z), a.z, s);
+                        s = fmaf(__uint_as_float(wv[r][u].w), a.w, s);
+                        acc[r][t] = s;
+                    }
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                 (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)(v + 32 * u) * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        const float2 p0 = llm_w_pair<WK>(wv[r][u].x), p1 = llm_w_pair<WK>(wv[r][u].y);
+                        const float2 p2 = llm_w_pair<WK>(wv[r][u].z), p3 = llm_w_pair<WK>(wv[r][u].w);
+                        float s = acc[r][t];
+                        s = fmaf(p0.x, a.x, s);
+                        s = fmaf(p0.y, a.y, s);
+                        s = fmaf(p1.x, a.z, s);
+                        s = fmaf(p1.y, a.w, s);
+                        s = fmaf(p2.x, b.x, s);
+                        s = fmaf(p2.y, b.y, s);
+                        s = fmaf(p3.x, b.z, s);
+                        s = fmaf(p3.y, b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    }
+    for (; v < NV; v += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint4 q = llm_ld_stream((const uint4 *)w[r] + v);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
+                float s = acc[r][t];
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+                    s = fmaf(__uint_as_float(q.x), a.x, s);
+                    s = fmaf(__uint_as_float(q.y), a.y, s);
+                    s = fmaf(__uint_as_float(q.z), a.z, s);
+                    s = fmaf(__uint_as_float(q.w), a.w, s);
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        if (r == 0)
+                            ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                     (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)v * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+                    const float2 p0 = llm_w_pair<WK>(q.x), p1 = llm_w_pair<WK>(q.y);
+                    const float2 p2 = llm_w_pair<WK>(q.z), p3 = llm_w_pair<WK>(q.w);
+                    s = fmaf(p0.x, a.x, s);
+                    s = fmaf(p0.y, a.y, s);
+                    s = fmaf(p1.x, a.z, s);
+                    s = fmaf(p1.y, a.w, s);
+                    s = fmaf(p2.x, b.x, s);
+                    s = fmaf(p2.y, b.y, s);
+                    s = fmaf(p3.x, b.z, s);
+                    s = fmaf(p3.y, b.w, s);
+                }
+                acc[r][t] = s;
+            }
+        }
+    }
+}
 
-/* Where K/V of position j of token t's sequence is: an input row of this
- * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (float rows). */
-__device__ __forceinline__ void lab50_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *kin, const float *vin,
-                                               const float *__restrict__ K, const float *__restrict__ V,
-                                               const int32_t *__restrict__ positions,
-                                               const int32_t *__restrict__ seq_index,
-                                               const int32_t *__restrict__ bt, size_t layer_off,
-                                               unsigned long long *kp, unsigned long long *vp) {
-    const int r = t - (pos_t - j);
-    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+/* Scalar path: any K, stride and alignment. The caller has already waited
+ * for its predecessor. */
+template <int WK, int K, int XS, int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
+                                                const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                                double (&ss)[TT], int lane) {
+    for (int k = lane; k < K; k += 32) {
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            float a = __ldca(x + (size_t)t * XS + k);
+            if (NORM) {
+                ss[t] += (double)a * a;
+                a *= __ldg(g + k);
+            }
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[r][t] = fmaf(llm_w_scalar<WK>(w[r], (size_t)k), a, acc[r][t]);
+        }
+    }
+}
+
+/* Reduces acc (and, with NORM, ss) across the warp; afterwards every lane
+ * holds the totals. */
+template <int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_reduce(float (&acc)[R][TT], double (&ss)[TT]) {
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[r][t] = llm_warp_sum(acc[r][t]);
+    if (NORM) {
+#pragma unroll
+        for (int t = 0; t < TT; t++)
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) ss[t] += __shfl_xor_sync(0xffffffffu, ss[t], o);
+    }
+}
+
+static inline bool llm_aligned16(const void *a, const void *b) {
+    return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
+}
+#endif
+
+/* lab50_matmul_add: matmul_add, K=4096 N=4096, weights bf16, plus residual.
+ * Matches templates/kernels/cpu/matmul_add.c.lua:
+ *   y = r + (x W^T), r the residual input (stride 4096).
+ * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
+ * distinct outputs. No shared memory: x ([rows][4096] float32) is read
+ * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
+ * matters: without the minimum-blocks hint ptxas interleaves each load with
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
+ * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
+ * the weights per tile, mostly from L2).
+ * PDL: the first weight loads are issued before the wait; dependents are
+ * signalled after the last tile's loads.
+ * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
+template <int TT, bool VEC>
+__global__ void __launch_bounds__(128, 4) lab50_matmul_add_k(const float *x, float *__restrict__ y,
+                                                   const void *__restrict__ w, const float *__restrict__ bias,
+                                                   const float *__restrict__ g, const float *res,
+                                                   int rows) {
+    const int lane = threadIdx.x & 31;
+    const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
+    if (row0 >= 4096) {
+        LLM_PDL_ENTER();
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = (unsigned long long)(K + off);
-    *vp = (unsigned long long)(V + off);
+    const void *wr[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const uint16_t *)w + (size_t)min(row0 + r, 4095) * 4096);
+    if (!VEC) LLM_PDL_ENTER();
+    for (int t0 = 0; t0 < rows; t0 += TT) {
+        float acc[2][TT];
+        double ss[TT];
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            ss[t] = 0.0;
+#pragma unroll
+            for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
+        }
+        const int tn = min(TT, rows - t0);
+        const float *xt = x + (size_t)t0 * 4096;
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        if (t0 + TT >= rows) LLM_PDL_TRIGGER();
+        llm_gemv_reduce<2, TT, false>(acc, ss);
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                if (lane == r * TT + t && row0 + r < 4096) {
+                    float v = acc[r][t];
+                    v = res[(size_t)(t0 + t) * 4096 + row0 + r] + v;
+                    y[(size_t)(t0 + t) * 4096 + row0 + r] = v;
+                }
+            }
+        }
+    }
+    (void)bias; (void)g; (void)res;
 }
 
-/* Element c of a tagged row: a step input (float32) or
- * a cache row (float). */
-__device__ __forceinline__ float lab50_attention_kv(unsigned long long p, int c) {
-    return ((const float *)(p & ~1ull))[c];
-}
-
-template <int GG>
-__global__ void __launch_bounds__(128) lab50_attention_k(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      float *__restrict__ K, float *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
-    __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab50_matmul_add_px, one block of 256 threads per row: the row rounded to bf16 (--gemm-input single);
+ * cuBLAS C[rows][4096] = X W^T (float32) into scratch after the
+ * 256 x 4096 x 4 bytes of X; lab50_matmul_add_pe adds the halves and applies  residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab50_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 63;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
     }
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
-#pragma unroll
-    for (int g = 0; g < GG; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int j = base + lane;
-        float sc[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
-        unsigned long long kt = 0, vt = 0;
-        if (j < j1) {
-            lab50_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c);
-#pragma unroll
-                for (int g = 0; g < GG; g++) {
-                    const float4 qq = *(const float4 *)(&qs[g][c]);
-                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
-                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
-                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
-                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
-                }
-            }
-        }
-        float p[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            const float s = j < j1 ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(p[g]);
-#pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
-            m[g] = m_new;
-        }
-        const int nj = min(32, j1 - base);
-#pragma unroll (GG == 1 ? 4 : 2)
-        for (int jj = 0; jj < nj; jj++) {
-            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[GG];
-#pragma unroll
-            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int d = lane + 32 * i;
-                if (true) {
-                    const float vv = lab50_attention_kv(vj, d);
-#pragma unroll
-                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
-                }
-            }
-        }
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < GG; g++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
-        }
-    __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab50_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab50_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    (void)g;
 }
 
-static void lab50_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+__global__ void __launch_bounds__(256) lab50_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+#define lab50_matmul_add_C(j) (c0[j])
+    float v = lab50_matmul_add_C(col);
+    v = res[(size_t)t * 4096 + col] + v;
+    y[(size_t)t * 4096 + col] = v;
+#undef lab50_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
+static void lab50_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
-    if (T <= 0) return;
+    (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
+    const int rows = T;
+    if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    float *K = (float *)c->k, *V = (float *)c->v;
-    /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
-    if (T < 8)
-        llm_launch(lab50_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-    else
-        llm_launch(lab50_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-}
-#undef rope_inv_freq
-void lab_cuda_50(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab50_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    const unsigned grid = llm_cdiv(4096, 8);
+    const void *w = w0;
+    const float *bias = NULL;
+    const float *g = NULL;
+    const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
+        llm_launch(lab50_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 4096, 4096, xs, 4096, rows, cm, 4096);
+        llm_launch(lab50_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
+    if (llm_aligned16(x0, w)) {
+        if (rows == 1) llm_launch(lab50_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab50_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab50_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab50_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
-/* ===== case 51: 8B.dec.ctx8192 (attention) ===== */
+#undef rope_inv_freq
+void lab_cuda_50(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab50_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 51: 8B.down_add.T256.single (matmul_add) ===== */
 #define rope_inv_freq lab_rope_51
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -22398,250 +22511,330 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab51_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 512 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
- * and V row is read once per group (fewer tokens: one block per query head,
- * GG = 1, which keeps more blocks in flight for a single sequence):
- *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
- *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
- *    pos % 16). No block of this launch reads those slots: a position
- *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
- *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
- *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
- *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
- *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
- *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
- *    heads; the block merges its warps.
- *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab51_attention_part, then counts
- *    itself in lab51_attention_done[t][kvh] (atomicAdd after a fence); the last to
- *    arrive merges the partials (float32, max-rescaled, read past L1), writes
- *    y and resets the counter to 0 for the next launch.
- * No per-position storage: any context length; causal by position (each
- * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
- * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
-__device__ float lab51_attention_part[4259840];
-__device__ unsigned int lab51_attention_done[2048];
+#ifndef LLMCC_CUDA_GEMV
+#define LLMCC_CUDA_GEMV
+/* ---- GEMV core (templates/kernels/cuda/gemv.cu.lua) ----------------------
+ * One warp computes R weight rows (w[r], each K elements of kind WK) dotted
+ * with up to TT input rows x[t] (float32, row stride XS), accumulating into
+ * acc[r][t] (per-lane partial sums; the caller reduces across the warp).
+ * NORM: x is multiplied elementwise by the gain g (float32 [K]) on the way
+ * in and ss[t] accumulates the sum of squares of x[t] in double (each lane
+ * sees each of its elements once), so the caller can apply RMSNorm's
+ * 1/rms after the dot product.
+ *
+ * Vector path: lane l reads 16-byte vectors v = l, l + 32, ... of each row
+ * (8 bf16/f16 or 4 f32 weights per vector), U vectors per row issued before
+ * the first use (R * U loads in flight per lane), weights through the
+ * non-coherent path with no L1 allocation; x (small, shared by every warp of
+ * the SM) through L1. Preconditions: K % EPV == 0, XS % 4 == 0, w and x
+ * 16-byte aligned (checked by the launcher, which uses the scalar path
+ * otherwise). Scalar path: element k = l, l + 32, ...; any K and alignment.
+ *
+ * pre: this call is the kernel's first and the kernel has not yet waited
+ * for its predecessor (programmatic dependent launch): the first step's
+ * weight loads (which depend on nothing the predecessor writes) are issued,
+ * then LLM_PDL_ENTER() waits, then x is read. So the weight stream of this
+ * kernel starts while the previous kernel drains.
+ * Summation order is fixed for a given (K, WK) but differs from the cpu
+ * template's order (float32 rounding only). */
+template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
+                                             const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                             double (&ss)[TT], int lane, bool pre) {
+    constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
+    constexpr int NV = K / EPV;
+    int v = lane;
+    uint4 wv[R][U];
+    bool have = false;
+    if (pre) {
+        if (v + 32 * (U - 1) < NV) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+            have = true;
+        }
+        LLM_PDL_ENTER();
+    }
+    for (; v + 32 * (U - 1) < NV; v += 32 * U) {
+        if (!have) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+        }
+        have = false;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(__uint_as_float(wv[r][u].x), a.x, s);
+                        s = fmaf(__uint_as_float(wv[r][u].y), a.y, s);
+                        s = fmaf(__uint_as_float(wv[r][u].z), a.z, s);
+                        s = fmaf(__uint_as_float(wv[r][u].w), a.w, s);
+                        acc[r][t] = s;
+                    }
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                 (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)(v + 32 * u) * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        const float2 p0 = llm_w_pair<WK>(wv[r][u].x), p1 = llm_w_pair<WK>(wv[r][u].y);
+                        const float2 p2 = llm_w_pair<WK>(wv[r][u].z), p3 = llm_w_pair<WK>(wv[r][u].w);
+                        float s = acc[r][t];
+                        s = fmaf(p0.x, a.x, s);
+                        s = fmaf(p0.y, a.y, s);
+                        s = fmaf(p1.x, a.z, s);
+                        s = fmaf(p1.y, a.w, s);
+                        s = fmaf(p2.x, b.x, s);
+                        s = fmaf(p2.y, b.y, s);
+                        s = fmaf(p3.x, b.z, s);
+                        s = fmaf(p3.y, b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    }
+    for (; v < NV; v += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint4 q = llm_ld_stream((const uint4 *)w[r] + v);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
+                float s = acc[r][t];
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+                    s = fmaf(__uint_as_float(q.x), a.x, s);
+                    s = fmaf(__uint_as_float(q.y), a.y, s);
+                    s = fmaf(__uint_as_float(q.z), a.z, s);
+                    s = fmaf(__uint_as_float(q.w), a.w, s);
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        if (r == 0)
+                            ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                     (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)v * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+                    const float2 p0 = llm_w_pair<WK>(q.x), p1 = llm_w_pair<WK>(q.y);
+                    const float2 p2 = llm_w_pair<WK>(q.z), p3 = llm_w_pair<WK>(q.w);
+                    s = fmaf(p0.x, a.x, s);
+                    s = fmaf(p0.y, a.y, s);
+                    s = fmaf(p1.x, a.z, s);
+                    s = fmaf(p1.y, a.w, s);
+                    s = fmaf(p2.x, b.x, s);
+                    s = fmaf(p2.y, b.y, s);
+                    s = fmaf(p3.x, b.z, s);
+                    s = fmaf(p3.y, b.w, s);
+                }
+                acc[r][t] = s;
+            }
+        }
+    }
+}
 
-/* Where K/V of position j of token t's sequence is: an input row of this
- * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (float rows). */
-__device__ __forceinline__ void lab51_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *kin, const float *vin,
-                                               const float *__restrict__ K, const float *__restrict__ V,
-                                               const int32_t *__restrict__ positions,
-                                               const int32_t *__restrict__ seq_index,
-                                               const int32_t *__restrict__ bt, size_t layer_off,
-                                               unsigned long long *kp, unsigned long long *vp) {
-    const int r = t - (pos_t - j);
-    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+/* Scalar path: any K, stride and alignment. The caller has already waited
+ * for its predecessor. */
+template <int WK, int K, int XS, int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
+                                                const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                                double (&ss)[TT], int lane) {
+    for (int k = lane; k < K; k += 32) {
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            float a = __ldca(x + (size_t)t * XS + k);
+            if (NORM) {
+                ss[t] += (double)a * a;
+                a *= __ldg(g + k);
+            }
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[r][t] = fmaf(llm_w_scalar<WK>(w[r], (size_t)k), a, acc[r][t]);
+        }
+    }
+}
+
+/* Reduces acc (and, with NORM, ss) across the warp; afterwards every lane
+ * holds the totals. */
+template <int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_reduce(float (&acc)[R][TT], double (&ss)[TT]) {
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[r][t] = llm_warp_sum(acc[r][t]);
+    if (NORM) {
+#pragma unroll
+        for (int t = 0; t < TT; t++)
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) ss[t] += __shfl_xor_sync(0xffffffffu, ss[t], o);
+    }
+}
+
+static inline bool llm_aligned16(const void *a, const void *b) {
+    return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
+}
+#endif
+
+/* lab51_matmul_add: matmul_add, K=14336 N=4096, weights bf16, plus residual.
+ * Matches templates/kernels/cpu/matmul_add.c.lua:
+ *   y = r + (x W^T), r the residual input (stride 4096).
+ * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
+ * distinct outputs. No shared memory: x ([rows][14336] float32) is read
+ * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
+ * matters: without the minimum-blocks hint ptxas interleaves each load with
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
+ * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
+ * the weights per tile, mostly from L2).
+ * PDL: the first weight loads are issued before the wait; dependents are
+ * signalled after the last tile's loads.
+ * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
+template <int TT, bool VEC>
+__global__ void __launch_bounds__(128, 4) lab51_matmul_add_k(const float *x, float *__restrict__ y,
+                                                   const void *__restrict__ w, const float *__restrict__ bias,
+                                                   const float *__restrict__ g, const float *res,
+                                                   int rows) {
+    const int lane = threadIdx.x & 31;
+    const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
+    if (row0 >= 4096) {
+        LLM_PDL_ENTER();
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = (unsigned long long)(K + off);
-    *vp = (unsigned long long)(V + off);
+    const void *wr[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const uint16_t *)w + (size_t)min(row0 + r, 4095) * 14336);
+    if (!VEC) LLM_PDL_ENTER();
+    for (int t0 = 0; t0 < rows; t0 += TT) {
+        float acc[2][TT];
+        double ss[TT];
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            ss[t] = 0.0;
+#pragma unroll
+            for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
+        }
+        const int tn = min(TT, rows - t0);
+        const float *xt = x + (size_t)t0 * 14336;
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 14336, 14336, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_BF16, 14336, 14336, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        if (t0 + TT >= rows) LLM_PDL_TRIGGER();
+        llm_gemv_reduce<2, TT, false>(acc, ss);
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                if (lane == r * TT + t && row0 + r < 4096) {
+                    float v = acc[r][t];
+                    v = res[(size_t)(t0 + t) * 4096 + row0 + r] + v;
+                    y[(size_t)(t0 + t) * 4096 + row0 + r] = v;
+                }
+            }
+        }
+    }
+    (void)bias; (void)g; (void)res;
 }
 
-/* Element c of a tagged row: a step input (float32) or
- * a cache row (float). */
-__device__ __forceinline__ float lab51_attention_kv(unsigned long long p, int c) {
-    return ((const float *)(p & ~1ull))[c];
-}
-
-template <int GG>
-__global__ void __launch_bounds__(128) lab51_attention_k(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      float *__restrict__ K, float *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
-    __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab51_matmul_add_px, one block of 256 threads per row: the row rounded to bf16 (--gemm-input single);
+ * cuBLAS C[rows][4096] = X W^T (float32) into scratch after the
+ * 256 x 14336 x 4 bytes of X; lab51_matmul_add_pe adds the halves and applies  residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
+__global__ void __launch_bounds__(256) lab51_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 512;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 14336;
+    for (int c = threadIdx.x; c < 14336; c += 256) {
+        const float v = xr[c];
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 14336 + c] = hi;
     }
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
-#pragma unroll
-    for (int g = 0; g < GG; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int j = base + lane;
-        float sc[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
-        unsigned long long kt = 0, vt = 0;
-        if (j < j1) {
-            lab51_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c);
-#pragma unroll
-                for (int g = 0; g < GG; g++) {
-                    const float4 qq = *(const float4 *)(&qs[g][c]);
-                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
-                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
-                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
-                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
-                }
-            }
-        }
-        float p[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            const float s = j < j1 ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(p[g]);
-#pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
-            m[g] = m_new;
-        }
-        const int nj = min(32, j1 - base);
-#pragma unroll (GG == 1 ? 4 : 2)
-        for (int jj = 0; jj < nj; jj++) {
-            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[GG];
-#pragma unroll
-            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int d = lane + 32 * i;
-                if (true) {
-                    const float vv = lab51_attention_kv(vj, d);
-#pragma unroll
-                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
-                }
-            }
-        }
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < GG; g++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
-        }
-    __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab51_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab51_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    (void)g;
 }
 
-static void lab51_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+__global__ void __launch_bounds__(256) lab51_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 4096) return;
+    const float *c0 = cm + (size_t)t * 4096;
+#define lab51_matmul_add_C(j) (c0[j])
+    float v = lab51_matmul_add_C(col);
+    v = res[(size_t)t * 4096 + col] + v;
+    y[(size_t)t * 4096 + col] = v;
+#undef lab51_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
+static void lab51_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
-    if (T <= 0) return;
+    (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
+    const int rows = T;
+    if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    float *K = (float *)c->k, *V = (float *)c->v;
-    /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
-    if (T < 8)
-        llm_launch(lab51_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-    else
-        llm_launch(lab51_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-}
-#undef rope_inv_freq
-void lab_cuda_51(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab51_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    const unsigned grid = llm_cdiv(4096, 8);
+    const void *w = w0;
+    const float *bias = NULL;
+    const float *g = NULL;
+    const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)256 * 14336 * 4);
+        llm_launch(lab51_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, rows, cm, 4096);
+        llm_launch(lab51_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
+    if (llm_aligned16(x0, w)) {
+        if (rows == 1) llm_launch(lab51_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab51_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab51_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab51_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
-/* ===== case 52: 8B.dec.T4 (attention) ===== */
+#undef rope_inv_freq
+void lab_cuda_51(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab51_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 52: 8B.norm_gate_up.T2048.single (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_52
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -22762,250 +22955,343 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab52_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 188 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
- * and V row is read once per group (fewer tokens: one block per query head,
- * GG = 1, which keeps more blocks in flight for a single sequence):
- *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
- *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
- *    pos % 16). No block of this launch reads those slots: a position
- *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
- *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
- *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
- *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
- *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
- *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
- *    heads; the block merges its warps.
- *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab52_attention_part, then counts
- *    itself in lab52_attention_done[t][kvh] (atomicAdd after a fence); the last to
- *    arrive merges the partials (float32, max-rescaled, read past L1), writes
- *    y and resets the counter to 0 for the next launch.
- * No per-position storage: any context length; causal by position (each
- * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
- * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
-__device__ float lab52_attention_part[4259840];
-__device__ unsigned int lab52_attention_done[2048];
+#ifndef LLMCC_CUDA_GEMV
+#define LLMCC_CUDA_GEMV
+/* ---- GEMV core (templates/kernels/cuda/gemv.cu.lua) ----------------------
+ * One warp computes R weight rows (w[r], each K elements of kind WK) dotted
+ * with up to TT input rows x[t] (float32, row stride XS), accumulating into
+ * acc[r][t] (per-lane partial sums; the caller reduces across the warp).
+ * NORM: x is multiplied elementwise by the gain g (float32 [K]) on the way
+ * in and ss[t] accumulates the sum of squares of x[t] in double (each lane
+ * sees each of its elements once), so the caller can apply RMSNorm's
+ * 1/rms after the dot product.
+ *
+ * Vector path: lane l reads 16-byte vectors v = l, l + 32, ... of each row
+ * (8 bf16/f16 or 4 f32 weights per vector), U vectors per row issued before
+ * the first use (R * U loads in flight per lane), weights through the
+ * non-coherent path with no L1 allocation; x (small, shared by every warp of
+ * the SM) through L1. Preconditions: K % EPV == 0, XS % 4 == 0, w and x
+ * 16-byte aligned (checked by the launcher, which uses the scalar path
+ * otherwise). Scalar path: element k = l, l + 32, ...; any K and alignment.
+ *
+ * pre: this call is the kernel's first and the kernel has not yet waited
+ * for its predecessor (programmatic dependent launch): the first step's
+ * weight loads (which depend on nothing the predecessor writes) are issued,
+ * then LLM_PDL_ENTER() waits, then x is read. So the weight stream of this
+ * kernel starts while the previous kernel drains.
+ * Summation order is fixed for a given (K, WK) but differs from the cpu
+ * template's order (float32 rounding only). */
+template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
+                                             const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                             double (&ss)[TT], int lane, bool pre) {
+    constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
+    constexpr int NV = K / EPV;
+    int v = lane;
+    uint4 wv[R][U];
+    bool have = false;
+    if (pre) {
+        if (v + 32 * (U - 1) < NV) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+            have = true;
+        }
+        LLM_PDL_ENTER();
+    }
+    for (; v + 32 * (U - 1) < NV; v += 32 * U) {
+        if (!have) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+        }
+        have = false;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(__uint_as_float(wv[r][u].x), a.x, s);
+                        s = fmaf(__uint_as_float(wv[r][u].y), a.y, s);
+                        s = fmaf(__uint_as_float(wv[r][u].z), a.z, s);
+                        s = fmaf(__uint_as_float(wv[r][u].w), a.w, s);
+                        acc[r][t] = s;
+                    }
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                 (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)(v + 32 * u) * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        const float2 p0 = llm_w_pair<WK>(wv[r][u].x), p1 = llm_w_pair<WK>(wv[r][u].y);
+                        const float2 p2 = llm_w_pair<WK>(wv[r][u].z), p3 = llm_w_pair<WK>(wv[r][u].w);
+                        float s = acc[r][t];
+                        s = fmaf(p0.x, a.x, s);
+                        s = fmaf(p0.y, a.y, s);
+                        s = fmaf(p1.x, a.z, s);
+                        s = fmaf(p1.y, a.w, s);
+                        s = fmaf(p2.x, b.x, s);
+                        s = fmaf(p2.y, b.y, s);
+                        s = fmaf(p3.x, b.z, s);
+                        s = fmaf(p3.y, b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    }
+    for (; v < NV; v += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint4 q = llm_ld_stream((const uint4 *)w[r] + v);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
+                float s = acc[r][t];
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+                    s = fmaf(__uint_as_float(q.x), a.x, s);
+                    s = fmaf(__uint_as_float(q.y), a.y, s);
+                    s = fmaf(__uint_as_float(q.z), a.z, s);
+                    s = fmaf(__uint_as_float(q.w), a.w, s);
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        if (r == 0)
+                            ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                     (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)v * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+                    const float2 p0 = llm_w_pair<WK>(q.x), p1 = llm_w_pair<WK>(q.y);
+                    const float2 p2 = llm_w_pair<WK>(q.z), p3 = llm_w_pair<WK>(q.w);
+                    s = fmaf(p0.x, a.x, s);
+                    s = fmaf(p0.y, a.y, s);
+                    s = fmaf(p1.x, a.z, s);
+                    s = fmaf(p1.y, a.w, s);
+                    s = fmaf(p2.x, b.x, s);
+                    s = fmaf(p2.y, b.y, s);
+                    s = fmaf(p3.x, b.z, s);
+                    s = fmaf(p3.y, b.w, s);
+                }
+                acc[r][t] = s;
+            }
+        }
+    }
+}
 
-/* Where K/V of position j of token t's sequence is: an input row of this
- * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (float rows). */
-__device__ __forceinline__ void lab52_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *kin, const float *vin,
-                                               const float *__restrict__ K, const float *__restrict__ V,
-                                               const int32_t *__restrict__ positions,
-                                               const int32_t *__restrict__ seq_index,
-                                               const int32_t *__restrict__ bt, size_t layer_off,
-                                               unsigned long long *kp, unsigned long long *vp) {
-    const int r = t - (pos_t - j);
-    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+/* Scalar path: any K, stride and alignment. The caller has already waited
+ * for its predecessor. */
+template <int WK, int K, int XS, int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
+                                                const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                                double (&ss)[TT], int lane) {
+    for (int k = lane; k < K; k += 32) {
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            float a = __ldca(x + (size_t)t * XS + k);
+            if (NORM) {
+                ss[t] += (double)a * a;
+                a *= __ldg(g + k);
+            }
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[r][t] = fmaf(llm_w_scalar<WK>(w[r], (size_t)k), a, acc[r][t]);
+        }
+    }
+}
+
+/* Reduces acc (and, with NORM, ss) across the warp; afterwards every lane
+ * holds the totals. */
+template <int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_reduce(float (&acc)[R][TT], double (&ss)[TT]) {
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[r][t] = llm_warp_sum(acc[r][t]);
+    if (NORM) {
+#pragma unroll
+        for (int t = 0; t < TT; t++)
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) ss[t] += __shfl_xor_sync(0xffffffffu, ss[t], o);
+    }
+}
+
+static inline bool llm_aligned16(const void *a, const void *b) {
+    return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
+}
+#endif
+
+/* lab52_norm_matmul_swiglu: norm_matmul_swiglu, K=4096 N=14336, weights bf16, RMSNorm gain f32, eps 1e-05f.
+ * Matches templates/kernels/cpu/norm_matmul_swiglu.c.lua:
+ *   y = silu(xn Wg^T) * (xn Wu^T) with xn = g * (x * inv),
+ *   inv = 1 / sqrtf((float)(sum x^2 / K) + eps) (sum in double). Here each
+ *   warp accumulates sum x^2 while it streams x for its dot products and
+ *   computes inv * dot(W, g * x): float32 rounding differs from the cpu
+ *   order only.
+ * Grid: ceil(N / 4) blocks of 128 threads; warp w owns output column w: gate row w and up row 14336+w,
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
+ * distinct outputs. No shared memory: x ([rows][4096] float32) is read
+ * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
+ * matters: without the minimum-blocks hint ptxas interleaves each load with
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
+ * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
+ * the weights per tile, mostly from L2).
+ * PDL: the first weight loads are issued before the wait; dependents are
+ * signalled after the last tile's loads.
+ * Vector path available (K % 8 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
+template <int TT, bool VEC>
+__global__ void __launch_bounds__(128, 4) lab52_norm_matmul_swiglu_k(const float *x, float *__restrict__ y,
+                                                   const void *__restrict__ w, const float *__restrict__ bias,
+                                                   const float *__restrict__ g, const float *res,
+                                                   int rows) {
+    const int lane = threadIdx.x & 31;
+    const int col = (int)(blockIdx.x * 4 + (threadIdx.x >> 5));
+    if (col >= 14336) {
+        LLM_PDL_ENTER();
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = (unsigned long long)(K + off);
-    *vp = (unsigned long long)(V + off);
+    const void *wr[2] = {(const void *)((const uint16_t *)w + (size_t)col * 4096),
+                         (const void *)((const uint16_t *)w + (size_t)(col + 14336) * 4096)};
+    if (!VEC) LLM_PDL_ENTER();
+    for (int t0 = 0; t0 < rows; t0 += TT) {
+        float acc[2][TT];
+        double ss[TT];
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            ss[t] = 0.0;
+#pragma unroll
+            for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
+        }
+        const int tn = min(TT, rows - t0);
+        const float *xt = x + (size_t)t0 * 4096;
+        if (VEC) llm_gemv_vec<LLM_W_BF16, 4096, 4096, 2, TT, 4, true>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_BF16, 4096, 4096, 2, TT, true>(wr, xt, g, tn, acc, ss, lane);
+        if (t0 + TT >= rows) LLM_PDL_TRIGGER();
+        llm_gemv_reduce<2, TT, true>(acc, ss);
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            const float inv = 1.0f / sqrtf((float)(ss[t] / 4096) + 1e-05f);
+            if (lane == t) {
+                const float gv = acc[0][t] * inv, uv = acc[1][t] * inv;
+                y[(size_t)(t0 + t) * 14336 + col] = llm_silu_dev(gv) * uv;
+            }
+        }
+    }
+    (void)bias; (void)g; (void)res;
 }
 
-/* Element c of a tagged row: a step input (float32) or
- * a cache row (float). */
-__device__ __forceinline__ float lab52_attention_kv(unsigned long long p, int c) {
-    return ((const float *)(p & ~1ull))[c];
-}
-
-template <int GG>
-__global__ void __launch_bounds__(128) lab52_attention_k(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      float *__restrict__ K, float *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
-    __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab52_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
+ * cuBLAS C[rows][28672] = X W^T (float32) into scratch after the
+ * 2048 x 4096 x 4 bytes of X; lab52_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
+__global__ void __launch_bounds__(256) lab52_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 188;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
-    }
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 4096;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
 #pragma unroll
-    for (int g = 0; g < GG; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int j = base + lane;
-        float sc[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
-        unsigned long long kt = 0, vt = 0;
-        if (j < j1) {
-            lab52_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c);
-#pragma unroll
-                for (int g = 0; g < GG; g++) {
-                    const float4 qq = *(const float4 *)(&qs[g][c]);
-                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
-                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
-                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
-                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
-                }
-            }
-        }
-        float p[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            const float s = j < j1 ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(p[g]);
-#pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
-            m[g] = m_new;
-        }
-        const int nj = min(32, j1 - base);
-#pragma unroll (GG == 1 ? 4 : 2)
-        for (int jj = 0; jj < nj; jj++) {
-            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[GG];
-#pragma unroll
-            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int d = lane + 32 * i;
-                if (true) {
-                    const float vv = lab52_attention_kv(vj, d);
-#pragma unroll
-                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
-                }
-            }
-        }
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < GG; g++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
-        }
-    __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab52_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
     __syncthreads();
     if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab52_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        inv_s = 1.0f / sqrtf((float)(tot / 4096) + 1e-05f);
     }
     __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float v = g[c] * (xr[c] * inv);
+        const __nv_bfloat16 hi = __float2bfloat16_rn(v);
+        ((__nv_bfloat16 *)xs)[(size_t)r * 4096 + c] = hi;
     }
+    (void)g;
 }
 
-static void lab52_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+__global__ void __launch_bounds__(256) lab52_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 14336) return;
+    const float *c0 = cm + (size_t)t * 28672;
+#define lab52_norm_matmul_swiglu_C(j) (c0[j])
+    y[(size_t)t * 14336 + col] = llm_silu_dev(lab52_norm_matmul_swiglu_C(col)) * lab52_norm_matmul_swiglu_C(14336 + col);
+#undef lab52_norm_matmul_swiglu_C
+    (void)bias; (void)res; (void)rows;
+}
+
+static void lab52_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
-    if (T <= 0) return;
+    (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
+    const int rows = T;
+    if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    float *K = (float *)c->k, *V = (float *)c->v;
-    /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
-    if (T < 8)
-        llm_launch(lab52_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-    else
-        llm_launch(lab52_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-}
-#undef rope_inv_freq
-void lab_cuda_52(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab52_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    const unsigned grid = llm_cdiv(14336, 4);
+    const void *w = w1;
+    const float *bias = NULL;
+    const float *g = (const float *)w0;
+    const float *res = NULL;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)2048 * 4096 * 4);
+        llm_launch(lab52_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672);
+        llm_launch(lab52_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
+    if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
+        if (rows == 1) llm_launch(lab52_norm_matmul_swiglu_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab52_norm_matmul_swiglu_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab52_norm_matmul_swiglu_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab52_norm_matmul_swiglu_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
-/* ===== case 53: 8B.pre.T64 (attention) ===== */
+#undef rope_inv_freq
+void lab_cuda_52(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab52_norm_matmul_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 53: tail.K200.add.stride (matmul_add) ===== */
 #define rope_inv_freq lab_rope_53
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -23126,250 +23412,329 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab53_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
- * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
- * and V row is read once per group (fewer tokens: one block per query head,
- * GG = 1, which keeps more blocks in flight for a single sequence):
- *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
- *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
- *    pos % 16). No block of this launch reads those slots: a position
- *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
- *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
- *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
- *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
- *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
- *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
- *    heads; the block merges its warps.
- *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab53_attention_part, then counts
- *    itself in lab53_attention_done[t][kvh] (atomicAdd after a fence); the last to
- *    arrive merges the partials (float32, max-rescaled, read past L1), writes
- *    y and resets the counter to 0 for the next launch.
- * No per-position storage: any context length; causal by position (each
- * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
- * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
-__device__ float lab53_attention_part[4259840];
-__device__ unsigned int lab53_attention_done[2048];
+#ifndef LLMCC_CUDA_GEMV
+#define LLMCC_CUDA_GEMV
+/* ---- GEMV core (templates/kernels/cuda/gemv.cu.lua) ----------------------
+ * One warp computes R weight rows (w[r], each K elements of kind WK) dotted
+ * with up to TT input rows x[t] (float32, row stride XS), accumulating into
+ * acc[r][t] (per-lane partial sums; the caller reduces across the warp).
+ * NORM: x is multiplied elementwise by the gain g (float32 [K]) on the way
+ * in and ss[t] accumulates the sum of squares of x[t] in double (each lane
+ * sees each of its elements once), so the caller can apply RMSNorm's
+ * 1/rms after the dot product.
+ *
+ * Vector path: lane l reads 16-byte vectors v = l, l + 32, ... of each row
+ * (8 bf16/f16 or 4 f32 weights per vector), U vectors per row issued before
+ * the first use (R * U loads in flight per lane), weights through the
+ * non-coherent path with no L1 allocation; x (small, shared by every warp of
+ * the SM) through L1. Preconditions: K % EPV == 0, XS % 4 == 0, w and x
+ * 16-byte aligned (checked by the launcher, which uses the scalar path
+ * otherwise). Scalar path: element k = l, l + 32, ...; any K and alignment.
+ *
+ * pre: this call is the kernel's first and the kernel has not yet waited
+ * for its predecessor (programmatic dependent launch): the first step's
+ * weight loads (which depend on nothing the predecessor writes) are issued,
+ * then LLM_PDL_ENTER() waits, then x is read. So the weight stream of this
+ * kernel starts while the previous kernel drains.
+ * Summation order is fixed for a given (K, WK) but differs from the cpu
+ * template's order (float32 rounding only). */
+template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
+                                             const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                             double (&ss)[TT], int lane, bool pre) {
+    constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
+    constexpr int NV = K / EPV;
+    int v = lane;
+    uint4 wv[R][U];
+    bool have = false;
+    if (pre) {
+        if (v + 32 * (U - 1) < NV) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+            have = true;
+        }
+        LLM_PDL_ENTER();
+    }
+    for (; v + 32 * (U - 1) < NV; v += 32 * U) {
+        if (!have) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+        }
+        have = false;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(__uint_as_float(wv[r][u].x), a.x, s);
+                        s = fmaf(__uint_as_float(wv[r][u].y), a.y, s);
+                        s = fmaf(__uint_as_float(wv[r][u].z), a.z, s);
+                        s = fmaf(__uint_as_float(wv[r][u].w), a.w, s);
+                        acc[r][t] = s;
+                    }
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                 (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)(v + 32 * u) * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        const float2 p0 = llm_w_pair<WK>(wv[r][u].x), p1 = llm_w_pair<WK>(wv[r][u].y);
+                        const float2 p2 = llm_w_pair<WK>(wv[r][u].z), p3 = llm_w_pair<WK>(wv[r][u].w);
+                        float s = acc[r][t];
+                        s = fmaf(p0.x, a.x, s);
+                        s = fmaf(p0.y, a.y, s);
+                        s = fmaf(p1.x, a.z, s);
+                        s = fmaf(p1.y, a.w, s);
+                        s = fmaf(p2.x, b.x, s);
+                        s = fmaf(p2.y, b.y, s);
+                        s = fmaf(p3.x, b.z, s);
+                        s = fmaf(p3.y, b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    }
+    for (; v < NV; v += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint4 q = llm_ld_stream((const uint4 *)w[r] + v);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
+                float s = acc[r][t];
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+                    s = fmaf(__uint_as_float(q.x), a.x, s);
+                    s = fmaf(__uint_as_float(q.y), a.y, s);
+                    s = fmaf(__uint_as_float(q.z), a.z, s);
+                    s = fmaf(__uint_as_float(q.w), a.w, s);
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        if (r == 0)
+                            ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                     (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)v * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+                    const float2 p0 = llm_w_pair<WK>(q.x), p1 = llm_w_pair<WK>(q.y);
+                    const float2 p2 = llm_w_pair<WK>(q.z), p3 = llm_w_pair<WK>(q.w);
+                    s = fmaf(p0.x, a.x, s);
+                    s = fmaf(p0.y, a.y, s);
+                    s = fmaf(p1.x, a.z, s);
+                    s = fmaf(p1.y, a.w, s);
+                    s = fmaf(p2.x, b.x, s);
+                    s = fmaf(p2.y, b.y, s);
+                    s = fmaf(p3.x, b.z, s);
+                    s = fmaf(p3.y, b.w, s);
+                }
+                acc[r][t] = s;
+            }
+        }
+    }
+}
 
-/* Where K/V of position j of token t's sequence is: an input row of this
- * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (float rows). */
-__device__ __forceinline__ void lab53_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *kin, const float *vin,
-                                               const float *__restrict__ K, const float *__restrict__ V,
-                                               const int32_t *__restrict__ positions,
-                                               const int32_t *__restrict__ seq_index,
-                                               const int32_t *__restrict__ bt, size_t layer_off,
-                                               unsigned long long *kp, unsigned long long *vp) {
-    const int r = t - (pos_t - j);
-    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+/* Scalar path: any K, stride and alignment. The caller has already waited
+ * for its predecessor. */
+template <int WK, int K, int XS, int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
+                                                const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                                double (&ss)[TT], int lane) {
+    for (int k = lane; k < K; k += 32) {
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            float a = __ldca(x + (size_t)t * XS + k);
+            if (NORM) {
+                ss[t] += (double)a * a;
+                a *= __ldg(g + k);
+            }
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[r][t] = fmaf(llm_w_scalar<WK>(w[r], (size_t)k), a, acc[r][t]);
+        }
+    }
+}
+
+/* Reduces acc (and, with NORM, ss) across the warp; afterwards every lane
+ * holds the totals. */
+template <int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_reduce(float (&acc)[R][TT], double (&ss)[TT]) {
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[r][t] = llm_warp_sum(acc[r][t]);
+    if (NORM) {
+#pragma unroll
+        for (int t = 0; t < TT; t++)
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) ss[t] += __shfl_xor_sync(0xffffffffu, ss[t], o);
+    }
+}
+
+static inline bool llm_aligned16(const void *a, const void *b) {
+    return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
+}
+#endif
+
+/* lab53_matmul_add: matmul_add, K=200 N=33, weights f16, bias f32, plus residual.
+ * Matches templates/kernels/cpu/matmul_add.c.lua:
+ *   y = r + (x W^T + b), r the residual input (stride 37).
+ * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
+ * distinct outputs. No shared memory: x ([rows][203] float32) is read
+ * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
+ * matters: without the minimum-blocks hint ptxas interleaves each load with
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
+ * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
+ * the weights per tile, mostly from L2).
+ * PDL: the first weight loads are issued before the wait; dependents are
+ * signalled after the last tile's loads.
+ * Vector path not available for this shape: scalar path. */
+template <int TT, bool VEC>
+__global__ void __launch_bounds__(128, 4) lab53_matmul_add_k(const float *x, float *__restrict__ y,
+                                                   const void *__restrict__ w, const float *__restrict__ bias,
+                                                   const float *__restrict__ g, const float *res,
+                                                   int rows) {
+    const int lane = threadIdx.x & 31;
+    const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
+    if (row0 >= 33) {
+        LLM_PDL_ENTER();
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
-    *kp = (unsigned long long)(K + off);
-    *vp = (unsigned long long)(V + off);
+    const void *wr[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const uint16_t *)w + (size_t)min(row0 + r, 32) * 200);
+    if (!VEC) LLM_PDL_ENTER();
+    for (int t0 = 0; t0 < rows; t0 += TT) {
+        float acc[2][TT];
+        double ss[TT];
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            ss[t] = 0.0;
+#pragma unroll
+            for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
+        }
+        const int tn = min(TT, rows - t0);
+        const float *xt = x + (size_t)t0 * 203;
+        if (VEC) llm_gemv_vec<LLM_W_F16, 200, 203, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_F16, 200, 203, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        if (t0 + TT >= rows) LLM_PDL_TRIGGER();
+        llm_gemv_reduce<2, TT, false>(acc, ss);
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                if (lane == r * TT + t && row0 + r < 33) {
+                    float v = acc[r][t];
+                    v += bias[row0 + r];
+                    v = res[(size_t)(t0 + t) * 37 + row0 + r] + v;
+                    y[(size_t)(t0 + t) * 35 + row0 + r] = v;
+                }
+            }
+        }
+    }
+    (void)bias; (void)g; (void)res;
 }
 
-/* Element c of a tagged row: a step input (float32) or
- * a cache row (float). */
-__device__ __forceinline__ float lab53_attention_kv(unsigned long long p, int c) {
-    return ((const float *)(p & ~1ull))[c];
-}
-
-template <int GG>
-__global__ void __launch_bounds__(128) lab53_attention_k(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      float *__restrict__ K, float *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
-    __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab53_matmul_add_px, one block of 256 threads per row: the row split into two f16 rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation;
+ * cuBLAS C[2 rows][33] = X W^T (float32) into scratch after the
+ * 64 x 200 x 4 bytes of X; lab53_matmul_add_pe adds the halves and applies  bias residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 33 x 4 per row. */
+__global__ void __launch_bounds__(256) lab53_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 203;
+    for (int c = threadIdx.x; c < 200; c += 256) {
+        const float v = xr[c];
+        const __half hi = __float2half_rn(v);
+        ((__half *)xs)[(size_t)r * 200 + c] = hi;
+        ((__half *)xs)[(size_t)(rows + r) * 200 + c] = __float2half_rn(v - __half2float(hi));
     }
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
-#pragma unroll
-    for (int g = 0; g < GG; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int j = base + lane;
-        float sc[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
-        unsigned long long kt = 0, vt = 0;
-        if (j < j1) {
-            lab53_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 128; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c);
-#pragma unroll
-                for (int g = 0; g < GG; g++) {
-                    const float4 qq = *(const float4 *)(&qs[g][c]);
-                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
-                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
-                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
-                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
-                }
-            }
-        }
-        float p[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            const float s = j < j1 ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(p[g]);
-#pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
-            m[g] = m_new;
-        }
-        const int nj = min(32, j1 - base);
-#pragma unroll (GG == 1 ? 4 : 2)
-        for (int jj = 0; jj < nj; jj++) {
-            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[GG];
-#pragma unroll
-            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int d = lane + 32 * i;
-                if (true) {
-                    const float vv = lab53_attention_kv(vj, d);
-#pragma unroll
-                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
-                }
-            }
-        }
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < GG; g++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
-        }
-    __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab53_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab53_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    (void)g;
 }
 
-static void lab53_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+__global__ void __launch_bounds__(256) lab53_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 33) return;
+    const float *c0 = cm + (size_t)t * 33;
+    const float *c1 = cm + (size_t)(rows + t) * 33;
+#define lab53_matmul_add_C(j) (c0[j] + c1[j])
+    float v = lab53_matmul_add_C(col);
+    v += bias[col];
+    v = res[(size_t)t * 37 + col] + v;
+    y[(size_t)t * 35 + col] = v;
+#undef lab53_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
+static void lab53_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
-    if (T <= 0) return;
+    (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
+    const int rows = T;
+    if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    float *K = (float *)c->k, *V = (float *)c->v;
-    /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
-    if (T < 8)
-        llm_launch(lab53_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-    else
-        llm_launch(lab53_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-}
-#undef rope_inv_freq
-void lab_cuda_53(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab53_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    const unsigned grid = llm_cdiv(33, 8);
+    const void *w = w0;
+    const float *bias = (const float *)w1;
+    const float *g = NULL;
+    const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
+        llm_launch(lab53_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
+        llm_launch(lab53_matmul_add_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab53_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab53_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
-/* ===== case 54: 1B.dec.T3 (attention) ===== */
+#undef rope_inv_freq
+void lab_cuda_53(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab53_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 54: tiny.add.f32.T3 (matmul_add) ===== */
 #define rope_inv_freq lab_rope_54
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -23490,250 +23855,329 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab54_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
- * KV blocks of 16 tokens, 44 blocks per sequence; matches
- * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
- * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
- * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
- * and V row is read once per group (fewer tokens: one block per query head,
- * GG = 1, which keeps more blocks in flight for a single sequence):
- *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
- *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
- *    pos % 16). No block of this launch reads those slots: a position
- *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
- *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
- *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
- *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
- *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
- *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 2 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
- *    heads; the block merges its warps.
- *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) per query head to lab54_attention_part, then counts
- *    itself in lab54_attention_done[t][kvh] (atomicAdd after a fence); the last to
- *    arrive merges the partials (float32, max-rescaled, read past L1), writes
- *    y and resets the counter to 0 for the next launch.
- * No per-position storage: any context length; causal by position (each
- * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
- * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
- * floats (8650752 bytes).
- * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
-__device__ float lab54_attention_part[2162688];
-__device__ unsigned int lab54_attention_done[2048];
+#ifndef LLMCC_CUDA_GEMV
+#define LLMCC_CUDA_GEMV
+/* ---- GEMV core (templates/kernels/cuda/gemv.cu.lua) ----------------------
+ * One warp computes R weight rows (w[r], each K elements of kind WK) dotted
+ * with up to TT input rows x[t] (float32, row stride XS), accumulating into
+ * acc[r][t] (per-lane partial sums; the caller reduces across the warp).
+ * NORM: x is multiplied elementwise by the gain g (float32 [K]) on the way
+ * in and ss[t] accumulates the sum of squares of x[t] in double (each lane
+ * sees each of its elements once), so the caller can apply RMSNorm's
+ * 1/rms after the dot product.
+ *
+ * Vector path: lane l reads 16-byte vectors v = l, l + 32, ... of each row
+ * (8 bf16/f16 or 4 f32 weights per vector), U vectors per row issued before
+ * the first use (R * U loads in flight per lane), weights through the
+ * non-coherent path with no L1 allocation; x (small, shared by every warp of
+ * the SM) through L1. Preconditions: K % EPV == 0, XS % 4 == 0, w and x
+ * 16-byte aligned (checked by the launcher, which uses the scalar path
+ * otherwise). Scalar path: element k = l, l + 32, ...; any K and alignment.
+ *
+ * pre: this call is the kernel's first and the kernel has not yet waited
+ * for its predecessor (programmatic dependent launch): the first step's
+ * weight loads (which depend on nothing the predecessor writes) are issued,
+ * then LLM_PDL_ENTER() waits, then x is read. So the weight stream of this
+ * kernel starts while the previous kernel drains.
+ * Summation order is fixed for a given (K, WK) but differs from the cpu
+ * template's order (float32 rounding only). */
+template <int WK, int K, int XS, int R, int TT, int U, bool NORM>
+__device__ __forceinline__ void llm_gemv_vec(const void *const (&w)[R], const float *x,
+                                             const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                             double (&ss)[TT], int lane, bool pre) {
+    constexpr int EPV = WK == LLM_W_F32 ? 4 : 8;
+    constexpr int NV = K / EPV;
+    int v = lane;
+    uint4 wv[R][U];
+    bool have = false;
+    if (pre) {
+        if (v + 32 * (U - 1) < NV) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+            have = true;
+        }
+        LLM_PDL_ENTER();
+    }
+    for (; v + 32 * (U - 1) < NV; v += 32 * U) {
+        if (!have) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int r = 0; r < R; r++) wv[r][u] = llm_ld_stream((const uint4 *)w[r] + v + 32 * u);
+        }
+        have = false;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)(v + 32 * u) * EPV;
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)(v + 32 * u) * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(__uint_as_float(wv[r][u].x), a.x, s);
+                        s = fmaf(__uint_as_float(wv[r][u].y), a.y, s);
+                        s = fmaf(__uint_as_float(wv[r][u].z), a.z, s);
+                        s = fmaf(__uint_as_float(wv[r][u].w), a.w, s);
+                        acc[r][t] = s;
+                    }
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                 (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)(v + 32 * u) * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        const float2 p0 = llm_w_pair<WK>(wv[r][u].x), p1 = llm_w_pair<WK>(wv[r][u].y);
+                        const float2 p2 = llm_w_pair<WK>(wv[r][u].z), p3 = llm_w_pair<WK>(wv[r][u].w);
+                        float s = acc[r][t];
+                        s = fmaf(p0.x, a.x, s);
+                        s = fmaf(p0.y, a.y, s);
+                        s = fmaf(p1.x, a.z, s);
+                        s = fmaf(p1.y, a.w, s);
+                        s = fmaf(p2.x, b.x, s);
+                        s = fmaf(p2.y, b.y, s);
+                        s = fmaf(p3.x, b.z, s);
+                        s = fmaf(p3.y, b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    }
+    for (; v < NV; v += 32) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint4 q = llm_ld_stream((const uint4 *)w[r] + v);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                if (TT > 1 && t >= tn) break;
+                const float *xp = x + (size_t)t * XS + (size_t)v * EPV;
+                float s = acc[r][t];
+                if (WK == LLM_W_F32) {
+                    float4 a = __ldca((const float4 *)xp);
+                    if (NORM) {
+                        if (r == 0) ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w;
+                        const float4 gg = __ldg((const float4 *)(g + (size_t)v * EPV));
+                        a.x *= gg.x; a.y *= gg.y; a.z *= gg.z; a.w *= gg.w;
+                    }
+                    s = fmaf(__uint_as_float(q.x), a.x, s);
+                    s = fmaf(__uint_as_float(q.y), a.y, s);
+                    s = fmaf(__uint_as_float(q.z), a.z, s);
+                    s = fmaf(__uint_as_float(q.w), a.w, s);
+                } else {
+                    float4 a = __ldca((const float4 *)xp), b = __ldca((const float4 *)xp + 1);
+                    if (NORM) {
+                        if (r == 0)
+                            ss[t] += (double)a.x * a.x + (double)a.y * a.y + (double)a.z * a.z + (double)a.w * a.w +
+                                     (double)b.x * b.x + (double)b.y * b.y + (double)b.z * b.z + (double)b.w * b.w;
+                        const float *gp = g + (size_t)v * EPV;
+                        const float4 ga = __ldg((const float4 *)gp), gb = __ldg((const float4 *)gp + 1);
+                        a.x *= ga.x; a.y *= ga.y; a.z *= ga.z; a.w *= ga.w;
+                        b.x *= gb.x; b.y *= gb.y; b.z *= gb.z; b.w *= gb.w;
+                    }
+                    const float2 p0 = llm_w_pair<WK>(q.x), p1 = llm_w_pair<WK>(q.y);
+                    const float2 p2 = llm_w_pair<WK>(q.z), p3 = llm_w_pair<WK>(q.w);
+                    s = fmaf(p0.x, a.x, s);
+                    s = fmaf(p0.y, a.y, s);
+                    s = fmaf(p1.x, a.z, s);
+                    s = fmaf(p1.y, a.w, s);
+                    s = fmaf(p2.x, b.x, s);
+                    s = fmaf(p2.y, b.y, s);
+                    s = fmaf(p3.x, b.z, s);
+                    s = fmaf(p3.y, b.w, s);
+                }
+                acc[r][t] = s;
+            }
+        }
+    }
+}
 
-/* Where K/V of position j of token t's sequence is: an input row of this
- * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (float rows). */
-__device__ __forceinline__ void lab54_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
-                                               const float *kin, const float *vin,
-                                               const float *__restrict__ K, const float *__restrict__ V,
-                                               const int32_t *__restrict__ positions,
-                                               const int32_t *__restrict__ seq_index,
-                                               const int32_t *__restrict__ bt, size_t layer_off,
-                                               unsigned long long *kp, unsigned long long *vp) {
-    const int r = t - (pos_t - j);
-    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+/* Scalar path: any K, stride and alignment. The caller has already waited
+ * for its predecessor. */
+template <int WK, int K, int XS, int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_scalar(const void *const (&w)[R], const float *x,
+                                                const float *__restrict__ g, int tn, float (&acc)[R][TT],
+                                                double (&ss)[TT], int lane) {
+    for (int k = lane; k < K; k += 32) {
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+            float a = __ldca(x + (size_t)t * XS + k);
+            if (NORM) {
+                ss[t] += (double)a * a;
+                a *= __ldg(g + k);
+            }
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[r][t] = fmaf(llm_w_scalar<WK>(w[r], (size_t)k), a, acc[r][t]);
+        }
+    }
+}
+
+/* Reduces acc (and, with NORM, ss) across the warp; afterwards every lane
+ * holds the totals. */
+template <int R, int TT, bool NORM>
+__device__ __forceinline__ void llm_gemv_reduce(float (&acc)[R][TT], double (&ss)[TT]) {
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[r][t] = llm_warp_sum(acc[r][t]);
+    if (NORM) {
+#pragma unroll
+        for (int t = 0; t < TT; t++)
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) ss[t] += __shfl_xor_sync(0xffffffffu, ss[t], o);
+    }
+}
+
+static inline bool llm_aligned16(const void *a, const void *b) {
+    return (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
+}
+#endif
+
+/* lab54_matmul_add: matmul_add, K=128 N=128, weights f32, plus residual.
+ * Matches templates/kernels/cpu/matmul_add.c.lua:
+ *   y = r + (x W^T), r the residual input (stride 128).
+ * Grid: ceil(N / 8) blocks of 128 threads; warp w owns weight rows 2w..2w+1,
+ * streamed once per token tile (4 x 16-byte loads per row in flight per
+ * lane); lane partial sums are reduced with shuffles and lanes write
+ * distinct outputs. No shared memory: x ([rows][128] float32) is read
+ * through L1, where every warp of the SM finds it. __launch_bounds__(128, 4)
+ * matters: without the minimum-blocks hint ptxas interleaves each load with
+ * its use (2-3 loads in flight); with it the 8 loads of a step are issued
+ * together. Token tiles: TT = 1 (decode) or 8 (prefill; rows > 8 re-read
+ * the weights per tile, mostly from L2).
+ * PDL: the first weight loads are issued before the wait; dependents are
+ * signalled after the last tile's loads.
+ * Vector path available (K % 4 == 0, x stride % 4 == 0); used when x and W are 16-byte aligned. */
+template <int TT, bool VEC>
+__global__ void __launch_bounds__(128, 4) lab54_matmul_add_k(const float *x, float *__restrict__ y,
+                                                   const void *__restrict__ w, const float *__restrict__ bias,
+                                                   const float *__restrict__ g, const float *res,
+                                                   int rows) {
+    const int lane = threadIdx.x & 31;
+    const int row0 = (int)(blockIdx.x * 4 + (threadIdx.x >> 5)) * 2;
+    if (row0 >= 128) {
+        LLM_PDL_ENTER();
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
-    *kp = (unsigned long long)(K + off);
-    *vp = (unsigned long long)(V + off);
+    const void *wr[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) wr[r] = (const void *)((const float *)w + (size_t)min(row0 + r, 127) * 128);
+    if (!VEC) LLM_PDL_ENTER();
+    for (int t0 = 0; t0 < rows; t0 += TT) {
+        float acc[2][TT];
+        double ss[TT];
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            ss[t] = 0.0;
+#pragma unroll
+            for (int r = 0; r < 2; r++) acc[r][t] = 0.0f;
+        }
+        const int tn = min(TT, rows - t0);
+        const float *xt = x + (size_t)t0 * 128;
+        if (VEC) llm_gemv_vec<LLM_W_F32, 128, 128, 2, TT, 4, false>(wr, xt, g, tn, acc, ss, lane, t0 == 0);
+        else llm_gemv_scalar<LLM_W_F32, 128, 128, 2, TT, false>(wr, xt, g, tn, acc, ss, lane);
+        if (t0 + TT >= rows) LLM_PDL_TRIGGER();
+        llm_gemv_reduce<2, TT, false>(acc, ss);
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (TT > 1 && t >= tn) break;
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                if (lane == r * TT + t && row0 + r < 128) {
+                    float v = acc[r][t];
+                    v = res[(size_t)(t0 + t) * 128 + row0 + r] + v;
+                    y[(size_t)(t0 + t) * 128 + row0 + r] = v;
+                }
+            }
+        }
+    }
+    (void)bias; (void)g; (void)res;
 }
 
-/* Element c of a tagged row: a step input (float32) or
- * a cache row (float). */
-__device__ __forceinline__ float lab54_attention_kv(unsigned long long p, int c) {
-    return ((const float *)(p & ~1ull))[c];
-}
-
-template <int GG>
-__global__ void __launch_bounds__(128) lab54_attention_k(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      float *__restrict__ K, float *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][64];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
-    __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+/* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
+ * lab54_matmul_add_px, one block of 256 threads per row: the float32 row into scratch;
+ * cuBLAS C[rows][128] = X W^T (float32) into scratch after the
+ * 64 x 128 x 4 bytes of X; lab54_matmul_add_pe adds the halves and applies  residual.
+ * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 128 x 4 per row. */
+__global__ void __launch_bounds__(256) lab54_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 44;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
-        }
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)r * 128;
+    for (int c = threadIdx.x; c < 128; c += 256) {
+        const float v = xr[c];
+        ((float *)xs)[(size_t)r * 128 + c] = v;
     }
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)64);
-    float m[GG], l[GG], o[GG][2];
-#pragma unroll
-    for (int g = 0; g < GG; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int j = base + lane;
-        float sc[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
-        unsigned long long kt = 0, vt = 0;
-        if (j < j1) {
-            lab54_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            const float *kr = (const float *)(kt & ~1ull);
-#pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 64; c += 4) {
-                const float4 kk = *(const float4 *)(kr + c);
-#pragma unroll
-                for (int g = 0; g < GG; g++) {
-                    const float4 qq = *(const float4 *)(&qs[g][c]);
-                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
-                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
-                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
-                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
-                }
-            }
-        }
-        float p[GG];
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            const float s = j < j1 ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(p[g]);
-#pragma unroll
-            for (int i = 0; i < 2; i++) o[g][i] *= corr;
-            m[g] = m_new;
-        }
-        const int nj = min(32, j1 - base);
-#pragma unroll (GG == 1 ? 4 : 2)
-        for (int jj = 0; jj < nj; jj++) {
-            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
-            float pj[GG];
-#pragma unroll
-            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
-#pragma unroll
-            for (int i = 0; i < 2; i++) {
-                const int d = lane + 32 * i;
-                if (true) {
-                    const float vv = lab54_attention_kv(vj, d);
-#pragma unroll
-                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
-                }
-            }
-        }
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < GG; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < GG; g++)
-#pragma unroll
-        for (int i = 0; i < 2; i++) {
-            const int d = lane + 32 * i;
-            if (d < 64) wo[warp][g][d] = o[g][i];
-        }
-    __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab54_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab54_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        const float *pg = part + (size_t)g * 1056;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 66) - MM);
-            LL += __ldcg(pg + s2 * 66 + 1) * f;
-            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
-        }
-        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
-    }
+    (void)g;
 }
 
-static void lab54_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+__global__ void __launch_bounds__(256) lab54_matmul_add_pe(const float *__restrict__ cm, float *__restrict__ y,
+                                                     const float *__restrict__ bias, const float *res, int rows) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
+    if (col >= 128) return;
+    const float *c0 = cm + (size_t)t * 128;
+#define lab54_matmul_add_C(j) (c0[j])
+    float v = lab54_matmul_add_C(col);
+    v = res[(size_t)t * 128 + col] + v;
+    y[(size_t)t * 128 + col] = v;
+#undef lab54_matmul_add_C
+    (void)bias; (void)res; (void)rows;
+}
+
+static void lab54_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
-    if (T <= 0) return;
+    (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1; (void)w2; (void)scratch;
+    const int rows = T;
+    if (rows <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
-    float *K = (float *)c->k, *V = (float *)c->v;
-    /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
-    if (T < 8)
-        llm_launch(lab54_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-    else
-        llm_launch(lab54_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
-                   c->positions, c->seq_index, c->block_tables, layer_off);
-}
-#undef rope_inv_freq
-void lab_cuda_54(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab54_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    const unsigned grid = llm_cdiv(128, 8);
+    const void *w = w0;
+    const float *bias = NULL;
+    const float *g = NULL;
+    const float *res = x1;
+    if (rows > 8) {
+        uint8_t *xs = (uint8_t *)scratch;
+        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
+        llm_launch(lab54_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        llm_gpu_gemm(c, 0, w, 128, 128, xs, 128, rows, cm, 128);
+        llm_launch(lab54_matmul_add_pe, dim3(llm_cdiv(128, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+                   res, rows);
+        return;
+    }
+    if (llm_aligned16(x0, w)) {
+        if (rows == 1) llm_launch(lab54_matmul_add_k<1, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        else llm_launch(lab54_matmul_add_k<8, true>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+        return;
+    }
+    if (rows == 1) llm_launch(lab54_matmul_add_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
+    else llm_launch(lab54_matmul_add_k<8, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
 }
 
-/* ===== case 55: 1B.pre.T16 (attention) ===== */
+#undef rope_inv_freq
+void lab_cuda_54(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab54_matmul_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 55: 8B.dec.ctx1000 (attention) ===== */
 #define rope_inv_freq lab_rope_55
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -23854,10 +24298,10 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab55_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
- * KV blocks of 16 tokens, 1 blocks per sequence; matches
+/* lab55_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 63 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
  * 4 query heads of its KV head when the step has 8 or more tokens, so each K
@@ -23874,11 +24318,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position against the 4 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
  *    p_j v_j from coalesced V rows, each V element loaded once for the 4
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) per query head to lab55_attention_part, then counts
+ *    writes (m, l, o[128]) per query head to lab55_attention_part, then counts
  *    itself in lab55_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -23886,10 +24330,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
- * floats (8650752 bytes).
- * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
-__device__ float lab55_attention_part[2162688];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+__device__ float lab55_attention_part[4259840];
 __device__ unsigned int lab55_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
@@ -23904,11 +24348,11 @@ __device__ __forceinline__ void lab55_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -23926,8 +24370,8 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][64];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
     const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -23937,26 +24381,26 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 1;
+    const int32_t *bt = block_tables + (size_t)seq_t * 63;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)64);
-    float m[GG], l[GG], o[GG][2];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -23968,7 +24412,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
             lab55_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 64; c += 4) {
+            for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
                 for (int g = 0; g < GG; g++) {
@@ -23989,7 +24433,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -24000,7 +24444,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab55_attention_kv(vj, d);
@@ -24020,15 +24464,15 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
-            if (d < 64) wo[warp][g][d] = o[g][i];
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab55_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
+    float *part = lab55_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -24039,9 +24483,9 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -24060,18 +24504,18 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        const float *pg = part + (size_t)g * 1056;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 66) - MM);
-            LL += __ldcg(pg + s2 * 66 + 1) * f;
-            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -24081,7 +24525,7 @@ static void lab55_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
      * one block per KV head for its 4 query heads (each K/V row read once) */
@@ -24097,7 +24541,7 @@ void lab_cuda_55(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab55_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 56: smol.pre.T16.g3 (attention) ===== */
+/* ===== case 56: 8B.dec.ctx8192 (attention) ===== */
 #define rope_inv_freq lab_rope_56
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24218,13 +24662,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab56_attention: attention, 9 query heads, 3 KV heads (group 3), head_dim 64,
- * KV blocks of 16 tokens, 3 blocks per sequence; matches
+/* lab56_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 512 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
- * One launch, grid (KV heads 3, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 3 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -24236,13 +24680,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 3 query vectors (shared memory; its K row read
+ *    one position against the 4 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 2 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 3
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) per query head to lab56_attention_part, then counts
+ *    writes (m, l, o[128]) per query head to lab56_attention_part, then counts
  *    itself in lab56_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -24250,11 +24694,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 9 x 16 x 66
- * floats (2433024 bytes).
- * Shared memory: q [3][64] + per-warp (m, l, o)[3] = 3936 bytes. */
-__device__ float lab56_attention_part[608256];
-__device__ unsigned int lab56_attention_done[576];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+__device__ float lab56_attention_part[4259840];
+__device__ unsigned int lab56_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -24268,11 +24712,11 @@ __device__ __forceinline__ void lab56_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 192 + (size_t)kvh * 64;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -24290,10 +24734,10 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][64];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 3, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24301,26 +24745,26 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 3;
-    if (sp == 0 && h0 % 3 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 192 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 960 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 960 + (size_t)kvh * 64 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 512;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 960 + (size_t)h0 * 64 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)64);
-    float m[GG], l[GG], o[GG][2];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -24332,7 +24776,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
             lab56_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 64; c += 4) {
+            for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
                 for (int g = 0; g < GG; g++) {
@@ -24353,7 +24797,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -24364,7 +24808,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab56_attention_kv(vj, d);
@@ -24384,15 +24828,15 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
-            if (d < 64) wo[warp][g][d] = o[g][i];
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab56_attention_part + (size_t)(t * 9 + h0) * 16 * 66;
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
+    float *part = lab56_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -24403,9 +24847,9 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -24417,25 +24861,25 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab56_attention_done[t * 9 + h0];
+        unsigned int *done = &lab56_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        const float *pg = part + (size_t)g * 1056;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 66) - MM);
-            LL += __ldcg(pg + s2 * 66 + 1) * f;
-            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -24445,15 +24889,15 @@ static void lab56_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 192;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 3 query heads (each K/V row read once) */
+     * one block per KV head for its 4 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab56_attention_k<1>, dim3(9, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab56_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab56_attention_k<3>, dim3(3, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab56_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -24461,7 +24905,7 @@ void lab_cuda_56(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab56_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 57: gqa8.dec.T2 (attention) ===== */
+/* ===== case 57: 8B.dec.T4 (attention) ===== */
 #define rope_inv_freq lab_rope_57
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24582,31 +25026,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab57_attention: attention, 32 query heads, 4 KV heads (group 8), head_dim 64,
- * KV blocks of 32 tokens, 11 blocks per sequence; matches
+/* lab57_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 188 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
- * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 8 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
- *    KV head kvh, into the cache slot (block_tables[seq][pos / 32],
- *    pos % 32). No block of this launch reads those slots: a position
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
  *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 8 query vectors (shared memory; its K row read
+ *    one position against the 4 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 2 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 8
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) per query head to lab57_attention_part, then counts
+ *    writes (m, l, o[128]) per query head to lab57_attention_part, then counts
  *    itself in lab57_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -24614,10 +25058,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
- * floats (8650752 bytes).
- * Shared memory: q [8][64] + per-warp (m, l, o)[8] = 10496 bytes. */
-__device__ float lab57_attention_part[2162688];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+__device__ float lab57_attention_part[4259840];
 __device__ unsigned int lab57_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
@@ -24632,11 +25076,11 @@ __device__ __forceinline__ void lab57_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 32] * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -24654,10 +25098,10 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][64];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 8, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -24665,26 +25109,26 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 11;
-    if (sp == 0 && h0 % 8 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 188;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 2560 + (size_t)h0 * 64 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)64);
-    float m[GG], l[GG], o[GG][2];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -24696,7 +25140,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
             lab57_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 64; c += 4) {
+            for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
                 for (int g = 0; g < GG; g++) {
@@ -24717,7 +25161,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -24728,7 +25172,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab57_attention_kv(vj, d);
@@ -24748,15 +25192,15 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
-            if (d < 64) wo[warp][g][d] = o[g][i];
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab57_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
+    float *part = lab57_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -24767,9 +25211,9 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -24788,18 +25232,18 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        const float *pg = part + (size_t)g * 1056;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 66) - MM);
-            LL += __ldcg(pg + s2 * 66 + 1) * f;
-            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -24809,15 +25253,15 @@ static void lab57_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 32 * 256;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 8 query heads (each K/V row read once) */
+     * one block per KV head for its 4 query heads (each K/V row read once) */
     if (T < 8)
         llm_launch(lab57_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab57_attention_k<8>, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab57_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -24825,7 +25269,7 @@ void lab_cuda_57(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab57_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 58: tiny.g1.pre.T3 (attention) ===== */
+/* ===== case 58: 8B.pre.T64 (attention) ===== */
 #define rope_inv_freq lab_rope_58
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -24946,13 +25390,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab58_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
- * KV blocks of 16 tokens, 1 blocks per sequence; matches
+/* lab58_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 1 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -24964,13 +25408,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 1 query vectors (shared memory; its K row read
+ *    one position against the 4 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 1 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 1
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[16]) per query head to lab58_attention_part, then counts
+ *    writes (m, l, o[128]) per query head to lab58_attention_part, then counts
  *    itself in lab58_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -24978,11 +25422,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
- * floats (589824 bytes).
- * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes. */
-__device__ float lab58_attention_part[147456];
-__device__ unsigned int lab58_attention_done[512];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+__device__ float lab58_attention_part[4259840];
+__device__ unsigned int lab58_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -24996,11 +25440,11 @@ __device__ __forceinline__ void lab58_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -25018,10 +25462,10 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][16];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][16];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 1, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25029,26 +25473,26 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
-        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
-            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 16; i += blockDim.x)
-        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)h0 * 16 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)16);
-    float m[GG], l[GG], o[GG][1];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -25060,7 +25504,7 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
             lab58_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 16; c += 4) {
+            for (int c = 0; c < 128; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
                 for (int g = 0; g < GG; g++) {
@@ -25081,7 +25525,7 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -25092,9 +25536,9 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (d < 16) {
+                if (true) {
                     const float vv = lab58_attention_kv(vj, d);
 #pragma unroll
                     for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
@@ -25112,15 +25556,15 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 1; i++) {
+        for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
-            if (d < 16) wo[warp][g][d] = o[g][i];
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab58_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
-    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
-        const int g = gd / 16, d = gd % 16;
+    float *part = lab58_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -25131,9 +25575,9 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -25145,25 +25589,25 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab58_attention_done[t * 8 + h0];
+        unsigned int *done = &lab58_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
-        const int g = gd / 16, d = gd % 16;
-        const float *pg = part + (size_t)g * 288;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 18) - MM);
-            LL += __ldcg(pg + s2 * 18 + 1) * f;
-            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -25173,15 +25617,15 @@ static void lab58_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 1 query heads (each K/V row read once) */
+     * one block per KV head for its 4 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab58_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab58_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab58_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab58_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -25189,7 +25633,7 @@ void lab_cuda_58(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab58_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 59: tiny.g1.dec.T1 (attention) ===== */
+/* ===== case 59: 1B.dec.T3 (attention) ===== */
 #define rope_inv_freq lab_rope_59
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25310,13 +25754,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab59_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
- * KV blocks of 16 tokens, 1 blocks per sequence; matches
+/* lab59_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
+ * KV blocks of 16 tokens, 44 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 1 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -25328,13 +25772,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 1 query vectors (shared memory; its K row read
+ *    one position against the 4 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 1 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 1
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[16]) per query head to lab59_attention_part, then counts
+ *    writes (m, l, o[64]) per query head to lab59_attention_part, then counts
  *    itself in lab59_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -25342,11 +25786,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
- * floats (589824 bytes).
- * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes. */
-__device__ float lab59_attention_part[147456];
-__device__ unsigned int lab59_attention_done[512];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
+ * floats (8650752 bytes).
+ * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
+__device__ float lab59_attention_part[2162688];
+__device__ unsigned int lab59_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -25360,11 +25804,11 @@ __device__ __forceinline__ void lab59_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -25382,10 +25826,10 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][16];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][16];
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 1, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25393,26 +25837,26 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 1;
-    if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
-        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
-            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 44;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 16; i += blockDim.x)
-        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)h0 * 16 + i];
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)16);
-    float m[GG], l[GG], o[GG][1];
+    const float scale = 1.0f / sqrtf((float)64);
+    float m[GG], l[GG], o[GG][2];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -25424,7 +25868,7 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
             lab59_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 16; c += 4) {
+            for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
                 for (int g = 0; g < GG; g++) {
@@ -25445,7 +25889,7 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -25456,9 +25900,9 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
+            for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (d < 16) {
+                if (true) {
                     const float vv = lab59_attention_kv(vj, d);
 #pragma unroll
                     for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
@@ -25476,15 +25920,15 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 1; i++) {
+        for (int i = 0; i < 2; i++) {
             const int d = lane + 32 * i;
-            if (d < 16) wo[warp][g][d] = o[g][i];
+            if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab59_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
-    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
-        const int g = gd / 16, d = gd % 16;
+    float *part = lab59_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -25495,9 +25939,9 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -25509,25 +25953,25 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab59_attention_done[t * 8 + h0];
+        unsigned int *done = &lab59_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
-        const int g = gd / 16, d = gd % 16;
-        const float *pg = part + (size_t)g * 288;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 18) - MM);
-            LL += __ldcg(pg + s2 * 18 + 1) * f;
-            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
         }
-        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -25537,15 +25981,15 @@ static void lab59_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 1 query heads (each K/V row read once) */
+     * one block per KV head for its 4 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab59_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab59_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab59_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab59_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -25553,7 +25997,7 @@ void lab_cuda_59(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab59_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 60: hd20.pre.T3 (attention) ===== */
+/* ===== case 60: 1B.pre.T16 (attention) ===== */
 #define rope_inv_freq lab_rope_60
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -25674,13 +26118,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab60_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
- * KV blocks of 16 tokens, 4 blocks per sequence; matches
+/* lab60_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
+ * KV blocks of 16 tokens, 1 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(20)).
- * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 2 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -25692,13 +26136,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 2 query vectors (shared memory; its K row read
+ *    one position against the 4 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 1 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 2
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[20]) per query head to lab60_attention_part, then counts
+ *    writes (m, l, o[64]) per query head to lab60_attention_part, then counts
  *    itself in lab60_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -25706,11 +26150,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
- * floats (360448 bytes).
- * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes. */
-__device__ float lab60_attention_part[90112];
-__device__ unsigned int lab60_attention_done[256];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
+ * floats (8650752 bytes).
+ * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
+__device__ float lab60_attention_part[2162688];
+__device__ unsigned int lab60_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -25724,11 +26168,11 @@ __device__ __forceinline__ void lab60_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -25746,10 +26190,10 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][20];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][20];
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 2, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -25757,26 +26201,26 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 4;
-    if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
-        for (int i = threadIdx.x; i < 20; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 160 + (size_t)kvh * 20 + i];
-            V[at + i] = vin[(size_t)t * 160 + (size_t)kvh * 20 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 1;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 20; i += blockDim.x)
-        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)h0 * 20 + i];
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)20);
-    float m[GG], l[GG], o[GG][1];
+    const float scale = 1.0f / sqrtf((float)64);
+    float m[GG], l[GG], o[GG][2];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -25788,7 +26232,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
             lab60_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 20; c += 4) {
+            for (int c = 0; c < 64; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
                 for (int g = 0; g < GG; g++) {
@@ -25809,7 +26253,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -25820,9 +26264,9 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
+            for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
-                if (d < 20) {
+                if (true) {
                     const float vv = lab60_attention_kv(vj, d);
 #pragma unroll
                     for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
@@ -25840,15 +26284,15 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 1; i++) {
+        for (int i = 0; i < 2; i++) {
             const int d = lane + 32 * i;
-            if (d < 20) wo[warp][g][d] = o[g][i];
+            if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab60_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
-    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
-        const int g = gd / 20, d = gd % 20;
+    float *part = lab60_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -25859,9 +26303,9 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -25873,25 +26317,25 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab60_attention_done[t * 4 + h0];
+        unsigned int *done = &lab60_attention_done[t * 32 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
-        const int g = gd / 20, d = gd % 20;
-        const float *pg = part + (size_t)g * 352;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 22) - MM);
-            LL += __ldcg(pg + s2 * 22 + 1) * f;
-            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
         }
-        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -25901,15 +26345,15 @@ static void lab60_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 2 query heads (each K/V row read once) */
+     * one block per KV head for its 4 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab60_attention_k<1>, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab60_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab60_attention_k<2>, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab60_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -25917,7 +26361,7 @@ void lab_cuda_60(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab60_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 61: 8B.dec.ctx1000.kvbf16 (attention) ===== */
+/* ===== case 61: smol.pre.T16.g3 (attention) ===== */
 #define rope_inv_freq lab_rope_61
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26038,13 +26482,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab61_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 63 blocks per sequence; matches
+/* lab61_attention: attention, 9 query heads, 3 KV heads (group 3), head_dim 64,
+ * KV blocks of 16 tokens, 3 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
+ * One launch, grid (KV heads 3, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 3 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -26056,13 +26500,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
+ *    one position against the 3 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 3
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab61_attention_part, then counts
+ *    writes (m, l, o[64]) per query head to lab61_attention_part, then counts
  *    itself in lab61_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -26070,51 +26514,50 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
-__device__ float lab61_attention_part[4259840];
-__device__ unsigned int lab61_attention_done[2048];
+ * built); partials live in a static __device__ array of 64 x 9 x 16 x 66
+ * floats (2433024 bytes).
+ * Shared memory: q [3][64] + per-warp (m, l, o)[3] = 3936 bytes. */
+__device__ float lab61_attention_part[608256];
+__device__ unsigned int lab61_attention_done[576];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (uint16_t rows). */
+ * (float rows). */
 __device__ __forceinline__ void lab61_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
-                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 192 + (size_t)kvh * 64;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
 
-/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
- * a cache row (uint16_t). */
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
 __device__ __forceinline__ float lab61_attention_kv(unsigned long long p, int c) {
-    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
-    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+    return ((const float *)(p & ~1ull))[c];
 }
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 3, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -26122,26 +26565,26 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 63;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    const int32_t *bt = block_tables + (size_t)seq_t * 3;
+    if (sp == 0 && h0 % 3 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 192 + (size_t)kvh * 64;
+        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 960 + (size_t)kvh * 64 + i];
+            V[at + i] = vin[(size_t)t * 960 + (size_t)kvh * 64 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 960 + (size_t)h0 * 64 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
+    const float scale = 1.0f / sqrtf((float)64);
+    float m[GG], l[GG], o[GG][2];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -26151,27 +26594,17 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab61_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) {
-                    const float kk = lab61_attention_kv(kt, c);
-#pragma unroll
-                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
-                }
-            } else {
-                const uint16_t *kr = (const uint16_t *)kt;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-                for (int c = 0; c < 128; c += 4) {
-                    const uint2 raw = *(const uint2 *)(kr + c);
-                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+            for (int c = 0; c < 64; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                    for (int g = 0; g < GG; g++) {
-                        const float4 qq = *(const float4 *)(&qs[g][c]);
-                        sc[g] = fmaf(qq.x, k0, sc[g]);
-                        sc[g] = fmaf(qq.y, k1, sc[g]);
-                        sc[g] = fmaf(qq.z, k2, sc[g]);
-                        sc[g] = fmaf(qq.w, k3, sc[g]);
-                    }
+                for (int g = 0; g < GG; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
                 }
             }
         }
@@ -26184,7 +26617,7 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -26195,7 +26628,7 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab61_attention_kv(vj, d);
@@ -26215,15 +26648,15 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 2; i++) {
             const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
+            if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab61_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
+    float *part = lab61_attention_part + (size_t)(t * 9 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -26234,9 +26667,9 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -26248,25 +26681,25 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab61_attention_done[t * 32 + h0];
+        unsigned int *done = &lab61_attention_done[t * 9 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -26276,15 +26709,15 @@ static void lab61_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 192;
+    float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
+     * one block per KV head for its 3 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab61_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab61_attention_k<1>, dim3(9, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab61_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab61_attention_k<3>, dim3(3, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -26292,7 +26725,7 @@ void lab_cuda_61(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab61_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 62: 8B.dec.T64.kvbf16 (attention) ===== */
+/* ===== case 62: gqa8.dec.T2 (attention) ===== */
 #define rope_inv_freq lab_rope_62
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26413,31 +26846,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab62_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 19 blocks per sequence; matches
+/* lab62_attention: attention, 32 query heads, 4 KV heads (group 8), head_dim 64,
+ * KV blocks of 32 tokens, 11 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(64)).
+ * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 8 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
- *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
- *    pos % 16). No block of this launch reads those slots: a position
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 32],
+ *    pos % 32). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
  *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
+ *    one position against the 8 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 8
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab62_attention_part, then counts
+ *    writes (m, l, o[64]) per query head to lab62_attention_part, then counts
  *    itself in lab62_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -26445,51 +26878,50 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
-__device__ float lab62_attention_part[4259840];
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
+ * floats (8650752 bytes).
+ * Shared memory: q [8][64] + per-warp (m, l, o)[8] = 10496 bytes. */
+__device__ float lab62_attention_part[2162688];
 __device__ unsigned int lab62_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (uint16_t rows). */
+ * (float rows). */
 __device__ __forceinline__ void lab62_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
-                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 32] * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
 
-/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
- * a cache row (uint16_t). */
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
 __device__ __forceinline__ float lab62_attention_kv(unsigned long long p, int c) {
-    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
-    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+    return ((const float *)(p & ~1ull))[c];
 }
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 8, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -26497,26 +26929,26 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 19;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    const int32_t *bt = block_tables + (size_t)seq_t * 11;
+    if (sp == 0 && h0 % 8 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
+        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
+            V[at + i] = vin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 2560 + (size_t)h0 * 64 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
+    const float scale = 1.0f / sqrtf((float)64);
+    float m[GG], l[GG], o[GG][2];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -26526,27 +26958,17 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab62_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) {
-                    const float kk = lab62_attention_kv(kt, c);
-#pragma unroll
-                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
-                }
-            } else {
-                const uint16_t *kr = (const uint16_t *)kt;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-                for (int c = 0; c < 128; c += 4) {
-                    const uint2 raw = *(const uint2 *)(kr + c);
-                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+            for (int c = 0; c < 64; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                    for (int g = 0; g < GG; g++) {
-                        const float4 qq = *(const float4 *)(&qs[g][c]);
-                        sc[g] = fmaf(qq.x, k0, sc[g]);
-                        sc[g] = fmaf(qq.y, k1, sc[g]);
-                        sc[g] = fmaf(qq.z, k2, sc[g]);
-                        sc[g] = fmaf(qq.w, k3, sc[g]);
-                    }
+                for (int g = 0; g < GG; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
                 }
             }
         }
@@ -26559,7 +26981,7 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -26570,7 +26992,7 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab62_attention_kv(vj, d);
@@ -26590,15 +27012,15 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 2; i++) {
             const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
+            if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab62_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
+    float *part = lab62_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -26609,9 +27031,9 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -26630,18 +27052,18 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -26651,15 +27073,15 @@ static void lab62_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 32 * 256;
+    float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
+     * one block per KV head for its 8 query heads (each K/V row read once) */
     if (T < 8)
         llm_launch(lab62_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab62_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab62_attention_k<8>, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -26667,7 +27089,7 @@ void lab_cuda_62(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab62_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 63: 8B.dec.T64 (attention) ===== */
+/* ===== case 63: tiny.g1.pre.T3 (attention) ===== */
 #define rope_inv_freq lab_rope_63
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -26788,13 +27210,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab63_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 19 blocks per sequence; matches
+/* lab63_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
+ * KV blocks of 16 tokens, 1 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 1 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -26806,13 +27228,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
+ *    one position against the 1 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 1
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab63_attention_part, then counts
+ *    writes (m, l, o[16]) per query head to lab63_attention_part, then counts
  *    itself in lab63_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -26820,11 +27242,11 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
-__device__ float lab63_attention_part[4259840];
-__device__ unsigned int lab63_attention_done[2048];
+ * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
+ * floats (589824 bytes).
+ * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes. */
+__device__ float lab63_attention_part[147456];
+__device__ unsigned int lab63_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -26838,11 +27260,11 @@ __device__ __forceinline__ void lab63_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -26860,10 +27282,10 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ __align__(16) float qs[GG][16];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][16];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 1, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -26871,26 +27293,26 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 19;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+    const int32_t *bt = block_tables + (size_t)seq_t * 1;
+    if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
+        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    for (int i = threadIdx.x; i < GG * 16; i += blockDim.x)
+        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)h0 * 16 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
+    const float scale = 1.0f / sqrtf((float)16);
+    float m[GG], l[GG], o[GG][1];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -26902,7 +27324,7 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
             lab63_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-            for (int c = 0; c < 128; c += 4) {
+            for (int c = 0; c < 16; c += 4) {
                 const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
                 for (int g = 0; g < GG; g++) {
@@ -26923,7 +27345,7 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -26934,9 +27356,9 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (true) {
+                if (d < 16) {
                     const float vv = lab63_attention_kv(vj, d);
 #pragma unroll
                     for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
@@ -26954,15 +27376,15 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 1; i++) {
             const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
+            if (d < 16) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab63_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
+    float *part = lab63_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -26973,9 +27395,9 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -26987,25 +27409,25 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab63_attention_done[t * 32 + h0];
+        unsigned int *done = &lab63_attention_done[t * 8 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        const float *pg = part + (size_t)g * 288;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 18) - MM);
+            LL += __ldcg(pg + s2 * 18 + 1) * f;
+            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
     }
 }
 
@@ -27015,15 +27437,15 @@ static void lab63_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
     float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
+     * one block per KV head for its 1 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab63_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab63_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab63_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab63_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -27031,7 +27453,7 @@ void lab_cuda_63(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab63_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 64: 8B.pre.T64.kvbf16 (attention) ===== */
+/* ===== case 64: tiny.g1.dec.T1 (attention) ===== */
 #define rope_inv_freq lab_rope_64
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27152,13 +27574,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab64_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence; matches
+/* lab64_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 16,
+ * KV blocks of 16 tokens, 1 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(16)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 1 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -27170,13 +27592,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
+ *    one position against the 1 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 1
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab64_attention_part, then counts
+ *    writes (m, l, o[16]) per query head to lab64_attention_part, then counts
  *    itself in lab64_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -27184,51 +27606,50 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
- * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
-__device__ float lab64_attention_part[4259840];
-__device__ unsigned int lab64_attention_done[2048];
+ * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
+ * floats (589824 bytes).
+ * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes. */
+__device__ float lab64_attention_part[147456];
+__device__ unsigned int lab64_attention_done[512];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (uint16_t rows). */
+ * (float rows). */
 __device__ __forceinline__ void lab64_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
-                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
 
-/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
- * a cache row (uint16_t). */
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
 __device__ __forceinline__ float lab64_attention_kv(unsigned long long p, int c) {
-    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
-    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+    return ((const float *)(p & ~1ull))[c];
 }
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ __align__(16) float qs[GG][16];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][16];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 1, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -27236,26 +27657,26 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    const int32_t *bt = block_tables + (size_t)seq_t * 1;
+    if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
+        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    for (int i = threadIdx.x; i < GG * 16; i += blockDim.x)
+        qs[i / 16][i % 16] = q[(size_t)t * 384 + (size_t)h0 * 16 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
+    const float scale = 1.0f / sqrtf((float)16);
+    float m[GG], l[GG], o[GG][1];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -27265,27 +27686,17 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab64_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) {
-                    const float kk = lab64_attention_kv(kt, c);
-#pragma unroll
-                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
-                }
-            } else {
-                const uint16_t *kr = (const uint16_t *)kt;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-                for (int c = 0; c < 128; c += 4) {
-                    const uint2 raw = *(const uint2 *)(kr + c);
-                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+            for (int c = 0; c < 16; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                    for (int g = 0; g < GG; g++) {
-                        const float4 qq = *(const float4 *)(&qs[g][c]);
-                        sc[g] = fmaf(qq.x, k0, sc[g]);
-                        sc[g] = fmaf(qq.y, k1, sc[g]);
-                        sc[g] = fmaf(qq.z, k2, sc[g]);
-                        sc[g] = fmaf(qq.w, k3, sc[g]);
-                    }
+                for (int g = 0; g < GG; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
                 }
             }
         }
@@ -27298,7 +27709,7 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -27309,9 +27720,9 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (true) {
+                if (d < 16) {
                     const float vv = lab64_attention_kv(vj, d);
 #pragma unroll
                     for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
@@ -27329,15 +27740,15 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 1; i++) {
             const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
+            if (d < 16) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab64_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
+    float *part = lab64_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
         float M = -INFINITY;
         for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -27348,9 +27759,9 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -27362,25 +27773,25 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab64_attention_done[t * 32 + h0];
+        unsigned int *done = &lab64_attention_done[t * 8 + h0];
         last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        const float *pg = part + (size_t)g * 288;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 18) - MM);
+            LL += __ldcg(pg + s2 * 18 + 1) * f;
+            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
     }
 }
 
@@ -27390,15 +27801,15 @@ static void lab64_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
-    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 128;
+    float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
+     * one block per KV head for its 1 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab64_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab64_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab64_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab64_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -27406,7 +27817,7 @@ void lab_cuda_64(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab64_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 65: hd20.pre.T3.kvbf16 (attention) ===== */
+/* ===== case 65: hd20.pre.T3 (attention) ===== */
 #define rope_inv_freq lab_rope_65
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27530,7 +27941,7 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 /* lab65_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
  * KV blocks of 16 tokens, 4 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(20)).
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(20)).
  * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
  * 2 query heads of its KV head when the step has 8 or more tokens, so each K
@@ -27567,10 +27978,10 @@ __device__ unsigned int lab65_attention_done[256];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
- * (uint16_t rows). */
+ * (float rows). */
 __device__ __forceinline__ void lab65_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
                                                const float *kin, const float *vin,
-                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const float *__restrict__ K, const float *__restrict__ V,
                                                const int32_t *__restrict__ positions,
                                                const int32_t *__restrict__ seq_index,
                                                const int32_t *__restrict__ bt, size_t layer_off,
@@ -27586,17 +27997,16 @@ __device__ __forceinline__ void lab65_attention_row(int t, int pos_t, int seq_t,
     *vp = (unsigned long long)(V + off);
 }
 
-/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
- * a cache row (uint16_t). */
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
 __device__ __forceinline__ float lab65_attention_kv(unsigned long long p, int c) {
-    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
-    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+    return ((const float *)(p & ~1ull))[c];
 }
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      float *__restrict__ K, float *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
@@ -27615,8 +28025,8 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
     if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
         const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
         for (int i = threadIdx.x; i < 20; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+            K[at + i] = kin[(size_t)t * 160 + (size_t)kvh * 20 + i];
+            V[at + i] = vin[(size_t)t * 160 + (size_t)kvh * 20 + i];
         }
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
@@ -27640,27 +28050,17 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
         unsigned long long kt = 0, vt = 0;
         if (j < j1) {
             lab65_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            if (kt & 1ull) {
-                for (int c = 0; c < 20; c++) {
-                    const float kk = lab65_attention_kv(kt, c);
-#pragma unroll
-                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
-                }
-            } else {
-                const uint16_t *kr = (const uint16_t *)kt;
+            const float *kr = (const float *)(kt & ~1ull);
 #pragma unroll (GG == 1 ? 8 : 4)
-                for (int c = 0; c < 20; c += 4) {
-                    const uint2 raw = *(const uint2 *)(kr + c);
-                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+            for (int c = 0; c < 20; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
 #pragma unroll
-                    for (int g = 0; g < GG; g++) {
-                        const float4 qq = *(const float4 *)(&qs[g][c]);
-                        sc[g] = fmaf(qq.x, k0, sc[g]);
-                        sc[g] = fmaf(qq.y, k1, sc[g]);
-                        sc[g] = fmaf(qq.z, k2, sc[g]);
-                        sc[g] = fmaf(qq.w, k3, sc[g]);
-                    }
+                for (int g = 0; g < GG; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
                 }
             }
         }
@@ -27766,7 +28166,7 @@ static void lab65_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
     const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
-    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    float *K = (float *)c->k, *V = (float *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
      * one block per KV head for its 2 query heads (each K/V row read once) */
     if (T < 8)
@@ -27781,7 +28181,7 @@ void lab_cuda_65(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab65_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 66: rms.4096.T1 (rmsnorm) ===== */
+/* ===== case 66: 8B.dec.ctx1000.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_66
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -27902,50 +28302,261 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab66_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab66_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab66_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 63 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) per query head to lab66_attention_part, then counts
+ *    itself in lab66_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+__device__ float lab66_attention_part[4259840];
+__device__ unsigned int lab66_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab66_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab66_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab66_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab66_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 63;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab66_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab66_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab66_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab66_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab66_attention_done[t * 32 + h0];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+static void lab66_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab66_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab66_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab66_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_66(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab66_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab66_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 67: rms.4096.T3 (rmsnorm) ===== */
+/* ===== case 67: 8B.dec.T64.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_67
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28066,50 +28677,261 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab67_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab67_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab67_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) per query head to lab67_attention_part, then counts
+ *    itself in lab67_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+__device__ float lab67_attention_part[4259840];
+__device__ unsigned int lab67_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab67_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab67_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab67_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab67_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 19;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab67_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab67_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab67_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab67_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab67_attention_done[t * 32 + h0];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+static void lab67_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab67_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab67_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab67_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_67(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab67_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab67_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 68: rms.576.T64 (rmsnorm) ===== */
+/* ===== case 68: 8B.dec.T64 (attention) ===== */
 #define rope_inv_freq lab_rope_68
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28230,50 +29052,250 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab68_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab68_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 576;
-    float *yr = y + (size_t)blockIdx.x * 576;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab68_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], float32, scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) per query head to lab68_attention_part, then counts
+ *    itself in lab68_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+__device__ float lab68_attention_part[4259840];
+__device__ unsigned int lab68_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (float rows). */
+__device__ __forceinline__ void lab68_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const float *__restrict__ K, const float *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab68_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32) or
+ * a cache row (float). */
+__device__ __forceinline__ float lab68_attention_kv(unsigned long long p, int c) {
+    return ((const float *)(p & ~1ull))[c];
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab68_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      float *__restrict__ K, float *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 19;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab68_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            const float *kr = (const float *)(kt & ~1ull);
+#pragma unroll (GG == 1 ? 8 : 4)
+            for (int c = 0; c < 128; c += 4) {
+                const float4 kk = *(const float4 *)(kr + c);
+#pragma unroll
+                for (int g = 0; g < GG; g++) {
+                    const float4 qq = *(const float4 *)(&qs[g][c]);
+                    sc[g] = fmaf(qq.x, kk.x, sc[g]);
+                    sc[g] = fmaf(qq.y, kk.y, sc[g]);
+                    sc[g] = fmaf(qq.z, kk.z, sc[g]);
+                    sc[g] = fmaf(qq.w, kk.w, sc[g]);
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab68_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab68_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab68_attention_done[t * 32 + h0];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+static void lab68_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab68_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    float *K = (float *)c->k, *V = (float *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab68_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab68_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_68(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab68_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab68_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 69: rms.100.L2 (rmsnorm) ===== */
+/* ===== case 69: 8B.dec.T256.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_69
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28394,50 +29416,261 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab69_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab69_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 103;
-    float *yr = y + (size_t)blockIdx.x * 101;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 100);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab69_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 24 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) per query head to lab69_attention_part, then counts
+ *    itself in lab69_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 256 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 256 x 32 x 16 x 130
+ * floats (68157440 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+__device__ float lab69_attention_part[17039360];
+__device__ unsigned int lab69_attention_done[8192];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab69_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab69_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab69_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab69_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 24;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab69_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab69_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab69_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab69_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab69_attention_done[t * 32 + h0];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+static void lab69_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = L;
-    if (rows <= 0) return;
-    llm_launch(lab69_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab69_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab69_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_69(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab69_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab69_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 70: add.4096.T1 (add) ===== */
+/* ===== case 70: 8B.pre.T64.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_70
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28558,32 +29791,261 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab70_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 4096, b 4096, y 4096. No shared memory. */
-__global__ void __launch_bounds__(256) lab70_add_k(const float *a, const float *b,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 4096) return;
-    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
+/* lab70_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) per query head to lab70_attention_part, then counts
+ *    itself in lab70_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+__device__ float lab70_attention_part[4259840];
+__device__ unsigned int lab70_attention_done[2048];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab70_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
+    }
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab70_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab70_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab70_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab70_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab70_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab70_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab70_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab70_attention_done[t * 32 + h0];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+static void lab70_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab70_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab70_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab70_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_70(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab70_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab70_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 71: add.577.T16 (add) ===== */
+/* ===== case 71: hd20.pre.T3.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_71
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28704,32 +30166,261 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab71_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 580, b 577, y 579. No shared memory. */
-__global__ void __launch_bounds__(256) lab71_add_k(const float *a, const float *b,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 577) return;
-    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
+/* lab71_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
+ * KV blocks of 16 tokens, 4 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(20)).
+ * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 2 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 2 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 2
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[20]) per query head to lab71_attention_part, then counts
+ *    itself in lab71_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
+ * floats (360448 bytes).
+ * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes. */
+__device__ float lab71_attention_part[90112];
+__device__ unsigned int lab71_attention_done[256];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab71_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        return;
+    }
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab71_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab71_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab71_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][20];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][20];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 2, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 4;
+    if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
+        for (int i = threadIdx.x; i < 20; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 20; i += blockDim.x)
+        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)h0 * 20 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)20);
+    float m[GG], l[GG], o[GG][1];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab71_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 20; c++) {
+                    const float kk = lab71_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 20; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int d = lane + 32 * i;
+                if (d < 20) {
+                    const float vv = lab71_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int d = lane + 32 * i;
+            if (d < 20) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
+    float *part = lab71_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        float M = -INFINITY;
+        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < 4; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab71_attention_done[t * 4 + h0];
+        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        const float *pg = part + (size_t)g * 352;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 22) - MM);
+            LL += __ldcg(pg + s2 * 22 + 1) * f;
+            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
+        }
+        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
+    }
+}
+
+static void lab71_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab71_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 2 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab71_attention_k<1>, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+        llm_launch(lab71_attention_k<2>, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
 void lab_cuda_71(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab71_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab71_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 72: swiglu.14336.T2 (swiglu) ===== */
+/* ===== case 72: rms.4096.T1 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_72
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28850,33 +30541,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab72_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab72_swiglu_k(const float *g, const float *u,
+/* lab72_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab72_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 14336) return;
-    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab72_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab72_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab72_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab72_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_72(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab72_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab72_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 73: swiglu.100.T3 (swiglu) ===== */
+/* ===== case 73: rms.4096.T3 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_73
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -28997,34 +30705,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab73_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab73_swiglu_k(const float *g, const float *u,
+/* lab73_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab73_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 100) return;
-    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab73_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab73_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab73_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab73_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_73(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab73_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab73_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 74: rope.8B.q.T3 (rope) ===== */
-__constant__ float lab_rope_74[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 74: rms.576.T64 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_74
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -29145,45 +30869,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab74_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, 32 heads) blocks of 64 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
- * No shared memory. */
-__global__ void __launch_bounds__(64) lab74_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab74_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab74_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 4096;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 576;
+    float *yr = y + (size_t)blockIdx.x * 576;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
     }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab74_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab74_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab74_rope_k, dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab74_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_74(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab74_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab74_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 75: rope.smol.k.T64 (rope) ===== */
-__constant__ float lab_rope_75[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+/* ===== case 75: rms.100.L2 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_75
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -29304,45 +31033,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab75_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
- * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[32]. Grid: (T, 3 heads) blocks of 32 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
- * No shared memory. */
-__global__ void __launch_bounds__(32) lab75_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab75_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab75_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 960;
-    float *yr = y + (size_t)t * 192;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
-        yr[h * 64 + i] = a * cs - b * sn;
-        yr[h * 64 + i + 32] = b * cs + a * sn;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 103;
+    float *yr = y + (size_t)blockIdx.x * 101;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 100);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
     }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab75_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab75_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab75_rope_k, dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
+    const int rows = L;
+    if (rows <= 0) return;
+    llm_launch(lab75_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_75(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab75_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab75_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 76: rope.tiny.T16 (rope) ===== */
-__constant__ float lab_rope_76[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 76: add.4096.T1 (add) ===== */
 #define rope_inv_freq lab_rope_76
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -29463,45 +31197,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab76_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, 8 heads) blocks of 8 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
- * No shared memory. */
-__global__ void __launch_bounds__(8) lab76_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab76_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 4096, b 4096, y 4096. No shared memory. */
+__global__ void __launch_bounds__(256) lab76_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 384;
-    float *yr = y + (size_t)t * 128;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 4096) return;
+    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
 }
 
-static void lab76_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab76_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab76_rope_k, dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab76_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_76(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab76_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab76_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 77: rope.8B.qk.T1 (rope) ===== */
-__constant__ float lab_rope_77[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 77: add.577.T16 (add) ===== */
 #define rope_inv_freq lab_rope_77
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -29622,45 +31343,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab77_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, 40 heads) blocks of 64 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
- * No shared memory. */
-__global__ void __launch_bounds__(64) lab77_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab77_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 580, b 577, y 579. No shared memory. */
+__global__ void __launch_bounds__(256) lab77_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 5120;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 577) return;
+    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
 }
 
-static void lab77_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab77_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab77_rope_k, dim3((unsigned)T, 40), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab77_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_77(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab77_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab77_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 78: rope.tiny.qk.T16 (rope) ===== */
-__constant__ float lab_rope_78[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 78: swiglu.14336.T2 (swiglu) ===== */
 #define rope_inv_freq lab_rope_78
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -29781,44 +31489,33 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab78_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, 12 heads) blocks of 8 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+/* lab78_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab78_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab78_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 256;
-    float *yr = y + (size_t)t * 192;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 14336) return;
+    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
 }
 
-static void lab78_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab78_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab78_rope_k, dim3((unsigned)T, 12), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab78_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_78(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab78_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab78_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 79: addrms.4096.T1 (add_rmsnorm) ===== */
+/* ===== case 79: swiglu.100.T3 (swiglu) ===== */
 #define rope_inv_freq lab_rope_79
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -29939,60 +31636,34 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab79_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
- * Strides: a 8192, b 4096, y 8192.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab79_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab79_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab79_swiglu_k(const float *g, const float *u,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 8192;
-    const float *br = b + (size_t)blockIdx.x * 4096;
-    float *sr = y + (size_t)blockIdx.x * 8192;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
-    }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 100) return;
+    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
 }
 
-static void lab79_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab79_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab79_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    llm_launch(lab79_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_79(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab79_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab79_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 80: addrms.2048.T3 (add_rmsnorm) ===== */
+/* ===== case 80: rope.8B.q.T3 (rope) ===== */
+__constant__ float lab_rope_80[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_80
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -30113,60 +31784,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab80_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
- * Strides: a 4096, b 2048, y 4096.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab80_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab80_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, 32 heads) blocks of 64 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
+ * No shared memory. */
+__global__ void __launch_bounds__(64) lab80_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 4096;
-    const float *br = b + (size_t)blockIdx.x * 2048;
-    float *sr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 2048; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 4096;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 2048);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab80_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab80_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab80_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab80_rope_k, dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_80(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab80_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab80_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 81: addrms.576.T64.ys (add_rmsnorm) ===== */
+/* ===== case 81: rope.smol.k.T64 (rope) ===== */
+__constant__ float lab_rope_81[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
 #define rope_inv_freq lab_rope_81
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -30287,60 +31943,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab81_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..575 of the output row get s = a + b (float32), columns 576..1151
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
- * Strides: a 1152, b 577, y 1160.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab81_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab81_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
+ * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[32]. Grid: (T, 3 heads) blocks of 32 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
+ * No shared memory. */
+__global__ void __launch_bounds__(32) lab81_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 1152;
-    const float *br = b + (size_t)blockIdx.x * 577;
-    float *sr = y + (size_t)blockIdx.x * 1160;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 960;
+    float *yr = y + (size_t)t * 192;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
+        yr[h * 64 + i] = a * cs - b * sn;
+        yr[h * 64 + i + 32] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab81_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab81_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab81_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab81_rope_k, dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_81(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab81_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab81_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 82: embed.8B.bf16.T3 (embed) ===== */
+/* ===== case 82: rope.tiny.T16 (rope) ===== */
+__constant__ float lab_rope_82[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_82
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -30461,34 +32102,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab82_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
+/* lab82_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, 8 heads) blocks of 8 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(256) lab82_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+__global__ void __launch_bounds__(8) lab82_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
-        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 384;
+    float *yr = y + (size_t)t * 128;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
+    }
 }
 
-static void lab82_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab82_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab82_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    llm_launch(lab82_rope_k, dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_82(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab82_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab82_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 83: embed.f32.T5 (embed) ===== */
+/* ===== case 83: rope.8B.qk.T1 (rope) ===== */
+__constant__ float lab_rope_83[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_83
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -30609,34 +32261,45 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab83_embed: embedding lookup, H=100, table f32 [1000][100]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
+/* lab83_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, 40 heads) blocks of 64 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(256) lab83_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+__global__ void __launch_bounds__(64) lab83_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 100;
-    for (int c = threadIdx.x; c < 100; c += blockDim.x)
-        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 5120;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
+    }
 }
 
-static void lab83_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab83_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab83_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    llm_launch(lab83_rope_k, dim3((unsigned)T, 40), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_83(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab83_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab83_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: embed.f16.T64 (embed) ===== */
+/* ===== case 84: rope.tiny.qk.T16 (rope) ===== */
+__constant__ float lab_rope_84[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_84
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -30757,34 +32420,44 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab84_embed: embedding lookup, H=576, table f16 [49152][576]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
+/* lab84_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, 12 heads) blocks of 8 threads, one
+ * pair each (positions from c->positions); the angle's sinf/cosf (slow path
+ * for large angles) is recomputed per head so that many SMs share it.
  * No shared memory. */
-__global__ void __launch_bounds__(256) lab84_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+__global__ void __launch_bounds__(8) lab84_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 576;
-    for (int c = threadIdx.x; c < 576; c += blockDim.x)
-        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 256;
+    float *yr = y + (size_t)t * 192;
+    {
+        const float angle = __fmul_rn(p, rope_inv_freq[i]);
+        const float cs = cosf(angle), sn = sinf(angle);
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
+    }
 }
 
-static void lab84_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab84_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab84_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    llm_launch(lab84_rope_k, dim3((unsigned)T, 12), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_84(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab84_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab84_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: select.4096.T5.L2 (select_rows) ===== */
+/* ===== case 85: addrms.4096.T1 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_85
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -30905,32 +32578,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab85_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
- * templates/kernels/cpu/select_rows.c.lua (exact copy).
- * Grid: L blocks (one per selected row) of 256 threads over the columns.
- * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab85_select_rows_k(const int32_t *__restrict__ sel, const float *x,
-                                                     float *__restrict__ y) {
+/* lab85_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
+ * Strides: a 8192, b 4096, y 8192.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab85_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int l = blockIdx.x;
-    const float *xr = x + (size_t)sel[l] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 8192;
+    const float *br = b + (size_t)blockIdx.x * 4096;
+    float *sr = y + (size_t)blockIdx.x * 8192;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab85_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab85_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (L <= 0) return;
-    llm_launch(lab85_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab85_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_85(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab85_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab85_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: select.576.T64.L64 (select_rows) ===== */
+/* ===== case 86: addrms.2048.T3 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_86
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -31051,11 +32752,949 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab86_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+/* lab86_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
+ * Strides: a 4096, b 2048, y 4096.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab86_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 4096;
+    const float *br = b + (size_t)blockIdx.x * 2048;
+    float *sr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 2048);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
+}
+
+static void lab86_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab86_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_86(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab86_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 87: addrms.576.T64.ys (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_87
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab87_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..575 of the output row get s = a + b (float32), columns 576..1151
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
+ * Strides: a 1152, b 577, y 1160.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab87_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 1152;
+    const float *br = b + (size_t)blockIdx.x * 577;
+    float *sr = y + (size_t)blockIdx.x * 1160;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
+}
+
+static void lab87_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab87_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_87(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab87_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 88: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_88
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab88_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab88_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
+        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+}
+
+static void lab88_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab88_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_88(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab88_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 89: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_89
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab89_embed: embedding lookup, H=100, table f32 [1000][100]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab89_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 100;
+    for (int c = threadIdx.x; c < 100; c += blockDim.x)
+        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+}
+
+static void lab89_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab89_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_89(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab89_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 90: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_90
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab90_embed: embedding lookup, H=576, table f16 [49152][576]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab90_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 576;
+    for (int c = threadIdx.x; c < 576; c += blockDim.x)
+        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+}
+
+static void lab90_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab90_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_90(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab90_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 91: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_91
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab91_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab86_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+__global__ void __launch_bounds__(256) lab91_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int l = blockIdx.x;
+    const float *xr = x + (size_t)sel[l] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+}
+
+static void lab91_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (L <= 0) return;
+    llm_launch(lab91_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_91(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab91_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 92: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_92
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab92_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+ * templates/kernels/cpu/select_rows.c.lua (exact copy).
+ * Grid: L blocks (one per selected row) of 256 threads over the columns.
+ * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
+__global__ void __launch_bounds__(256) lab92_select_rows_k(const int32_t *__restrict__ sel, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -31064,14 +33703,14 @@ __global__ void __launch_bounds__(256) lab86_select_rows_k(const int32_t *__rest
     for (int c = threadIdx.x; c < 576; c += blockDim.x) y[(size_t)l * 576 + c] = xr[c];
 }
 
-static void lab86_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab92_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (L <= 0) return;
-    llm_launch(lab86_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    llm_launch(lab92_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
 }
 #undef rope_inv_freq
-void lab_cuda_86(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab86_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cuda_92(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab92_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
