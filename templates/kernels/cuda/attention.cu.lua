@@ -15,6 +15,23 @@
 $(include("kernels/cuda/common.cu.lua"))
 % local MINLEN = 32 * NW
 % local GROUP_MIN_T = 8 -- from this many tokens per step the grouped blocks win (lab, H100)
+% -- The staged grouped kernel (_kg, batches of GROUP_MIN_T tokens or more): each
+% -- warp copies its chunk's 32 K and V rows into shared memory with cp.async
+% -- (16-byte units, every load of the chunk in flight at once), then scores and
+% -- accumulates from shared memory. Needs rows of whole 16-byte units.
+% local ESZ = kvbf and 2 or 4
+% local ROWB = hd * ESZ
+% local STAGED = kvbf and hd % 8 == 0 and G <= 8 -- float32 rows need twice the shared memory: one
+% -- warp per block, which lost to _k<G> in the lab (104 vs 52 us, 64 tokens)
+% local UPR = ROWB // 16                  -- 16-byte units per cache row
+% local RSTR = (ROWB + 16) // 4           -- staged row stride in 32-bit words: one 16-byte pad keeps
+% --                                         the lanes' 16-byte reads of 32 different rows conflict-free
+% local NGRP = hd // 4                    -- 4-dimension groups of a row (P.V: lane owns groups lane + 32 i)
+% local GPL = (NGRP + 31) // 32
+% local PERWARP = 2 * 32 * RSTR * 4 + 32 * G * 4 + 2 * 32 * 8 + G * hd * 4 + 8 * G
+% local NWG = math.max(1, math.min(4, (47 * 1024 - G * hd * 4 - 64) // PERWARP))
+% local NSPLIT_G = 4                      -- splits of a token's positions (at most)
+% local MINLEN_G = 256                    -- positions per split (at least)
 /* $(n.kernel): attention, $(nh) query heads, $(nkv) KV heads (group $(G)), head_dim $(hd),
  * KV blocks of $(P.block_size) tokens, $(P.max_blocks_per_seq) blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
@@ -49,7 +66,20 @@ $(include("kernels/cuda/common.cu.lua"))
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of $(MAXT) x $(nh) x $(NSPLIT) x $(PART)
  * floats ($(MAXT * nh * NSPLIT * PART * 4) bytes).
- * Shared memory: q [$(G)][$(hd)] + per-warp (m, l, o)[$(G)] = $((G * hd + NW * G * (hd + 2)) * 4) bytes. */
+ * Shared memory: q [$(G)][$(hd)] + per-warp (m, l, o)[$(G)] = $((G * hd + NW * G * (hd + 2)) * 4) bytes.
+% if STAGED then
+ * Batches of $(GROUP_MIN_T) or more tokens run $(n.kernel)_kg instead: grid ($(nkv), T, $(NSPLIT_G)) blocks
+ * of $(NWG) warps, one per KV head and its $(G) query heads, at most $(NSPLIT_G) splits of at least
+ * $(MINLEN_G) positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows ($(ROWB) bytes each) into shared memory with cp.async, all $(2 * UPR) x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * $(G) query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3$(GPL > 1 and " (and every 128th after)" or "").
+ * Shared memory $(NWG * PERWARP + G * hd * 4) bytes.
+% end
+ */
 __device__ float $(n.kernel)_part[$(MAXT * nh * NSPLIT * PART)];
 __device__ unsigned int $(n.kernel)_done[$(MAXT * nh)];
 
@@ -84,6 +114,231 @@ __device__ __forceinline__ float $(n.kernel)_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 % end
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void $(n.kernel)_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][$(hd)], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = $(n.kernel)_part + (size_t)(t * $(nh) + h0) * $(NSPLIT) * $(PART);
+    for (int gd = threadIdx.x; gd < GG * $(hd); gd += blockDim.x) {
+        const int g = gd / $(hd), d = gd % $(hd);
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * $(n.out_stride) + (size_t)(h0 + g) * $(hd) + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * $(NSPLIT * PART) + (size_t)sp * $(PART);
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &$(n.kernel)_done[t * $(nh) + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * $(hd); gd += blockDim.x) {
+        const int g = gd / $(hd), d = gd % $(hd);
+        const float *pg = part + (size_t)g * $(NSPLIT * PART);
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * $(PART)));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * $(PART)) - MM);
+            LL += __ldcg(pg + s2 * $(PART) + 1) * f;
+            acc += __ldcg(pg + s2 * $(PART) + 2 + d) * f;
+        }
+        y[(size_t)t * $(n.out_stride) + (size_t)(h0 + g) * $(hd) + d] = acc / LL;
+    }
+}
+
+% if STAGED then
+__device__ __forceinline__ void $(n.kernel)_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      $(KT) *__restrict__ K, $(KT) *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[$(G)][$(hd)];
+    __shared__ __align__(16) uint32_t sk[$(NWG)][32][$(RSTR)];
+    __shared__ __align__(16) uint32_t sv[$(NWG)][32][$(RSTR)];
+    __shared__ float spr[$(NWG)][32][$(G)];
+    __shared__ unsigned long long sptr[$(NWG)][2][32];
+    __shared__ float wm[$(NWG)][$(G)], wl[$(NWG)][$(G)];
+    __shared__ __align__(16) float wo[$(NWG)][$(G)][$(hd)];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * $(G), t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max($(MINLEN_G), ((npos + $(NSPLIT_G - 1)) / $(NSPLIT_G) + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * $(P.max_blocks_per_seq);
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / $(P.block_size)] * $(P.block_size) + (size_t)(pos_t % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
+        for (int i = threadIdx.x; i < $(hd); i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd) + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd) + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < $(G * hd); i += blockDim.x)
+        qs[i / $(hd)][i % $(hd)] = q[(size_t)t * $(n.ins[1].stride) + (size_t)h0 * $(hd) + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)$(hd));
+    float m[$(G)], l[$(G)], o[$(G)][$(GPL)][4];
+#pragma unroll
+    for (int g = 0; g < $(G); g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < $(GPL); i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += $(32 * NWG)) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            $(n.kernel)_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * $(UPR); idx += 32) {
+                const int r = idx / $(UPR), u = idx % $(UPR);
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    $(n.kernel)_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[$(G)];
+#pragma unroll
+        for (int g = 0; g < $(G); g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < $(hd); c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < $(G); g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < $(G); g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < $(GPL); i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[$(G)];
+#pragma unroll
+            for (int g = 0; g < $(G); g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < $(GPL); i++) {
+                const int grp = lane + 32 * i;
+                if ($(NGRP % 32 == 0 and "true" or "grp < " .. NGRP)) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < $(G); g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < $(G); g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < $(G); g++)
+#pragma unroll
+        for (int i = 0; i < $(GPL); i++) {
+            const int grp = lane + 32 * i;
+            if (grp < $(NGRP)) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    $(n.kernel)_finish<$(G), $(NWG)>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+% end
 
 template <int GG>
 __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, const float *kin,
@@ -228,54 +483,7 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
             if (d < $(hd)) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = $(n.kernel)_part + (size_t)(t * $(nh) + h0) * $(NSPLIT) * $(PART);
-    for (int gd = threadIdx.x; gd < GG * $(hd); gd += blockDim.x) {
-        const int g = gd / $(hd), d = gd % $(hd);
-        float M = -INFINITY;
-        for (int w = 0; w < $(NW); w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < $(NW); w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * $(n.out_stride) + (size_t)(h0 + g) * $(hd) + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * $(NSPLIT * PART) + (size_t)sp * $(PART);
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &$(n.kernel)_done[t * $(nh) + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * $(hd); gd += blockDim.x) {
-        const int g = gd / $(hd), d = gd % $(hd);
-        const float *pg = part + (size_t)g * $(NSPLIT * PART);
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * $(PART)));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * $(PART)) - MM);
-            LL += __ldcg(pg + s2 * $(PART) + 1) * f;
-            acc += __ldcg(pg + s2 * $(PART) + 2 + d) * f;
-        }
-        y[(size_t)t * $(n.out_stride) + (size_t)(h0 + g) * $(hd) + d] = acc / LL;
-    }
+    $(n.kernel)_finish<GG, $(NW)>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -292,6 +500,11 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
         llm_launch($(n.kernel)_k<1>, dim3($(nh), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
+% if STAGED then
+        llm_launch($(n.kernel)_kg, dim3($(nkv), (unsigned)T, $(NSPLIT_G)), $(32 * NWG), 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+% else
         llm_launch($(n.kernel)_k<$(G)>, dim3($(nkv), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
+% end
 }

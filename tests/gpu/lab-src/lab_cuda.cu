@@ -24332,7 +24332,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ */
 __device__ float lab55_attention_part[4259840];
 __device__ unsigned int lab55_attention_done[2048];
 
@@ -24362,6 +24363,63 @@ __device__ __forceinline__ void lab55_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab55_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab55_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab55_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab55_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const float *kin,
@@ -24469,54 +24527,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab55_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab55_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    lab55_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab55_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -24696,7 +24707,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ */
 __device__ float lab56_attention_part[4259840];
 __device__ unsigned int lab56_attention_done[2048];
 
@@ -24726,6 +24738,63 @@ __device__ __forceinline__ void lab56_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab56_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab56_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab56_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab56_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const float *kin,
@@ -24833,54 +24902,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab56_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab56_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    lab56_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab56_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -25060,7 +25082,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ */
 __device__ float lab57_attention_part[4259840];
 __device__ unsigned int lab57_attention_done[2048];
 
@@ -25090,6 +25113,63 @@ __device__ __forceinline__ void lab57_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab57_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab57_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab57_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab57_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const float *kin,
@@ -25197,54 +25277,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab57_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab57_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    lab57_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab57_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -25424,7 +25457,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ */
 __device__ float lab58_attention_part[4259840];
 __device__ unsigned int lab58_attention_done[2048];
 
@@ -25454,6 +25488,63 @@ __device__ __forceinline__ void lab58_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab58_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab58_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab58_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab58_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const float *kin,
@@ -25561,54 +25652,7 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab58_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab58_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    lab58_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab58_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -25788,7 +25832,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
  * floats (8650752 bytes).
- * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
+ * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes.
+ */
 __device__ float lab59_attention_part[2162688];
 __device__ unsigned int lab59_attention_done[2048];
 
@@ -25818,6 +25863,63 @@ __device__ __forceinline__ void lab59_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab59_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab59_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][64], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab59_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab59_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const float *kin,
@@ -25925,54 +26027,7 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
             if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab59_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab59_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        const float *pg = part + (size_t)g * 1056;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 66) - MM);
-            LL += __ldcg(pg + s2 * 66 + 1) * f;
-            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
-        }
-        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
-    }
+    lab59_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab59_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -26152,7 +26207,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
  * floats (8650752 bytes).
- * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes. */
+ * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes.
+ */
 __device__ float lab60_attention_part[2162688];
 __device__ unsigned int lab60_attention_done[2048];
 
@@ -26182,6 +26238,63 @@ __device__ __forceinline__ void lab60_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab60_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab60_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][64], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab60_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab60_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const float *kin,
@@ -26289,54 +26402,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
             if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab60_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab60_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        const float *pg = part + (size_t)g * 1056;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 66) - MM);
-            LL += __ldcg(pg + s2 * 66 + 1) * f;
-            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
-        }
-        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
-    }
+    lab60_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab60_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -26516,7 +26582,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 9 x 16 x 66
  * floats (2433024 bytes).
- * Shared memory: q [3][64] + per-warp (m, l, o)[3] = 3936 bytes. */
+ * Shared memory: q [3][64] + per-warp (m, l, o)[3] = 3936 bytes.
+ */
 __device__ float lab61_attention_part[608256];
 __device__ unsigned int lab61_attention_done[576];
 
@@ -26546,6 +26613,63 @@ __device__ __forceinline__ void lab61_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab61_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab61_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][64], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab61_attention_part + (size_t)(t * 9 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab61_attention_done[t * 9 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const float *kin,
@@ -26653,54 +26777,7 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
             if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab61_attention_part + (size_t)(t * 9 + h0) * 16 * 66;
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab61_attention_done[t * 9 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        const float *pg = part + (size_t)g * 1056;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 66) - MM);
-            LL += __ldcg(pg + s2 * 66 + 1) * f;
-            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
-        }
-        y[(size_t)t * 576 + (size_t)(h0 + g) * 64 + d] = acc / LL;
-    }
+    lab61_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab61_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -26880,7 +26957,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
  * floats (8650752 bytes).
- * Shared memory: q [8][64] + per-warp (m, l, o)[8] = 10496 bytes. */
+ * Shared memory: q [8][64] + per-warp (m, l, o)[8] = 10496 bytes.
+ */
 __device__ float lab62_attention_part[2162688];
 __device__ unsigned int lab62_attention_done[2048];
 
@@ -26910,6 +26988,63 @@ __device__ __forceinline__ void lab62_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab62_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab62_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][64], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab62_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab62_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const float *kin,
@@ -27017,54 +27152,7 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
             if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab62_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab62_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        const float *pg = part + (size_t)g * 1056;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 66) - MM);
-            LL += __ldcg(pg + s2 * 66 + 1) * f;
-            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
-        }
-        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
-    }
+    lab62_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab62_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -27244,7 +27332,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
  * floats (589824 bytes).
- * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes. */
+ * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes.
+ */
 __device__ float lab63_attention_part[147456];
 __device__ unsigned int lab63_attention_done[512];
 
@@ -27274,6 +27363,63 @@ __device__ __forceinline__ void lab63_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab63_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab63_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][16], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab63_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab63_attention_done[t * 8 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        const float *pg = part + (size_t)g * 288;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 18) - MM);
+            LL += __ldcg(pg + s2 * 18 + 1) * f;
+            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
+        }
+        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const float *kin,
@@ -27381,54 +27527,7 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
             if (d < 16) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab63_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
-    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
-        const int g = gd / 16, d = gd % 16;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab63_attention_done[t * 8 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
-        const int g = gd / 16, d = gd % 16;
-        const float *pg = part + (size_t)g * 288;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 18) - MM);
-            LL += __ldcg(pg + s2 * 18 + 1) * f;
-            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
-        }
-        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
-    }
+    lab63_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab63_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -27608,7 +27707,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 8 x 16 x 18
  * floats (589824 bytes).
- * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes. */
+ * Shared memory: q [1][16] + per-warp (m, l, o)[1] = 352 bytes.
+ */
 __device__ float lab64_attention_part[147456];
 __device__ unsigned int lab64_attention_done[512];
 
@@ -27638,6 +27738,63 @@ __device__ __forceinline__ void lab64_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab64_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab64_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][16], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab64_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab64_attention_done[t * 8 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
+        const int g = gd / 16, d = gd % 16;
+        const float *pg = part + (size_t)g * 288;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 18) - MM);
+            LL += __ldcg(pg + s2 * 18 + 1) * f;
+            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
+        }
+        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const float *kin,
@@ -27745,54 +27902,7 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
             if (d < 16) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab64_attention_part + (size_t)(t * 8 + h0) * 16 * 18;
-    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
-        const int g = gd / 16, d = gd % 16;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 288 + (size_t)sp * 18;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab64_attention_done[t * 8 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 16; gd += blockDim.x) {
-        const int g = gd / 16, d = gd % 16;
-        const float *pg = part + (size_t)g * 288;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 18));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 18) - MM);
-            LL += __ldcg(pg + s2 * 18 + 1) * f;
-            acc += __ldcg(pg + s2 * 18 + 2 + d) * f;
-        }
-        y[(size_t)t * 128 + (size_t)(h0 + g) * 16 + d] = acc / LL;
-    }
+    lab64_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab64_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -27972,7 +28082,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
  * floats (360448 bytes).
- * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes. */
+ * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes.
+ */
 __device__ float lab65_attention_part[90112];
 __device__ unsigned int lab65_attention_done[256];
 
@@ -28002,6 +28113,63 @@ __device__ __forceinline__ void lab65_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab65_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab65_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][20], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab65_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab65_attention_done[t * 4 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        const float *pg = part + (size_t)g * 352;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 22) - MM);
+            LL += __ldcg(pg + s2 * 22 + 1) * f;
+            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
+        }
+        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const float *kin,
@@ -28109,54 +28277,7 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
             if (d < 20) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab65_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
-    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
-        const int g = gd / 20, d = gd % 20;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab65_attention_done[t * 4 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
-        const int g = gd / 20, d = gd % 20;
-        const float *pg = part + (size_t)g * 352;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 22) - MM);
-            LL += __ldcg(pg + s2 * 22 + 1) * f;
-            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
-        }
-        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
-    }
+    lab65_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab65_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -28336,7 +28457,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ * Batches of 8 or more tokens run lab66_attention_kg instead: grid (8, T, 4) blocks
+ * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * 4 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 43072 bytes.
+ */
 __device__ float lab66_attention_part[4259840];
 __device__ unsigned int lab66_attention_done[2048];
 
@@ -28366,6 +28498,229 @@ __device__ __forceinline__ void lab66_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab66_attention_kv(unsigned long long p, int c) {
     if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab66_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab66_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab66_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab66_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ float spr[2][32][4];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][4], wl[2][4];
+    __shared__ __align__(16) float wo[2][4][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 63;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[4], l[4], o[4][1][4];
+#pragma unroll
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            lab66_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * 16; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    lab66_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 128; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (true) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab66_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 template <int GG>
@@ -28484,54 +28839,7 @@ __global__ void __launch_bounds__(128) lab66_attention_k(const float *q, const f
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab66_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab66_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    lab66_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab66_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -28548,7 +28856,7 @@ static void lab66_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
         llm_launch(lab66_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab66_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab66_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -28711,7 +29019,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ * Batches of 8 or more tokens run lab67_attention_kg instead: grid (8, T, 4) blocks
+ * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * 4 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 43072 bytes.
+ */
 __device__ float lab67_attention_part[4259840];
 __device__ unsigned int lab67_attention_done[2048];
 
@@ -28741,6 +29060,229 @@ __device__ __forceinline__ void lab67_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab67_attention_kv(unsigned long long p, int c) {
     if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab67_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab67_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab67_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab67_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ float spr[2][32][4];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][4], wl[2][4];
+    __shared__ __align__(16) float wo[2][4][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 19;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[4], l[4], o[4][1][4];
+#pragma unroll
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            lab67_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * 16; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    lab67_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 128; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (true) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab67_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 template <int GG>
@@ -28859,54 +29401,7 @@ __global__ void __launch_bounds__(128) lab67_attention_k(const float *q, const f
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab67_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab67_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    lab67_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab67_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -28923,7 +29418,7 @@ static void lab67_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
         llm_launch(lab67_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab67_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab67_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -29086,7 +29581,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ */
 __device__ float lab68_attention_part[4259840];
 __device__ unsigned int lab68_attention_done[2048];
 
@@ -29116,6 +29612,63 @@ __device__ __forceinline__ void lab68_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab68_attention_kv(unsigned long long p, int c) {
     return ((const float *)(p & ~1ull))[c];
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab68_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab68_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab68_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab68_attention_k(const float *q, const float *kin,
@@ -29223,54 +29776,7 @@ __global__ void __launch_bounds__(128) lab68_attention_k(const float *q, const f
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab68_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab68_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    lab68_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab68_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -29450,7 +29956,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 256 x 32 x 16 x 130
  * floats (68157440 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ * Batches of 8 or more tokens run lab69_attention_kg instead: grid (8, T, 4) blocks
+ * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * 4 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 43072 bytes.
+ */
 __device__ float lab69_attention_part[17039360];
 __device__ unsigned int lab69_attention_done[8192];
 
@@ -29480,6 +29997,229 @@ __device__ __forceinline__ void lab69_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab69_attention_kv(unsigned long long p, int c) {
     if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab69_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab69_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab69_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab69_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ float spr[2][32][4];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][4], wl[2][4];
+    __shared__ __align__(16) float wo[2][4][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 24;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[4], l[4], o[4][1][4];
+#pragma unroll
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            lab69_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * 16; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    lab69_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 128; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (true) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab69_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 template <int GG>
@@ -29598,54 +30338,7 @@ __global__ void __launch_bounds__(128) lab69_attention_k(const float *q, const f
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab69_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab69_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    lab69_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab69_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -29662,7 +30355,7 @@ static void lab69_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
         llm_launch(lab69_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab69_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab69_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -29825,7 +30518,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
  * floats (17039360 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes. */
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ * Batches of 8 or more tokens run lab70_attention_kg instead: grid (8, T, 4) blocks
+ * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * 4 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 43072 bytes.
+ */
 __device__ float lab70_attention_part[4259840];
 __device__ unsigned int lab70_attention_done[2048];
 
@@ -29855,6 +30559,229 @@ __device__ __forceinline__ void lab70_attention_row(int t, int pos_t, int seq_t,
 __device__ __forceinline__ float lab70_attention_kv(unsigned long long p, int c) {
     if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab70_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab70_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab70_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab70_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ float spr[2][32][4];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][4], wl[2][4];
+    __shared__ __align__(16) float wo[2][4][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        }
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[4], l[4], o[4][1][4];
+#pragma unroll
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            lab70_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * 16; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    lab70_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 128; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (true) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab70_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 template <int GG>
@@ -29973,54 +30900,7 @@ __global__ void __launch_bounds__(128) lab70_attention_k(const float *q, const f
             if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab70_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab70_attention_done[t * 32 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
-        }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
-    }
+    lab70_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab70_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -30037,7 +30917,7 @@ static void lab70_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
         llm_launch(lab70_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab70_attention_k<4>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab70_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
 }
 #undef rope_inv_freq
@@ -30200,7 +31080,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * sequence in a step have consecutive positions in order (how every batch is
  * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
  * floats (360448 bytes).
- * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes. */
+ * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes.
+ */
 __device__ float lab71_attention_part[90112];
 __device__ unsigned int lab71_attention_done[256];
 
@@ -30231,6 +31112,63 @@ __device__ __forceinline__ float lab71_attention_kv(unsigned long long p, int c)
     if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab71_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][20], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab71_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab71_attention_done[t * 4 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        const float *pg = part + (size_t)g * 352;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 22) - MM);
+            LL += __ldcg(pg + s2 * 22 + 1) * f;
+            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
+        }
+        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
+    }
+}
+
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab71_attention_k(const float *q, const float *kin,
@@ -30348,54 +31286,7 @@ __global__ void __launch_bounds__(128) lab71_attention_k(const float *q, const f
             if (d < 20) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
-    /* merge the warps: query head kvh * GG + g, element d, for every (g, d) */
-    float *part = lab71_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
-    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
-        const int g = gd / 20, d = gd % 20;
-        float M = -INFINITY;
-        for (int w = 0; w < 4; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
-        float Ls = 0.0f, acc = 0.0f;
-        for (int w = 0; w < 4; w++) {
-            if (wm[w][g] == -INFINITY) continue;
-            const float f = expf(wm[w][g] - M);
-            Ls += wl[w][g] * f;
-            acc += wo[w][g][d] * f;
-        }
-        if (nsplit == 1) {
-            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
-        } else {
-            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
-            pp[2 + d] = acc;
-            if (d == 0) {
-                pp[0] = M;
-                pp[1] = Ls;
-            }
-        }
-    }
-    if (nsplit == 1) return;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        unsigned int *done = &lab71_attention_done[t * 4 + h0];
-        last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
-        if (last_s) *done = 0u; /* every split has counted: reset for the next launch */
-    }
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
-        const int g = gd / 20, d = gd % 20;
-        const float *pg = part + (size_t)g * 352;
-        float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
-        float LL = 0.0f, acc = 0.0f;
-        for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 22) - MM);
-            LL += __ldcg(pg + s2 * 22 + 1) * f;
-            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
-        }
-        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
-    }
+    lab71_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 
 static void lab71_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
