@@ -145,6 +145,7 @@ op{op = "add", name = "add.577.T16", cols = 577, T = 16, L = 1, xs = 580, xs2 = 
 op{op = "swiglu", name = "swiglu.14336.T2", cols = 14336, T = 2, L = 1, xs = 14336, xs2 = 14336, ys = 14336, tol = TOL_ELEM}
 op{op = "swiglu", name = "swiglu.100.T3", cols = 100, T = 3, L = 1, xs = 200, xs2 = 101, ys = 100, tol = TOL_ELEM}
 op{op = "rope", name = "rope.8B.q.T3", heads = 32, head_dim = 128, T = 3, L = 1, xs = 6144, ys = 4096, theta = 500000.0, tol = TOL_ELEM, time = true}
+op{op = "rope", name = "rope.8B.q.T600", heads = 32, head_dim = 128, T = 600, L = 1, xs = 6144, ys = 4096, theta = 500000.0, tol = TOL_ELEM}
 op{op = "rope", name = "rope.smol.k.T64", heads = 3, head_dim = 64, T = 64, L = 1, xs = 960, ys = 192, theta = 100000.0, tol = TOL_ELEM}
 op{op = "rope", name = "rope.tiny.T16", heads = 8, head_dim = 16, T = 16, L = 1, xs = 384, ys = 128, theta = 10000.0, tol = TOL_ELEM}
 -- q and k roped together (fuse_rope_qk): heads = nh + nkv over a view of qkv.

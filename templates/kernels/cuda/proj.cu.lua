@@ -130,10 +130,11 @@ __global__ void __launch_bounds__($(32 * WARPS), 4) $(n.kernel)_k(const float *x
 % local MAXT = spec.program.max_tokens
 % local WKN = ({f32 = 0, bf16 = 1, f16 = 2})[dt]
 % local split = dt ~= "f32" and spec.program.gemm_input ~= "single" -- hi + lo halves (--gemm-input)
+% local direct = not split and not swiglu and not B and not residual -- the product is y itself
 /* Many tokens (rows > $(GEMV_MAX)): the tensor-core path (runtime/gpu/gemm.h).
  * $(n.kernel)_px, one block of 256 threads per row: $(norm and "RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then " or "")$(dt == "f32" and "the float32 row into scratch" or split and ("the row split into two " .. dt .. " rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation") or ("the row rounded to " .. dt .. " (--gemm-input single)"));
  * cuBLAS C[$(split and "2 rows" or "rows")][$(NW_)] = X W^T (float32) into scratch after the
- * $(MAXT) x $(K) x 4 bytes of X; $(n.kernel)_pe adds the halves and applies $(swiglu and "SwiGLU" or "")$(B and " bias" or "")$(residual and " residual" or "")$(not swiglu and not B and not residual and "nothing else" or "").
+ * $(MAXT) x $(K) x 4 bytes of X; $(direct and "here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs" or (n.kernel .. "_pe adds the halves and applies " .. (swiglu and "SwiGLU" or "") .. (B and " bias" or "") .. (residual and " residual" or "") .. ((not swiglu and not B and not residual) and "nothing else" or ""))).
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x $(NW_) x 4 per row. */
 __global__ void __launch_bounds__(256) $(n.kernel)_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -221,11 +222,16 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
     const float *res = $(residual and "x1" or "NULL");
     if (rows > $(GEMV_MAX)) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)$(MAXT) * $(K) * 4);
         llm_launch($(n.kernel)_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+% if direct then
+        (void)bias; (void)res; /* one half, nothing to add: the product is y */
+        llm_gpu_gemm(c, $(WKN), w, $(NW_), $(K), xs, $(K), rows, y, $(n.out_stride));
+% else
+        float *cm = (float *)(xs + (size_t)$(MAXT) * $(K) * 4);
         llm_gpu_gemm(c, $(WKN), w, $(NW_), $(K), xs, $(K), $(split and "2 * rows" or "rows"), cm, $(NW_));
         llm_launch($(n.kernel)_pe, dim3(llm_cdiv($(N), 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
+% end
         return;
     }
 % if vec_ok then

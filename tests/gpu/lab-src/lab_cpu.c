@@ -5448,15 +5448,53 @@ void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab80_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 81: rope.smol.k.T64 (rope) ===== */
-static const float lab_rope_81[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+/* ===== case 81: rope.8B.q.T600 (rope) ===== */
+static const float lab_rope_81[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_81
-/* lab81_rope: RoPE, 3 heads x 64. For pair i of a head:
+/* lab81_rope: RoPE, 32 heads x 128. For pair i of a head:
+ *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
+ *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
+ * with f = rope_inv_freq (float32, the model's scaling applied at compile
+ * time) and the angle p * f_i rounded to float32 as the reference does. */
+static void lab81_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    for (int t = 0; t < b->n_tokens; t++) {
+        float cs[64], sn[64];
+        for (int i = 0; i < 64; i++) {
+            float angle = (float)b->positions[t] * rope_inv_freq[i];
+            cs[i] = cosf(angle);
+            sn[i] = sinf(angle);
+        }
+        const float *xr = x0 + (size_t)t * 6144;
+        float *yr = y + (size_t)t * 4096;
+        for (int h = 0; h < 32; h++) {
+            const float *xh = xr + h * 128;
+            float *yh = yr + h * 128;
+            for (int i = 0; i < 64; i++) {
+                float a = xh[i], c = xh[i + 64];
+                yh[i] = a * cs[i] - c * sn[i];
+                yh[i + 64] = c * cs[i] + a * sn[i];
+            }
+        }
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab81_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 82: rope.smol.k.T64 (rope) ===== */
+static const float lab_rope_82[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+#define rope_inv_freq lab_rope_82
+/* lab82_rope: RoPE, 3 heads x 64. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 32] * sin(p f_i)
  *   y[i+32] = x[i + 32] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab81_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab82_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5481,20 +5519,20 @@ static void lab81_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab81_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab82_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 82: rope.tiny.T16 (rope) ===== */
-static const float lab_rope_82[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_82
-/* lab82_rope: RoPE, 8 heads x 16. For pair i of a head:
+/* ===== case 83: rope.tiny.T16 (rope) ===== */
+static const float lab_rope_83[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_83
+/* lab83_rope: RoPE, 8 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab82_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab83_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5519,20 +5557,20 @@ static void lab82_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab82_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab83_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 83: rope.8B.qk.T1 (rope) ===== */
-static const float lab_rope_83[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_83
-/* lab83_rope: RoPE, 40 heads x 128. For pair i of a head:
+/* ===== case 84: rope.8B.qk.T1 (rope) ===== */
+static const float lab_rope_84[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_84
+/* lab84_rope: RoPE, 40 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab83_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab84_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5557,20 +5595,20 @@ static void lab83_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab83_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab84_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: rope.tiny.qk.T16 (rope) ===== */
-static const float lab_rope_84[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_84
-/* lab84_rope: RoPE, 12 heads x 16. For pair i of a head:
+/* ===== case 85: rope.tiny.qk.T16 (rope) ===== */
+static const float lab_rope_85[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_85
+/* lab85_rope: RoPE, 12 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab84_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab85_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5595,19 +5633,19 @@ static void lab84_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab84_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab85_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: addrms.4096.T1 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_85
-/* lab85_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
+/* ===== case 86: addrms.4096.T1 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_86
+/* lab86_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
  * Output row: columns 0..4095 the sum s = a + b (float32), columns
  * 4096..8191 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab85_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab86_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -5626,19 +5664,19 @@ static void lab85_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab85_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab86_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: addrms.2048.T3 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_86
-/* lab86_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
+/* ===== case 87: addrms.2048.T3 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_87
+/* lab87_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
  * Output row: columns 0..2047 the sum s = a + b (float32), columns
  * 2048..4095 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab86_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab87_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -5657,19 +5695,19 @@ static void lab86_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab86_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab87_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 87: addrms.576.T64.ys (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_87
-/* lab87_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
+/* ===== case 88: addrms.576.T64.ys (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_88
+/* lab88_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
  * Output row: columns 0..575 the sum s = a + b (float32), columns
  * 576..1151 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab87_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab88_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -5688,16 +5726,16 @@ static void lab87_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab87_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab88_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 88: embed.8B.bf16.T3 (embed) ===== */
-#define rope_inv_freq lab_rope_88
-/* lab88_embed: embedding lookup, H=4096, table bf16 [128256][4096].
+/* ===== case 89: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_89
+/* lab89_embed: embedding lookup, H=4096, table bf16 [128256][4096].
  * Token ids are checked by the runtime before the step. */
-static void lab88_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab89_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -5708,16 +5746,16 @@ static void lab88_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab88_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab89_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 89: embed.f32.T5 (embed) ===== */
-#define rope_inv_freq lab_rope_89
-/* lab89_embed: embedding lookup, H=100, table f32 [1000][100].
+/* ===== case 90: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_90
+/* lab90_embed: embedding lookup, H=100, table f32 [1000][100].
  * Token ids are checked by the runtime before the step. */
-static void lab89_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab90_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -5728,16 +5766,16 @@ static void lab89_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab89_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab90_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 90: embed.f16.T64 (embed) ===== */
-#define rope_inv_freq lab_rope_90
-/* lab90_embed: embedding lookup, H=576, table f16 [49152][576].
+/* ===== case 91: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_91
+/* lab91_embed: embedding lookup, H=576, table f16 [49152][576].
  * Token ids are checked by the runtime before the step. */
-static void lab90_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab91_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -5748,15 +5786,15 @@ static void lab90_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab90_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab91_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 91: select.4096.T5.L2 (select_rows) ===== */
-#define rope_inv_freq lab_rope_91
-/* lab91_select_rows: gathers the 4096-wide rows whose logits are wanted. */
-static void lab91_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 92: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_92
+/* lab92_select_rows: gathers the 4096-wide rows whose logits are wanted. */
+static void lab92_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5764,15 +5802,15 @@ static void lab91_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int l
         memcpy(y + (size_t)l * 4096, x0 + (size_t)b->logit_rows[l] * 4096, 4096 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab91_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab92_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 92: select.576.T64.L64 (select_rows) ===== */
-#define rope_inv_freq lab_rope_92
-/* lab92_select_rows: gathers the 576-wide rows whose logits are wanted. */
-static void lab92_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 93: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_93
+/* lab93_select_rows: gathers the 576-wide rows whose logits are wanted. */
+static void lab93_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5780,7 +5818,7 @@ static void lab92_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int l
         memcpy(y + (size_t)l * 576, x0 + (size_t)b->logit_rows[l] * 577, 576 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab92_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab93_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }

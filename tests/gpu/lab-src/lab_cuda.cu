@@ -424,8 +424,8 @@ static void lab01_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab01_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
         llm_launch(lab01_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -868,8 +868,8 @@ static void lab02_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab02_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096);
         llm_launch(lab02_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -1312,8 +1312,8 @@ static void lab03_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
         llm_launch(lab03_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
         llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
         llm_launch(lab03_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -1756,8 +1756,8 @@ static void lab04_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab04_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256);
         llm_launch(lab04_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -2195,8 +2195,8 @@ static void lab05_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab05_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
         llm_launch(lab05_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -2639,8 +2639,8 @@ static void lab06_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab06_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 2, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096);
         llm_launch(lab06_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -3038,7 +3038,7 @@ __global__ void __launch_bounds__(128, 4) lab07_matmul_k(const float *x, float *
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab07_matmul_px, one block of 256 threads per row: the float32 row into scratch;
  * cuBLAS C[rows][4096] = X W^T (float32) into scratch after the
- * 64 x 4096 x 4 bytes of X; lab07_matmul_pe adds the halves and applies nothing else.
+ * 64 x 4096 x 4 bytes of X; here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
 __global__ void __launch_bounds__(256) lab07_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -3080,11 +3080,9 @@ static void lab07_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab07_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 0, w, 4096, 4096, xs, 4096, rows, cm, 4096);
-        llm_launch(lab07_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; (void)res; /* one half, nothing to add: the product is y */
+        llm_gpu_gemm(c, 0, w, 4096, 4096, xs, 4096, rows, y, 4096);
         return;
     }
     if (llm_aligned16(x0, w)) {
@@ -3519,8 +3517,8 @@ static void lab08_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab08_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 2, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
         llm_launch(lab08_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -3963,8 +3961,8 @@ static void lab09_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab09_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
         llm_launch(lab09_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -4407,8 +4405,8 @@ static void lab10_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab10_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
         llm_launch(lab10_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -4851,8 +4849,8 @@ static void lab11_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
         llm_launch(lab11_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
         llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
         llm_launch(lab11_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -5290,8 +5288,8 @@ static void lab12_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab12_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
         llm_launch(lab12_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -5734,8 +5732,8 @@ static void lab13_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab13_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256);
         llm_launch(lab13_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -6178,8 +6176,8 @@ static void lab14_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_launch(lab14_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_gpu_gemm(c, 1, w, 3072, 2048, xs, 2048, 2 * rows, cm, 3072);
         llm_launch(lab14_matmul_pe, dim3(llm_cdiv(3072, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -6622,8 +6620,8 @@ static void lab15_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 8192 * 4);
         llm_launch(lab15_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 8192 * 4);
         llm_gpu_gemm(c, 1, w, 2048, 8192, xs, 8192, 2 * rows, cm, 2048);
         llm_launch(lab15_matmul_pe, dim3(llm_cdiv(2048, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -7061,8 +7059,8 @@ static void lab16_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_launch(lab16_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_gpu_gemm(c, 1, w, 16384, 2048, xs, 2048, 2 * rows, cm, 16384);
         llm_launch(lab16_matmul_swiglu_pe, dim3(llm_cdiv(8192, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -7505,8 +7503,8 @@ static void lab17_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_launch(lab17_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_gpu_gemm(c, 1, w, 128256, 2048, xs, 2048, 2 * rows, cm, 128256);
         llm_launch(lab17_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -7904,7 +7902,7 @@ __global__ void __launch_bounds__(128, 4) lab18_matmul_k(const float *x, float *
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab18_matmul_px, one block of 256 threads per row: the float32 row into scratch;
  * cuBLAS C[rows][2048] = X W^T (float32) into scratch after the
- * 64 x 2048 x 4 bytes of X; lab18_matmul_pe adds the halves and applies nothing else.
+ * 64 x 2048 x 4 bytes of X; here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 2048 x 4 per row. */
 __global__ void __launch_bounds__(256) lab18_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -7946,11 +7944,9 @@ static void lab18_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_launch(lab18_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 0, w, 2048, 2048, xs, 2048, rows, cm, 2048);
-        llm_launch(lab18_matmul_pe, dim3(llm_cdiv(2048, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; (void)res; /* one half, nothing to add: the product is y */
+        llm_gpu_gemm(c, 0, w, 2048, 2048, xs, 2048, rows, y, 2048);
         return;
     }
     if (llm_aligned16(x0, w)) {
@@ -8390,8 +8386,8 @@ static void lab19_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
         llm_launch(lab19_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
         llm_gpu_gemm(c, 1, w, 960, 576, xs, 576, 2 * rows, cm, 960);
         llm_launch(lab19_matmul_pe, dim3(llm_cdiv(960, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -8834,8 +8830,8 @@ static void lab20_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 1536 * 4);
         llm_launch(lab20_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 1536 * 4);
         llm_gpu_gemm(c, 2, w, 576, 1536, xs, 1536, 2 * rows, cm, 576);
         llm_launch(lab20_matmul_pe, dim3(llm_cdiv(576, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -9273,8 +9269,8 @@ static void lab21_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
         llm_launch(lab21_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
         llm_gpu_gemm(c, 1, w, 3072, 576, xs, 576, 2 * rows, cm, 3072);
         llm_launch(lab21_matmul_swiglu_pe, dim3(llm_cdiv(1536, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -9672,7 +9668,7 @@ __global__ void __launch_bounds__(128, 4) lab22_matmul_k(const float *x, float *
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab22_matmul_px, one block of 256 threads per row: the float32 row into scratch;
  * cuBLAS C[rows][49152] = X W^T (float32) into scratch after the
- * 64 x 576 x 4 bytes of X; lab22_matmul_pe adds the halves and applies nothing else.
+ * 64 x 576 x 4 bytes of X; here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 49152 x 4 per row. */
 __global__ void __launch_bounds__(256) lab22_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -9714,11 +9710,9 @@ static void lab22_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
         llm_launch(lab22_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 0, w, 49152, 576, xs, 576, rows, cm, 49152);
-        llm_launch(lab22_matmul_pe, dim3(llm_cdiv(49152, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; (void)res; /* one half, nothing to add: the product is y */
+        llm_gpu_gemm(c, 0, w, 49152, 576, xs, 576, rows, y, 49152);
         return;
     }
     if (llm_aligned16(x0, w)) {
@@ -10113,7 +10107,7 @@ __global__ void __launch_bounds__(128, 4) lab23_matmul_k(const float *x, float *
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab23_matmul_px, one block of 256 threads per row: the float32 row into scratch;
  * cuBLAS C[rows][384] = X W^T (float32) into scratch after the
- * 64 x 128 x 4 bytes of X; lab23_matmul_pe adds the halves and applies nothing else.
+ * 64 x 128 x 4 bytes of X; here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 384 x 4 per row. */
 __global__ void __launch_bounds__(256) lab23_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -10155,11 +10149,9 @@ static void lab23_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
         llm_launch(lab23_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 0, w, 384, 128, xs, 128, rows, cm, 384);
-        llm_launch(lab23_matmul_pe, dim3(llm_cdiv(384, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; (void)res; /* one half, nothing to add: the product is y */
+        llm_gpu_gemm(c, 0, w, 384, 128, xs, 128, rows, y, 384);
         return;
     }
     if (llm_aligned16(x0, w)) {
@@ -10594,8 +10586,8 @@ static void lab24_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
         llm_launch(lab24_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
         llm_gpu_gemm(c, 2, w, 768, 128, xs, 128, 2 * rows, cm, 768);
         llm_launch(lab24_matmul_swiglu_pe, dim3(llm_cdiv(384, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -11040,8 +11032,8 @@ static void lab25_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 100 * 4);
         llm_launch(lab25_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 100 * 4);
         llm_gpu_gemm(c, 1, w, 37, 100, xs, 100, 2 * rows, cm, 37);
         llm_launch(lab25_matmul_pe, dim3(llm_cdiv(37, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -11434,7 +11426,7 @@ __global__ void __launch_bounds__(128, 4) lab26_matmul_k(const float *x, float *
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab26_matmul_px, one block of 256 threads per row: the float32 row into scratch;
  * cuBLAS C[rows][65] = X W^T (float32) into scratch after the
- * 64 x 129 x 4 bytes of X; lab26_matmul_pe adds the halves and applies nothing else.
+ * 64 x 129 x 4 bytes of X; here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 65 x 4 per row. */
 __global__ void __launch_bounds__(256) lab26_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -11476,11 +11468,9 @@ static void lab26_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 129 * 4);
         llm_launch(lab26_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 0, w, 65, 129, xs, 129, rows, cm, 65);
-        llm_launch(lab26_matmul_pe, dim3(llm_cdiv(65, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; (void)res; /* one half, nothing to add: the product is y */
+        llm_gpu_gemm(c, 0, w, 65, 129, xs, 129, rows, y, 65);
         return;
     }
     if (rows == 1) llm_launch(lab26_matmul_k<1, false>, grid, 128, 0, s, x0, y, w, bias, g, res, rows);
@@ -11915,8 +11905,8 @@ static void lab27_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
         llm_launch(lab27_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
         llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
         llm_launch(lab27_matmul_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -12356,8 +12346,8 @@ static void lab28_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4104 * 4);
         llm_launch(lab28_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4104 * 4);
         llm_gpu_gemm(c, 1, w, 257, 4104, xs, 4104, 2 * rows, cm, 257);
         llm_launch(lab28_matmul_pe, dim3(llm_cdiv(257, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -12795,8 +12785,8 @@ static void lab29_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 100 * 4);
         llm_launch(lab29_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 100 * 4);
         llm_gpu_gemm(c, 1, w, 74, 100, xs, 100, 2 * rows, cm, 74);
         llm_launch(lab29_matmul_swiglu_pe, dim3(llm_cdiv(37, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -13226,8 +13216,8 @@ static void lab30_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 264 * 4);
         llm_launch(lab30_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 264 * 4);
         llm_gpu_gemm(c, 0, w, 90, 264, xs, 264, rows, cm, 90);
         llm_launch(lab30_matmul_swiglu_pe, dim3(llm_cdiv(45, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -13690,8 +13680,8 @@ static void lab31_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab31_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
         llm_launch(lab31_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -14149,8 +14139,8 @@ static void lab32_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab32_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
         llm_launch(lab32_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -14595,8 +14585,8 @@ static void lab33_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *res = x1;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab33_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096);
         llm_launch(lab33_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -15041,8 +15031,8 @@ static void lab34_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *res = x1;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
         llm_launch(lab34_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
         llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
         llm_launch(lab34_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -15505,8 +15495,8 @@ static void lab35_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab35_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256);
         llm_launch(lab35_norm_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -15969,8 +15959,8 @@ static void lab36_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_launch(lab36_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_gpu_gemm(c, 1, w, 3072, 2048, xs, 2048, 2 * rows, cm, 3072);
         llm_launch(lab36_norm_matmul_pe, dim3(llm_cdiv(3072, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -16415,8 +16405,8 @@ static void lab37_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *res = x1;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_launch(lab37_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
         llm_gpu_gemm(c, 1, w, 2048, 2048, xs, 2048, 2 * rows, cm, 2048);
         llm_launch(lab37_matmul_add_pe, dim3(llm_cdiv(2048, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -16879,8 +16869,8 @@ static void lab38_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab38_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
         llm_launch(lab38_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -17338,8 +17328,8 @@ static void lab39_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab39_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
         llm_launch(lab39_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -17784,8 +17774,8 @@ static void lab40_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *res = x1;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
         llm_launch(lab40_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
         llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
         llm_launch(lab40_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -18250,8 +18240,8 @@ static void lab41_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 3584 * 4);
         llm_launch(lab41_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 3584 * 4);
         llm_gpu_gemm(c, 1, w, 4608, 3584, xs, 3584, 2 * rows, cm, 4608);
         llm_launch(lab41_norm_matmul_pe, dim3(llm_cdiv(4608, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -18654,7 +18644,7 @@ __global__ void __launch_bounds__(128, 4) lab42_norm_matmul_k(const float *x, fl
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab42_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the float32 row into scratch;
  * cuBLAS C[rows][960] = X W^T (float32) into scratch after the
- * 64 x 576 x 4 bytes of X; lab42_norm_matmul_pe adds the halves and applies nothing else.
+ * 64 x 576 x 4 bytes of X; here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 960 x 4 per row. */
 __global__ void __launch_bounds__(256) lab42_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -18711,11 +18701,9 @@ static void lab42_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 576 * 4);
         llm_launch(lab42_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 0, w, 960, 576, xs, 576, rows, cm, 960);
-        llm_launch(lab42_norm_matmul_pe, dim3(llm_cdiv(960, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; (void)res; /* one half, nothing to add: the product is y */
+        llm_gpu_gemm(c, 0, w, 960, 576, xs, 576, rows, y, 960);
         return;
     }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
@@ -19177,8 +19165,8 @@ static void lab43_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 100 * 4);
         llm_launch(lab43_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 100 * 4);
         llm_gpu_gemm(c, 2, w, 37, 100, xs, 100, 2 * rows, cm, 37);
         llm_launch(lab43_norm_matmul_pe, dim3(llm_cdiv(37, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -19628,8 +19616,8 @@ static void lab44_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 264 * 4);
         llm_launch(lab44_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 264 * 4);
         llm_gpu_gemm(c, 0, w, 90, 264, xs, 264, rows, cm, 90);
         llm_launch(lab44_norm_matmul_swiglu_pe, dim3(llm_cdiv(45, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -20032,7 +20020,7 @@ __global__ void __launch_bounds__(128, 4) lab45_norm_matmul_k(const float *x, fl
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab45_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
  * cuBLAS C[rows][6144] = X W^T (float32) into scratch after the
- * 64 x 4096 x 4 bytes of X; lab45_norm_matmul_pe adds the halves and applies nothing else.
+ * 64 x 4096 x 4 bytes of X; here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 6144 x 4 per row. */
 __global__ void __launch_bounds__(256) lab45_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -20090,11 +20078,9 @@ static void lab45_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab45_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, rows, cm, 6144);
-        llm_launch(lab45_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; (void)res; /* one half, nothing to add: the product is y */
+        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, rows, y, 6144);
         return;
     }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
@@ -20547,8 +20533,8 @@ static void lab46_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab46_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672);
         llm_launch(lab46_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -21006,8 +20992,8 @@ static void lab47_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_launch(lab47_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
         llm_launch(lab47_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -21410,7 +21396,7 @@ __global__ void __launch_bounds__(128, 4) lab48_norm_matmul_k(const float *x, fl
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab48_norm_matmul_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
  * cuBLAS C[rows][6144] = X W^T (float32) into scratch after the
- * 256 x 4096 x 4 bytes of X; lab48_norm_matmul_pe adds the halves and applies nothing else.
+ * 256 x 4096 x 4 bytes of X; here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 6144 x 4 per row. */
 __global__ void __launch_bounds__(256) lab48_norm_matmul_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -21468,11 +21454,9 @@ static void lab48_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
         llm_launch(lab48_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, rows, cm, 6144);
-        llm_launch(lab48_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; (void)res; /* one half, nothing to add: the product is y */
+        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, rows, y, 6144);
         return;
     }
     if (llm_aligned16(x0, w) && llm_aligned16(g, g)) {
@@ -21925,8 +21909,8 @@ static void lab49_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
         llm_launch(lab49_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672);
         llm_launch(lab49_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -22369,8 +22353,8 @@ static void lab50_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *res = x1;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
         llm_launch(lab50_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 4096, 4096, xs, 4096, rows, cm, 4096);
         llm_launch(lab50_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -22813,8 +22797,8 @@ static void lab51_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *res = x1;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)256 * 14336 * 4);
         llm_launch(lab51_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)256 * 14336 * 4);
         llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, rows, cm, 4096);
         llm_launch(lab51_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -23270,8 +23254,8 @@ static void lab52_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     const float *res = NULL;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)2048 * 4096 * 4);
         llm_launch(lab52_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)2048 * 4096 * 4);
         llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672);
         llm_launch(lab52_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -23718,8 +23702,8 @@ static void lab53_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *res = x1;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
         llm_launch(lab53_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 200 * 4);
         llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
         llm_launch(lab53_matmul_add_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -24156,8 +24140,8 @@ static void lab54_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     const float *res = x1;
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
-        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
         llm_launch(lab54_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
+        float *cm = (float *)(xs + (size_t)64 * 128 * 4);
         llm_gpu_gemm(c, 0, w, 128, 128, xs, 128, rows, cm, 128);
         llm_launch(lab54_matmul_add_pe, dim3(llm_cdiv(128, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
@@ -32679,21 +32663,24 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
  * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
  * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, 32 heads) blocks of 64 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
 __global__ void __launch_bounds__(64) lab80_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 6144;
     float *yr = y + (size_t)t * 4096;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
         const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
         yr[h * 128 + i] = a * cs - b * sn;
         yr[h * 128 + i + 64] = b * cs + a * sn;
@@ -32705,15 +32692,20 @@ static void lab80_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab80_rope_k, dim3((unsigned)T, 32), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
+    llm_launch(lab80_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_80(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab80_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 81: rope.smol.k.T64 (rope) ===== */
-__constant__ float lab_rope_81[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+/* ===== case 81: rope.8B.q.T600 (rope) ===== */
+__constant__ float lab_rope_81[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_81
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -32834,28 +32826,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab81_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
+/* lab81_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
- * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[32]. Grid: (T, 3 heads) blocks of 32 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(32) lab81_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(64) lab81_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 960;
-    float *yr = y + (size_t)t * 192;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
-        yr[h * 64 + i] = a * cs - b * sn;
-        yr[h * 64 + i + 32] = b * cs + a * sn;
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 4096;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
 }
 
@@ -32864,15 +32859,20 @@ static void lab81_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab81_rope_k, dim3((unsigned)T, 3), 32, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
+    llm_launch(lab81_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_81(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab81_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 82: rope.tiny.T16 (rope) ===== */
-__constant__ float lab_rope_82[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 82: rope.smol.k.T64 (rope) ===== */
+__constant__ float lab_rope_82[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
 #define rope_inv_freq lab_rope_82
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -32993,28 +32993,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab82_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+/* lab82_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, 8 heads) blocks of 8 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+ * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
+ * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[32]. Grid: (T, head groups) blocks of 32 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab82_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(32) lab82_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 384;
-    float *yr = y + (size_t)t * 128;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
+    const float *xr = x + (size_t)t * 960;
+    float *yr = y + (size_t)t * 192;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 3; h += gridDim.y) {
+        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
+        yr[h * 64 + i] = a * cs - b * sn;
+        yr[h * 64 + i + 32] = b * cs + a * sn;
     }
 }
 
@@ -33023,15 +33026,20 @@ static void lab82_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab82_rope_k, dim3((unsigned)T, 8), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 3;
+    llm_launch(lab82_rope_k, dim3((unsigned)T, (unsigned)(hb < 3 ? hb : 3)), 32, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_82(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab82_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 83: rope.8B.qk.T1 (rope) ===== */
-__constant__ float lab_rope_83[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 83: rope.tiny.T16 (rope) ===== */
+__constant__ float lab_rope_83[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_83
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33152,28 +33160,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab83_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+/* lab83_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, 40 heads) blocks of 64 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(64) lab83_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(8) lab83_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 5120;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
+    const float *xr = x + (size_t)t * 384;
+    float *yr = y + (size_t)t * 128;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 8; h += gridDim.y) {
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
 }
 
@@ -33182,15 +33193,20 @@ static void lab83_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab83_rope_k, dim3((unsigned)T, 40), 64, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 8;
+    llm_launch(lab83_rope_k, dim3((unsigned)T, (unsigned)(hb < 8 ? hb : 8)), 8, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_83(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab83_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: rope.tiny.qk.T16 (rope) ===== */
-__constant__ float lab_rope_84[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 84: rope.8B.qk.T1 (rope) ===== */
+__constant__ float lab_rope_84[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_84
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33311,28 +33327,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab84_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+/* lab84_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, 12 heads) blocks of 8 threads, one
- * pair each (positions from c->positions); the angle's sinf/cosf (slow path
- * for large angles) is recomputed per head so that many SMs share it.
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab84_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(64) lab84_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x;
+    const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 256;
-    float *yr = y + (size_t)t * 192;
-    {
-        const float angle = __fmul_rn(p, rope_inv_freq[i]);
-        const float cs = cosf(angle), sn = sinf(angle);
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 5120;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 40; h += gridDim.y) {
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
 }
 
@@ -33341,14 +33360,20 @@ static void lab84_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab84_rope_k, dim3((unsigned)T, 12), 8, 0, (cudaStream_t)c->stream, c->positions, x0, y);
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 40;
+    llm_launch(lab84_rope_k, dim3((unsigned)T, (unsigned)(hb < 40 ? hb : 40)), 64, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_84(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab84_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: addrms.4096.T1 (add_rmsnorm) ===== */
+/* ===== case 85: rope.tiny.qk.T16 (rope) ===== */
+__constant__ float lab_rope_85[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_85
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33469,60 +33494,52 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab85_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
- * Strides: a 8192, b 4096, y 8192.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab85_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab85_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(8) lab85_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 8192;
-    const float *br = b + (size_t)blockIdx.x * 4096;
-    float *sr = y + (size_t)blockIdx.x * 8192;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 256;
+    float *yr = y + (size_t)t * 192;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 12; h += gridDim.y) {
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab85_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab85_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab85_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 12;
+    llm_launch(lab85_rope_k, dim3((unsigned)T, (unsigned)(hb < 12 ? hb : 12)), 8, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_85(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab85_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab85_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: addrms.2048.T3 (add_rmsnorm) ===== */
+/* ===== case 86: addrms.4096.T1 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_86
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33643,14 +33660,14 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab86_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
+/* lab86_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
  * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
+ * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
  * get g * (s * inv) with the sum of squares of the float sums in double
  * (per-thread partials, then the fixed shuffle/shared tree of
  * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
- * Strides: a 4096, b 2048, y 4096.
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
+ * Strides: a 8192, b 4096, y 8192.
  * Grid: one block of 256 threads per row; each thread re-reads only the
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
 __global__ void __launch_bounds__(256) lab86_add_rmsnorm_k(const float *a, const float *b,
@@ -33659,11 +33676,11 @@ __global__ void __launch_bounds__(256) lab86_add_rmsnorm_k(const float *a, const
     LLM_PDL_TRIGGER();
     __shared__ double part[8];
     __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 4096;
-    const float *br = b + (size_t)blockIdx.x * 2048;
-    float *sr = y + (size_t)blockIdx.x * 4096;
+    const float *ar = a + (size_t)blockIdx.x * 8192;
+    const float *br = b + (size_t)blockIdx.x * 4096;
+    float *sr = y + (size_t)blockIdx.x * 8192;
     double ss = 0.0;
-    for (int c = threadIdx.x; c < 2048; c += 256) {
+    for (int c = threadIdx.x; c < 4096; c += 256) {
         const float s = __fadd_rn(ar[c], br[c]);
         sr[c] = s;
         ss += (double)s * (double)s;
@@ -33675,12 +33692,12 @@ __global__ void __launch_bounds__(256) lab86_add_rmsnorm_k(const float *a, const
     if (threadIdx.x == 0) {
         double tot = 0.0;
         for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 2048);
+        const float var = (float)(tot / 4096);
         inv_s = 1.0f / sqrtf(var + 1e-05f);
     }
     __syncthreads();
     const float inv = inv_s;
-    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
+    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
 static void lab86_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -33696,7 +33713,7 @@ void lab_cuda_86(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab86_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 87: addrms.576.T64.ys (add_rmsnorm) ===== */
+/* ===== case 87: addrms.2048.T3 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_87
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33817,14 +33834,14 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab87_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
+/* lab87_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
  * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..575 of the output row get s = a + b (float32), columns 576..1151
+ * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
  * get g * (s * inv) with the sum of squares of the float sums in double
  * (per-thread partials, then the fixed shuffle/shared tree of
  * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
- * Strides: a 1152, b 577, y 1160.
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
+ * Strides: a 4096, b 2048, y 4096.
  * Grid: one block of 256 threads per row; each thread re-reads only the
  * sums it wrote itself. Shared memory 8 doubles + 1 float. */
 __global__ void __launch_bounds__(256) lab87_add_rmsnorm_k(const float *a, const float *b,
@@ -33833,11 +33850,11 @@ __global__ void __launch_bounds__(256) lab87_add_rmsnorm_k(const float *a, const
     LLM_PDL_TRIGGER();
     __shared__ double part[8];
     __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 1152;
-    const float *br = b + (size_t)blockIdx.x * 577;
-    float *sr = y + (size_t)blockIdx.x * 1160;
+    const float *ar = a + (size_t)blockIdx.x * 4096;
+    const float *br = b + (size_t)blockIdx.x * 2048;
+    float *sr = y + (size_t)blockIdx.x * 4096;
     double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) {
+    for (int c = threadIdx.x; c < 2048; c += 256) {
         const float s = __fadd_rn(ar[c], br[c]);
         sr[c] = s;
         ss += (double)s * (double)s;
@@ -33849,12 +33866,12 @@ __global__ void __launch_bounds__(256) lab87_add_rmsnorm_k(const float *a, const
     if (threadIdx.x == 0) {
         double tot = 0.0;
         for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
+        const float var = (float)(tot / 2048);
         inv_s = 1.0f / sqrtf(var + 1e-05f);
     }
     __syncthreads();
     const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
+    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
 static void lab87_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -33870,7 +33887,7 @@ void lab_cuda_87(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab87_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 88: embed.8B.bf16.T3 (embed) ===== */
+/* ===== case 88: addrms.576.T64.ys (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_88
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33991,34 +34008,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab88_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab88_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab88_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..575 of the output row get s = a + b (float32), columns 576..1151
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
+ * Strides: a 1152, b 577, y 1160.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab88_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
-        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 1152;
+    const float *br = b + (size_t)blockIdx.x * 577;
+    float *sr = y + (size_t)blockIdx.x * 1160;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab88_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab88_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab88_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab88_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_88(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab88_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab88_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 89: embed.f32.T5 (embed) ===== */
+/* ===== case 89: embed.8B.bf16.T3 (embed) ===== */
 #define rope_inv_freq lab_rope_89
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34139,7 +34182,7 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab89_embed: embedding lookup, H=100, table f32 [1000][100]; matches
+/* lab89_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
  * templates/kernels/cpu/embed.c.lua (exact: conversion only).
  * Grid: T blocks (one per token) of 256 threads striding over the columns.
  * Token ids (c->tokens, device) are checked by the runtime before the step.
@@ -34149,9 +34192,9 @@ __global__ void __launch_bounds__(256) lab89_embed_k(const int32_t *__restrict__
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 100;
-    for (int c = threadIdx.x; c < 100; c += blockDim.x)
-        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+    const size_t base = (size_t)tokens[t] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
+        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
 }
 
 static void lab89_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -34166,7 +34209,7 @@ void lab_cuda_89(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab89_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 90: embed.f16.T64 (embed) ===== */
+/* ===== case 90: embed.f32.T5 (embed) ===== */
 #define rope_inv_freq lab_rope_90
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34287,7 +34330,7 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab90_embed: embedding lookup, H=576, table f16 [49152][576]; matches
+/* lab90_embed: embedding lookup, H=100, table f32 [1000][100]; matches
  * templates/kernels/cpu/embed.c.lua (exact: conversion only).
  * Grid: T blocks (one per token) of 256 threads striding over the columns.
  * Token ids (c->tokens, device) are checked by the runtime before the step.
@@ -34297,9 +34340,9 @@ __global__ void __launch_bounds__(256) lab90_embed_k(const int32_t *__restrict__
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 576;
-    for (int c = threadIdx.x; c < 576; c += blockDim.x)
-        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+    const size_t base = (size_t)tokens[t] * 100;
+    for (int c = threadIdx.x; c < 100; c += blockDim.x)
+        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
 }
 
 static void lab90_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -34314,7 +34357,7 @@ void lab_cuda_90(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab90_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 91: select.4096.T5.L2 (select_rows) ===== */
+/* ===== case 91: embed.f16.T64 (embed) ===== */
 #define rope_inv_freq lab_rope_91
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34435,32 +34478,34 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab91_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
- * templates/kernels/cpu/select_rows.c.lua (exact copy).
- * Grid: L blocks (one per selected row) of 256 threads over the columns.
- * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab91_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+/* lab91_embed: embedding lookup, H=576, table f16 [49152][576]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab91_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int l = blockIdx.x;
-    const float *xr = x + (size_t)sel[l] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 576;
+    for (int c = threadIdx.x; c < 576; c += blockDim.x)
+        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
 }
 
-static void lab91_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab91_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (L <= 0) return;
-    llm_launch(lab91_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab91_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_91(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab91_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab91_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 92: select.576.T64.L64 (select_rows) ===== */
+/* ===== case 92: select.4096.T5.L2 (select_rows) ===== */
 #define rope_inv_freq lab_rope_92
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34581,7 +34626,7 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab92_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+/* lab92_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
@@ -34590,8 +34635,8 @@ __global__ void __launch_bounds__(256) lab92_select_rows_k(const int32_t *__rest
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int l = blockIdx.x;
-    const float *xr = x + (size_t)sel[l] * 577;
-    for (int c = threadIdx.x; c < 576; c += blockDim.x) y[(size_t)l * 576 + c] = xr[c];
+    const float *xr = x + (size_t)sel[l] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
 }
 
 static void lab92_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
@@ -34604,4 +34649,150 @@ static void lab92_select_rows(const LlmCudaCtx *c, int T, int L, int layer, cons
 #undef rope_inv_freq
 void lab_cuda_92(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab92_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 93: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_93
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab93_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+ * templates/kernels/cpu/select_rows.c.lua (exact copy).
+ * Grid: L blocks (one per selected row) of 256 threads over the columns.
+ * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
+__global__ void __launch_bounds__(256) lab93_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int l = blockIdx.x;
+    const float *xr = x + (size_t)sel[l] * 577;
+    for (int c = threadIdx.x; c < 576; c += blockDim.x) y[(size_t)l * 576 + c] = xr[c];
+}
+
+static void lab93_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (L <= 0) return;
+    llm_launch(lab93_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_93(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab93_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
