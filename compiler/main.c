@@ -37,7 +37,8 @@ static void usage(FILE *f) {
           "  --emit-only            write generated/<name>/ (model.c, ir.txt, manifest.json,\n"
           "                         weights.bin, tokenizer.json) and stop before cc\n"
           "  --gen-dir DIR          where generated files go (default generated/<name>)\n"
-          "  --max-tokens N         tokens per forward step, the prefill chunk (default 64)\n"
+          "  --max-tokens N         tokens per forward step, the prefill chunk (default 64 for cpu,\n"
+          "                         1024 for cuda)\n"
           "  --block-size N         KV cache tokens per block (default 16)\n"
           "  --max-context N        cap the context below the model's maximum\n"
           "  --cpu-arch ARCH        -march for the cpu target (default x86-64-v3 if the\n"
@@ -106,7 +107,13 @@ static int parse_compile(int argc, char **argv, CompileOptions *o) {
                 return 2;
             }
         }
-        else if (strcmp(a, "--max-tokens") == 0) { if (parse_int(a, v, &o->max_tokens)) return 2; }
+        else if (strcmp(a, "--max-tokens") == 0) {
+            if (parse_int(a, v, &o->max_tokens)) return 2;
+            if (o->max_tokens < 1) {
+                fprintf(stderr, "llmcc: --max-tokens %s: must be at least 1\n", v);
+                return 2;
+            }
+        }
         else if (strcmp(a, "--block-size") == 0) { if (parse_int(a, v, &o->block_size)) return 2; }
         else if (strcmp(a, "--max-context") == 0) { if (parse_int(a, v, &o->max_context)) return 2; }
         else if (strcmp(a, "--emit-only") == 0) o->emit_only = 1;

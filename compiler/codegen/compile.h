@@ -20,7 +20,7 @@ typedef struct CompileOptions {
     int no_fuse;            /* 1: switch every fusion pass off */
     const char *disabled[COMPILE_MAX_DISABLED]; /* pass names switched off */
     int n_disabled;
-    int max_tokens;         /* tokens per forward step (prefill chunk) */
+    int max_tokens;         /* tokens per forward step (prefill chunk); 0 = the target's default */
     int block_size;         /* KV tokens per block */
     int max_context;        /* 0: the model's; else capped to it */
     const char *gen_dir;    /* folder for generated files; NULL: generated/<stem> */
@@ -31,6 +31,8 @@ typedef struct CompileOptions {
     const char *gemm_input; /* --gemm-input split (default) or single (cuda tensor-core products) */
 } CompileOptions;
 
+/* The default --max-tokens of a target: 64 for cpu, 1024 for cuda. */
+int compile_default_max_tokens(const char *target);
 void compile_options_default(CompileOptions *o);
 int compile_run(const CompileOptions *o, LlmError *err);
 

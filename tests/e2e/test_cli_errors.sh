@@ -74,6 +74,7 @@ expect shape_vs_config 1 "model.layers.0.mlp.up_proj.weight" "[192, 256]" -- "$l
 
 hf_copy; sed -i 's/LlamaForCausalLM/GPTNeoXForCausalLM/' "$tmp/m/config.json"
 expect unknown_arch 1 "config.json" "GPTNeoXForCausalLM" -- "$llmcc" compile "$tmp/m" -o "$tmp/x" --gen-dir "$tmp/gen"
+expect zero_max_tokens 2 "--max-tokens" "0" -- "$llmcc" compile "$good" -o "$tmp/x" --gen-dir "$tmp/gen" --max-tokens 0
 expect bad_kv_dtype 1 "--kv-dtype" "f8" -- "$llmcc" compile "$good" -o "$tmp/x" --gen-dir "$tmp/gen" --kv-dtype f8
 expect bad_gemm_input 1 "--gemm-input" "triple" -- "$llmcc" compile "$good" -o "$tmp/x" --gen-dir "$tmp/gen" --gemm-input triple
 expect bad_cuda_arch 1 "--arch" "sm_75" -- "$llmcc" compile "$good" -o "$tmp/x" --gen-dir "$tmp/gen" --target cuda --arch sm_75
