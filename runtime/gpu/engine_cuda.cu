@@ -27,7 +27,8 @@
  * that needs more grows it (to twice its size or the step's need) and
  * drops the decode graphs that read the old buffer, which are recaptured
  * on their next use. A growth that the device cannot hold is an error
- * naming the sizes.
+ * naming the sizes. LLMCC_PENALTY_TABLE_ENTRIES=N sets the size at open
+ * instead (tests use a tiny one to make steps grow it).
  *
  * LLMCC_ENGINE_STATS=1 prints, when the engine closes, what it ran: steps
  * replayed and eager, rows sampled on the device with penalties and with
@@ -181,13 +182,26 @@ static int check_device(LlmEngine *e, const LlmEngineConfig *cfg, LlmError *err)
     return LLM_OK;
 }
 
-/* Penalty-table entries allocated at open (file comment). */
-static int counts_open_cap(const LlmProgram *p, int max_seqs) {
+/* Penalty-table entries allocated at open (file comment), or
+ * LLMCC_PENALTY_TABLE_ENTRIES when set (tests: a small buffer makes steps
+ * grow it). */
+static int counts_open_cap(const LlmProgram *p, int max_seqs, int *cap, LlmError *err) {
+    const char *env = getenv("LLMCC_PENALTY_TABLE_ENTRIES");
+    if (env != NULL) {
+        char *end = NULL;
+        long v = strtol(env, &end, 10);
+        if (end == env || *end != '\0' || v < 1 || v > INT32_MAX)
+            return llm_errorf(err, "LLMCC_PENALTY_TABLE_ENTRIES=%s: must be an entry count in [1, %d]",
+                              env, INT32_MAX);
+        *cap = (int)v;
+        return LLM_OK;
+    }
     size_t rows = (size_t)(max_seqs < p->max_tokens ? max_seqs : p->max_tokens);
     size_t per_row = (size_t)(p->vocab_size < p->max_context ? p->vocab_size : p->max_context);
-    size_t cap = rows * per_row;
-    if (cap > COUNTS_OPEN_MAX) cap = COUNTS_OPEN_MAX;
-    return cap > 0 ? (int)cap : 1;
+    size_t n = rows * per_row;
+    if (n > COUNTS_OPEN_MAX) n = COUNTS_OPEN_MAX;
+    *cap = n > 0 ? (int)n : 1;
+    return LLM_OK;
 }
 
 static int alloc_fixed(LlmEngine *e, const LlmEngineConfig *cfg, LlmError *err) {
@@ -196,7 +210,7 @@ static int alloc_fixed(LlmEngine *e, const LlmEngineConfig *cfg, LlmError *err) 
     size_t scratch = gpu_sample_scratch_bytes(p->max_tokens, p->vocab_size);
     size_t lp = (size_t)p->max_tokens * sizeof(LlmTokenLogprobs);
     e->max_seqs = cfg->max_seqs > 0 ? cfg->max_seqs : 1;
-    e->counts_cap = counts_open_cap(p, e->max_seqs);
+    if (counts_open_cap(p, e->max_seqs, &e->counts_cap, err) != LLM_OK) return LLM_ERR;
     size_t counts = (size_t)e->counts_cap * sizeof(LlmTokenCount);
     size_t bt = (size_t)(e->max_seqs + 1) * (size_t)p->max_blocks_per_seq;
     e->meta_bytes = meta_layout(NULL, p->max_tokens, bt, &e->mh, &e->bt_offset);

@@ -215,15 +215,14 @@ static void test_step_samples_with_table(void **state) {
     };
     int lens[ST] = {0, 6, 12, 0, 3, 20, 0, 9};
     LlmTokenCount table[128];
-    int at = 100; /* lists laid out backwards from the end, a gap of 2 after each */
+    for (int j = 0; j < 128; j++) table[j] = (LlmTokenCount){(int32_t)(j % SV), 1 + j % 3};
+    int at = 100; /* lists laid out backwards from 100, 2 unused entries after each */
     for (int i = 0; i < ST; i++) {
         at -= lens[i] + 2;
         make_list(table + at, lens[i], i);
         rows[i].counts_offset = at;
         rows[i].n_counts = lens[i];
     }
-    for (int j = 0; j < at; j++) table[j] = (LlmTokenCount){(int32_t)j % SV, 1}; /* unused */
-    for (int j = 100; j < 128; j++) table[j] = (LlmTokenCount){(int32_t)j % SV, 7};
     int32_t ids[ST];
     LlmTokenLogprobs lps[ST];
     memset(lps, 0xab, sizeof lps);
