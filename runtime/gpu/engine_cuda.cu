@@ -56,7 +56,7 @@ extern "C" {
 
 #define KV_RESERVE_BYTES ((size_t)512 << 20) /* left free for the driver and cuBLAS */
 #define LLM_MAX_BUCKETS 16                      /* 1, 2, 4, ... 2^15 tokens */
-#define COUNTS_OPEN_MAX ((size_t)1 << 18)       /* penalty-table entries allocated at open, at most (2 MiB) */
+#define COUNTS_OPEN_MAX ((size_t)1 << 18)       /* penalty-table entries at open, at most (2 MiB) */
 
 #define CUDA_TRY(call)                                                                   \
     do {                                                                                 \
@@ -392,7 +392,8 @@ static int enqueue_step(LlmEngine *e, int T, int L, StepSampling kind, int bt_ro
             sb.counts = e->counts_d;
             sb.out_logprobs = e->lp_d;
         }
-        int rc = (kind == STEP_SAMPLE_ARGMAX ? gpu_sample_greedy : gpu_sample)(e->stream, &sb, e->sample_scratch);
+        int rc = kind == STEP_SAMPLE_ARGMAX ? gpu_sample_greedy(e->stream, &sb, e->sample_scratch)
+                                            : gpu_sample(e->stream, &sb, e->sample_scratch);
         if (rc != 0) return llm_errorf(err, "device sampler failed: %s", cudaGetErrorString((cudaError_t)rc));
         CUDA_TRY(cudaMemcpyAsync(e->sampled_h, e->sampled_d, (size_t)L * sizeof(int32_t),
                                  cudaMemcpyDeviceToHost, e->stream));
@@ -400,7 +401,8 @@ static int enqueue_step(LlmEngine *e, int T, int L, StepSampling kind, int bt_ro
     return LLM_OK;
 }
 
-static int capture_decode_graph(LlmEngine *e, int bucket, int T, StepSampling kind, int bt_rows, LlmError *err) {
+static int capture_decode_graph(LlmEngine *e, int bucket, int T, StepSampling kind, int bt_rows,
+                                LlmError *err) {
     cudaGraph_t graph = NULL;
     CUDA_TRY(cudaStreamBeginCapture(e->stream, cudaStreamCaptureModeThreadLocal));
     int rc = enqueue_step(e, T, T, kind, bt_rows, err);
