@@ -43,7 +43,8 @@ static int bench_step(CliSession *s, const int32_t *ids, int n, int pos, int32_t
                   .n_seqs = 1, .block_tables = kv_seq_block_table(&s->kv, 0), .n_logits = 1,
                   .logit_rows = &row, .logits = NULL};
     LlmSampleRow greedy = {.temperature = 0.0f, .top_p = 1.0f, .repetition_penalty = 1.0f};
-    return session_step(s, &b, &greedy, next, err);
+    LlmStepSample sample = {.rows = &greedy, .ids = next};
+    return session_step(s, &b, &sample, err);
 }
 
 static int bench_run(CliSession *s, const CliArgs *a, const int32_t *prompt, BenchRun *r,

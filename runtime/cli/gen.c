@@ -43,7 +43,10 @@ void gen_state_init(GenState *g, CliSession *s, const CliArgs *a) {
     g->seq_index = llm_xcalloc(t, sizeof(int32_t));
     g->logit_rows = llm_xmalloc(sizeof(int32_t) * t);
     size_t rows = a->dump_logits ? t : 1;
-    g->logits = llm_xmalloc(sizeof(float) * rows * (size_t)s->prog->vocab_size);
+    if (a->dump_logits) g->logits = llm_xmalloc(sizeof(float) * rows * (size_t)s->prog->vocab_size);
+    g->rows = llm_xcalloc(rows, sizeof(LlmSampleRow));
+    g->ids = llm_xcalloc(rows, sizeof(int32_t));
+    g->lps = llm_xcalloc(rows, sizeof(LlmTokenLogprobs));
     g->out_ids = llm_xmalloc(sizeof(int32_t) * ((size_t)a->n_predict + 1));
     g->text_cap = 256;
     g->text = llm_xcalloc(g->text_cap, 1);
@@ -65,6 +68,9 @@ void gen_state_free(GenState *g) {
     free(g->seq_index);
     free(g->logit_rows);
     free(g->logits);
+    free(g->rows);
+    free(g->ids);
+    free(g->lps);
     free(g->out_ids);
 }
 
@@ -104,11 +110,6 @@ void gen_begin(GenState *g, const int32_t *ids, int n) {
     g->text[0] = '\0';
 }
 
-/* 1 when the request's tokens are picked on the host (see gen.h). */
-static int gen_host_sampling(const GenState *g) {
-    return sampler_has_penalties(&g->sampler) || g->sampler.params.logprobs >= 0;
-}
-
 void gen_reset_decoder(GenState *g, const int32_t *prime, int n) {
     if (g->dec != NULL) tok_decoder_free(g->dec);
     g->dec = tok_decoder_new(g->s->tok);
@@ -116,35 +117,46 @@ void gen_reset_decoder(GenState *g, const int32_t *prime, int n) {
     for (int i = 0; i < n; i++) tok_decoder_push(g->dec, prime[i], discard);
 }
 
+/* The step's sampling input: rows [n_logits], the last one the request's
+ * next row (its uniform drawn now) with the Sampler's penalty table, the
+ * others (--dump-logits rows before the last) plain greedy rows whose ids
+ * are not used. */
+static LlmStepSample gen_sample_input(GenState *g, int n_logits) {
+    memset(g->rows, 0, sizeof(LlmSampleRow) * (size_t)(n_logits - 1));
+    sampler_next_row(&g->sampler, &g->rows[n_logits - 1]);
+    LlmStepSample in = {.rows = g->rows, .counts = g->sampler.counts,
+                        .n_counts = g->sampler.n_counts, .ids = g->ids, .logprobs = g->lps};
+    return in;
+}
+
 /* One forward step over ids [n] at positions n_past..; KV must be reserved.
- * Logits reach the host for --dump-logits (want ALL) and for host sampling
- * (want LAST: the one row, sampled here into *next); otherwise the engine
- * samples the last row (want LAST) into *next. */
+ * Logits reach the host for --dump-logits (want ALL, ALL_LAST); with want
+ * LAST or ALL_LAST the engine samples the token after the last one into
+ * *next (and its logprobs into next_lp when they are on). */
 static int gen_forward(GenState *g, const int32_t *ids, int n, GenLogits want, int32_t *next,
                        LlmError *err) {
-    int want_all = want == GEN_LOGITS_ALL;
-    int host = want == GEN_LOGITS_LAST && gen_host_sampling(g);
+    int want_all = want == GEN_LOGITS_ALL || want == GEN_LOGITS_ALL_LAST;
+    int sample = want == GEN_LOGITS_LAST || want == GEN_LOGITS_ALL_LAST;
     for (int i = 0; i < n; i++) {
         g->tokens[i] = ids[i];
         g->positions[i] = g->n_past + i;
         g->logit_rows[i] = want_all ? i : n - 1;
     }
-    int n_logits = want_all ? n : want == GEN_LOGITS_LAST ? 1 : 0;
+    int n_logits = want_all ? n : sample ? 1 : 0;
     LlmBatch b = {
         .n_tokens = n, .tokens = g->tokens, .positions = g->positions,
         .seq_index = g->seq_index, .n_seqs = 1,
         .block_tables = kv_seq_block_table(&g->s->kv, g->seq),
         .n_logits = n_logits, .logit_rows = g->logit_rows,
-        .logits = want_all || host ? g->logits : NULL,
+        .logits = want_all ? g->logits : NULL,
     };
-    LlmSampleRow rows[1];
-    int32_t sampled[1] = {0};
-    int sample = n_logits > 0 && !want_all && !host;
-    if (sample) sampler_next_row(&g->sampler, &rows[0]);
-    if (session_step(g->s, &b, sample ? rows : NULL, sampled, err) != LLM_OK) return LLM_ERR;
+    LlmStepSample in;
+    if (sample) in = gen_sample_input(g, n_logits);
+    if (session_step(g->s, &b, sample ? &in : NULL, err) != LLM_OK) return LLM_ERR;
     g->n_past += n;
-    if (sample) *next = sampled[0];
-    if (host) *next = sampler_sample(&g->sampler, g->logits, &g->next_lp);
+    if (!sample) return LLM_OK;
+    *next = g->ids[n_logits - 1];
+    if (g->rows[n_logits - 1].logprobs) g->next_lp = g->lps[n_logits - 1];
     return LLM_OK;
 }
 
@@ -166,13 +178,11 @@ int gen_prefill(GenState *g, const int32_t *ids, int n, int32_t *first, LlmError
     int chunk = g->s->prog->max_tokens;
     for (int at = 0; at < n; at += chunk) {
         int len = n - at < chunk ? n - at : chunk;
-        int dump = g->dump != NULL;
-        GenLogits want = dump ? GEN_LOGITS_ALL : at + len == n ? GEN_LOGITS_LAST : GEN_LOGITS_NONE;
+        int dump = g->dump != NULL, last = at + len == n;
+        GenLogits want = dump ? (last ? GEN_LOGITS_ALL_LAST : GEN_LOGITS_ALL)
+                              : (last ? GEN_LOGITS_LAST : GEN_LOGITS_NONE);
         if (gen_forward(g, ids + at, len, want, first, err) != LLM_OK) return LLM_ERR;
         if (dump && gen_dump_rows(g, len, err) != LLM_OK) return LLM_ERR;
-        if (dump && at + len == n)
-            *first = sampler_sample(&g->sampler, g->logits + (size_t)(len - 1) * (size_t)g->s->prog->vocab_size,
-                                    &g->next_lp);
     }
     return LLM_OK;
 }

@@ -11,11 +11,10 @@
  * sequence to it; it returns the first sampled token), gen_decode,
  * gen_flush; finally gen_state_free.
  *
- * Where the token is picked: requests without penalties or logprobs are
- * sampled by the engine (on the device for the cuda target); the others
- * get their logits row on the host and are sampled there by the same rule
- * (sampler.h), because the engines' step does not take a penalty table or
- * return logprobs yet (gpu_sample does; the engine has to pass them).
+ * Where the token is picked: always inside the engine's step (on the
+ * device for the cuda target), with the request's full sampling row, its
+ * penalty table (the Sampler's list) and, with --logprobs, its logprobs;
+ * logits come to the host only for --dump-logits.
  */
 #ifndef LLMCC_CLI_GEN_H
 #define LLMCC_CLI_GEN_H
@@ -38,11 +37,13 @@ typedef enum GenStop {
     GEN_STOP_ERROR       /* the engine failed (device error; message printed) */
 } GenStop;
 
-/* Which logits rows a forward step produces. */
+/* Which logits rows a forward step produces, and whether the token after
+ * its last one is sampled. */
 typedef enum GenLogits {
-    GEN_LOGITS_NONE = 0, /* a prefill chunk before the last */
-    GEN_LOGITS_LAST,     /* the last token of the step */
-    GEN_LOGITS_ALL       /* every token (--dump-logits) */
+    GEN_LOGITS_NONE = 0, /* a prefill chunk before the last: nothing */
+    GEN_LOGITS_LAST,     /* the last token's row, sampled by the engine */
+    GEN_LOGITS_ALL,      /* every token's row to the host (--dump-logits), nothing sampled */
+    GEN_LOGITS_ALL_LAST  /* every token's row to the host, and the last one sampled */
 } GenLogits;
 
 typedef struct GenState {
@@ -55,7 +56,10 @@ typedef struct GenState {
     int32_t *positions;   /* [max_tokens] */
     int32_t *seq_index;   /* [max_tokens], all 0 (one block-table row) */
     int32_t *logit_rows;  /* [max_tokens] */
-    float *logits;        /* [max_tokens or 1][vocab] */
+    float *logits;        /* [max_tokens][vocab] host logits (--dump-logits), else NULL */
+    LlmSampleRow *rows;   /* [max_tokens or 1] a step's sampling rows (only the last samples) */
+    int32_t *ids;         /* [max_tokens or 1] the engine's sampled ids */
+    LlmTokenLogprobs *lps; /* [max_tokens or 1] the engine's logprobs (the last row's is used) */
     FILE *dump;           /* --dump-logits file, or NULL */
     TokDecoder *dec;      /* streaming detokenizer, NULL before gen_reset_decoder */
     Sampler sampler;

@@ -122,7 +122,6 @@ void session_close(CliSession *s) {
     memset(s, 0, sizeof *s);
 }
 
-int session_step(CliSession *s, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
-                 LlmError *err) {
-    return engine_step_kv(s->prog->engine, s->engine, &s->kv, b, rows, sampled, err);
+int session_step(CliSession *s, const LlmBatch *b, const LlmStepSample *sample, LlmError *err) {
+    return engine_step_kv(s->prog->engine, s->engine, &s->kv, b, sample, err);
 }

@@ -42,10 +42,10 @@ typedef struct CliSession {
 int session_open(CliSession *s, const LlmProgram *prog, const SessionOptions *opt, LlmError *err);
 void session_close(CliSession *s);
 
-/* One forward step through the engine (see engine.h for rows/sampled),
- * after the KV block copies that copy-on-write queued (runtime/kv). */
-int session_step(CliSession *s, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
-                 LlmError *err);
+/* One forward step through the engine (see engine.h for what sample
+ * holds; NULL samples nothing), after the KV block copies that
+ * copy-on-write queued (runtime/kv). */
+int session_step(CliSession *s, const LlmBatch *b, const LlmStepSample *sample, LlmError *err);
 
 /* Checks the program's own fields (ABI, shapes) before any use. */
 int session_check_program(const LlmProgram *prog, LlmError *err);

@@ -8,6 +8,14 @@
  * engine (CLI, scheduler, server) is target-agnostic: it manages block
  * tables (runtime/kv), builds LlmBatch, and asks for logits on the host
  * and/or one sampled token per logits row.
+ *
+ * Sampling happens inside the step, on both targets, with every option of
+ * the rule (sample/sampler.h): the caller hands over one LlmSampleRow per
+ * logits row and the step's penalty table, and gets the ids and, for the
+ * rows that ask, logprobs back (LlmStepSample). The cpu engine runs the
+ * host sampler on its logits; the cuda engine runs gpu_sample on the
+ * device, so only ids and logprobs cross to the host. No caller samples
+ * from host logits.
  */
 #ifndef LLMCC_ENGINE_ENGINE_H
 #define LLMCC_ENGINE_ENGINE_H
@@ -32,6 +40,29 @@ typedef struct LlmEngineConfig {
     int device;    /* cuda: device ordinal */
 } LlmEngineConfig;
 
+/* What one step samples: a request per logits row, the step's penalty
+ * table, and where the results go.
+ *
+ * The penalty table is every row's list (the distinct prompt and output
+ * tokens of its request with their generated counts, sample_row.h)
+ * concatenated in any order: row i's list is counts[rows[i].counts_offset
+ * .. + rows[i].n_counts). A caller batching requests copies each
+ * request's Sampler table (sampler.h) in and sets counts_offset; a row
+ * with no penalty has n_counts 0. The step checks the layout before it
+ * runs (engine_sample_check, engine_sample.h): a list outside the table,
+ * longer than the vocabulary or holding an id outside it, top_logprobs
+ * outside 0..LLM_LOGPROBS_MAX, or a logprobs row with no logprobs output
+ * is an error naming the row. Ids within one list must be distinct (the
+ * Sampler guarantees it; not checked). */
+typedef struct LlmStepSample {
+    const LlmSampleRow *rows;    /* [n_logits] one request per logits row */
+    const LlmTokenCount *counts; /* [n_counts] the penalty table; NULL when n_counts is 0 */
+    int n_counts;                /* entries of counts (the sum of the rows' n_counts or more) */
+    int32_t *ids;                /* [n_logits] out: the token sampled for each row */
+    LlmTokenLogprobs *logprobs;  /* [n_logits] out: entry i set when rows[i].logprobs is 1,
+                                    the others untouched; NULL only when no row asks */
+} LlmStepSample;
+
 typedef struct LlmEngineOps {
     const char *target; /* "cpu" or "cuda" */
     /* Loads weights (the payload's weight section, host memory) where the
@@ -45,11 +76,14 @@ typedef struct LlmEngineOps {
     /* Allocates K and V storage for n_blocks blocks (once). */
     int (*alloc_kv)(LlmEngine *e, int n_blocks, LlmError *err);
     /* One forward step over b. Then, if b->logits != NULL, the logits rows
-     * are copied there ([n_logits][vocab] float32, host); if rows != NULL,
-     * one token per logits row is sampled into sampled[n_logits]. Errors
-     * only for device failures. */
-    int (*step)(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
-                LlmError *err);
+     * are copied there ([n_logits][vocab] float32, host); if sample !=
+     * NULL, one token per logits row is sampled by sample->rows[i] with
+     * the penalty table, into sample->ids, and the rows with logprobs 1
+     * fill sample->logprobs (the rule: sample/sampler.h; both engines give
+     * the host sampler's tokens, the cuda one up to the float rounding
+     * gpu/gpu_sample.h describes). Errors: a malformed sampling input
+     * (checked before anything runs), device failures. */
+    int (*step)(LlmEngine *e, const LlmBatch *b, const LlmStepSample *sample, LlmError *err);
     /* One line naming the device (for info and bench). */
     void (*describe)(const LlmEngine *e, char *buf, size_t cap);
     /* Copy bandwidth of the device's memory measured now: bytes read plus

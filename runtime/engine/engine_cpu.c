@@ -4,7 +4,10 @@
  *
  * The step always computes logits into its own buffer when a caller wants
  * logits or tokens, then copies and/or samples; the generated forward()
- * never sees the caller's buffers. */
+ * never sees the caller's buffers. Sampling is the host sampler itself
+ * (sampler_pick) on each row with the step's penalty table and logprobs
+ * output, so the cpu engine is the reference the device sampler is
+ * checked against. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/engine_sample.h"
 #include "kv/kv_cache.h"
 #include "sample/sampler.h"
 
@@ -77,10 +81,11 @@ static int cpu_alloc_kv(LlmEngine *e, int n_blocks, LlmError *err) {
     return LLM_OK;
 }
 
-static int cpu_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, int32_t *sampled,
+static int cpu_step(LlmEngine *e, const LlmBatch *b, const LlmStepSample *sample,
                     LlmError *err) {
-    (void)err;
     const LlmProgram *p = e->prog;
+    if (sample != NULL && engine_sample_check(sample, b->n_logits, p->vocab_size, err) != LLM_OK)
+        return LLM_ERR;
     LlmBatch inner = *b;
     inner.logits = e->logits;
     LlmForwardCtx ctx = {.weights = e->weights, .arena = e->arena,
@@ -88,10 +93,12 @@ static int cpu_step(LlmEngine *e, const LlmBatch *b, const LlmSampleRow *rows, i
     p->forward(&ctx, &inner);
     size_t row = (size_t)p->vocab_size;
     if (b->logits != NULL) memcpy(b->logits, e->logits, (size_t)b->n_logits * row * sizeof(float));
-    if (rows != NULL)
-        for (int i = 0; i < b->n_logits; i++)
-            sampled[i] = sampler_pick(&rows[i], NULL, e->logits + (size_t)i * row, p->vocab_size,
-                                      e->cands, NULL);
+    if (sample == NULL) return LLM_OK;
+    for (int i = 0; i < b->n_logits; i++) {
+        LlmTokenLogprobs *lp = sample->logprobs != NULL ? &sample->logprobs[i] : NULL;
+        sample->ids[i] = sampler_pick(&sample->rows[i], sample->counts,
+                                      e->logits + (size_t)i * row, p->vocab_size, e->cands, lp);
+    }
     return LLM_OK;
 }
 

@@ -15,7 +15,7 @@ static int run_kv_copies(const LlmEngineOps *ops, LlmEngine *e, KvCache *kv, Llm
 }
 
 int engine_step_kv(const LlmEngineOps *ops, LlmEngine *e, KvCache *kv, const LlmBatch *b,
-                   const LlmSampleRow *rows, int32_t *sampled, LlmError *err) {
+                   const LlmStepSample *sample, LlmError *err) {
     if (run_kv_copies(ops, e, kv, err) != LLM_OK) return LLM_ERR;
-    return ops->step(e, b, rows, sampled, err);
+    return ops->step(e, b, sample, err);
 }

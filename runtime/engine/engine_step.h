@@ -15,9 +15,9 @@
 #include "kv/kv_cache.h"
 
 /* Runs kv's pending copies through ops->copy_blocks (an error naming the
- * engine when it has none), marks them done, then ops->step(b, rows,
- * sampled) as engine.h describes. */
+ * engine when it has none), marks them done, then ops->step(b, sample)
+ * as engine.h describes (sample NULL: nothing is sampled). */
 int engine_step_kv(const LlmEngineOps *ops, LlmEngine *e, KvCache *kv, const LlmBatch *b,
-                   const LlmSampleRow *rows, int32_t *sampled, LlmError *err);
+                   const LlmStepSample *sample, LlmError *err);
 
 #endif

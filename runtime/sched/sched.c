@@ -77,7 +77,7 @@ int sched_create(const SchedBackend *be, const SchedConfig *cfg, Sched **out, Ll
     s->sampled = llm_xcalloc(b, sizeof(int32_t));
     s->tables = llm_xcalloc((size_t)max_seqs * mb, sizeof(int32_t));
     s->rows = llm_xcalloc(b, sizeof(LlmSampleRow));
-    s->engine_rows = llm_xcalloc(b, sizeof(LlmSampleRow));
+    s->lps = llm_xcalloc((size_t)max_seqs, sizeof(LlmTokenLogprobs));
     s->stamp = llm_xcalloc(nb, sizeof(uint32_t));
     s->fill = llm_xcalloc(nb, sizeof(int32_t));
     *out = s;
@@ -107,8 +107,8 @@ void sched_destroy(Sched *s) {
     free(s->sampled);
     free(s->tables);
     free(s->rows);
-    free(s->engine_rows);
-    free(s->logits);
+    free(s->lps);
+    free(s->counts);
     free(s->stamp);
     free(s->fill);
     free(s);

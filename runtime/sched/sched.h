@@ -34,7 +34,8 @@
  *     does not fit (no overtaking). While other sequences run, an admission
  *     leaves a watermark of free blocks (1% of the pool, at least 1) so
  *     that running sequences can grow.
- *  3. the engine runs the step (pending copy-on-write copies first); each
+ *  3. the engine runs the step (pending copy-on-write copies first) and
+ *     samples every logits row (see Sampling below); each
  *     sequence's full blocks are committed to the prefix cache
  *     (kv_seq_commit); sampled tokens are checked against the stop
  *     conditions; finished sequences release their blocks at once.
@@ -43,11 +44,12 @@
  * stream seeded with seed + sample index, and draws exactly one uniform
  * per sampled token (none when greedy), so a request gives the same tokens
  * whatever else runs, and sample j of a request with n > 1 gives the same
- * tokens as that request with n = 1 and seed + j. Rows without penalties
- * or logprobs are sampled by the engine (on the device on cuda); when any
- * row of a step has penalties or logprobs, the step's logits rows come to
- * the host and those rows are picked there by the same rule, because the
- * engines' step takes no penalty table and returns no logprobs yet.
+ * tokens as that request with n = 1 and seed + j. Every row is sampled
+ * inside the engine's step (on the device on cuda) with its full row: the
+ * step's penalty table is the planned sequences' Sampler lists, appended
+ * in plan order with each row's counts_offset moved to its own list, and
+ * logprobs come back with the ids (engine.h, LlmStepSample). The step's
+ * logits never come to the host.
  *
  * n > 1: the first sample prefills the prompt except its last token; then
  * kv_seq_fork gives the other samples the same blocks (slots for all n are

@@ -4,8 +4,9 @@
  *
  * Files: sched.c (create, submit and its checks, cancel, queries),
  * sched_queue.c (the running and waiting lists, slots, admission,
- * preemption, forks: the plan of a step), sched_step.c (the batch, the
- * engine call, sampling, commits, KV statistics), sched_output.c (a
+ * preemption, forks: the plan of a step), sched_step.c (the batch with
+ * its sampling rows and penalty table, the engine call, commits, KV
+ * statistics), sched_output.c (a
  * sampled token: stop conditions, text, events, finishing).
  *
  * Invariants: a sequence is in exactly one of: the running list (it holds
@@ -89,9 +90,10 @@ struct Sched {
     int n_plan;
     int32_t *tokens, *positions, *seq_index, *logit_rows, *sampled; /* [budget] */
     int32_t *tables;      /* [max_seqs][max_blocks_per_seq] block tables of the plan */
-    LlmSampleRow *rows;   /* [budget] full rows (host picks) */
-    LlmSampleRow *engine_rows; /* [budget] rows as the engine gets them */
-    float *logits;        /* [budget][vocab] host logits, allocated on first need */
+    LlmSampleRow *rows;   /* [budget] the step's sampling rows, one per logits row */
+    LlmTokenLogprobs *lps; /* [max_seqs] the step's logprobs (a sequence has <= 1 logits row) */
+    LlmTokenCount *counts; /* [cap_counts] the step's penalty table: the rows' Sampler lists */
+    int cap_counts;       /* entries allocated in counts (grown as a step needs) */
     uint32_t *stamp;      /* [n_blocks] KV statistics: last step that counted the block */
     int32_t *fill;        /* [n_blocks] live slots of the block this step */
     uint32_t step_stamp;

@@ -1,13 +1,17 @@
-/* sched_step.c - one step: the plan (sched_queue.c) becomes an LlmBatch,
- * the engine runs it (copy-on-write copies first), the sequences advance,
- * their full blocks are committed, and the sampled tokens go to
- * sched_output.c.
+/* sched_step.c - one step: the plan (sched_queue.c) becomes an LlmBatch
+ * with its sampling input, the engine runs it (copy-on-write copies
+ * first) and samples every logits row, the sequences advance, their full
+ * blocks are committed, and the sampled tokens go to sched_output.c.
  *
  * Batch layout: the planned sequences in plan order, each one's chunk
  * contiguous and in position order; block-table row r of the batch is
  * the r-th planned sequence's table (copied, so the engine sees only the
  * rows it needs). A chunk that reaches the end of its sequence's tokens
- * gets one logits row (its last token) and one LlmSampleRow.
+ * gets one logits row (its last token) and one LlmSampleRow, its
+ * Sampler's next row; that Sampler's penalty table (empty without
+ * penalties) is appended to the step's table and the row's counts_offset
+ * moved to it. The engine samples every row, penalties and logprobs
+ * included; nothing is picked on the host.
  *
  * KV statistics after each step: the blocks in use and how many of their
  * token slots hold K/V of a running sequence (a block shared by several
@@ -19,30 +23,29 @@
 
 #include "engine/engine_step.h"
 
-/* 1 when q's tokens are picked on the host (penalties or logprobs). */
-static int seq_host_sampling(const SchedSeq *q) {
-    return sampler_has_penalties(&q->sampler) || q->sampler.params.logprobs >= 0;
+/* Logits row k of the step samples for q: its Sampler's next row, with
+ * its penalty list appended to the step's table at *n_counts. */
+static void add_sample_row(Sched *s, SchedSeq *q, int k, int *n_counts) {
+    Sampler *sp = &q->sampler;
+    sampler_next_row(sp, &s->rows[k]);
+    int need = *n_counts + sp->n_counts;
+    if (need > s->cap_counts) {
+        s->cap_counts = need > 2 * s->cap_counts ? need : 2 * s->cap_counts;
+        s->counts = llm_xrealloc(s->counts, sizeof(LlmTokenCount) * (size_t)s->cap_counts);
+    }
+    if (sp->n_counts > 0)
+        memcpy(s->counts + *n_counts, sp->counts, sizeof(LlmTokenCount) * (size_t)sp->n_counts);
+    s->rows[k].counts_offset = *n_counts;
+    *n_counts = need;
 }
 
-/* The sample row of q's logits row k: the full row for a host pick, a
- * plain one (no penalty table, no logprobs) for the engine. 1 if host. */
-static int add_sample_row(Sched *s, SchedSeq *q, int k) {
-    sampler_next_row(&q->sampler, &s->rows[k]);
-    s->engine_rows[k] = s->rows[k];
-    if (!seq_host_sampling(q)) return 0;
-    s->engine_rows[k].n_counts = 0;
-    s->engine_rows[k].logprobs = 0;
-    s->engine_rows[k].top_logprobs = 0;
-    return 1;
-}
-
-/* Fills the batch arrays from the plan; *n_logits rows, *host when some
- * row is picked on the host. Returns the token count. */
-static int build_batch(Sched *s, int *n_logits, int *host) {
+/* Fills the batch arrays and the sampling rows from the plan; *n_logits
+ * rows, *n_counts entries of the penalty table. Returns the token count. */
+static int build_batch(Sched *s, int *n_logits, int *n_counts) {
     const KvCache *kv = s->be.kv;
     size_t mb = (size_t)s->be.prog->max_blocks_per_seq;
     int t = 0, k = 0;
-    *host = 0;
+    *n_counts = 0;
     for (int r = 0; r < s->n_plan; r++) {
         SchedSeq *q = s->plan[r];
         memcpy(s->tables + (size_t)r * mb, kv_seq_block_table(kv, q->slot), sizeof(int32_t) * mb);
@@ -55,7 +58,7 @@ static int build_batch(Sched *s, int *n_logits, int *host) {
         if (q->n_computed + q->chunk == q->n_tokens) {
             q->row = k;
             s->logit_rows[k] = t - 1;
-            *host |= add_sample_row(s, q, k);
+            add_sample_row(s, q, k, n_counts);
             k++;
         }
     }
@@ -100,8 +103,9 @@ static void note_kv_use(Sched *s) {
 }
 
 /* Advances the planned sequences, commits their full blocks, then hands
- * each sampled token over (which may finish and release a sequence). */
-static void apply_step(Sched *s, int host) {
+ * each sampled token (and its logprobs, when asked) over, which may
+ * finish and release a sequence. */
+static void apply_step(Sched *s) {
     KvCache *kv = s->be.kv;
     for (int r = 0; r < s->n_plan; r++) {
         SchedSeq *q = s->plan[r];
@@ -109,45 +113,35 @@ static void apply_step(Sched *s, int host) {
         kv_seq_commit(kv, q->slot, q->tokens, q->n_computed);
     }
     note_kv_use(s);
-    size_t vocab = (size_t)s->vocab;
     for (int r = 0; r < s->n_plan; r++) {
         SchedSeq *q = s->plan[r];
         if (q->row < 0) continue;
-        int32_t id = s->sampled[q->row];
-        LlmTokenLogprobs lp;
-        memset(&lp, 0, sizeof lp);
-        LlmTokenLogprobs *want_lp = q->sampler.params.logprobs >= 0 ? &lp : NULL;
-        if (host && seq_host_sampling(q))
-            id = sampler_pick(&s->rows[q->row], q->sampler.counts,
-                              s->logits + (size_t)q->row * vocab, s->vocab, q->sampler.cands,
-                              want_lp);
-        sched_seq_take(s, q, id, want_lp);
+        const LlmTokenLogprobs *lp = s->rows[q->row].logprobs ? &s->lps[q->row] : NULL;
+        sched_seq_take(s, q, s->sampled[q->row], lp);
     }
 }
 
-static int run_engine(Sched *s, int n_tokens, int n_logits, int host, LlmError *err) {
+static int run_engine(Sched *s, int n_tokens, int n_logits, int n_counts, LlmError *err) {
     const LlmProgram *p = s->be.prog;
-    if (host && s->logits == NULL)
-        s->logits = llm_xmalloc(sizeof(float) * (size_t)s->budget * (size_t)p->vocab_size);
     LlmBatch b = {.n_tokens = n_tokens, .tokens = s->tokens, .positions = s->positions,
                   .seq_index = s->seq_index, .n_seqs = s->n_plan, .block_tables = s->tables,
-                  .n_logits = n_logits, .logit_rows = s->logit_rows,
-                  .logits = host ? s->logits : NULL};
-    return engine_step_kv(p->engine, s->be.engine, s->be.kv, &b,
-                          n_logits > 0 ? s->engine_rows : NULL, s->sampled, err);
+                  .n_logits = n_logits, .logit_rows = s->logit_rows, .logits = NULL};
+    LlmStepSample in = {.rows = s->rows, .counts = n_counts > 0 ? s->counts : NULL,
+                        .n_counts = n_counts, .ids = s->sampled, .logprobs = s->lps};
+    return engine_step_kv(p->engine, s->be.engine, s->be.kv, &b, n_logits > 0 ? &in : NULL, err);
 }
 
 int sched_step(Sched *s, LlmError *err) {
     sched_plan(s);
     if (s->n_plan == 0 && sched_busy(s)) sched_plan(s); /* a fork became ready */
     if (s->n_plan == 0) return LLM_OK;
-    int n_logits = 0, host = 0;
-    int n_tokens = build_batch(s, &n_logits, &host);
-    if (run_engine(s, n_tokens, n_logits, host, err) != LLM_OK) return LLM_ERR;
+    int n_logits = 0, n_counts = 0;
+    int n_tokens = build_batch(s, &n_logits, &n_counts);
+    if (run_engine(s, n_tokens, n_logits, n_counts, err) != LLM_OK) return LLM_ERR;
     s->stats.steps++;
     s->stats.batch_tokens += n_tokens;
     s->stats.sampled_tokens += n_logits;
     if (s->n_running > s->stats.peak_running) s->stats.peak_running = s->n_running;
-    apply_step(s, host);
+    apply_step(s);
     return LLM_OK;
 }

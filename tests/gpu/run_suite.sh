@@ -13,6 +13,8 @@
 #   bench SHAPE    bench only (model in /tmp/rand-SHAPE from a random stage)
 #   pdl SHAPE      bench the model in /tmp/rand-SHAPE with --pdl off, wait, early
 #   tinypdl        TinyStories cuda (f32, --pdl wait and early) vs cpu
+#   sched          the scheduler on cuda (tests/gpu/sched_targets.sh, TinyStories):
+#                  every sampling option on the device, against the cpu build
 #   neartie MODEL  cuda bf16 build vs cuda f32 build (tests/e2e/near_tie.py):
 #                  logits within the bf16 error, greedy equal until a near-tie;
 #                  with --hf when MODEL is a Hugging Face folder
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
           rm -f "$d-$m.exe"; done ;;
   tinypdl) for m in wait early; do stage "tiny f32 --pdl $m"
           CUDA_FLAGS="--pdl $m" bash tests/gpu/compare_targets.sh tests/fixtures/models/tinystories-656k f32 200; result $? "tiny pdl $m"; done ;;
+  sched) stage sched; bash tests/gpu/sched_targets.sh; result $? sched ;;
   speed) shift; s=$1; d=/tmp/rand-$s; stage "speed $s"
         [ -f "$d/config.json" ] || python3 tests/gpu/make_random_model.py --shape "$s" --out "$d" 2>&1 | tail -1
         $LLMCC compile "$d" -o "$d.exe" --target cuda --dtype bf16 2>&1 | tail -1

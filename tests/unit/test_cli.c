@@ -308,7 +308,7 @@ static void test_generate_text(void **state) {
     expect_in(r.log, "generated tokens: 5");
 }
 
-/* Penalties through the CLI (sampled on the host), on the ladder logits. */
+/* Penalties through the CLI (sampled in the engine's step), on the ladder logits. */
 static void test_generate_penalties(void **state) {
     (void)state;
     LlmProgram p = fake_program();

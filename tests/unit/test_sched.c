@@ -101,7 +101,7 @@ enum { N_MIX = 14 };
 static int32_t mix_prompts[N_MIX][CTX];
 
 /* Request i of the mix: prompt lengths 1..41, greedy and seeded, top-k /
- * top-p / min-p, penalties and logprobs (host picks), n = 3, stop ids. */
+ * top-p / min-p, penalties and logprobs (in the engine's step), n = 3, stop ids. */
 static SchedRequest mix_request(int i) {
     SchedRequest q = {0};
     int len = 1 + (i * 7) % 41;
