@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/http_url.h"
 #include "sample/sampler.h"
 #include "tok/chat_template.h"
 
@@ -408,6 +409,8 @@ static int args_check_bench_http(const CliArgs *a, LlmError *err) {
                               "with --url");
         return LLM_OK;
     }
+    HttpUrl url;
+    if (http_url_parse(a->url, &url, err) != LLM_OK) return LLM_ERR;
     if (a->has_batch1_flag || a->max_seqs || a->max_batch_tokens)
         return llm_errorf(err, "bench --url: --prompt-len, --gen-len, --batch, --runs, --max-seqs "
                           "and --max-batch-tokens are for the in-process benches");

@@ -196,6 +196,15 @@ class Handler(BaseHTTPRequestHandler):
         self.chunk(b"")
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a client that hangs up mid-stream (the bench cancelling a
+        # malformed one) is expected here
+        pass
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -214,8 +223,7 @@ def main():
     p.add_argument("--plain-json", action="store_true")
     p.add_argument("--log")
     ARGS = p.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", ARGS.port), Handler)
     tmp = ARGS.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(server.server_address[1]))
