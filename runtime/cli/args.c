@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/http_url.h"
 #include "sample/sampler.h"
 #include "tok/chat_template.h"
 
@@ -50,7 +51,7 @@ static const CliOption CLI_OPTIONS[] = {
     {"--temperature", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(temperature), AT(has_temperature), 0, 0, 0},
     {"--top-k", NULL, CLI_OPT_INT, CLI_IN_GEN_CHAT, AT(top_k), AT(has_top_k), 0, INT_MAX, 0},
     {"--top-p", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(top_p), AT(has_top_p), 0, 0, 0},
-    {"--seed", NULL, CLI_OPT_U64, CLI_IN_GEN_CHAT, AT(seed), AT(has_seed), 0, 0, 0},
+    {"--seed", NULL, CLI_OPT_U64, CLI_IN_GEN_CHAT | CLI_IN_BENCH, AT(seed), AT(has_seed), 0, 0, 0},
     {"--min-p", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(min_p), AT(has_min_p), 0, 0, 0},
     {"--repeat-penalty", NULL, CLI_OPT_FLOAT, CLI_IN_GEN_CHAT, AT(repeat_penalty),
      AT(has_repeat_penalty), 0, 0, 0},
@@ -87,6 +88,14 @@ static const CliOption CLI_OPTIONS[] = {
     {"--gen-len", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(gen_len), AT(has_batch1_flag), 1, INT_MAX, 0},
     {"--batch", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(batch), AT(has_batch1_flag), 1, 1, 0},
     {"--runs", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(runs), AT(has_batch1_flag), 1, 1000, 0},
+    {"--url", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(url), NO_MARK, 0, 0, 0},
+    {"--api-key", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(api_key), NO_MARK, 0, 0, 0},
+    {"--endpoint", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(endpoint), NO_MARK, 0, 0, 0},
+    {"--model", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(model), NO_MARK, 0, 0, 0},
+    {"--request-rate", NULL, CLI_OPT_FLOAT, CLI_IN_BENCH, AT(request_rate), AT(has_request_rate), 0, 0, 0},
+    {"--input-len-range", NULL, CLI_OPT_FLOAT, CLI_IN_BENCH, AT(input_len_range), AT(has_len_range), 0, 0, 0},
+    {"--output-len-range", NULL, CLI_OPT_FLOAT, CLI_IN_BENCH, AT(output_len_range), AT(has_len_range), 0, 0, 0},
+    {"--timeout", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(timeout_s), AT(has_timeout), 1, 86400, 0},
 };
 
 void cli_print_usage(FILE *f, const char *prog_name) {
@@ -153,6 +162,18 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "  --output-len O         generated tokens per request, EOS ignored (default 64)\n"
             "  --json FILE            also write the serving results as JSON\n"
             "  (and --max-seqs, --max-batch-tokens as for generate --input)\n"
+            "bench --url options (load a running OpenAI-compatible server over HTTP;\n"
+            "  --requests, --concurrency, --input-len, --output-len, --json as above):\n"
+            "  --url URL              http://HOST:PORT[/PATH] of the server\n"
+            "  --endpoint E           completions (default) or chat\n"
+            "  --api-key KEY          sent as Authorization: Bearer KEY\n"
+            "  --model NAME           the requests' model field (default: none sent)\n"
+            "  --request-rate R       Poisson arrivals, R requests/s (--concurrency caps\n"
+            "                         the requests in flight)\n"
+            "  --input-len-range F    prompt lengths uniform in [I(1-F), I(1+F)], F in [0, 1)\n"
+            "  --output-len-range F   output lengths uniform in [O(1-F), O(1+F)]\n"
+            "  --seed S               lengths, arrivals and prompts (default 0)\n"
+            "  --timeout S            fail a request after S s without data (default 600)\n"
             "chat options (and -n per reply and every sampling, stop and logprobs option):\n"
             "  --system TEXT          system message (default: the template's own,\n"
             "                         if it has one)\n"
@@ -313,6 +334,7 @@ static void args_defaults(CliArgs *a) {
     a->output_len = 64;
     a->n_predict = 128;
     a->top_p = 1.0f;
+    a->timeout_s = 600;
 }
 
 void cli_apply_sampling_flags(const CliArgs *a, SamplerParams *p) {
@@ -372,7 +394,38 @@ static int args_check_generate(const CliArgs *a, LlmError *err) {
 
 int cli_bench_serving(const CliArgs *a) {
     return a->has_concurrency || a->has_requests || a->has_input_len || a->has_output_len ||
-           a->bench_json != NULL;
+           a->bench_json != NULL || a->url != NULL;
+}
+
+int cli_bench_http(const CliArgs *a) { return a->command == CLI_CMD_BENCH && a->url != NULL; }
+
+/* bench --url: its own flags' values, and no flags of the in-process loads. */
+static int args_check_bench_http(const CliArgs *a, LlmError *err) {
+    if (a->url == NULL) {
+        if (a->api_key || a->endpoint || a->model || a->has_request_rate || a->has_len_range ||
+            a->has_timeout || a->has_seed)
+            return llm_errorf(err, "bench: --api-key, --endpoint, --model, --request-rate, "
+                              "--input-len-range, --output-len-range, --timeout and --seed go "
+                              "with --url");
+        return LLM_OK;
+    }
+    HttpUrl url;
+    if (http_url_parse(a->url, &url, err) != LLM_OK) return LLM_ERR;
+    if (a->has_batch1_flag || a->max_seqs || a->max_batch_tokens)
+        return llm_errorf(err, "bench --url: --prompt-len, --gen-len, --batch, --runs, --max-seqs "
+                          "and --max-batch-tokens are for the in-process benches");
+    if (a->endpoint != NULL && strcmp(a->endpoint, "completions") != 0 &&
+        strcmp(a->endpoint, "chat") != 0)
+        return llm_errorf(err, "--endpoint %s: expected completions or chat", a->endpoint);
+    if (a->has_request_rate && !(a->request_rate > 0.0f && a->request_rate <= 1e6f))
+        return llm_errorf(err, "--request-rate %g: must be in (0, 1e6] requests/s",
+                          (double)a->request_rate);
+    if (!(a->input_len_range >= 0.0f && a->input_len_range < 1.0f))
+        return llm_errorf(err, "--input-len-range %g: must be in [0, 1)", (double)a->input_len_range);
+    if (!(a->output_len_range >= 0.0f && a->output_len_range < 1.0f))
+        return llm_errorf(err, "--output-len-range %g: must be in [0, 1)",
+                          (double)a->output_len_range);
+    return LLM_OK;
 }
 
 /* The batch-1 bench and the serving load take different flags. */
@@ -384,7 +437,7 @@ static int args_check_bench(const CliArgs *a, LlmError *err) {
     if (!cli_bench_serving(a) && (a->max_seqs || a->max_batch_tokens))
         return llm_errorf(err, "bench: --max-seqs and --max-batch-tokens go with the serving "
                           "load (--concurrency, --requests, --input-len, --output-len)");
-    return LLM_OK;
+    return args_check_bench_http(a, err);
 }
 
 int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err) {

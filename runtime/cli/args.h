@@ -81,11 +81,26 @@ typedef struct CliArgs {
     int batch;               /* bench --batch, default 1 */
     int runs;                /* bench --runs, default 3 */
     int has_batch1_flag;     /* 1 when --prompt-len, --gen-len, --batch or --runs was given */
+    const char *url;         /* bench --url http://HOST:PORT: load an HTTP server, NULL = in process */
+    const char *api_key;     /* bench --api-key KEY, NULL when absent */
+    const char *endpoint;    /* bench --endpoint completions|chat, NULL = completions */
+    const char *model;       /* bench --model NAME: the requests' "model" field, NULL = none */
+    float request_rate;      /* bench --request-rate, requests/s, valid when has_request_rate */
+    int has_request_rate;
+    float input_len_range;   /* bench --input-len-range F in [0, 1) (default 0) */
+    float output_len_range;  /* bench --output-len-range F in [0, 1) (default 0) */
+    int has_len_range;       /* 1 when either range was given */
+    int timeout_s;           /* bench --timeout, seconds without a byte (default 600) */
+    int has_timeout;
 } CliArgs;
 
 /* 1 when bench runs the serving load (any of --concurrency, --requests,
- * --input-len, --output-len, --json), 0 for the batch-1 bench. */
+ * --input-len, --output-len, --json, --url), 0 for the batch-1 bench. */
 int cli_bench_serving(const CliArgs *a);
+
+/* 1 when bench loads an HTTP server (--url): the session needs only the
+ * tokenizer. */
+int cli_bench_http(const CliArgs *a);
 
 /* Fills a with defaults, then parses argv[1..argc-1]. */
 int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err);

@@ -36,6 +36,7 @@ static int run_command(const CliArgs *a, const LlmProgram *prog, const char *pay
     SessionOptions opt = {.payload_path = payload_path, .n_threads = a->n_threads,
                           .kv_memory = a->kv_memory, .max_seqs = 1};
     session_sizes(a, prog, &opt);
+    if (cli_bench_http(a)) opt.parts = SESSION_PARTS_TOKENIZER;
     CliSession s;
     if (session_open(&s, prog, &opt, err) != LLM_OK) return LLM_ERR;
     int rc = a->command == CLI_CMD_GENERATE ? cmd_generate(&s, a, out, log, err)

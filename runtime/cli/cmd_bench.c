@@ -94,6 +94,7 @@ static void bench_report(CliSession *s, const CliArgs *a, double ttft, double de
 }
 
 int cmd_bench(CliSession *s, const CliArgs *a, FILE *out, LlmError *err) {
+    if (a->url != NULL) return cmd_bench_http(s, a, out, err);
     if (cli_bench_serving(a)) return cmd_bench_serve(s, a, out, err);
     const LlmProgram *p = s->prog;
     if (a->prompt_len + a->gen_len > p->max_context)

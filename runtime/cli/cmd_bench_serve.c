@@ -14,17 +14,17 @@
  * the whole run; time to first token (submission to the first token: the
  * queueing a busy server adds is part of it), inter-token latency (every
  * gap between consecutive tokens of a request) and end-to-end latency as
- * mean, p50, p90 and p99 (percentiles by linear interpolation between
- * ranks, as numpy's default); the peak of KV blocks in use, as blocks and
- * share of the pool, with the share of their token slots that held live
- * K/V at that step and on average over steps; preemptions and steps.
+ * mean, p50, p90 and p99 (cli/bench_stats.h, shared with `bench --url`);
+ * the peak of KV blocks in use, as blocks and share of the pool, with the
+ * share of their token slots that held live K/V at that step and on
+ * average over steps; preemptions and steps.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "cli/bench_stats.h"
 #include "cli/commands.h"
 #include "cli/gen.h"
 #include "sched/sched.h"
@@ -43,33 +43,6 @@ typedef struct ServeLoad {
     SchedId *finished;   /* [concurrency + 1] done in the last step, to release */
     int n_finished;
 } ServeLoad;
-
-typedef struct Summary {
-    double mean, p50, p90, p99;
-} Summary;
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double percentile(const double *sorted, long long n, double p) {
-    if (n == 0) return 0.0;
-    double pos = p / 100.0 * (double)(n - 1);
-    long long lo = (long long)floor(pos);
-    if (lo >= n - 1) return sorted[n - 1];
-    return sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (pos - (double)lo);
-}
-
-/* Sorts v [n] and summarises it in milliseconds. */
-static Summary summarize(double *v, long long n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    double sum = 0.0;
-    for (long long i = 0; i < n; i++) sum += v[i];
-    Summary s = {n ? 1e3 * sum / (double)n : 0.0, 1e3 * percentile(v, n, 50),
-                 1e3 * percentile(v, n, 90), 1e3 * percentile(v, n, 99)};
-    return s;
-}
 
 static int32_t bench_token(int request, int pos, int vocab) {
     uint64_t x = ((uint64_t)(uint32_t)request << 32 | (uint32_t)pos) + 0x9E3779B97F4A7C15ull;
@@ -137,14 +110,9 @@ static int run_load(ServeLoad *l, LlmError *err) {
     return rc;
 }
 
-static json_t *summary_json(Summary s) {
-    return json_pack("{s:f,s:f,s:f,s:f}", "mean", s.mean, "p50", s.p50, "p90", s.p90, "p99", s.p99);
-}
-
 typedef struct ServeReport {
     char device[256];
-    double seconds;
-    Summary ttft, itl, e2e;
+    BenchMetrics m;
     SchedStats st;
     int n_blocks, block_size, max_seqs, budget;
 } ServeReport;
@@ -159,17 +127,7 @@ static void print_report(const ServeLoad *l, const ServeReport *r, FILE *out) {
             "greedy, EOS ignored\n", l->requests, l->concurrency, l->input_len, l->output_len);
     fprintf(out, "scheduler              up to %d sequences, %d tokens per step, KV pool %d blocks "
             "of %d tokens\n", r->max_seqs, r->budget, r->n_blocks, r->block_size);
-    fprintf(out, "duration               %.3f s\n", r->seconds);
-    fprintf(out, "requests/s             %.3f\n", l->requests / r->seconds);
-    fprintf(out, "output tokens/s        %.1f\n", (double)l->out_tokens / r->seconds);
-    fprintf(out, "total tokens/s         %.1f (prompt + output)\n",
-            ((double)l->out_tokens + (double)l->requests * l->input_len) / r->seconds);
-    fprintf(out, "                       %10s %10s %10s %10s\n", "mean", "p50", "p90", "p99");
-    const Summary *sums[3] = {&r->ttft, &r->itl, &r->e2e};
-    const char *names[3] = {"TTFT (ms)", "inter-token (ms)", "end-to-end (ms)"};
-    for (int i = 0; i < 3; i++)
-        fprintf(out, "%-22s %10.3f %10.3f %10.3f %10.3f\n", names[i], sums[i]->mean, sums[i]->p50,
-                sums[i]->p90, sums[i]->p99);
+    bench_print_metrics(out, &r->m);
     fprintf(out, "KV cache peak          %d of %d blocks (%.1f%%), %.1f%% of their token slots live "
             "(mean over steps %.1f%%)\n", st->peak_used_blocks, r->n_blocks,
             pct(st->peak_used_blocks, r->n_blocks), pct((double)st->peak_live_tokens, peak_slots),
@@ -187,19 +145,17 @@ static int write_json(const ServeLoad *l, const ServeReport *r, const char *path
                            pct(st->peak_used_blocks, r->n_blocks), "peak_live_pct",
                            pct((double)st->peak_live_tokens, peak_slots), "mean_live_pct",
                            pct((double)st->sum_live_tokens, (double)st->sum_used_slots));
-    json_t *j = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:o,s:o,s:o,s:o,s:I,s:I}",
-                          "device", r->device, "requests", l->requests, "concurrency", l->concurrency,
+    json_t *j = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i}", "mode", "in-process", "device",
+                          r->device, "requests", l->requests, "concurrency", l->concurrency,
                           "input_len", l->input_len, "output_len", l->output_len, "max_seqs",
-                          r->max_seqs, "max_batch_tokens", r->budget, "duration_s", r->seconds,
-                          "requests_per_s", l->requests / r->seconds, "output_tokens_per_s",
-                          (double)l->out_tokens / r->seconds, "total_tokens_per_s",
-                          ((double)l->out_tokens + (double)l->requests * l->input_len) / r->seconds,
-                          "ttft_ms", summary_json(r->ttft), "itl_ms", summary_json(r->itl),
-                          "e2e_ms", summary_json(r->e2e), "kv", kv, "preemptions",
-                          (json_int_t)st->preemptions, "steps", (json_int_t)st->steps);
-    int rc = j != NULL && json_dump_file(j, path, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) == 0;
+                          r->max_seqs, "max_batch_tokens", r->budget);
+    bench_metrics_to_json(j, &r->m);
+    json_object_set_new(j, "kv", kv);
+    json_object_set_new(j, "preemptions", json_integer(st->preemptions));
+    json_object_set_new(j, "steps", json_integer(st->steps));
+    int rc = bench_write_json(j, path, err);
     json_decref(j);
-    return rc ? LLM_OK : llm_errorf(err, "--json %s: cannot write", path);
+    return rc;
 }
 
 static int check_load(const CliSession *s, const ServeLoad *l, LlmError *err) {
@@ -212,10 +168,11 @@ static int check_load(const CliSession *s, const ServeLoad *l, LlmError *err) {
 static void report(ServeLoad *l, const CliArgs *a, double seconds, ServeReport *r) {
     const LlmProgram *p = l->s->prog;
     p->engine->describe(l->s->engine, r->device, sizeof r->device);
-    r->seconds = seconds > 0 ? seconds : 1e-9;
-    r->ttft = summarize(l->ttft, l->done);
-    r->itl = summarize(l->itl, l->n_itl);
-    r->e2e = summarize(l->e2e, l->done);
+    r->m = (BenchMetrics){.seconds = seconds > 0 ? seconds : 1e-9, .completed = l->done,
+                          .input_tokens = (long long)l->done * l->input_len,
+                          .output_tokens = l->out_tokens, .ttft = bench_summarize(l->ttft, l->done),
+                          .itl = bench_summarize(l->itl, l->n_itl),
+                          .e2e = bench_summarize(l->e2e, l->done)};
     r->st = sched_stats(l->sched);
     r->n_blocks = l->s->kv.n_blocks;
     r->block_size = l->s->kv.shape.block_size;

@@ -22,6 +22,9 @@ int cmd_bench(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
 /* bench --concurrency ...: a serving load through the scheduler; see
  * cmd_bench_serve.c. */
 int cmd_bench_serve(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
+/* bench --url ...: a load against an OpenAI-compatible HTTP server; see
+ * cmd_bench_http.c. Needs only the session's tokenizer. */
+int cmd_bench_http(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
 
 /* Sampling parameters for a request: greedy, overridden by the manifest's
  * "generation" object (generation_config.json: temperature, top_k, top_p,

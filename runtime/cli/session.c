@@ -105,8 +105,9 @@ int session_open(CliSession *s, const LlmProgram *prog, const SessionOptions *op
     s->prog = prog;
     if (session_check_program(prog, err) != LLM_OK) return LLM_ERR;
     if (payload_open(&s->payload, opt->payload_path, err) != LLM_OK) return LLM_ERR;
-    if (check_weights(s, err) != LLM_OK || load_manifest(s, err) != LLM_OK ||
-        load_tokenizer(s, err) != LLM_OK || open_engine(s, opt, err) != LLM_OK) {
+    int all = opt->parts == SESSION_PARTS_ALL;
+    if ((all && check_weights(s, err) != LLM_OK) || load_manifest(s, err) != LLM_OK ||
+        load_tokenizer(s, err) != LLM_OK || (all && open_engine(s, opt, err) != LLM_OK)) {
         session_close(s);
         return LLM_ERR;
     }

@@ -22,12 +22,21 @@
 #include "kv/kv_cache.h"
 #include "tok/tok.h"
 
+/* What session_open builds: everything, or only the payload, manifest and
+ * tokenizer (a client of another process's model: `bench --url`; no
+ * engine, no weight check, no KV pool, so no device memory). */
+typedef enum SessionParts {
+    SESSION_PARTS_ALL = 0,
+    SESSION_PARTS_TOKENIZER
+} SessionParts;
+
 typedef struct SessionOptions {
     const char *payload_path; /* file holding the payload */
     int n_threads;            /* 0 = all online cores */
     KvBudget kv_memory;       /* KV budget: bytes, a fraction of free memory, or the
                                  default (one full-context sequence) */
     int max_seqs;             /* KV sequence slots */
+    SessionParts parts;       /* default: all */
 } SessionOptions;
 
 typedef struct CliSession {
@@ -35,7 +44,8 @@ typedef struct CliSession {
     Payload payload;        /* mapped model file */
     json_t *manifest;       /* parsed manifest object, NULL if the model has none */
     Tokenizer *tok;         /* from the payload's tokenizer section */
-    LlmEngine *engine;      /* the target's device half: weights, arena, KV storage */
+    LlmEngine *engine;      /* the target's device half: weights, arena, KV storage
+                               (NULL with SESSION_PARTS_TOKENIZER) */
     KvCache kv;             /* paged KV pool bookkeeping (block tables) */
 } CliSession;
 
