@@ -24,7 +24,8 @@ typedef enum CliCommand {
     CLI_CMD_GENERATE,
     CLI_CMD_CHAT,
     CLI_CMD_INFO,
-    CLI_CMD_BENCH
+    CLI_CMD_BENCH,
+    CLI_CMD_SERVE
 } CliCommand;
 
 typedef struct CliArgs {
@@ -81,6 +82,14 @@ typedef struct CliArgs {
     int batch;               /* bench --batch, default 1 */
     int runs;                /* bench --runs, default 3 */
     int has_batch1_flag;     /* 1 when --prompt-len, --gen-len, --batch or --runs was given */
+    const char *argv0;       /* the program as invoked (serve's default model name) */
+    const char *host;        /* serve --host, default 127.0.0.1 */
+    int port;                /* serve --port, default 8080; 0 = a free port */
+    const char *api_key;     /* serve --api-key KEY, NULL = $LLMCC_API_KEY or none */
+    int max_concurrency;     /* serve --max-concurrency, 0 = --max-seqs */
+    int max_queue;           /* serve --max-queue, default 1024 */
+    const char *model_name;  /* serve --model-name, NULL = the executable's file name */
+    int shutdown_timeout;    /* serve --shutdown-timeout seconds, default 5 */
 } CliArgs;
 
 /* 1 when bench runs the serving load (any of --concurrency, --requests,
