@@ -42,7 +42,10 @@ typedef struct HttpReq {
     HttpReqState state;
     SchedId sched_id;                /* 0 until submitted */
     int gone;                        /* the client left (or is too slow): cancel */
-    int overflow;                    /* unsent output passed max_buffered: close it */
+    int drop;                        /* close its connection and cancel: unsent output passed
+                                        max_buffered, or the watch saw the client hang up */
+    struct event *watch;             /* read event on the client's socket while attached: a
+                                        hang-up cancels even a request that writes nothing yet */
     int done;                        /* the scheduler's DONE event came */
     int shutdown;                    /* cancelled by the shutdown deadline (or an engine failure) */
     int streaming;                   /* the SSE reply has started */

@@ -8,8 +8,10 @@
  * callback and cancelled in http_settle; its record is freed once the
  * scheduler's DONE for the cancel came.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/bufferevent.h>
@@ -33,6 +35,19 @@ static void rec_link(HttpServer *srv, HttpReq *r) {
     srv->tail = r;
 }
 
+static void rec_unwatch(HttpReq *r) {
+    if (r->watch != NULL) event_free(r->watch);
+    r->watch = NULL;
+}
+
+/* evhttp is done with the record: no more callbacks, no more pointers. */
+static void rec_detach(HttpReq *r) {
+    rec_unwatch(r);
+    if (r->evcon != NULL) evhttp_connection_set_closecb(r->evcon, NULL, NULL);
+    r->req = NULL;
+    r->evcon = NULL;
+}
+
 static void rec_free(HttpReq *r) {
     HttpServer *srv = r->srv;
     if (r->prev) r->prev->next = r->next;
@@ -41,26 +56,45 @@ static void rec_free(HttpReq *r) {
     else srv->tail = r->prev;
     if (r->state == HTTP_REQ_QUEUED) srv->n_queued--;
     else srv->n_running--;
-    if (r->evcon != NULL) evhttp_connection_set_closecb(r->evcon, NULL, NULL);
+    rec_detach(r);
     api_request_free(&r->api);
     free(r);
-}
-
-/* evhttp is done with the record: no more callbacks, no more pointers. */
-static void rec_detach(HttpReq *r) {
-    if (r->evcon != NULL) evhttp_connection_set_closecb(r->evcon, NULL, NULL);
-    r->req = NULL;
-    r->evcon = NULL;
 }
 
 /* The connection closed: evhttp frees the request with it. */
 static void rec_on_close(struct evhttp_connection *evcon, void *arg) {
     (void)evcon;
     HttpReq *r = arg;
+    rec_unwatch(r); /* before evhttp closes the socket */
     r->req = NULL;
     r->evcon = NULL;
     r->gone = 1;
     r->srv->n_gone++;
+}
+
+/* The client's socket became readable while its request runs: EOF or an
+ * error is a hang-up (evhttp reads nothing until the reply is written, so
+ * without this a request that writes nothing yet would not notice);
+ * anything else (a pipelined request) ends the watch. */
+static void rec_on_readable(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
+    HttpReq *r = arg;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        event_add(r->watch, NULL);
+        return;
+    }
+    if (n > 0) return;
+    r->drop = 1;
+    r->srv->n_gone++;
+}
+
+static void rec_watch(HttpReq *r) {
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(r->evcon));
+    if (fd < 0) return;
+    r->watch = event_new(r->srv->base, fd, EV_READ, rec_on_readable, r);
+    if (r->watch != NULL) event_add(r->watch, NULL);
 }
 
 /* ---- streaming -------------------------------------------------------------- */
@@ -73,8 +107,8 @@ static void stream_send(HttpReq *r, json_t *obj) {
     free(ev);
     evhttp_send_reply_chunk(r->req, r->srv->scratch);
     struct bufferevent *bev = evhttp_connection_get_bufferevent(r->evcon);
-    if (!r->overflow && evbuffer_get_length(bufferevent_get_output(bev)) > r->srv->cfg->max_buffered) {
-        r->overflow = 1; /* closed and cancelled after the step (no cancel inside callbacks) */
+    if (!r->drop && evbuffer_get_length(bufferevent_get_output(bev)) > r->srv->cfg->max_buffered) {
+        r->drop = 1; /* closed and cancelled after the step (no cancel inside callbacks) */
         r->srv->n_gone++;
     }
 }
@@ -117,7 +151,7 @@ static void observe_sample(Metrics *m, const SchedOutput *o) {
 void http_on_sched_event(void *ctx, const SchedEvent *ev) {
     HttpServer *srv = ctx;
     HttpReq *r = ev->info->user;
-    int attached = r->req != NULL && !r->overflow;
+    int attached = r->req != NULL && !r->drop;
     if (ev->kind == SCHED_EVENT_FINISH) observe_sample(&srv->metrics, ev->out);
     if (ev->kind != SCHED_EVENT_DONE) {
         if (attached && r->streaming) stream_event(r, ev);
@@ -168,10 +202,10 @@ static void rec_answer(HttpReq *r) {
     const SchedInfo *info = sched_info(sched, r->sched_id);
     const SchedOutput *outs[SCHED_MAX_N];
     for (int j = 0; j < info->n; j++) outs[j] = sched_output(sched, r->sched_id, j);
-    if (r->req != NULL && r->overflow) {
+    if (r->req != NULL && r->drop) {
         struct evhttp_connection *c = r->evcon;
         rec_detach(r);
-        evhttp_connection_free(c); /* a client that does not read: drop it */
+        evhttp_connection_free(c); /* too slow, or gone: drop it */
     } else if (r->req != NULL && r->streaming) {
         answer_stream(r, info, outs);
     } else if (r->req != NULL) {
@@ -255,6 +289,7 @@ void http_handle_completion(HttpServer *srv, struct evhttp_request *req, ApiKind
     r->req = req;
     r->evcon = evhttp_request_get_connection(req);
     evhttp_connection_set_closecb(r->evcon, rec_on_close, r);
+    rec_watch(r);
     r->state = HTTP_REQ_QUEUED;
     srv->n_queued++;
     rec_link(srv, r);
@@ -263,12 +298,12 @@ void http_handle_completion(HttpServer *srv, struct evhttp_request *req, ApiKind
 
 /* ---- settling after each turn --------------------------------------------------- */
 
-/* Closes overflowing streams' connections and cancels requests whose
+/* Closes dropped streams' connections and cancels requests whose
  * client left (their DONE events come inside sched_cancel). */
 static void settle_gone(HttpServer *srv) {
     for (HttpReq *r = srv->head, *next; r != NULL; r = next) {
         next = r->next;
-        if (r->overflow && r->req != NULL) {
+        if (r->drop && r->req != NULL) {
             struct evhttp_connection *c = r->evcon;
             rec_detach(r);
             evhttp_connection_free(c);
