@@ -48,13 +48,17 @@ static void on_reply_written(struct evhttp_request *req, void *arg) {
     srv->replies_sending--;
 }
 
+void http_track_reply(HttpServer *srv, struct evhttp_request *req) {
+    srv->replies_sending++;
+    evhttp_request_set_on_complete_cb(req, on_reply_written, srv);
+}
+
 static void reply_text(HttpServer *srv, struct evhttp_request *req, int code, const char *type,
                        const char *text, size_t len) {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
     evbuffer_add(srv->scratch, text, len);
     metrics_count_code(&srv->metrics, code);
-    srv->replies_sending++;
-    evhttp_request_set_on_complete_cb(req, on_reply_written, srv);
+    http_track_reply(srv, req);
     evhttp_send_reply(req, code, NULL, srv->scratch);
 }
 

@@ -84,6 +84,8 @@ double http_now(void);
  * replies are tracked until written (replies_sending). */
 void http_reply_json(HttpServer *srv, struct evhttp_request *req, int code, json_t *obj);
 void http_reply_error(HttpServer *srv, struct evhttp_request *req, const ApiError *e);
+/* Counts req in replies_sending until evhttp has written all of it. */
+void http_track_reply(HttpServer *srv, struct evhttp_request *req);
 
 /* server_req.c */
 /* POST /v1/completions and /v1/chat/completions. */

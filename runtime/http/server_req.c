@@ -66,6 +66,7 @@ static void rec_on_close(struct evhttp_connection *evcon, void *arg) {
     (void)evcon;
     HttpReq *r = arg;
     rec_unwatch(r); /* before evhttp closes the socket */
+    if (r->streaming) r->srv->replies_sending--; /* its reply dies with the connection */
     r->req = NULL;
     r->evcon = NULL;
     r->gone = 1;
@@ -117,6 +118,7 @@ static void stream_start(HttpReq *r) {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(h, "Content-Type", "text/event-stream");
     evhttp_add_header(h, "Cache-Control", "no-cache");
+    http_track_reply(r->srv, r->req);
     evhttp_send_reply_start(r->req, 200, "OK");
     metrics_count_code(&r->srv->metrics, 200);
     r->streaming = 1;
@@ -204,6 +206,7 @@ static void rec_answer(HttpReq *r) {
     for (int j = 0; j < info->n; j++) outs[j] = sched_output(sched, r->sched_id, j);
     if (r->req != NULL && r->drop) {
         struct evhttp_connection *c = r->evcon;
+        if (r->streaming) srv->replies_sending--;
         rec_detach(r);
         evhttp_connection_free(c); /* too slow, or gone: drop it */
     } else if (r->req != NULL && r->streaming) {
@@ -305,6 +308,7 @@ static void settle_gone(HttpServer *srv) {
         next = r->next;
         if (r->drop && r->req != NULL) {
             struct evhttp_connection *c = r->evcon;
+            if (r->streaming) srv->replies_sending--;
             rec_detach(r);
             evhttp_connection_free(c);
             r->gone = 1;
