@@ -103,6 +103,8 @@ static const CliOption CLI_OPTIONS[] = {
     {"--max-queue", NULL, CLI_OPT_INT, CLI_IN_SERVE, AT(max_queue), NO_MARK, 0, 1000000, 0},
     {"--model-name", NULL, CLI_OPT_STRING, CLI_IN_SERVE, AT(model_name), NO_MARK, 0, 0, 0},
     {"--shutdown-timeout", NULL, CLI_OPT_INT, CLI_IN_SERVE, AT(shutdown_timeout), NO_MARK, 0, 3600, 0},
+    {"--max-stream-buffer", NULL, CLI_OPT_INT, CLI_IN_SERVE, AT(max_stream_buffer), NO_MARK, 1024,
+     INT_MAX, 0},
 };
 
 void cli_print_usage(FILE *f, const char *prog_name) {
@@ -186,6 +188,9 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "  --model-name NAME      the model's name in the API (default: this file's name)\n"
             "  --shutdown-timeout S   seconds in-flight requests get after SIGINT/SIGTERM\n"
             "                         (default 5)\n"
+            "  --max-stream-buffer N  bytes of a stream its client has not read yet before\n"
+            "                         the request is cancelled and the connection closed\n"
+            "                         (default 4194304)\n"
             "common options:\n"
             "  -t, --threads N        worker threads (default: all cores)\n"
             "  --kv-memory SIZE       KV cache budget, e.g. 512M, 2G, or a fraction of\n"

@@ -90,6 +90,7 @@ typedef struct CliArgs {
     int max_queue;           /* serve --max-queue, default 1024 */
     const char *model_name;  /* serve --model-name, NULL = the executable's file name */
     int shutdown_timeout;    /* serve --shutdown-timeout seconds, default 5 */
+    int max_stream_buffer;   /* serve --max-stream-buffer bytes, 0 = HTTP_DEFAULT_MAX_BUFFERED */
 } CliArgs;
 
 /* 1 when bench runs the serving load (any of --concurrency, --requests,

@@ -67,7 +67,8 @@ static int serve_setup(CliSession *s, const CliArgs *a, ServeSetup *st, FILE *lo
                            .api_key = key != NULL && key[0] != '\0' ? key : NULL,
                            .max_concurrency = a->max_concurrency > 0 ? a->max_concurrency : s->kv.max_seqs,
                            .max_queue = a->max_queue, .max_body = HTTP_DEFAULT_MAX_BODY,
-                           .max_buffered = HTTP_DEFAULT_MAX_BUFFERED,
+                           .max_buffered = a->max_stream_buffer > 0 ? (size_t)a->max_stream_buffer
+                                                                    : HTTP_DEFAULT_MAX_BUFFERED,
                            .shutdown_grace_s = (double)a->shutdown_timeout};
     return LLM_OK;
 }

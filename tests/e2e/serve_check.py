@@ -15,6 +15,8 @@ usage: serve_check.py COMMAND ARGS...
                                one runs gets 429; after the first ends, 200 again
   shutdown PORT PID            SIGTERM while a stream runs (--shutdown-timeout 0): the
                                stream ends with an error event and [DONE]
+  slow-reader PORT             (--max-stream-buffer small) a stream whose client never
+                               reads is cancelled and its connection closed
   load PORT CLIENTS REQUESTS   CLIENTS threads send REQUESTS streaming completions in all
                                (8 tokens each) while a raw client opens a stream and never
                                reads it; every request must succeed; KV back to 0
@@ -71,10 +73,13 @@ def wait_idle(port):
     fail("the server did not become idle: %s" % {k: v for k, v in m.items() if "_bucket" not in k})
 
 
-def raw_stream(port, body):
+def raw_stream(port, body, rcvbuf=0):
     """Sends a streaming completion on a raw socket; returns the socket."""
     data = json.dumps(dict(body, stream=True)).encode()
-    s = socket.create_connection(("127.0.0.1", port))
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect(("127.0.0.1", port))
     s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
               b"Content-Length: %d\r\n\r\n" % len(data) + data)
     return s
@@ -168,6 +173,24 @@ def cmd_shutdown(port, pid):
         fail("the stream did not end with the shutdown error and [DONE]: %r" % text[-300:])
 
 
+def cmd_slow_reader(port):
+    before = metrics(port)["llmcc_requests_cancelled_total"]
+    s = raw_stream(port, dict(LONG, logprobs=20), rcvbuf=4096)  # ~8 MB of chunks
+    m = wait_idle(port)  # it cannot finish unread: 16 x 480 tokens pass the buffer bound
+    if m["llmcc_requests_cancelled_total"] != before + 1:
+        fail("cancelled_total %s, expected %s" % (m["llmcc_requests_cancelled_total"], before + 1))
+    s.settimeout(30)
+    data = b""
+    while True:  # what was sent, then the close
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    if b"data: [DONE]" in data:
+        fail("the unread stream was finished, not cut")
+    s.close()
+
+
 def stream_one(port, i, errors):
     body = {"prompt": "Once upon a time" if i % 2 else "The dog", "max_tokens": 8,
             "ignore_eos": True, "stream": True, "seed": i, "temperature": 0.7,
@@ -228,6 +251,8 @@ def main():
         cmd_rate_limit(int(args[0]))
     elif cmd == "shutdown":
         cmd_shutdown(int(args[0]), int(args[1]))
+    elif cmd == "slow-reader":
+        cmd_slow_reader(int(args[0]))
     elif cmd == "load":
         cmd_load(int(args[0]), int(args[1]), int(args[2]))
     else:
