@@ -61,12 +61,16 @@ static void rec_free(HttpReq *r) {
     free(r);
 }
 
-/* The connection closed: evhttp frees the request with it. */
+/* The connection is going away. evhttp frees a request still on it, but
+ * one it dropped on a network error (EOF, reset, timeout) before its reply
+ * was finished is left to its owner, without a connection: that one is
+ * freed here. */
 static void rec_on_close(struct evhttp_connection *evcon, void *arg) {
     (void)evcon;
     HttpReq *r = arg;
     rec_unwatch(r); /* before evhttp closes the socket */
     if (r->streaming) r->srv->replies_sending--; /* its reply dies with the connection */
+    if (r->req != NULL && evhttp_request_get_connection(r->req) == NULL) evhttp_request_free(r->req);
     r->req = NULL;
     r->evcon = NULL;
     r->gone = 1;
