@@ -37,9 +37,8 @@ void metrics_count_code(Metrics *m, int code) {
         m->code_counts[i]++;
         return;
     }
-    if (m->n_codes == METRICS_MAX_CODES) {
-        if (code != 599) metrics_count_code(m, 599);
-        else m->code_counts[m->n_codes - 1]++; /* 599 sorts last once the table is full */
+    if (m->n_codes >= METRICS_MAX_CODES - 1 && code != 599) { /* the last slot is 599's */
+        metrics_count_code(m, 599);
         return;
     }
     memmove(&m->codes[i + 1], &m->codes[i], sizeof(int) * (size_t)(m->n_codes - i));

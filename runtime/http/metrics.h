@@ -51,8 +51,8 @@ typedef struct Metrics {
 } Metrics;
 
 void metrics_init(Metrics *m);
-/* Counts one response with status code (codes past METRICS_MAX_CODES
- * distinct ones are counted as 599). */
+/* Counts one response with status code (past METRICS_MAX_CODES - 1
+ * distinct codes, new ones are counted as 599). */
 void metrics_count_code(Metrics *m, int code);
 void metrics_observe(MetricsHistogram *h, double seconds);
 /* Writes every series. */
