@@ -56,8 +56,9 @@ static json_t *api_logprob(float lp) {
     return json_real(isinf(lp) || isnan(lp) ? -9999.0 : (double)lp);
 }
 
-/* OpenAI's completions logprobs object for tokens t. */
-static json_t *api_completion_logprobs(const Tokenizer *tok, const ApiTokens *t) {
+/* OpenAI's completions logprobs object for tokens t; t->text_offset moves
+ * past them. */
+static json_t *api_completion_logprobs(const Tokenizer *tok, ApiTokens *t) {
     json_t *tokens = json_array(), *lps = json_array(), *tops = json_array(), *offs = json_array();
     size_t offset = t->text_offset;
     for (int i = t->from; i < t->to; i++) {
@@ -75,6 +76,7 @@ static json_t *api_completion_logprobs(const Tokenizer *tok, const ApiTokens *t)
         }
         json_array_append_new(tops, top);
     }
+    t->text_offset = offset;
     json_t *o = json_object();
     json_object_set_new(o, "tokens", tokens);
     json_object_set_new(o, "token_logprobs", lps);
@@ -92,7 +94,7 @@ static json_t *api_chat_logprobs(const Tokenizer *tok, const ApiTokens *t) {
     return o;
 }
 
-static json_t *api_logprobs(const ApiHead *h, const Tokenizer *tok, const ApiTokens *t) {
+static json_t *api_logprobs(const ApiHead *h, const Tokenizer *tok, ApiTokens *t) {
     if (t == NULL || t->lp == NULL) return json_null();
     return h->kind == API_KIND_CHAT ? api_chat_logprobs(tok, t) : api_completion_logprobs(tok, t);
 }
@@ -154,7 +156,7 @@ static json_t *api_chunk(const ApiHead *h, json_t *choice) {
 }
 
 json_t *api_chunk_json(const ApiHead *h, const Tokenizer *tok, int index,
-                       const char *text, size_t len, const ApiTokens *t, const char *finish) {
+                       const char *text, size_t len, ApiTokens *t, const char *finish) {
     json_t *c = json_object();
     json_object_set_new(c, "index", json_integer(index));
     if (h->kind == API_KIND_CHAT) {

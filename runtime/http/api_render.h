@@ -59,9 +59,10 @@ json_t *api_response_json(const ApiHead *h, const ApiRequest *r, const Tokenizer
                           const SchedInfo *info, const SchedOutput *const *outs);
 
 /* One streamed chunk of choice index: text [len] (may be empty), the
- * logprobs of t (NULL: none), finish (NULL until the choice ends). */
+ * logprobs of t (NULL: none; its text_offset moves past its tokens),
+ * finish (NULL until the choice ends). */
 json_t *api_chunk_json(const ApiHead *h, const Tokenizer *tok, int index,
-                       const char *text, size_t len, const ApiTokens *t, const char *finish);
+                       const char *text, size_t len, ApiTokens *t, const char *finish);
 /* A chat stream's first chunk of choice index: {"role": "assistant", "content": ""}. */
 json_t *api_chunk_role_json(const ApiHead *h, int index);
 /* The usage chunk: empty choices, usage set. */

@@ -86,6 +86,23 @@ check prompt_list_of_one '[ $st = 200 ] && py "j[\"usage\"][\"prompt_tokens\"] =
 st=$(post /v1/completions '{"prompt": "Once upon a time", "max_tokens": 6, "n": 2, "temperature": 1.0, "seed": 3, "logprobs": 2, "stop": ["zzz"], "top_k": 40, "top_p": 0.9, "min_p": 0.01, "presence_penalty": 0.5, "frequency_penalty": 0.5, "repetition_penalty": 1.1, "echo": false, "best_of": 1, "logit_bias": {}, "stop_token_ids": [5]}')
 check completion_n2_logprobs '[ $st = 200 ] && py "[c[\"index\"] for c in j[\"choices\"]] == [0, 1] and all(len(c[\"logprobs\"][\"tokens\"]) == len(c[\"logprobs\"][\"token_logprobs\"]) == len(c[\"logprobs\"][\"text_offset\"]) and all(len(t) <= 2 for t in c[\"logprobs\"][\"top_logprobs\"]) and c[\"logprobs\"][\"text_offset\"][0] == 0 for c in j[\"choices\"]) and j[\"usage\"][\"completion_tokens\"] == sum(len(c[\"logprobs\"][\"tokens\"]) for c in j[\"choices\"])"'
 
+body='{"prompt": "Once upon a time", "max_tokens": 8, "n": 2, "temperature": 1.0, "seed": 11, "logprobs": 1, "ignore_eos": true'
+post /v1/completions "$body}" > /dev/null; cp "$tmp/body" "$tmp/n2.json"
+post /v1/completions "$body, \"stream\": true}" > /dev/null; cp "$tmp/body" "$tmp/n2.sse"
+check stream_n2_equals_whole 'python3 - "$tmp/n2.sse" "$tmp/n2.json" <<"PY"
+import json, sys
+ev = [json.loads(e[6:]) for e in open(sys.argv[1]).read().split("\n\n") if e.startswith("data: {")]
+whole = json.load(open(sys.argv[2]))["choices"]
+for j in (0, 1):
+    cs = [c for e in ev for c in e["choices"] if c["index"] == j]
+    assert "".join(c["text"] for c in cs) == whole[j]["text"], (j, cs)
+    assert [c["finish_reason"] for c in cs if c["finish_reason"]] == ["length"]
+    toks = [t for c in cs for t in c["logprobs"]["tokens"]]
+    offs = [o for c in cs for o in c["logprobs"]["text_offset"]]
+    assert toks == whole[j]["logprobs"]["tokens"] and offs == whole[j]["logprobs"]["text_offset"], j
+assert whole[0]["text"] != whole[1]["text"]
+PY'
+
 # ---- greedy: the server's tokens are generate's ------------------------------------
 "$m" generate -p "Once upon a time" -n 40 --temperature 0 --logprobs 0 --logprobs-file "$tmp/gen.lp" > "$tmp/gen.txt" 2>/dev/null
 st=$(post /v1/completions '{"prompt": "Once upon a time", "max_tokens": 40, "temperature": 0, "logprobs": 0}')
