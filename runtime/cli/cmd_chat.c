@@ -79,21 +79,25 @@ static int32_t single_token_id(const Tokenizer *tok, const char *text) {
     return id;
 }
 
-/* The template from the embedded tokenizer description and --chat-template;
- * BOS/EOS texts and the end-of-turn id from the tokenizer. */
-static int chat_open_template(ChatState *c, const CliArgs *a, LlmError *err) {
-    const CliSession *s = c->g.s;
+int cmd_chat_template(const CliSession *s, const char *name, ChatTemplate *t, int32_t *end_of_turn,
+                      LlmError *err) {
     json_error_t je;
     json_t *desc = json_loadb(s->payload.tokenizer, s->payload.tokenizer_size, 0, &je);
     if (desc == NULL) return llm_errorf(err, "embedded tokenizer: line %d: %s", je.line, je.text);
-    int rc = chat_template_init(&c->tmpl, chat_template_source(desc), a->chat_template, err);
+    int rc = chat_template_init(t, chat_template_source(desc), name, err);
     json_decref(desc);
-    if (rc != LLM_OK) return llm_error_prefix(err, "chat");
+    if (rc != LLM_OK) return LLM_ERR;
     char bos[256], eos[256];
     token_text(s->tok, tok_bos_id(s->tok), bos, sizeof bos);
     token_text(s->tok, tok_eos_id(s->tok), eos, sizeof eos);
-    chat_template_set_tokens(&c->tmpl, bos, eos);
-    c->g.eot_id = single_token_id(s->tok, chat_template_end_of_turn(&c->tmpl));
+    chat_template_set_tokens(t, bos, eos);
+    *end_of_turn = single_token_id(s->tok, chat_template_end_of_turn(t));
+    return LLM_OK;
+}
+
+static int chat_open_template(ChatState *c, const CliArgs *a, LlmError *err) {
+    if (cmd_chat_template(c->g.s, a->chat_template, &c->tmpl, &c->g.eot_id, err) != LLM_OK)
+        return llm_error_prefix(err, "chat");
     return LLM_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/session.h"
 #include "sample/sampler.h"
+#include "tok/chat_template.h"
 
 int cmd_generate(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError *err);
 /* generate --input: a JSON-lines file of requests through the scheduler;
@@ -16,6 +17,13 @@ int cmd_generate(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError
 int cmd_generate_batch(CliSession *s, const CliArgs *a, FILE *out, FILE *log, LlmError *err);
 /* Reads user lines from in until EOF; see cmd_chat.c. */
 int cmd_chat(CliSession *s, const CliArgs *a, FILE *in, FILE *out, FILE *log, LlmError *err);
+/* The model's chat template (or the family name, NULL: recognise it),
+ * with its BOS/EOS texts and end-of-turn token id (-1 if not one token). */
+int cmd_chat_template(const CliSession *s, const char *name, ChatTemplate *t, int32_t *end_of_turn,
+                      LlmError *err);
+/* serve: the OpenAI-compatible HTTP server until SIGINT/SIGTERM; see
+ * cmd_serve.c and http/server.h. */
+int cmd_serve(CliSession *s, const CliArgs *a, FILE *log, LlmError *err);
 int cmd_info(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
 /* Times prefill and greedy decode; prints the roofline ratio. */
 int cmd_bench(CliSession *s, const CliArgs *a, FILE *out, LlmError *err);
