@@ -58,9 +58,13 @@ int llm_cli_run_io(int argc, char **argv, const LlmProgram *prog, const char *pa
         cli_print_usage(log, name);
         return CLI_EXIT_USAGE;
     }
-    if (a.command == CLI_CMD_HELP) {
+    if (argc < 2) { /* no command: the usage, as an error */
         cli_print_usage(log, name);
         return CLI_EXIT_USAGE;
+    }
+    if (a.command == CLI_CMD_HELP) { /* asked for: the usage on stdout, success */
+        cli_print_usage(out, name);
+        return CLI_EXIT_OK;
     }
     if (run_command(&a, prog, payload_path, in, out, log, &err) != LLM_OK) {
         fflush(out);

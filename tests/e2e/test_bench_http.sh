@@ -230,7 +230,7 @@ BAD_MSG="--url: missing value" bad_opt --url
 
 # ---- the model's own server, when it has one ------------------------------------
 if "$m" serve --help > /dev/null 2>&1; then
-  "$m" serve --port 0 2> "$tmp/serve.err" &
+  "$m" serve --port 0 --chat-template chatml 2> "$tmp/serve.err" &
   pids+=($!)
   surl=
   for _ in $(seq 1 200); do
