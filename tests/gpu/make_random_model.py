@@ -9,8 +9,9 @@ sequence, so the compiled model can be compared with it.
 Shapes: llama-3.2-1b, llama-3.1-8b, qwen2-7b (DeepSeek-R1-Distill-Qwen-7B),
 tiny-llama (a small one for smoke tests). Weights are bf16, normal(0, 0.02)
 for matrices and 1 + normal(0, 0.02) for norm gains, seeded. The tokenizer is
-the bundled TinyStories one (vocabulary 2048 < the model's), enough for the
-runtime; benchmarks feed synthetic ids.
+the bundled TinyStories one with its vocabulary padded to the model's by
+tokens no merge produces (so every id has text); benchmarks feed synthetic
+ids.
 
 With --ref-ids N: runs transformers (eager attention, on cuda when
 available) on N fixed ids, in bf16 and in float32 on the same weights, and
@@ -116,8 +117,18 @@ def write_config(s, out_dir):
         json.dump(cfg, f, indent=1)
     with open(os.path.join(out_dir, "generation_config.json"), "w") as f:
         json.dump({"bos_token_id": 1, "eos_token_id": 2}, f)
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(os.path.join(TOKENIZER, name), os.path.join(out_dir, name))
+    shutil.copy(os.path.join(TOKENIZER, "tokenizer_config.json"), os.path.join(out_dir, "tokenizer_config.json"))
+    # The TinyStories tokenizer, its vocabulary padded to the model's with
+    # tokens "▁w<id>" that no merge produces: every id the model can pick
+    # then has text (a served stream of a random model is not empty), and
+    # encoding is unchanged.
+    with open(os.path.join(TOKENIZER, "tokenizer.json")) as f:
+        tok = json.load(f)
+    vocab = tok["model"]["vocab"]
+    for i in range(len(vocab), cfg["vocab_size"]):
+        vocab["\u2581w%d" % i] = i
+    with open(os.path.join(out_dir, "tokenizer.json"), "w") as f:
+        json.dump(tok, f, ensure_ascii=False)
 
 
 def reference(out_dir, n, vocab, dev):
