@@ -115,6 +115,23 @@ __device__ __forceinline__ float $(n.kernel)_kv(unsigned long long p, int c) {
 % end
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void $(n.kernel)_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, $(KT) *__restrict__ K,
+                                                 $(KT) *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / $(P.block_size)] * $(P.block_size) + (size_t)(pos_t % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
+    for (int i = threadIdx.x; i < $(hd); i += blockDim.x) {
+% if kvbf then
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd) + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd) + i]));
+% else
+        K[at + i] = kin[(size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd) + i];
+        V[at + i] = vin[(size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd) + i];
+% end
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -201,11 +218,7 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * $(P.max_blocks_per_seq);
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / $(P.block_size)] * $(P.block_size) + (size_t)(pos_t % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
-        for (int i = threadIdx.x; i < $(hd); i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd) + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd) + i]));
-        }
+        $(n.kernel)_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < $(G * hd); i += blockDim.x)
@@ -360,16 +373,7 @@ __global__ void __launch_bounds__($(32 * NW)) $(n.kernel)_k(const float *q, cons
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * $(P.max_blocks_per_seq);
     if (sp == 0 && h0 % $(G) == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / $(P.block_size)] * $(P.block_size) + (size_t)(pos_t % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
-        for (int i = threadIdx.x; i < $(hd); i += blockDim.x) {
-% if kvbf then
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd) + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd) + i]));
-% else
-            K[at + i] = kin[(size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd) + i];
-            V[at + i] = vin[(size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd) + i];
-% end
-        }
+        $(n.kernel)_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * $(hd); i += blockDim.x)

@@ -24348,6 +24348,18 @@ __device__ __forceinline__ float lab55_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab55_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+        V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -24425,11 +24437,7 @@ __global__ void __launch_bounds__(128) lab55_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 63;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+        lab55_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
@@ -24723,6 +24731,18 @@ __device__ __forceinline__ float lab56_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab56_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+        V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -24800,11 +24820,7 @@ __global__ void __launch_bounds__(128) lab56_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 512;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+        lab56_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
@@ -25098,6 +25114,18 @@ __device__ __forceinline__ float lab57_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab57_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+        V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -25175,11 +25203,7 @@ __global__ void __launch_bounds__(128) lab57_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 188;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+        lab57_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
@@ -25473,6 +25497,18 @@ __device__ __forceinline__ float lab58_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab58_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+        V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -25550,11 +25586,7 @@ __global__ void __launch_bounds__(128) lab58_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 13;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+        lab58_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
@@ -25848,6 +25880,18 @@ __device__ __forceinline__ float lab59_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab59_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+        V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -25925,11 +25969,7 @@ __global__ void __launch_bounds__(128) lab59_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 44;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
-        }
+        lab59_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
@@ -26223,6 +26263,18 @@ __device__ __forceinline__ float lab60_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab60_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+        V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -26300,11 +26352,7 @@ __global__ void __launch_bounds__(128) lab60_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
-        }
+        lab60_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
@@ -26598,6 +26646,18 @@ __device__ __forceinline__ float lab61_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab61_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 192 + (size_t)kvh * 64;
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 960 + (size_t)kvh * 64 + i];
+        V[at + i] = vin[(size_t)t * 960 + (size_t)kvh * 64 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -26675,11 +26735,7 @@ __global__ void __launch_bounds__(128) lab61_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 3;
     if (sp == 0 && h0 % 3 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 192 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 960 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 960 + (size_t)kvh * 64 + i];
-        }
+        lab61_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
@@ -26973,6 +27029,18 @@ __device__ __forceinline__ float lab62_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab62_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
+        V[at + i] = vin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -27050,11 +27118,7 @@ __global__ void __launch_bounds__(128) lab62_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 11;
     if (sp == 0 && h0 % 8 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
-        for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
-            V[at + i] = vin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
-        }
+        lab62_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
@@ -27348,6 +27412,18 @@ __device__ __forceinline__ float lab63_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab63_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+        V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -27425,11 +27501,7 @@ __global__ void __launch_bounds__(128) lab63_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
     if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
-        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
-            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
-        }
+        lab63_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 16; i += blockDim.x)
@@ -27723,6 +27795,18 @@ __device__ __forceinline__ float lab64_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab64_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+        V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -27800,11 +27884,7 @@ __global__ void __launch_bounds__(128) lab64_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 1;
     if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
-        for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
-            V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
-        }
+        lab64_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 16; i += blockDim.x)
@@ -28098,6 +28178,18 @@ __device__ __forceinline__ float lab65_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab65_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
+    for (int i = threadIdx.x; i < 20; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 160 + (size_t)kvh * 20 + i];
+        V[at + i] = vin[(size_t)t * 160 + (size_t)kvh * 20 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -28175,11 +28267,7 @@ __global__ void __launch_bounds__(128) lab65_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 4;
     if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
-        for (int i = threadIdx.x; i < 20; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 160 + (size_t)kvh * 20 + i];
-            V[at + i] = vin[(size_t)t * 160 + (size_t)kvh * 20 + i];
-        }
+        lab65_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 20; i += blockDim.x)
@@ -28484,6 +28572,18 @@ __device__ __forceinline__ float lab66_attention_kv(unsigned long long p, int c)
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab66_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -28569,11 +28669,7 @@ __global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 63;
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        }
+        lab66_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
@@ -28727,11 +28823,7 @@ __global__ void __launch_bounds__(128) lab66_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 63;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        }
+        lab66_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
@@ -29046,6 +29138,18 @@ __device__ __forceinline__ float lab67_attention_kv(unsigned long long p, int c)
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab67_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -29131,11 +29235,7 @@ __global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 19;
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        }
+        lab67_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
@@ -29289,11 +29389,7 @@ __global__ void __launch_bounds__(128) lab67_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 19;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        }
+        lab67_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
@@ -29597,6 +29693,18 @@ __device__ __forceinline__ float lab68_attention_kv(unsigned long long p, int c)
     return ((const float *)(p & ~1ull))[c];
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab68_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, float *__restrict__ K,
+                                                 float *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+        V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -29674,11 +29782,7 @@ __global__ void __launch_bounds__(128) lab68_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 19;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-            V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
-        }
+        lab68_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
@@ -29983,6 +30087,18 @@ __device__ __forceinline__ float lab69_attention_kv(unsigned long long p, int c)
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab69_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -30068,11 +30184,7 @@ __global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 24;
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        }
+        lab69_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
@@ -30226,11 +30338,7 @@ __global__ void __launch_bounds__(128) lab69_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 24;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        }
+        lab69_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
@@ -30545,6 +30653,18 @@ __device__ __forceinline__ float lab70_attention_kv(unsigned long long p, int c)
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab70_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -30630,11 +30750,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 13;
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        }
+        lab70_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
@@ -30788,11 +30904,7 @@ __global__ void __launch_bounds__(128) lab70_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 13;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-        for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        }
+        lab70_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
@@ -31097,6 +31209,18 @@ __device__ __forceinline__ float lab71_attention_kv(unsigned long long p, int c)
     return llm_bf16_to_f32(((const uint16_t *)p)[c]);
 }
 
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab71_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
+    for (int i = threadIdx.x; i < 20; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+    }
+}
+
 /* The end of a block: merges its NWX warps' (m, l, o) for query heads
  * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
  * the last to arrive merges them (see the header). */
@@ -31174,11 +31298,7 @@ __global__ void __launch_bounds__(128) lab71_attention_k(const float *q, const f
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 4;
     if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
-        const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
-        for (int i = threadIdx.x; i < 20; i += blockDim.x) {
-            K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
-            V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
-        }
+        lab71_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 20; i += blockDim.x)
