@@ -333,6 +333,7 @@ static int nvcc_build(const CompileOptions *o, CompileState *s, LlmError *err) {
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) argv[n++] = fixed[i];
     add_flags(argv, &n, link, 1);
     argv[n++] = "-lcublas"; /* prefill matrix products (runtime/gpu/gemm.h) */
+    argv[n++] = "-lcublasLt"; /* residual products (runtime/gpu/gemm.h) */
     return run_build(o, argv, n, src, log, err);
 }
 #else

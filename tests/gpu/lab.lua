@@ -133,6 +133,12 @@ attn("8B.dec.T64", 32, 8, 128, 64, 300, "decode", {time = true})
 attn("8B.dec.T256.kvbf16", 32, 8, 128, 256, 384, "decode", {time = true, kvbf = true})
 attn("8B.pre.T64.kvbf16", 32, 8, 128, 64, 200, "prefill", {kvbf = true})
 attn("hd20.pre.T3.kvbf16", 4, 2, 20, 3, 50, "prefill", {kvbf = true})
+-- serving steps: decode tokens between prompt chunks (query tiles, _kt)
+attn("8B.mix.T1024.kvbf16", 32, 8, 128, 1024, 256, "mixed", {time = true, kvbf = true})
+attn("8B.pre.T1024.kvbf16", 32, 8, 128, 1024, 1024, "prefill", {time = true, kvbf = true})
+attn("qwen7.mix.T300.kvbf16", 28, 4, 128, 300, 200, "mixed", {kvbf = true})
+attn("1B.mix.T200.kvbf16", 32, 8, 64, 200, 150, "mixed", {kvbf = true, layer = 0})
+attn("g1.mix.T100.kvbf16", 8, 8, 32, 100, 90, "mixed", {kvbf = true})
 
 -- Elementwise and small ops.
 local function op(t) add(t) end
@@ -282,7 +288,7 @@ for i, c in ipairs(cases) do
     c.name, OPS[c.op], DT[c.dtype or "f32"], c.T, c.L, c.rowsL and 1 or 0, n.cols, n.out_stride, nin,
     incols[1], incols[2], incols[3], instr[1], instr[2], instr[3], wrows, wcols, c.bias and 1 or 0,
     n.heads, n.kv_heads, n.head_dim, prog.block_size, prog.max_blocks_per_seq, c.ctx or 0,
-    c.mode == "prefill" and 1 or 0, n.layer, c.time and 1 or 0, c.op == "attention" and 2 or 1,
+    c.mode == "prefill" and 1 or c.mode == "mixed" and 2 or 0, n.layer, c.time and 1 or 0, c.op == "attention" and 2 or 1,
     string.format("%.1e", c.tol), i, i)
 end
 tab[#tab + 1] = "static const LabCase LAB_CASES[] = {\n" .. table.concat(rows_tab) .. "};\n"

@@ -186,8 +186,19 @@ static int run_case(const LabCase *c, int idx, uint64_t seed) {
     int n_seqs = 1;
     for (int t = 0; t < T; t++) tokens[t] = rnd_int(c->wrows > 1 && c->op == OP_EMBED ? c->wrows : 1000);
     if (c->op == OP_ATTENTION) {
-        if (c->prefill) {
+        if (c->prefill == 1) {
             for (int t = 0; t < T; t++) positions[t] = c->ctx - T + t, seq_index[t] = 0;
+        } else if (c->prefill == 2) {
+            /* a serving step: decode tokens (one sequence each) between prompt
+             * chunks of random lengths, some starting at 0, some continuing a
+             * prompt (positions up to ctx - 1) */
+            n_seqs = 0;
+            for (int t = 0; t < T; n_seqs++) {
+                int len = rnd_int(3) == 0 ? 1 + rnd_int(std::min(T - t, c->ctx)) : 1;
+                int start = rnd_int(2) == 0 ? 0 : rnd_int(c->ctx - len + 1);
+                if (len == 1) start = rnd_int(c->ctx);
+                for (int j = 0; j < len; j++, t++) positions[t] = start + j, seq_index[t] = n_seqs;
+            }
         } else {
             n_seqs = T;
             for (int t = 0; t < T; t++) positions[t] = t == 0 ? c->ctx - 1 : rnd_int(c->ctx), seq_index[t] = t;

@@ -47,7 +47,7 @@ fail=0
 for p in "${pids[@]}"; do wait "$p" || fail=1; done
 if [ "$fail" != 0 ]; then echo "run_lab: compile failed"; exit 2; fi
 "$NVCC" $GEN -o "$OUT/lab" "$OUT/lab_main.o" "$OUT/lab_cuda.o" "$OUT/gpu_sample.o" "$OUT/gemm.o" "$OUT/lab_cpu.o" \
-  "$OUT/threadpool.o" "$OUT/error.o" "$OUT/sampler.o" "$OUT/rng.o" -lcublas -lpthread -lm
+  "$OUT/threadpool.o" "$OUT/error.o" "$OUT/sampler.o" "$OUT/rng.o" -lcublas -lcublasLt -lpthread -lm
 echo "built in $(( $(date +%s) - T0 )) s"
 # LAB_COMPILE_ONLY=1: stop here (a machine with nvcc but no GPU checks that
 # the lab and gpu_sample.cu compile and link).

@@ -7,7 +7,7 @@
 # usage: tests/gpu/serve_sweep.sh SHAPE C I O "BUDGETS" [COMPILE FLAGS...]
 #   e.g. tests/gpu/serve_sweep.sh llama-3.1-8b 256 128 128 "256 2048" \
 #          --max-tokens 2048 --max-context 1024 --gemm-input single --kv-dtype bf16
-# Requests: 2C. The model lands in /tmp/rand-SHAPE, the executable in
+# Requests: 2C, or $REQUESTS when set. The model lands in /tmp/rand-SHAPE, the executable in
 # /tmp/rand-SHAPE-serve.exe (kept for later calls); JSON results in $OUT
 # when set.
 set -uo pipefail
@@ -21,7 +21,7 @@ $LLMCC compile "$d" -o "$exe" --target cuda --dtype bf16 "$@" 2>&1 | tail -1 || 
 rc=0
 for b in $budgets; do
   echo "=== $s C=$c in=$il out=$ol --max-batch-tokens $b ($*)"
-  "$exe" bench --concurrency "$c" --requests $((2 * c)) --input-len "$il" --output-len "$ol" \
+  "$exe" bench --concurrency "$c" --requests "${REQUESTS:-$((2 * c))}" --input-len "$il" --output-len "$ol" \
     --max-batch-tokens "$b" ${OUT:+--json "$OUT/serve-$s-c$c-b$b.json"} || rc=1
 done
 exit $rc

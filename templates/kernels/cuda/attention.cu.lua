@@ -32,6 +32,16 @@ $(include("kernels/cuda/common.cu.lua"))
 % local NWG = math.max(1, math.min(4, (47 * 1024 - G * hd * 4 - 64) // PERWARP))
 % local NSPLIT_G = 4                      -- splits of a token's positions (at most)
 % local MINLEN_G = 256                    -- positions per split (at least)
+% -- Query tiles (_kt): prompt chunks of a batch on the tensor cores. Needs the staged
+% -- kernel's layout, head dims in whole k-steps of 16, and at most 128 (registers).
+% local TILED = STAGED and hd % 16 == 0 and hd <= 128
+% local TQ = math.max(1, 64 // G)         -- tokens per tile: at most 64 query rows
+% local NWT = (TQ * G + 15) // 16         -- warps of 16 query rows
+% local NK = 64                           -- positions per staged chunk
+% local HDW = (hd + 8) // 2               -- staged row stride in 32-bit words (16-byte pad:
+% --                                         fragment loads and ldmatrix rows conflict-free)
+% local KK = hd // 16                     -- k-steps of Q K^T
+% local ONT = hd // 8                     -- n-tiles of P V
 /* $(n.kernel): attention, $(nh) query heads, $(nkv) KV heads (group $(G)), head_dim $(hd),
  * KV blocks of $(P.block_size) tokens, $(P.max_blocks_per_seq) blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
@@ -78,6 +88,17 @@ $(include("kernels/cuda/common.cu.lua"))
  * $(G) query vectors from shared memory, and the P.V products read each staged V row
  * once, lane l owning dimensions 4l .. 4l+3$(GPL > 1 and " (and every 128th after)" or "").
  * Shared memory $(NWG * PERWARP + G * hd * 4) bytes.
+% end
+% if TILED then
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are $(n.kernel)_kt's, launched after $(n.kernel)_kg, whose blocks for them only
+ * store K/V: grid ($(nkv), ceil(T / $(TQ))) blocks of $(NWT) warps, one per KV head and
+ * $(TQ) consecutive tokens ($(TQ * G) query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of $(NK) K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
 % end
  */
 __device__ float $(n.kernel)_part[$(MAXT * nh * NSPLIT * PART)];
@@ -220,6 +241,10 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         $(n.kernel)_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
+% if TILED then
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: $(n.kernel)_kt's */
+% end
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < $(G * hd); i += blockDim.x)
         qs[i / $(hd)][i % $(hd)] = q[(size_t)t * $(n.ins[1].stride) + (size_t)h0 * $(hd) + i];
@@ -350,6 +375,216 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
         }
     __syncthreads();
     $(n.kernel)_finish<$(G), $(NWG)>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+% end
+% if TILED then
+/* Tensor-core helpers of $(n.kernel)_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t $(n.kernel)_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void $(n.kernel)_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = $(n.kernel)_bf2(ah, bh);
+    *lo = $(n.kernel)_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void $(n.kernel)_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * $(TQ), + $(TQ)) for the $(G) query heads of KV head kvh.
+ * Row r of the tile's $(NWT * 16) query rows is token r / $(G), head r % $(G); warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of $(NK): the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const $(KT) *__restrict__ K, const $(KT) *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[$(NK)][$(HDW)];
+    __shared__ __align__(16) uint32_t sv[$(NK)][$(HDW)];
+    __shared__ unsigned long long sptr[2][$(NK)];
+    __shared__ int srun[$(TQ)];
+    const int kvh = blockIdx.x, h0 = kvh * $(G), t0 = blockIdx.y * $(TQ);
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min($(TQ), T - t0);
+    for (int i = threadIdx.x; i < $(TQ); i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < $(TQ * G) && r / $(G) < tn ? r / $(G) : -1;
+        hg[k] = r % $(G);
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[$(KK)][4], ql[$(KK)][4];
+#pragma unroll
+    for (int kk = 0; kk < $(KK); kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * $(n.ins[1].stride) + (size_t)(h0 + hg[k]) * $(hd) + col);
+            $(n.kernel)_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)$(hd));
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * $(P.max_blocks_per_seq);
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[$(ONT)][4];
+#pragma unroll
+        for (int nt = 0; nt < $(ONT); nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += $(NK)) {
+            const int nj = min($(NK), pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                $(n.kernel)_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < $(NK * UPR); idx += blockDim.x) {
+                    const int r = idx / $(UPR), u = idx % $(UPR);
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = $(n.kernel)_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        $(n.kernel)_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[$(NK // 8)][4];
+#pragma unroll
+            for (int nt = 0; nt < $(NK // 8); nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < $(KK); kk++) /* $(NK // 8) independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < $(NK // 8); nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        $(n.kernel)_mma(s[nt], qh[kk], b0, b1);
+                        $(n.kernel)_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < $(NK // 8); nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < $(NK // 8); nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < $(ONT); nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < $(NK // 16); k2++) {
+                    uint32_t ph[4], pl[4];
+                    $(n.kernel)_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    $(n.kernel)_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    $(n.kernel)_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    $(n.kernel)_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < $(ONT // 2); np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        $(n.kernel)_mma(o[2 * np], ph, b[0], b[1]);
+                        $(n.kernel)_mma(o[2 * np], pl, b[0], b[1]);
+                        $(n.kernel)_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        $(n.kernel)_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * $(n.out_stride) + (size_t)(h0 + hg[k]) * $(hd) + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < $(ONT); nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
 }
 % end
 
@@ -505,8 +740,14 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
 % if STAGED then
+    {
         llm_launch($(n.kernel)_kg, dim3($(nkv), (unsigned)T, $(NSPLIT_G)), $(32 * NWG), 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
+% if TILED then
+        llm_launch($(n.kernel)_kt, dim3($(nkv), (unsigned)((T + $(TQ - 1)) / $(TQ))), $(32 * NWT), 0, s, x0, x1, x2, y,
+                   (const $(KT) *)K, (const $(KT) *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+% end
+    }
 % else
         llm_launch($(n.kernel)_k<$(G)>, dim3($(nkv), (unsigned)T, $(NSPLIT)), $(32 * NW), 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);

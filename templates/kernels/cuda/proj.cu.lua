@@ -131,10 +131,12 @@ __global__ void __launch_bounds__($(32 * WARPS), 4) $(n.kernel)_k(const float *x
 % local WKN = ({f32 = 0, bf16 = 1, f16 = 2})[dt]
 % local split = dt ~= "f32" and spec.program.gemm_input ~= "single" -- hi + lo halves (--gemm-input)
 % local direct = not split and not swiglu and not B and not residual -- the product is y itself
+% local fold = not split and dt ~= "f32" and residual and not B -- y = r + X W^T in the product (cuBLASLt)
+% local half = not split and dt == "bf16" and swiglu -- the product as bf16 rows: half the bytes for _pe
 /* Many tokens (rows > $(GEMV_MAX)): the tensor-core path (runtime/gpu/gemm.h).
  * $(n.kernel)_px, one block of 256 threads per row: $(norm and "RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then " or "")$(dt == "f32" and "the float32 row into scratch" or split and ("the row split into two " .. dt .. " rows, hi = round(x) and lo = round(x - hi), rows r and rows + r of scratch, so the product keeps ~16 bits of each activation") or ("the row rounded to " .. dt .. " (--gemm-input single)"));
  * cuBLAS C[$(split and "2 rows" or "rows")][$(NW_)] = X W^T (float32) into scratch after the
- * $(MAXT) x $(K) x 4 bytes of X; $(direct and "here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs" or (n.kernel .. "_pe adds the halves and applies " .. (swiglu and "SwiGLU" or "") .. (B and " bias" or "") .. (residual and " residual" or "") .. ((not swiglu and not B and not residual) and "nothing else" or ""))).
+ * $(MAXT) x $(K) x 4 bytes of X; $(direct and "here (one half, no bias, residual or SwiGLU) cuBLAS writes y directly and no epilogue runs" or fold and "here (one half, a residual, no bias) cuBLASLt writes y = r + X W^T in the product and no epilogue runs" or half and (n.kernel .. "_pe applies SwiGLU to the product, which cuBLAS wrote as bf16 rows (rounded to nearest even; --gemm-input single already rounds X to bf16)") or (n.kernel .. "_pe adds the halves and applies " .. (swiglu and "SwiGLU" or "") .. (B and " bias" or "") .. (residual and " residual" or "") .. ((not swiglu and not B and not residual) and "nothing else" or ""))).
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x $(NW_) x 4 per row. */
 __global__ void __launch_bounds__(256) $(n.kernel)_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -179,14 +181,17 @@ __global__ void __launch_bounds__(256) $(n.kernel)_px(const float *x, const floa
     (void)g;
 }
 
-__global__ void __launch_bounds__(256) $(n.kernel)_pe(const float *__restrict__ cm, float *__restrict__ y,
+% local CMT = half and "uint16_t" or "float"
+__global__ void __launch_bounds__(256) $(n.kernel)_pe(const $(CMT) *__restrict__ cm, float *__restrict__ y,
                                                      const float *__restrict__ bias, const float *res, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
     if (col >= $(N)) return;
-    const float *c0 = cm + (size_t)t * $(NW_);
-% if not split then
+    const $(CMT) *c0 = cm + (size_t)t * $(NW_);
+% if half then
+#define $(n.kernel)_C(j) (llm_bf16_to_f32(c0[j]))
+% elseif not split then
 #define $(n.kernel)_C(j) (c0[j])
 % else
     const float *c1 = cm + (size_t)(rows + t) * $(NW_);
@@ -226,6 +231,14 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
 % if direct then
         (void)bias; (void)res; /* one half, nothing to add: the product is y */
         llm_gpu_gemm(c, $(WKN), w, $(NW_), $(K), xs, $(K), rows, y, $(n.out_stride));
+% elseif fold then
+        (void)bias; /* one half and a residual: y = r + X W^T in the product */
+        llm_gpu_gemm_ex(c, $(WKN), w, $(NW_), $(K), xs, $(K), rows, y, $(n.out_stride), LLM_GEMM_OUT_F32, res, $(RS));
+% elseif half then
+        uint16_t *cm = (uint16_t *)(xs + (size_t)$(MAXT) * $(K) * 4);
+        llm_gpu_gemm_ex(c, $(WKN), w, $(NW_), $(K), xs, $(K), rows, cm, $(NW_), LLM_GEMM_OUT_BF16, NULL, 0);
+        llm_launch($(n.kernel)_pe, dim3(llm_cdiv($(N), 256), (unsigned)rows), 256, 0, s, (const uint16_t *)cm, y, bias,
+                   res, rows);
 % else
         float *cm = (float *)(xs + (size_t)$(MAXT) * $(K) * 4);
         llm_gpu_gemm(c, $(WKN), w, $(NW_), $(K), xs, $(K), $(split and "2 * rows" or "rows"), cm, $(NW_));

@@ -20476,7 +20476,7 @@ __global__ void __launch_bounds__(128, 4) lab46_norm_matmul_swiglu_k(const float
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab46_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
  * cuBLAS C[rows][28672] = X W^T (float32) into scratch after the
- * 64 x 4096 x 4 bytes of X; lab46_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * 64 x 4096 x 4 bytes of X; lab46_norm_matmul_swiglu_pe applies SwiGLU to the product, which cuBLAS wrote as bf16 rows (rounded to nearest even; --gemm-input single already rounds X to bf16).
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
 __global__ void __launch_bounds__(256) lab46_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -20506,14 +20506,14 @@ __global__ void __launch_bounds__(256) lab46_norm_matmul_swiglu_px(const float *
     (void)g;
 }
 
-__global__ void __launch_bounds__(256) lab46_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+__global__ void __launch_bounds__(256) lab46_norm_matmul_swiglu_pe(const uint16_t *__restrict__ cm, float *__restrict__ y,
                                                      const float *__restrict__ bias, const float *res, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
     if (col >= 14336) return;
-    const float *c0 = cm + (size_t)t * 28672;
-#define lab46_norm_matmul_swiglu_C(j) (c0[j])
+    const uint16_t *c0 = cm + (size_t)t * 28672;
+#define lab46_norm_matmul_swiglu_C(j) (llm_bf16_to_f32(c0[j]))
     y[(size_t)t * 14336 + col] = llm_silu_dev(lab46_norm_matmul_swiglu_C(col)) * lab46_norm_matmul_swiglu_C(14336 + col);
 #undef lab46_norm_matmul_swiglu_C
     (void)bias; (void)res; (void)rows;
@@ -20534,9 +20534,9 @@ static void lab46_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab46_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672);
-        llm_launch(lab46_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+        uint16_t *cm = (uint16_t *)(xs + (size_t)64 * 4096 * 4);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672, LLM_GEMM_OUT_BF16, NULL, 0);
+        llm_launch(lab46_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const uint16_t *)cm, y, bias,
                    res, rows);
         return;
     }
@@ -21852,7 +21852,7 @@ __global__ void __launch_bounds__(128, 4) lab49_norm_matmul_swiglu_k(const float
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab49_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
  * cuBLAS C[rows][28672] = X W^T (float32) into scratch after the
- * 256 x 4096 x 4 bytes of X; lab49_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * 256 x 4096 x 4 bytes of X; lab49_norm_matmul_swiglu_pe applies SwiGLU to the product, which cuBLAS wrote as bf16 rows (rounded to nearest even; --gemm-input single already rounds X to bf16).
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
 __global__ void __launch_bounds__(256) lab49_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -21882,14 +21882,14 @@ __global__ void __launch_bounds__(256) lab49_norm_matmul_swiglu_px(const float *
     (void)g;
 }
 
-__global__ void __launch_bounds__(256) lab49_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+__global__ void __launch_bounds__(256) lab49_norm_matmul_swiglu_pe(const uint16_t *__restrict__ cm, float *__restrict__ y,
                                                      const float *__restrict__ bias, const float *res, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
     if (col >= 14336) return;
-    const float *c0 = cm + (size_t)t * 28672;
-#define lab49_norm_matmul_swiglu_C(j) (c0[j])
+    const uint16_t *c0 = cm + (size_t)t * 28672;
+#define lab49_norm_matmul_swiglu_C(j) (llm_bf16_to_f32(c0[j]))
     y[(size_t)t * 14336 + col] = llm_silu_dev(lab49_norm_matmul_swiglu_C(col)) * lab49_norm_matmul_swiglu_C(14336 + col);
 #undef lab49_norm_matmul_swiglu_C
     (void)bias; (void)res; (void)rows;
@@ -21910,9 +21910,9 @@ static void lab49_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab49_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672);
-        llm_launch(lab49_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+        uint16_t *cm = (uint16_t *)(xs + (size_t)256 * 4096 * 4);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672, LLM_GEMM_OUT_BF16, NULL, 0);
+        llm_launch(lab49_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const uint16_t *)cm, y, bias,
                    res, rows);
         return;
     }
@@ -22309,7 +22309,7 @@ __global__ void __launch_bounds__(128, 4) lab50_matmul_add_k(const float *x, flo
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab50_matmul_add_px, one block of 256 threads per row: the row rounded to bf16 (--gemm-input single);
  * cuBLAS C[rows][4096] = X W^T (float32) into scratch after the
- * 256 x 4096 x 4 bytes of X; lab50_matmul_add_pe adds the halves and applies  residual.
+ * 256 x 4096 x 4 bytes of X; here (one half, a residual, no bias) cuBLASLt writes y = r + X W^T in the product and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
 __global__ void __launch_bounds__(256) lab50_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -22354,10 +22354,8 @@ static void lab50_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab50_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        float *cm = (float *)(xs + (size_t)256 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 4096, 4096, xs, 4096, rows, cm, 4096);
-        llm_launch(lab50_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; /* one half and a residual: y = r + X W^T in the product */
+        llm_gpu_gemm_ex(c, 1, w, 4096, 4096, xs, 4096, rows, y, 4096, LLM_GEMM_OUT_F32, res, 4096);
         return;
     }
     if (llm_aligned16(x0, w)) {
@@ -22753,7 +22751,7 @@ __global__ void __launch_bounds__(128, 4) lab51_matmul_add_k(const float *x, flo
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab51_matmul_add_px, one block of 256 threads per row: the row rounded to bf16 (--gemm-input single);
  * cuBLAS C[rows][4096] = X W^T (float32) into scratch after the
- * 256 x 14336 x 4 bytes of X; lab51_matmul_add_pe adds the halves and applies  residual.
+ * 256 x 14336 x 4 bytes of X; here (one half, a residual, no bias) cuBLASLt writes y = r + X W^T in the product and no epilogue runs.
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 4096 x 4 per row. */
 __global__ void __launch_bounds__(256) lab51_matmul_add_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -22798,10 +22796,8 @@ static void lab51_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab51_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        float *cm = (float *)(xs + (size_t)256 * 14336 * 4);
-        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, rows, cm, 4096);
-        llm_launch(lab51_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
-                   res, rows);
+        (void)bias; /* one half and a residual: y = r + X W^T in the product */
+        llm_gpu_gemm_ex(c, 1, w, 4096, 14336, xs, 14336, rows, y, 4096, LLM_GEMM_OUT_F32, res, 4096);
         return;
     }
     if (llm_aligned16(x0, w)) {
@@ -23197,7 +23193,7 @@ __global__ void __launch_bounds__(128, 4) lab52_norm_matmul_swiglu_k(const float
 /* Many tokens (rows > 8): the tensor-core path (runtime/gpu/gemm.h).
  * lab52_norm_matmul_swiglu_px, one block of 256 threads per row: RMSNorm as the cpu template computes it (double sum of squares, then g * (x * inv)), then the row rounded to bf16 (--gemm-input single);
  * cuBLAS C[rows][28672] = X W^T (float32) into scratch after the
- * 2048 x 4096 x 4 bytes of X; lab52_norm_matmul_swiglu_pe adds the halves and applies SwiGLU.
+ * 2048 x 4096 x 4 bytes of X; lab52_norm_matmul_swiglu_pe applies SwiGLU to the product, which cuBLAS wrote as bf16 rows (rounded to nearest even; --gemm-input single already rounds X to bf16).
  * Scratch: ir_scratch_row_bytes = K x 4 + 2 x 28672 x 4 per row. */
 __global__ void __launch_bounds__(256) lab52_norm_matmul_swiglu_px(const float *x, const float *__restrict__ g, void *xs, int rows) {
     LLM_PDL_ENTER();
@@ -23227,14 +23223,14 @@ __global__ void __launch_bounds__(256) lab52_norm_matmul_swiglu_px(const float *
     (void)g;
 }
 
-__global__ void __launch_bounds__(256) lab52_norm_matmul_swiglu_pe(const float *__restrict__ cm, float *__restrict__ y,
+__global__ void __launch_bounds__(256) lab52_norm_matmul_swiglu_pe(const uint16_t *__restrict__ cm, float *__restrict__ y,
                                                      const float *__restrict__ bias, const float *res, int rows) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.y, col = blockIdx.x * 256 + threadIdx.x;
     if (col >= 14336) return;
-    const float *c0 = cm + (size_t)t * 28672;
-#define lab52_norm_matmul_swiglu_C(j) (c0[j])
+    const uint16_t *c0 = cm + (size_t)t * 28672;
+#define lab52_norm_matmul_swiglu_C(j) (llm_bf16_to_f32(c0[j]))
     y[(size_t)t * 14336 + col] = llm_silu_dev(lab52_norm_matmul_swiglu_C(col)) * lab52_norm_matmul_swiglu_C(14336 + col);
 #undef lab52_norm_matmul_swiglu_C
     (void)bias; (void)res; (void)rows;
@@ -23255,9 +23251,9 @@ static void lab52_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
     if (rows > 8) {
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab52_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
-        float *cm = (float *)(xs + (size_t)2048 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672);
-        llm_launch(lab52_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+        uint16_t *cm = (uint16_t *)(xs + (size_t)2048 * 4096 * 4);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672, LLM_GEMM_OUT_BF16, NULL, 0);
+        llm_launch(lab52_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const uint16_t *)cm, y, bias,
                    res, rows);
         return;
     }
@@ -28540,6 +28536,15 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * 4 query vectors from shared memory, and the P.V products read each staged V row
  * once, lane l owning dimensions 4l .. 4l+3.
  * Shared memory 43072 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab66_attention_kt's, launched after lab66_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
  */
 __device__ float lab66_attention_part[4259840];
 __device__ unsigned int lab66_attention_done[2048];
@@ -28671,6 +28676,8 @@ __global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab66_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: lab66_attention_kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -28802,6 +28809,214 @@ __global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const f
     __syncthreads();
     lab66_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
+/* Tensor-core helpers of lab66_attention_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t lab66_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void lab66_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab66_attention_bf2(ah, bh);
+    *lo = lab66_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab66_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab66_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][64];
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[8][4], ql[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
+            lab66_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 63;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
+            const int nj = min(64, pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab66_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = lab66_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        lab66_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab66_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab66_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 16; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab66_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab66_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab66_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab66_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 8; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab66_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab66_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab66_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab66_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 16; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab66_attention_k(const float *q, const float *kin,
@@ -28932,8 +29147,12 @@ static void lab66_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
         llm_launch(lab66_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
+    {
         llm_launch(lab66_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab66_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_66(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -29106,6 +29325,15 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * 4 query vectors from shared memory, and the P.V products read each staged V row
  * once, lane l owning dimensions 4l .. 4l+3.
  * Shared memory 43072 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab67_attention_kt's, launched after lab67_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
  */
 __device__ float lab67_attention_part[4259840];
 __device__ unsigned int lab67_attention_done[2048];
@@ -29237,6 +29465,8 @@ __global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab67_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: lab67_attention_kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -29368,6 +29598,214 @@ __global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const f
     __syncthreads();
     lab67_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
+/* Tensor-core helpers of lab67_attention_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t lab67_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void lab67_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab67_attention_bf2(ah, bh);
+    *lo = lab67_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab67_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab67_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][64];
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[8][4], ql[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
+            lab67_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 19;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
+            const int nj = min(64, pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab67_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = lab67_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        lab67_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab67_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab67_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 16; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab67_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab67_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab67_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab67_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 8; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab67_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab67_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab67_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab67_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 16; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab67_attention_k(const float *q, const float *kin,
@@ -29498,8 +29936,12 @@ static void lab67_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
         llm_launch(lab67_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
+    {
         llm_launch(lab67_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab67_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_67(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -30055,6 +30497,15 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * 4 query vectors from shared memory, and the P.V products read each staged V row
  * once, lane l owning dimensions 4l .. 4l+3.
  * Shared memory 43072 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab69_attention_kt's, launched after lab69_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
  */
 __device__ float lab69_attention_part[17039360];
 __device__ unsigned int lab69_attention_done[8192];
@@ -30186,6 +30637,8 @@ __global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab69_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: lab69_attention_kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -30317,6 +30770,214 @@ __global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const f
     __syncthreads();
     lab69_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
+/* Tensor-core helpers of lab69_attention_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t lab69_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void lab69_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab69_attention_bf2(ah, bh);
+    *lo = lab69_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab69_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab69_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][64];
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[8][4], ql[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
+            lab69_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 24;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
+            const int nj = min(64, pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab69_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = lab69_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        lab69_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab69_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab69_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 16; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab69_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab69_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab69_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab69_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 8; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab69_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab69_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab69_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab69_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 16; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab69_attention_k(const float *q, const float *kin,
@@ -30447,8 +31108,12 @@ static void lab69_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
         llm_launch(lab69_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
+    {
         llm_launch(lab69_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab69_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_69(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -30621,6 +31286,15 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * 4 query vectors from shared memory, and the P.V products read each staged V row
  * once, lane l owning dimensions 4l .. 4l+3.
  * Shared memory 43072 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab70_attention_kt's, launched after lab70_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
  */
 __device__ float lab70_attention_part[4259840];
 __device__ unsigned int lab70_attention_done[2048];
@@ -30752,6 +31426,8 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab70_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: lab70_attention_kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -30883,6 +31559,214 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     __syncthreads();
     lab70_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
+/* Tensor-core helpers of lab70_attention_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t lab70_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void lab70_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab70_attention_bf2(ah, bh);
+    *lo = lab70_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab70_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][64];
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[8][4], ql[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
+            lab70_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 13;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
+            const int nj = min(64, pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab70_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = lab70_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        lab70_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab70_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab70_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 16; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab70_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab70_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab70_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab70_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 8; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab70_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab70_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab70_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab70_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 16; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab70_attention_k(const float *q, const float *kin,
@@ -31013,8 +31897,12 @@ static void lab70_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
         llm_launch(lab70_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
+    {
         llm_launch(lab70_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab70_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_70(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
@@ -31415,7 +32303,7 @@ void lab_cuda_71(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab71_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 72: rms.4096.T1 (rmsnorm) ===== */
+/* ===== case 72: 8B.mix.T1024.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_72
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -31536,50 +32424,675 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab72_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab72_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab72_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 16 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) per query head to lab72_attention_part, then counts
+ *    itself in lab72_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 1024 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 1024 x 32 x 16 x 130
+ * floats (272629760 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ * Batches of 8 or more tokens run lab72_attention_kg instead: grid (8, T, 4) blocks
+ * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * 4 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 43072 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab72_attention_kt's, launched after lab72_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
+ */
+__device__ float lab72_attention_part[68157440];
+__device__ unsigned int lab72_attention_done[32768];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab72_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab72_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab72_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab72_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab72_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab72_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab72_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab72_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__(64) lab72_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ float spr[2][32][4];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][4], wl[2][4];
+    __shared__ __align__(16) float wo[2][4][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 16;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab72_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: lab72_attention_kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[4], l[4], o[4][1][4];
+#pragma unroll
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            lab72_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * 16; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    lab72_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 128; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (true) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab72_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+/* Tensor-core helpers of lab72_attention_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t lab72_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void lab72_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab72_attention_bf2(ah, bh);
+    *lo = lab72_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab72_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab72_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][64];
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[8][4], ql[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
+            lab72_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 16;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
+            const int nj = min(64, pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab72_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = lab72_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        lab72_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab72_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab72_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 16; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab72_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab72_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab72_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab72_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 8; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab72_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab72_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab72_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab72_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 16; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab72_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 16;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        lab72_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab72_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab72_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab72_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab72_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab72_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab72_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab72_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab72_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab72_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_72(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab72_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab72_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 73: rms.4096.T3 (rmsnorm) ===== */
+/* ===== case 73: 8B.pre.T1024.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_73
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -31700,50 +33213,675 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab73_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab73_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab73_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 64 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) per query head to lab73_attention_part, then counts
+ *    itself in lab73_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 1024 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 1024 x 32 x 16 x 130
+ * floats (272629760 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ * Batches of 8 or more tokens run lab73_attention_kg instead: grid (8, T, 4) blocks
+ * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * 4 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 43072 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab73_attention_kt's, launched after lab73_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
+ */
+__device__ float lab73_attention_part[68157440];
+__device__ unsigned int lab73_attention_done[32768];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab73_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab73_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab73_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab73_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab73_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab73_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab73_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab73_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[4][128];
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ float spr[2][32][4];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][4], wl[2][4];
+    __shared__ __align__(16) float wo[2][4][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 64;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab73_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: lab73_attention_kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[4], l[4], o[4][1][4];
+#pragma unroll
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            lab73_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * 16; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    lab73_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 128; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (true) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab73_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+/* Tensor-core helpers of lab73_attention_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t lab73_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void lab73_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab73_attention_bf2(ah, bh);
+    *lo = lab73_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab73_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][64];
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[8][4], ql[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
+            lab73_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 64;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
+            const int nj = min(64, pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab73_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = lab73_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        lab73_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab73_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab73_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 16; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab73_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab73_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab73_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab73_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 8; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab73_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab73_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab73_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab73_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 16; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab73_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 64;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        lab73_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab73_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab73_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab73_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab73_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab73_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab73_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab73_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab73_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab73_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_73(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab73_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab73_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 74: rms.576.T64 (rmsnorm) ===== */
+/* ===== case 74: qwen7.mix.T300.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_74
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -31864,50 +34002,675 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab74_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab74_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 576;
-    float *yr = y + (size_t)blockIdx.x * 576;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab74_attention: attention, 28 query heads, 4 KV heads (group 7), head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 7 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 7 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 7
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) per query head to lab74_attention_part, then counts
+ *    itself in lab74_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 300 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 300 x 28 x 16 x 130
+ * floats (69888000 bytes).
+ * Shared memory: q [7][128] + per-warp (m, l, o)[7] = 18144 bytes.
+ * Batches of 8 or more tokens run lab74_attention_kg instead: grid (4, T, 4) blocks
+ * of 1 warps, one per KV head and its 7 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * 7 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 26040 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab74_attention_kt's, launched after lab74_attention_kg, whose blocks for them only
+ * store K/V: grid (4, ceil(T / 9)) blocks of 4 warps, one per KV head and
+ * 9 consecutive tokens (63 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
+ */
+__device__ float lab74_attention_part[17472000];
+__device__ unsigned int lab74_attention_done[8400];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab74_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab74_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab74_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab74_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab74_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab74_attention_part + (size_t)(t * 28 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 3584 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab74_attention_done[t * 28 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 3584 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab74_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__(32) lab74_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[7][128];
+    __shared__ __align__(16) uint32_t sk[1][32][68];
+    __shared__ __align__(16) uint32_t sv[1][32][68];
+    __shared__ float spr[1][32][7];
+    __shared__ unsigned long long sptr[1][2][32];
+    __shared__ float wm[1][7], wl[1][7];
+    __shared__ __align__(16) float wo[1][7][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 7, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab74_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: lab74_attention_kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 896; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 4608 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[7], l[7], o[7][1][4];
+#pragma unroll
+    for (int g = 0; g < 7; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 32) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            lab74_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * 16; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    lab74_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[7];
+#pragma unroll
+        for (int g = 0; g < 7; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 128; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 7; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 7; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[7];
+#pragma unroll
+            for (int g = 0; g < 7; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (true) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 7; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 7; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 7; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab74_attention_finish<7, 1>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+/* Tensor-core helpers of lab74_attention_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t lab74_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void lab74_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab74_attention_bf2(ah, bh);
+    *lo = lab74_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab74_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 9, + 9) for the 7 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 7, head r % 7; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][64];
+    __shared__ int srun[9];
+    const int kvh = blockIdx.x, h0 = kvh * 7, t0 = blockIdx.y * 9;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(9, T - t0);
+    for (int i = threadIdx.x; i < 9; i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 63 && r / 7 < tn ? r / 7 : -1;
+        hg[k] = r % 7;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[8][4], ql[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 4608 + (size_t)(h0 + hg[k]) * 128 + col);
+            lab74_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 13;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
+            const int nj = min(64, pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab74_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = lab74_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        lab74_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab74_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab74_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 16; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab74_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab74_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab74_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab74_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 8; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab74_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab74_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab74_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab74_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 3584 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 16; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab74_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 7, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0 && h0 % 7 == 0) { /* this token's K/V of this KV head into the cache */
+        lab74_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 4608 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab74_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab74_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab74_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab74_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab74_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab74_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 7 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab74_attention_k<1>, dim3(28, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab74_attention_kg, dim3(4, (unsigned)T, 4), 32, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab74_attention_kt, dim3(4, (unsigned)((T + 8) / 9)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_74(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab74_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab74_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 75: rms.100.L2 (rmsnorm) ===== */
+/* ===== case 75: 1B.mix.T200.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_75
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -32028,50 +34791,675 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab75_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab75_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 103;
-    float *yr = y + (size_t)blockIdx.x * 101;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 100);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab75_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
+ * KV blocks of 16 tokens, 10 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(64)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[64]) per query head to lab75_attention_part, then counts
+ *    itself in lab75_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 200 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 200 x 32 x 16 x 66
+ * floats (27033600 bytes).
+ * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes.
+ * Batches of 8 or more tokens run lab75_attention_kg instead: grid (8, T, 4) blocks
+ * of 4 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (128 bytes each) into shared memory with cp.async, all 16 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * 4 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 46208 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab75_attention_kt's, launched after lab75_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
+ */
+__device__ float lab75_attention_part[6758400];
+__device__ unsigned int lab75_attention_done[6400];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab75_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab75_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab75_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab75_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 3072 + (size_t)kvh * 64 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 3072 + (size_t)kvh * 64 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab75_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][64], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab75_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab75_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab75_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__(128) lab75_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[4][64];
+    __shared__ __align__(16) uint32_t sk[4][32][36];
+    __shared__ __align__(16) uint32_t sv[4][32][36];
+    __shared__ float spr[4][32][4];
+    __shared__ unsigned long long sptr[4][2][32];
+    __shared__ float wm[4][4], wl[4][4];
+    __shared__ __align__(16) float wo[4][4][64];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 10;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab75_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: lab75_attention_kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 256; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)64);
+    float m[4], l[4], o[4][1][4];
+#pragma unroll
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            lab75_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * 8; idx += 32) {
+                const int r = idx / 8, u = idx % 8;
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 64; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (grp < 16) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 16) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab75_attention_finish<4, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+/* Tensor-core helpers of lab75_attention_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t lab75_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void lab75_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab75_attention_bf2(ah, bh);
+    *lo = lab75_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab75_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][36];
+    __shared__ __align__(16) uint32_t sv[64][36];
+    __shared__ unsigned long long sptr[2][64];
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[4][4], ql[4][4];
+#pragma unroll
+    for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 3072 + (size_t)(h0 + hg[k]) * 64 + col);
+            lab75_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)64);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 10;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[8][4];
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
+            const int nj = min(64, pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab75_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 512; idx += blockDim.x) {
+                    const int r = idx / 8, u = idx % 8;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = lab75_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 4; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab75_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab75_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab75_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab75_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab75_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab75_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 4; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab75_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab75_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab75_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab75_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 2048 + (size_t)(h0 + hg[k]) * 64 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab75_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 10;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        lab75_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)64);
+    float m[GG], l[GG], o[GG][2];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab75_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 64; c++) {
+                    const float kk = lab75_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 64; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab75_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int d = lane + 32 * i;
+            if (d < 64) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab75_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab75_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = L;
-    if (rows <= 0) return;
-    llm_launch(lab75_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab75_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab75_attention_kg, dim3(8, (unsigned)T, 4), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab75_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_75(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab75_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab75_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 76: add.4096.T1 (add) ===== */
+/* ===== case 76: g1.mix.T100.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_76
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -32192,32 +35580,675 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab76_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 4096, b 4096, y 4096. No shared memory. */
-__global__ void __launch_bounds__(256) lab76_add_k(const float *a, const float *b,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 4096) return;
-    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
+/* lab76_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 32,
+ * KV blocks of 16 tokens, 6 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(32)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 1 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 1 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 1
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[32]) per query head to lab76_attention_part, then counts
+ *    itself in lab76_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 100 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 100 x 8 x 16 x 34
+ * floats (1740800 bytes).
+ * Shared memory: q [1][32] + per-warp (m, l, o)[1] = 672 bytes.
+ * Batches of 8 or more tokens run lab76_attention_kg instead: grid (8, T, 4) blocks
+ * of 4 warps, one per KV head and its 1 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (64 bytes each) into shared memory with cp.async, all 8 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then lane l scores position l against the
+ * 1 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 23712 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab76_attention_kt's, launched after lab76_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 64)) blocks of 4 warps, one per KV head and
+ * 64 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
+ */
+__device__ float lab76_attention_part[435200];
+__device__ unsigned int lab76_attention_done[800];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab76_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
+        return;
+    }
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 256 + (size_t)kvh * 32;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab76_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab76_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab76_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 256 + (size_t)kvh * 32;
+    for (int i = threadIdx.x; i < 32; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 768 + (size_t)kvh * 32 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 768 + (size_t)kvh * 32 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab76_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][32], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab76_attention_part + (size_t)(t * 8 + h0) * 16 * 34;
+    for (int gd = threadIdx.x; gd < GG * 32; gd += blockDim.x) {
+        const int g = gd / 32, d = gd % 32;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 256 + (size_t)(h0 + g) * 32 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 544 + (size_t)sp * 34;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab76_attention_done[t * 8 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 32; gd += blockDim.x) {
+        const int g = gd / 32, d = gd % 32;
+        const float *pg = part + (size_t)g * 544;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 34));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 34) - MM);
+            LL += __ldcg(pg + s2 * 34 + 1) * f;
+            acc += __ldcg(pg + s2 * 34 + 2 + d) * f;
+        }
+        y[(size_t)t * 256 + (size_t)(h0 + g) * 32 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab76_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+__global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[1][32];
+    __shared__ __align__(16) uint32_t sk[4][32][20];
+    __shared__ __align__(16) uint32_t sv[4][32][20];
+    __shared__ float spr[4][32][1];
+    __shared__ unsigned long long sptr[4][2][32];
+    __shared__ float wm[4][1], wl[4][1];
+    __shared__ __align__(16) float wo[4][1][32];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 1, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 6;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab76_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
+        return; /* a token of a prompt chunk: lab76_attention_kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < 32; i += blockDim.x)
+        qs[i / 32][i % 32] = q[(size_t)t * 768 + (size_t)h0 * 32 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)32);
+    float m[1], l[1], o[1][1][4];
+#pragma unroll
+    for (int g = 0; g < 1; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int nj = min(32, j1 - base);
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            lab76_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        __syncwarp();
+        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
+         * rows (a second group, still in flight while the scores are computed) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < nj * 4; idx += 32) {
+                const int r = idx / 4, u = idx % 4;
+                const unsigned long long p = sptr[warp][kv][r];
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
+                    const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
+                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                } else {
+                    lab76_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                }
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[1];
+#pragma unroll
+        for (int g = 0; g < 1; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 32; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 1; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 1; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[1];
+#pragma unroll
+            for (int g = 0; g < 1; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (grp < 8) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 1; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 1; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 1; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 8) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab76_attention_finish<1, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+/* Tensor-core helpers of lab76_attention_kt: two floats as a bf16x2 word (the first in
+ * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
+ * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ uint32_t lab76_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+__device__ __forceinline__ void lab76_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab76_attention_bf2(ah, bh);
+    *lo = lab76_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab76_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 64, + 64) for the 1 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 1, head r % 1; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][20];
+    __shared__ __align__(16) uint32_t sv[64][20];
+    __shared__ unsigned long long sptr[2][64];
+    __shared__ int srun[64];
+    const int kvh = blockIdx.x, h0 = kvh * 1, t0 = blockIdx.y * 64;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(64, T - t0);
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+        int run = 0;
+        if (i < tn) {
+            const int t = t0 + i, s = seq_index[t];
+            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+        }
+        srun[i] = run;
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 1 < tn ? r / 1 : -1;
+        hg[k] = r % 1;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[2][4], ql[2][4];
+#pragma unroll
+    for (int kk = 0; kk < 2; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 768 + (size_t)(h0 + hg[k]) * 32 + col);
+            lab76_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)32);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 6;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
+            const int nj = min(64, pb + 1 - c0);
+            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab76_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[0][r] = kt;
+                sptr[1][r] = vt;
+            }
+            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 256; idx += blockDim.x) {
+                    const int r = idx / 4, u = idx % 4;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    const unsigned long long p = sptr[kv][r];
+                    if (p & 1ull) {
+                        const float *src = (const float *)(p & ~1ull) + u * 8;
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            dst[e] = lab76_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                    } else {
+                        lab76_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+                    }
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 2; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab76_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab76_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 4; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab76_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab76_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab76_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab76_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 2; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab76_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab76_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab76_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab76_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 256 + (size_t)(h0 + hg[k]) * 32 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab76_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][32];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][32];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 1, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 6;
+    if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
+        lab76_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 32; i += blockDim.x)
+        qs[i / 32][i % 32] = q[(size_t)t * 768 + (size_t)h0 * 32 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)32);
+    float m[GG], l[GG], o[GG][1];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab76_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 32; c++) {
+                    const float kk = lab76_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 32; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab76_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int d = lane + 32 * i;
+            if (d < 32) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab76_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab76_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab76_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 256;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 1 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab76_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab76_attention_kg, dim3(8, (unsigned)T, 4), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab76_attention_kt, dim3(8, (unsigned)((T + 63) / 64)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_76(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab76_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab76_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 77: add.577.T16 (add) ===== */
+/* ===== case 77: rms.4096.T1 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_77
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -32338,32 +36369,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab77_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 580, b 577, y 579. No shared memory. */
-__global__ void __launch_bounds__(256) lab77_add_k(const float *a, const float *b,
+/* lab77_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab77_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 577) return;
-    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab77_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab77_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab77_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab77_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_77(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab77_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab77_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 78: swiglu.14336.T2 (swiglu) ===== */
+/* ===== case 78: rms.4096.T3 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_78
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -32484,33 +36533,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab78_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab78_swiglu_k(const float *g, const float *u,
+/* lab78_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab78_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 14336) return;
-    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab78_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab78_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab78_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab78_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_78(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab78_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab78_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 79: swiglu.100.T3 (swiglu) ===== */
+/* ===== case 79: rms.576.T64 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_79
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -32631,34 +36697,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab79_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab79_swiglu_k(const float *g, const float *u,
+/* lab79_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab79_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 100) return;
-    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 576;
+    float *yr = y + (size_t)blockIdx.x * 576;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab79_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab79_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab79_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab79_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_79(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab79_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab79_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 80: rope.8B.q.T3 (rope) ===== */
-__constant__ float lab_rope_80[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 80: rms.100.L2 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_80
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -32779,53 +36861,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab80_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
- * No shared memory. */
-__global__ void __launch_bounds__(64) lab80_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab80_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab80_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 4096;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 103;
+    float *yr = y + (size_t)blockIdx.x * 101;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 100);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
     }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab80_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab80_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
-    llm_launch(lab80_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
+    const int rows = L;
+    if (rows <= 0) return;
+    llm_launch(lab80_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_80(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab80_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab80_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 81: rope.8B.q.T600 (rope) ===== */
-__constant__ float lab_rope_81[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 81: add.4096.T1 (add) ===== */
 #define rope_inv_freq lab_rope_81
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -32946,53 +37025,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab81_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
- * No shared memory. */
-__global__ void __launch_bounds__(64) lab81_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab81_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 4096, b 4096, y 4096. No shared memory. */
+__global__ void __launch_bounds__(256) lab81_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 4096;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 4096) return;
+    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
 }
 
-static void lab81_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab81_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
-    llm_launch(lab81_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab81_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_81(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab81_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab81_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 82: rope.smol.k.T64 (rope) ===== */
-__constant__ float lab_rope_82[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+/* ===== case 82: add.577.T16 (add) ===== */
 #define rope_inv_freq lab_rope_82
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33113,53 +37171,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab82_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
- * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[32]. Grid: (T, head groups) blocks of 32 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
- * No shared memory. */
-__global__ void __launch_bounds__(32) lab82_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab82_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 580, b 577, y 579. No shared memory. */
+__global__ void __launch_bounds__(256) lab82_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 960;
-    float *yr = y + (size_t)t * 192;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 3; h += gridDim.y) {
-        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
-        yr[h * 64 + i] = a * cs - b * sn;
-        yr[h * 64 + i + 32] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 577) return;
+    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
 }
 
-static void lab82_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab82_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 3;
-    llm_launch(lab82_rope_k, dim3((unsigned)T, (unsigned)(hb < 3 ? hb : 3)), 32, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab82_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_82(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab82_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab82_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 83: rope.tiny.T16 (rope) ===== */
-__constant__ float lab_rope_83[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 83: swiglu.14336.T2 (swiglu) ===== */
 #define rope_inv_freq lab_rope_83
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33280,53 +37317,33 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab83_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+/* lab83_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab83_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab83_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 384;
-    float *yr = y + (size_t)t * 128;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 8; h += gridDim.y) {
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 14336) return;
+    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
 }
 
-static void lab83_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab83_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 8;
-    llm_launch(lab83_rope_k, dim3((unsigned)T, (unsigned)(hb < 8 ? hb : 8)), 8, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab83_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_83(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab83_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab83_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: rope.8B.qk.T1 (rope) ===== */
-__constant__ float lab_rope_84[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 84: swiglu.100.T3 (swiglu) ===== */
 #define rope_inv_freq lab_rope_84
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33447,53 +37464,34 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab84_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+/* lab84_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(64) lab84_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab84_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 5120;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 40; h += gridDim.y) {
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 100) return;
+    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
 }
 
-static void lab84_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab84_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 40;
-    llm_launch(lab84_rope_k, dim3((unsigned)T, (unsigned)(hb < 40 ? hb : 40)), 64, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab84_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_84(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab84_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab84_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: rope.tiny.qk.T16 (rope) ===== */
-__constant__ float lab_rope_85[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 85: rope.8B.q.T3 (rope) ===== */
+__constant__ float lab_rope_85[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_85
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33614,31 +37612,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab85_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+/* lab85_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
  * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
  * one head per block for fewer than 64 tokens, so that many SMs share the angle's
  * sinf/cosf (slow path for large angles); with more tokens a block computes each
  * angle once for several heads (thousands of one-head blocks cost more than the
  * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab85_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(64) lab85_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 256;
-    float *yr = y + (size_t)t * 192;
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 4096;
     const float angle = __fmul_rn(p, rope_inv_freq[i]);
     const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 12; h += gridDim.y) {
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
+    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
 }
 
@@ -33650,8 +37648,8 @@ static void lab85_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
     /* blocks (token, head group): every head its own block while that makes
      * few blocks; with many tokens a block takes several heads of its token
      * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 12;
-    llm_launch(lab85_rope_k, dim3((unsigned)T, (unsigned)(hb < 12 ? hb : 12)), 8, 0,
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
+    llm_launch(lab85_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
                (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
@@ -33659,7 +37657,8 @@ void lab_cuda_85(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab85_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: addrms.4096.T1 (add_rmsnorm) ===== */
+/* ===== case 86: rope.8B.q.T600 (rope) ===== */
+__constant__ float lab_rope_86[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_86
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33780,60 +37779,53 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab86_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
- * Strides: a 8192, b 4096, y 8192.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab86_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab86_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(64) lab86_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 8192;
-    const float *br = b + (size_t)blockIdx.x * 4096;
-    float *sr = y + (size_t)blockIdx.x * 8192;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 4096;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab86_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab86_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab86_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
+    llm_launch(lab86_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_86(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab86_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab86_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 87: addrms.2048.T3 (add_rmsnorm) ===== */
+/* ===== case 87: rope.smol.k.T64 (rope) ===== */
+__constant__ float lab_rope_87[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
 #define rope_inv_freq lab_rope_87
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -33954,60 +37946,53 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab87_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
- * Strides: a 4096, b 2048, y 4096.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab87_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab87_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
+ * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[32]. Grid: (T, head groups) blocks of 32 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(32) lab87_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 4096;
-    const float *br = b + (size_t)blockIdx.x * 2048;
-    float *sr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 2048; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 960;
+    float *yr = y + (size_t)t * 192;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 3; h += gridDim.y) {
+        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
+        yr[h * 64 + i] = a * cs - b * sn;
+        yr[h * 64 + i + 32] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 2048);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab87_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab87_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab87_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 3;
+    llm_launch(lab87_rope_k, dim3((unsigned)T, (unsigned)(hb < 3 ? hb : 3)), 32, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_87(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab87_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab87_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 88: addrms.576.T64.ys (add_rmsnorm) ===== */
+/* ===== case 88: rope.tiny.T16 (rope) ===== */
+__constant__ float lab_rope_88[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_88
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34128,60 +38113,53 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab88_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..575 of the output row get s = a + b (float32), columns 576..1151
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
- * Strides: a 1152, b 577, y 1160.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab88_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab88_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(8) lab88_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 1152;
-    const float *br = b + (size_t)blockIdx.x * 577;
-    float *sr = y + (size_t)blockIdx.x * 1160;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 384;
+    float *yr = y + (size_t)t * 128;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 8; h += gridDim.y) {
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab88_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab88_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab88_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 8;
+    llm_launch(lab88_rope_k, dim3((unsigned)T, (unsigned)(hb < 8 ? hb : 8)), 8, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_88(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab88_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab88_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 89: embed.8B.bf16.T3 (embed) ===== */
+/* ===== case 89: rope.8B.qk.T1 (rope) ===== */
+__constant__ float lab_rope_89[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_89
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34302,34 +38280,53 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab89_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
+/* lab89_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(256) lab89_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+__global__ void __launch_bounds__(64) lab89_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
-        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 5120;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 40; h += gridDim.y) {
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
+    }
 }
 
-static void lab89_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab89_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab89_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 40;
+    llm_launch(lab89_rope_k, dim3((unsigned)T, (unsigned)(hb < 40 ? hb : 40)), 64, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_89(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab89_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab89_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 90: embed.f32.T5 (embed) ===== */
+/* ===== case 90: rope.tiny.qk.T16 (rope) ===== */
+__constant__ float lab_rope_90[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_90
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34450,34 +38447,52 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab90_embed: embedding lookup, H=100, table f32 [1000][100]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
+/* lab90_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(256) lab90_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+__global__ void __launch_bounds__(8) lab90_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 100;
-    for (int c = threadIdx.x; c < 100; c += blockDim.x)
-        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 256;
+    float *yr = y + (size_t)t * 192;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 12; h += gridDim.y) {
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
+    }
 }
 
-static void lab90_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab90_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (T <= 0) return;
-    llm_launch(lab90_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 12;
+    llm_launch(lab90_rope_k, dim3((unsigned)T, (unsigned)(hb < 12 ? hb : 12)), 8, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_90(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab90_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab90_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 91: embed.f16.T64 (embed) ===== */
+/* ===== case 91: addrms.4096.T1 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_91
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34598,34 +38613,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab91_embed: embedding lookup, H=576, table f16 [49152][576]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab91_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab91_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
+ * Strides: a 8192, b 4096, y 8192.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab91_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 576;
-    for (int c = threadIdx.x; c < 576; c += blockDim.x)
-        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 8192;
+    const float *br = b + (size_t)blockIdx.x * 4096;
+    float *sr = y + (size_t)blockIdx.x * 8192;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab91_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab91_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab91_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab91_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_91(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab91_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab91_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 92: select.4096.T5.L2 (select_rows) ===== */
+/* ===== case 92: addrms.2048.T3 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_92
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34746,32 +38787,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab92_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
- * templates/kernels/cpu/select_rows.c.lua (exact copy).
- * Grid: L blocks (one per selected row) of 256 threads over the columns.
- * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab92_select_rows_k(const int32_t *__restrict__ sel, const float *x,
-                                                     float *__restrict__ y) {
+/* lab92_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
+ * Strides: a 4096, b 2048, y 4096.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab92_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int l = blockIdx.x;
-    const float *xr = x + (size_t)sel[l] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 4096;
+    const float *br = b + (size_t)blockIdx.x * 2048;
+    float *sr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 2048);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab92_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab92_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (L <= 0) return;
-    llm_launch(lab92_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab92_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_92(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab92_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab92_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 93: select.576.T64.L64 (select_rows) ===== */
+/* ===== case 93: addrms.576.T64.ys (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_93
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -34892,11 +38961,775 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab93_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+/* lab93_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..575 of the output row get s = a + b (float32), columns 576..1151
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
+ * Strides: a 1152, b 577, y 1160.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab93_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 1152;
+    const float *br = b + (size_t)blockIdx.x * 577;
+    float *sr = y + (size_t)blockIdx.x * 1160;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
+}
+
+static void lab93_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab93_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_93(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab93_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 94: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_94
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab94_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab94_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
+        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+}
+
+static void lab94_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab94_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_94(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab94_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 95: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_95
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab95_embed: embedding lookup, H=100, table f32 [1000][100]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab95_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 100;
+    for (int c = threadIdx.x; c < 100; c += blockDim.x)
+        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+}
+
+static void lab95_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab95_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_95(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab95_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 96: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_96
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab96_embed: embedding lookup, H=576, table f16 [49152][576]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab96_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 576;
+    for (int c = threadIdx.x; c < 576; c += blockDim.x)
+        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+}
+
+static void lab96_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab96_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_96(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab96_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 97: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_97
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab97_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab93_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+__global__ void __launch_bounds__(256) lab97_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int l = blockIdx.x;
+    const float *xr = x + (size_t)sel[l] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+}
+
+static void lab97_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (L <= 0) return;
+    llm_launch(lab97_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_97(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab97_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 98: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_98
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab98_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+ * templates/kernels/cpu/select_rows.c.lua (exact copy).
+ * Grid: L blocks (one per selected row) of 256 threads over the columns.
+ * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
+__global__ void __launch_bounds__(256) lab98_select_rows_k(const int32_t *__restrict__ sel, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -34905,14 +39738,14 @@ __global__ void __launch_bounds__(256) lab93_select_rows_k(const int32_t *__rest
     for (int c = threadIdx.x; c < 576; c += blockDim.x) y[(size_t)l * 576 + c] = xr[c];
 }
 
-static void lab93_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab98_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (L <= 0) return;
-    llm_launch(lab93_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    llm_launch(lab98_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
 }
 #undef rope_inv_freq
-void lab_cuda_93(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab93_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cuda_98(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab98_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
