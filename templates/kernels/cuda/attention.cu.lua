@@ -32,6 +32,7 @@ $(include("kernels/cuda/common.cu.lua"))
 % local NWG = math.max(1, math.min(4, (47 * 1024 - G * hd * 4 - 64) // PERWARP))
 % local NSPLIT_G = 4                      -- splits of a token's positions (at most)
 % local MINLEN_G = 256                    -- positions per split (at least)
+% local VECIN = n.ins[2].stride % 4 == 0 and n.ins[3].stride % 4 == 0 -- own rows by float4 loads
 % -- Query tiles (_kt): prompt chunks of a batch on the tensor cores. Needs the staged
 % -- kernel's layout, head dims in whole k-steps of 16, and at most 128 (registers).
 % local TILED = STAGED and hd % 16 == 0 and hd <= 128
@@ -215,6 +216,25 @@ __device__ __forceinline__ void $(n.kernel)_cp16(void *dst, const void *src) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them ($(VECIN and "two 16-byte loads: the k and v strides are multiples of 4 floats" or "element loads: a k or v stride is not a multiple of 4 floats")). */
+__device__ __forceinline__ void $(n.kernel)_cvt8(uint32_t *dst, const float *src) {
+% if VECIN then
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+% else
+    float f[8];
+#pragma unroll
+    for (int e = 0; e < 8; e++) f[e] = src[e];
+% end
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       $(KT) *__restrict__ K, $(KT) *__restrict__ V,
@@ -276,11 +296,7 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    $(n.kernel)_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     $(n.kernel)_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -487,10 +503,7 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = $(n.kernel)_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        $(n.kernel)_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         $(n.kernel)_cp16(dst, (const char *)p + (size_t)u * 16);
                     }

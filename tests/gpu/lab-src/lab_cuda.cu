@@ -28650,6 +28650,19 @@ __device__ __forceinline__ void lab66_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab66_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
@@ -28709,11 +28722,7 @@ __global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const f
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    lab66_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     lab66_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -28918,10 +28927,7 @@ __global__ void __launch_bounds__(128) lab66_attention_kt(const float *q, const 
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = lab66_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        lab66_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         lab66_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                     }
@@ -29439,6 +29445,19 @@ __device__ __forceinline__ void lab67_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab67_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
@@ -29498,11 +29517,7 @@ __global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const f
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    lab67_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     lab67_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -29707,10 +29722,7 @@ __global__ void __launch_bounds__(128) lab67_attention_kt(const float *q, const 
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = lab67_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        lab67_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         lab67_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                     }
@@ -30611,6 +30623,19 @@ __device__ __forceinline__ void lab69_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab69_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
@@ -30670,11 +30695,7 @@ __global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const f
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    lab69_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     lab69_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -30879,10 +30900,7 @@ __global__ void __launch_bounds__(128) lab69_attention_kt(const float *q, const 
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = lab69_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        lab69_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         lab69_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                     }
@@ -31400,6 +31418,19 @@ __device__ __forceinline__ void lab70_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab70_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
@@ -31459,11 +31490,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    lab70_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     lab70_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -31668,10 +31695,7 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = lab70_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        lab70_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         lab70_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                     }
@@ -32583,6 +32607,19 @@ __device__ __forceinline__ void lab72_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab72_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__(64) lab72_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
@@ -32642,11 +32679,7 @@ __global__ void __launch_bounds__(64) lab72_attention_kg(const float *q, const f
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    lab72_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     lab72_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -32851,10 +32884,7 @@ __global__ void __launch_bounds__(128) lab72_attention_kt(const float *q, const 
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = lab72_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        lab72_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         lab72_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                     }
@@ -33372,6 +33402,19 @@ __device__ __forceinline__ void lab73_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab73_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
@@ -33431,11 +33474,7 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    lab73_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     lab73_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -33640,10 +33679,7 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = lab73_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        lab73_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         lab73_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                     }
@@ -34161,6 +34197,19 @@ __device__ __forceinline__ void lab74_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab74_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__(32) lab74_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
@@ -34220,11 +34269,7 @@ __global__ void __launch_bounds__(32) lab74_attention_kg(const float *q, const f
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    lab74_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     lab74_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -34429,10 +34474,7 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = lab74_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        lab74_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         lab74_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                     }
@@ -34950,6 +34992,19 @@ __device__ __forceinline__ void lab75_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab75_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__(128) lab75_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
@@ -35009,11 +35064,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kg(const float *q, const 
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    lab75_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -35218,10 +35269,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = lab75_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        lab75_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                     }
@@ -35739,6 +35787,19 @@ __device__ __forceinline__ void lab76_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab76_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
+               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
@@ -35798,11 +35859,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
                 if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        dst[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e])) |
-                                 ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(src[2 * e + 1])) << 16);
+                    lab76_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                 } else {
                     lab76_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                 }
@@ -36007,10 +36064,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                     }
                     const unsigned long long p = sptr[kv][r];
                     if (p & 1ull) {
-                        const float *src = (const float *)(p & ~1ull) + u * 8;
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            dst[e] = lab76_attention_bf2(__float2bfloat16_rn(src[2 * e]), __float2bfloat16_rn(src[2 * e + 1]));
+                        lab76_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
                     } else {
                         lab76_attention_cp16(dst, (const char *)p + (size_t)u * 16);
                     }
