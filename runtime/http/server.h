@@ -15,7 +15,8 @@
  * (stream events to render, DONE marks; never submit, step or cancel;
  * sched.h), and while a step runs nothing calls the scheduler: new
  * requests wait in the server's queue for the next turn. No write ever
- * blocks: evhttp buffers output per connection, and a
+ * blocks: evhttp buffers output per connection (TCP_NODELAY on: a chunk
+ * does not wait for the client's delayed ACK of the one before), and a
  * stream whose unsent output passes HttpConfig.max_buffered (a client
  * that does not read) is cancelled and its connection closed, so one slow
  * client costs memory up to that bound and never time.
