@@ -16,6 +16,10 @@
  * host sampler on its logits; the cuda engine runs gpu_sample on the
  * device, so only ids and logprobs cross to the host. No caller samples
  * from host logits.
+ *
+ * Threads: one call on an engine at a time, but step and copy_blocks may
+ * be called from a thread other than the one that opened it (the HTTP
+ * server runs them on its step worker).
  */
 #ifndef LLMCC_ENGINE_ENGINE_H
 #define LLMCC_ENGINE_ENGINE_H

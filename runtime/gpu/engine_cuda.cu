@@ -36,6 +36,9 @@
  * largest penalty table and the buffer's growths (tests/gpu/
  * sched_targets.sh reads it).
  * Every CUDA call is checked; a failure is an LlmError naming the call.
+ * step and copy_blocks make the engine's device current on the calling
+ * thread, so they may run on a thread other than open's (one call at a
+ * time).
  */
 #include <cuda_runtime.h>
 
@@ -513,6 +516,7 @@ static void note_step(LlmEngine *e, const LlmBatch *b, const LlmStepSample *in, 
 
 static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmStepSample *in, LlmError *err) {
     const LlmProgram *p = e->prog;
+    CUDA_TRY(cudaSetDevice(e->device)); /* the current device is per thread (serve steps on its own) */
     if (b->n_tokens < 1 || b->n_tokens > p->max_tokens || b->n_logits > b->n_tokens ||
         b->n_seqs < 1 || b->n_seqs > e->max_seqs)
         return llm_errorf(err, "batch of %d tokens, %d logits rows, %d sequences exceeds the engine "
@@ -556,6 +560,7 @@ static int cuda_step(LlmEngine *e, const LlmBatch *b, const LlmStepSample *in, L
 static int cuda_copy_blocks(LlmEngine *e, const KvCopy *copies, int n, LlmError *err) {
     KvCacheShape shape = kv_shape_from_program(e->prog);
     size_t layer_block = kv_cache_layer_block_bytes(&shape);
+    CUDA_TRY(cudaSetDevice(e->device)); /* as in cuda_step */
     if (kv_copies_check(copies, n, e->n_blocks, err) != LLM_OK) return LLM_ERR;
     for (int l = 0; l < shape.n_layers; l++) {
         size_t layer = (size_t)l * ((size_t)e->n_blocks + 1); /* the pool has the padding block too */

@@ -1,6 +1,17 @@
 /* server.c - the loop, routing and lifecycle of the HTTP server (see
  * server.h; one request's path is server_req.c).
  *
+ * The loop, one turn: http_settle (cancel gone clients, answer done
+ * requests, submit queued ones; the scheduler is idle then); then, if the
+ * scheduler plans a step (sched_step_begin), the step worker runs its
+ * engine call while this thread renders the previous step's stream events
+ * and serves the sockets (EVLOOP_ONCE until the worker's pipe says the
+ * step ended), and sched_step_end takes the results (callbacks record
+ * events); otherwise the pending events are rendered and the loop polls
+ * (EVLOOP_NONBLOCK while there is work) or waits (EVLOOP_ONCE). While a
+ * step runs, nothing here calls the scheduler or the KV pool
+ * (server_internal.h: stepping).
+ *
  * Routes: POST /v1/completions, POST /v1/chat/completions, GET /v1/models
  * (these three need the API key when one is set), GET /health, GET
  * /metrics. A known path with another method is a 405 with Allow; any
@@ -14,6 +25,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +33,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
 #include "http/server_internal.h"
@@ -86,12 +99,18 @@ static void handle_health(HttpServer *srv, struct evhttp_request *req) {
     http_reply_json(srv, req, srv->draining ? 503 : 200, o);
 }
 
-static void handle_metrics(HttpServer *srv, struct evhttp_request *req) {
+/* The scheduler's and the pool's gauges now (not while stepping). */
+static MetricsGauges server_gauges(const HttpServer *srv) {
+    LLM_ASSERT(!srv->stepping);
     SchedStats st = sched_stats(srv->be->sched);
     KvStats kv = kv_cache_stats(srv->be->kv);
-    MetricsGauges g = {.requests_waiting = srv->n_queued, .sequences_waiting = st.waiting,
-                       .sequences_running = st.running, .kv_blocks_used = kv.n_used,
-                       .kv_blocks_total = kv.n_blocks};
+    return (MetricsGauges){.sequences_waiting = st.waiting, .sequences_running = st.running,
+                           .kv_blocks_used = kv.n_used, .kv_blocks_total = kv.n_blocks};
+}
+
+static void handle_metrics(HttpServer *srv, struct evhttp_request *req) {
+    MetricsGauges g = srv->stepping ? srv->gauges : server_gauges(srv); /* the step's own */
+    g.requests_waiting = srv->n_queued;
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -160,8 +179,21 @@ static int route_allowed(HttpServer *srv, struct evhttp_request *req, int i) {
     return 1;
 }
 
+/* SSE chunks are small writes: with Nagle's algorithm a chunk waits for
+ * the ACK of the one before, which the client may delay by up to 40 ms.
+ * Set on every request's socket (idempotent, and evhttp gives no hook
+ * per accepted connection before its first request). */
+static void set_nodelay(struct evhttp_request *req) {
+    struct evhttp_connection *c = evhttp_request_get_connection(req);
+    struct bufferevent *bev = c != NULL ? evhttp_connection_get_bufferevent(c) : NULL;
+    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+    int one = 1;
+    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* best effort */
+}
+
 static void on_request(struct evhttp_request *req, void *arg) {
     HttpServer *srv = arg;
+    set_nodelay(req);
     const char *uri = evhttp_request_get_uri(req);
     size_t path_len = strcspn(uri, "?#");
     for (size_t i = 0; i < sizeof HTTP_ROUTES / sizeof HTTP_ROUTES[0]; i++) {
@@ -211,6 +243,23 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
+/* The worker's pipe became readable: the step may have ended. */
+static void on_step_end(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    HttpServer *srv = arg;
+    if (step_worker_collect(srv->worker, &srv->step_rc, &srv->step_err)) srv->step_ended = 1;
+}
+
+static int start_worker(HttpServer *srv, LlmError *err) {
+    if (step_worker_start(srv->be->sched, &srv->worker, err) != LLM_OK) return LLM_ERR;
+    srv->step_end = event_new(srv->base, step_worker_fd(srv->worker), EV_READ | EV_PERSIST,
+                              on_step_end, srv);
+    if (srv->step_end == NULL || event_add(srv->step_end, NULL) != 0)
+        return llm_errorf(err, "serve: cannot watch the step thread's pipe");
+    return LLM_OK;
+}
+
 static int bind_listener(HttpServer *srv, LlmError *err) {
     srv->bound = evhttp_bind_socket_with_handle(srv->http, srv->cfg->host, (ev_uint16_t)srv->cfg->port);
     if (srv->bound == NULL)
@@ -252,6 +301,7 @@ static int server_open(HttpServer *srv, const HttpConfig *cfg, const HttpBackend
         evsignal_add(srv->sig_int, NULL) != 0 || evsignal_add(srv->sig_term, NULL) != 0)
         return llm_errorf(err, "serve: cannot install the SIGINT/SIGTERM handlers");
     signal(SIGPIPE, SIG_IGN); /* a client that left must not kill the server */
+    if (start_worker(srv, err) != LLM_OK) return LLM_ERR;
     sched_set_callback(be->sched, http_on_sched_event, srv);
     return bind_listener(srv, err);
 }
@@ -259,6 +309,8 @@ static int server_open(HttpServer *srv, const HttpConfig *cfg, const HttpBackend
 static void server_close(HttpServer *srv) {
     http_drop_all(srv);
     sched_set_callback(srv->be->sched, NULL, NULL);
+    if (srv->step_end != NULL) event_free(srv->step_end);
+    step_worker_stop(srv->worker);
     if (srv->http != NULL) evhttp_free(srv->http);
     if (srv->sig_int != NULL) event_free(srv->sig_int);
     if (srv->sig_term != NULL) event_free(srv->sig_term);
@@ -291,17 +343,35 @@ static void server_fail(HttpServer *srv, const LlmError *err) {
     srv->deadline = http_now();
 }
 
+static void loop_once(HttpServer *srv, int flags) {
+    if (event_base_loop(srv->base, flags) < 0) LLM_BUG("event_base_loop failed");
+}
+
+/* The step sched_step_begin planned: the worker runs the engine while
+ * this thread renders the last step's stream events and serves the
+ * sockets; then the step's results (callbacks) or its failure. */
+static void server_step(HttpServer *srv) {
+    srv->gauges = server_gauges(srv); /* /metrics while the step runs */
+    srv->stepping = 1;
+    srv->step_ended = 0;
+    step_worker_kick(srv->worker);
+    http_render_pending(srv);
+    while (!srv->step_ended) loop_once(srv, EVLOOP_ONCE);
+    srv->stepping = 0;
+    if (srv->step_rc != LLM_OK) server_fail(srv, &srv->step_err);
+    else sched_step_end(srv->be->sched);
+}
+
 static void server_run(HttpServer *srv) {
     Sched *sched = srv->be->sched;
     for (;;) {
-        int work = sched_busy(sched) || srv->n_gone > 0 || srv->n_done > 0;
-        if (event_base_loop(srv->base, work ? EVLOOP_NONBLOCK : EVLOOP_ONCE) < 0)
-            LLM_BUG("event_base_loop failed");
         http_settle(srv);
-        LlmError err = {{0}};
-        if (sched_busy(sched) && srv->failure.msg[0] == '\0') {
-            if (sched_step(sched, &err) != LLM_OK) server_fail(srv, &err);
-            http_settle(srv);
+        if (sched_busy(sched) && srv->failure.msg[0] == '\0' && sched_step_begin(sched)) {
+            server_step(srv);
+        } else {
+            http_render_pending(srv);
+            int work = sched_busy(sched) || srv->n_gone > 0 || srv->n_done > 0;
+            loop_once(srv, work ? EVLOOP_NONBLOCK : EVLOOP_ONCE);
         }
         if (srv->draining && server_drained(srv)) return;
     }

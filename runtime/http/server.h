@@ -1,28 +1,34 @@
 /* server.h - the OpenAI-compatible HTTP server (`serve`): libevent's
  * evhttp in front of the continuous-batching scheduler.
  *
- * Threading: ONE thread runs both the libevent loop and the scheduler.
- * While the scheduler has work, each turn of the loop polls the sockets
- * without blocking (EVLOOP_NONBLOCK), acts on what they asked (submit,
- * cancel), then runs one sched_step; when it is idle the loop blocks in
- * EVLOOP_ONCE until a socket, a signal or a timer wakes it. Scheduler
- * callbacks only record and write SSE chunks into evhttp's buffers
- * (never submit, step or cancel; sched.h); finished requests are answered
- * and released after the step returns. No write ever blocks: evhttp
- * buffers output per connection, and a stream whose unsent output passes
- * HttpConfig.max_buffered (a client that does not read) is cancelled and
- * its connection closed, so one slow client costs memory up to that
- * bound and never time.
+ * Threading: ONE thread runs the libevent loop and everything that
+ * touches the scheduler; a second, the step worker (step_worker.h), runs
+ * only the engine call of each step (sched_step_run). Each turn of the
+ * loop first settles what the sockets and the last step asked (cancel
+ * gone clients, answer finished requests, submit queued ones), then, if
+ * the scheduler plans a step, kicks the worker and, while the engine
+ * computes, renders the previous step's stream events into SSE chunks and
+ * serves the sockets (EVLOOP_ONCE until the worker's pipe wakes it), then
+ * takes the step's results on this thread (sched_step_end: callbacks).
+ * When the scheduler is idle the loop blocks in EVLOOP_ONCE until a
+ * socket, a signal or a timer wakes it. Scheduler callbacks only record
+ * (stream events to render, DONE marks; never submit, step or cancel;
+ * sched.h), and while a step runs nothing calls the scheduler: new
+ * requests wait in the server's queue for the next turn. No write ever
+ * blocks: evhttp buffers output per connection (TCP_NODELAY on: a chunk
+ * does not wait for the client's delayed ACK of the one before), and a
+ * stream whose unsent output passes HttpConfig.max_buffered (a client
+ * that does not read) is cancelled and its connection closed, so one slow
+ * client costs memory up to that bound and never time.
  *
  * Requests: POST /v1/completions, POST /v1/chat/completions (api_parse.h,
  * api_render.h), GET /v1/models, GET /health, GET /metrics (metrics.h).
  * At most max_concurrency requests are in the scheduler at once; up to
  * max_queue more wait in the server, first come first served; beyond that
  * a request gets 429. A client that disconnects has its request cancelled
- * (KV blocks freed) in the same loop turn: the connection's close
- * callback detaches the record from evhttp (whose request object is
- * freed with the connection) and the loop cancels it after the callback
- * returns.
+ * (KV blocks freed) at the next turn: the connection's close callback
+ * detaches the record from evhttp (whose request object is freed with
+ * the connection) and the loop cancels it when it settles.
  *
  * Shutdown (SIGINT/SIGTERM): stop accepting, answer new requests on open
  * connections with 503, let the ones in flight finish for

@@ -9,6 +9,21 @@
  * the record; when the record is detached (answered, or the client gone)
  * the callback is cleared and the pointers are NULL, so nothing ever
  * touches a request evhttp has freed.
+ *
+ * Stepping (srv->stepping): from the kick of the step worker to the
+ * collection of its result, the worker runs the engine, and this thread
+ * must not call the scheduler or the KV pool (sched.h, sched_step_run)
+ * other than to read outputs. Everything that runs then (the rendering of
+ * pending stream events, libevent's callbacks: routes, close callbacks,
+ * the hang-up watch, signals, timers) only reads outputs, writes evhttp
+ * buffers and sets flags; completion requests are queued and submitted by
+ * the next http_settle, and /metrics reports the gauges of srv->gauges.
+ *
+ * Pending stream events: the scheduler's TOKEN and FINISH events of an
+ * attached streaming request are recorded in srv->pending and rendered
+ * as SSE chunks later, in order: during the next step (or before the loop
+ * waits), or, for a request that is done, just before it is answered. An
+ * entry never outlives its record (rec_free forgets the record's entries).
  */
 #ifndef LLMCC_HTTP_SERVER_INTERNAL_H
 #define LLMCC_HTTP_SERVER_INTERNAL_H
@@ -23,6 +38,7 @@
 #include "http/api_render.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "http/step_worker.h"
 
 typedef enum HttpReqState {
     HTTP_REQ_QUEUED = 0, /* parsed, waiting in the server for a scheduler slot */
@@ -30,6 +46,23 @@ typedef enum HttpReqState {
 } HttpReqState;
 
 typedef struct HttpServer HttpServer;
+
+typedef enum HttpPendingKind {
+    HTTP_PENDING_TOKEN = 0, /* a TOKEN event */
+    HTTP_PENDING_FINISH     /* a FINISH event (never a cancelled one: those are not streamed) */
+} HttpPendingKind;
+
+/* A stream event to render: what the event said, by value, so that the
+ * sample's output may grow before it is rendered (its text only grows
+ * until release; its pointers are looked up again then). */
+typedef struct HttpPending {
+    struct HttpReq *r;       /* NULL once rendered or forgotten */
+    int sample;              /* the sample's index */
+    HttpPendingKind kind;
+    SchedFinish finish;      /* the sample's finish at the event (NONE for a token) */
+    int n_ids;               /* the sample's output tokens at the event */
+    size_t text_from, text_to; /* the event's delta: bytes [from, to) of the sample's text */
+} HttpPending;
 
 typedef struct HttpReq {
     struct HttpReq *prev, *next;     /* HttpServer's list, arrival order */
@@ -71,6 +104,15 @@ struct HttpServer {
     double deadline;                   /* draining: cancel what still runs at this time */
     double flush_by;                   /* draining, nothing left: stop waiting for writes then */
     LlmError failure;                  /* the engine error that stopped the server, "" if none */
+    StepWorker *worker;                /* runs the engine call of each step */
+    struct event *step_end;            /* persistent read event on the worker's pipe */
+    int stepping;                      /* 1 while the worker runs a step (see above) */
+    int step_ended;                    /* the worker's step ended (stepping: wait for it) */
+    int step_rc;                       /* its status; step_err when LLM_ERR */
+    LlmError step_err;
+    MetricsGauges gauges;              /* the scheduler's and pool's gauges as the step began */
+    HttpPending *pending;              /* [n_pending] stream events to render, in event order */
+    int n_pending, cap_pending;
     int replies_sending;               /* replies handed to evhttp, not yet written */
     uint64_t n_requests;               /* completion requests parsed (ids, seeds) */
     uint64_t salt;                     /* start-time entropy for ids and seeds */
@@ -92,13 +134,18 @@ void http_track_reply(HttpServer *srv, struct evhttp_request *req);
 void http_handle_completion(HttpServer *srv, struct evhttp_request *req, ApiKind kind);
 /* The scheduler's event callback (ctx: the server). */
 void http_on_sched_event(void *ctx, const SchedEvent *ev);
-/* After every loop turn and step: close overflowing streams, cancel gone
- * clients, answer and free finished requests, submit queued ones. */
+/* At the start of every loop turn (never while stepping): close
+ * overflowing streams, cancel gone clients, answer and free finished
+ * requests, submit queued ones. */
 void http_settle(HttpServer *srv);
+/* Renders every pending stream event (only reads outputs: safe while
+ * stepping) and empties the list. */
+void http_render_pending(HttpServer *srv);
 /* The shutdown deadline: every request still queued or running is
  * cancelled and answered (503 / an error event). */
 void http_cancel_all(HttpServer *srv);
-/* Frees every record left (cancelled and released), for teardown. */
+/* Frees every record left (cancelled and released) and the pending
+ * events, for teardown. */
 void http_drop_all(HttpServer *srv);
 
 #endif

@@ -1,12 +1,14 @@
 /* server_req.c - one completion request from its body to its answer (see
  * server.h for the loop it lives in, server_internal.h for the record).
  *
- * parse -> (429 when the queue is full) -> queued or submitted ->
- * [stream: SSE chunks written from the scheduler's callbacks] -> DONE ->
- * answered after the step (whole JSON, or usage chunk and [DONE]) ->
- * released and freed. A client that leaves is detached by the close
- * callback and cancelled in http_settle; its record is freed once the
- * scheduler's DONE for the cancel came.
+ * parse -> (429 when the queue is full) -> submitted at once, or queued
+ * (always while a step runs) and submitted by http_settle -> [stream: the
+ * scheduler's callbacks record TOKEN/FINISH events in srv->pending; they
+ * are rendered as SSE chunks while the next step runs] -> DONE ->
+ * answered at the next settle (whole JSON; or its pending chunks, the
+ * usage chunk and [DONE]) -> released and freed. A client that leaves is
+ * detached by the close callback and cancelled in http_settle; its record
+ * is freed once the scheduler's DONE for the cancel came.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -48,8 +50,11 @@ static void rec_detach(HttpReq *r) {
     r->evcon = NULL;
 }
 
+static void pending_forget(HttpServer *srv, const HttpReq *r);
+
 static void rec_free(HttpReq *r) {
     HttpServer *srv = r->srv;
+    pending_forget(srv, r);
     if (r->prev) r->prev->next = r->next;
     else srv->head = r->next;
     if (r->next) r->next->prev = r->prev;
@@ -113,7 +118,7 @@ static void stream_send(HttpReq *r, json_t *obj) {
     evhttp_send_reply_chunk(r->req, r->srv->scratch);
     struct bufferevent *bev = evhttp_connection_get_bufferevent(r->evcon);
     if (!r->drop && evbuffer_get_length(bufferevent_get_output(bev)) > r->srv->cfg->max_buffered) {
-        r->drop = 1; /* closed and cancelled after the step (no cancel inside callbacks) */
+        r->drop = 1; /* closed and cancelled by the next settle (not while stepping) */
         r->srv->n_gone++;
     }
 }
@@ -130,20 +135,71 @@ static void stream_start(HttpReq *r) {
         for (int j = 0; j < r->api.req.n; j++) stream_send(r, api_chunk_role_json(&r->head, j));
 }
 
-/* A TOKEN or FINISH event of a streaming request: its text, the logprobs
- * of the tokens not streamed yet, and the finish reason. */
-static void stream_event(HttpReq *r, const SchedEvent *ev) {
-    const SchedOutput *o = ev->out;
-    int j = o->index;
-    const char *finish = ev->kind == SCHED_EVENT_FINISH ? sched_finish_name(o->finish) : NULL;
+/* A TOKEN or FINISH event of a streaming request, recorded at the event
+ * and rendered now: its text, the logprobs of the tokens not streamed yet,
+ * and the finish reason. Nothing for a client that left or was dropped
+ * since, nor for an event with no text, no logprobs and no finish. */
+static void stream_event(HttpReq *r, const HttpPending *p) {
+    if (r->req == NULL || r->drop) return;
+    const SchedOutput *o = sched_output(r->srv->be->sched, r->sched_id, p->sample);
+    LLM_ASSERT(o != NULL && p->text_to <= o->text_len);
+    int j = p->sample;
+    const char *finish = p->kind == HTTP_PENDING_FINISH ? sched_finish_name(p->finish) : NULL;
     ApiTokens t = {.lp = r->api.logprobs == API_LOGPROBS_ON ? o->logprobs : NULL,
-                   .from = r->ids_sent[j], .to = o->n_ids, .text_offset = r->chars_sent[j]};
-    if (o->finish == SCHED_FINISH_CANCELLED) return; /* answered by rec_answer */
-    if (ev->delta_len == 0 && finish == NULL && (t.lp == NULL || t.from == t.to)) return;
-    stream_send(r, api_chunk_json(&r->head, r->srv->be->tok, j, ev->delta, ev->delta_len,
+                   .from = r->ids_sent[j], .to = p->n_ids, .text_offset = r->chars_sent[j]};
+    size_t len = p->text_to - p->text_from;
+    if (len == 0 && finish == NULL && (t.lp == NULL || t.from == t.to)) return;
+    stream_send(r, api_chunk_json(&r->head, r->srv->be->tok, j, o->text + p->text_from, len,
                                   t.lp ? &t : NULL, finish));
-    r->ids_sent[j] = o->n_ids;
+    r->ids_sent[j] = p->n_ids;
     r->chars_sent[j] = t.text_offset;
+}
+
+/* ---- pending stream events ------------------------------------------------------ */
+
+/* Records a TOKEN or FINISH event of an attached streaming request. Its
+ * delta is the tail of the sample's text (sched_output.c appends, then
+ * reports what it appended). A cancelled sample streams nothing more: its
+ * request is answered by rec_answer. */
+static void pending_add(HttpServer *srv, HttpReq *r, const SchedEvent *ev) {
+    const SchedOutput *o = ev->out;
+    if (o->finish == SCHED_FINISH_CANCELLED) return;
+    LLM_ASSERT(ev->delta_len <= o->text_len && ev->delta == o->text + (o->text_len - ev->delta_len));
+    if (srv->n_pending == srv->cap_pending) {
+        srv->cap_pending = srv->cap_pending ? 2 * srv->cap_pending : 256;
+        srv->pending = llm_xrealloc(srv->pending, sizeof(HttpPending) * (size_t)srv->cap_pending);
+    }
+    srv->pending[srv->n_pending++] = (HttpPending){
+        .r = r, .sample = o->index, .finish = o->finish, .n_ids = o->n_ids,
+        .kind = ev->kind == SCHED_EVENT_FINISH ? HTTP_PENDING_FINISH : HTTP_PENDING_TOKEN,
+        .text_from = o->text_len - ev->delta_len, .text_to = o->text_len};
+}
+
+/* Renders r's pending events (before r is answered), in order. */
+static void pending_render_req(HttpServer *srv, HttpReq *r) {
+    for (int i = 0; i < srv->n_pending; i++) {
+        HttpPending *p = &srv->pending[i];
+        if (p->r != r) continue;
+        p->r = NULL;
+        stream_event(r, p);
+    }
+}
+
+/* Drops r's pending events unrendered (r is being freed). */
+static void pending_forget(HttpServer *srv, const HttpReq *r) {
+    for (int i = 0; i < srv->n_pending; i++)
+        if (srv->pending[i].r == r) srv->pending[i].r = NULL;
+}
+
+void http_render_pending(HttpServer *srv) {
+    for (int i = 0; i < srv->n_pending; i++) {
+        HttpPending *p = &srv->pending[i];
+        HttpReq *r = p->r;
+        if (r == NULL) continue;
+        p->r = NULL;
+        stream_event(r, p);
+    }
+    srv->n_pending = 0;
 }
 
 /* ---- the scheduler's events --------------------------------------------------- */
@@ -160,7 +216,7 @@ void http_on_sched_event(void *ctx, const SchedEvent *ev) {
     int attached = r->req != NULL && !r->drop;
     if (ev->kind == SCHED_EVENT_FINISH) observe_sample(&srv->metrics, ev->out);
     if (ev->kind != SCHED_EVENT_DONE) {
-        if (attached && r->streaming) stream_event(r, ev);
+        if (attached && r->streaming) pending_add(srv, r, ev);
         return;
     }
     r->done = 1;
@@ -200,11 +256,12 @@ static void answer_stream(HttpReq *r, const SchedInfo *info, const SchedOutput *
     evhttp_send_reply_end(req); /* may complete (and free req) at once */
 }
 
-/* A request the scheduler finished: answer it if its client is there,
- * release it, free the record. */
+/* A request the scheduler finished: stream what it still has pending,
+ * answer it if its client is there, release it, free the record. */
 static void rec_answer(HttpReq *r) {
     HttpServer *srv = r->srv;
     Sched *sched = srv->be->sched;
+    pending_render_req(srv, r); /* may drop it (its client does not read) */
     const SchedInfo *info = sched_info(sched, r->sched_id);
     const SchedOutput *outs[SCHED_MAX_N];
     for (int j = 0; j < info->n; j++) outs[j] = sched_output(sched, r->sched_id, j);
@@ -285,8 +342,14 @@ void http_handle_completion(HttpServer *srv, struct evhttp_request *req, ApiKind
         http_reply_error(srv, req, &e);
         return;
     }
-    int run_now = srv->n_running < srv->cfg->max_concurrency && srv->n_queued == 0;
-    if (!run_now && srv->n_queued >= srv->cfg->max_queue) {
+    /* Room for max_concurrency running plus max_queue waiting. Outside a
+     * step, settle has left nothing queued or max_concurrency running, so
+     * that is "it runs now, or the queue has room". While stepping, a
+     * request that would run now is queued for the next settle instead,
+     * and the same capacity holds. */
+    int run_now = !srv->stepping && srv->n_running < srv->cfg->max_concurrency && srv->n_queued == 0;
+    long long held = (long long)srv->n_running + srv->n_queued;
+    if (held >= (long long)srv->cfg->max_concurrency + srv->cfg->max_queue) {
         api_request_free(&r->api);
         free(r);
         reply_429(srv, req);
@@ -373,4 +436,7 @@ void http_drop_all(HttpServer *srv) {
         }
         rec_free(r);
     }
+    free(srv->pending);
+    srv->pending = NULL;
+    srv->n_pending = srv->cap_pending = 0;
 }

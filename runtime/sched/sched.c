@@ -213,6 +213,7 @@ int sched_submit(Sched *s, const SchedRequest *req, SchedId *id, LlmError *err) 
         sampler_params_check(&req->sampling, &SAMPLER_FIELD_NAMES, err) != LLM_OK ||
         check_stops(s, req, err) != LLM_OK)
         return LLM_ERR;
+    LLM_ASSERT(!s->in_step);
     SchedReq *r = req_new(s, req, max_tokens);
     if (s->n_reqs == s->cap_reqs) {
         s->cap_reqs = s->cap_reqs ? 2 * s->cap_reqs : 16;
@@ -252,6 +253,7 @@ const SchedOutput *sched_output(const Sched *s, SchedId id, int sample) {
 }
 
 int sched_cancel(Sched *s, SchedId id) {
+    LLM_ASSERT(!s->in_step);
     int i = req_index(s, id);
     if (i < 0) return 0;
     SchedReq *r = s->reqs[i];
@@ -263,6 +265,7 @@ int sched_cancel(Sched *s, SchedId id) {
 }
 
 int sched_release(Sched *s, SchedId id) {
+    LLM_ASSERT(!s->in_step);
     int i = req_index(s, id);
     if (i < 0 || s->reqs[i]->info.n_finished < s->reqs[i]->info.n) return 0;
     req_free(s->reqs[i]);

@@ -68,11 +68,13 @@
  * enters (others are not affected). Running out of KV blocks is never an
  * error. Engine failures (device errors) fail sched_step.
  *
- * Not thread-safe: one thread calls everything (a server serialises
- * submits and steps). Callbacks run inside sched_step and sched_cancel;
- * they may query (sched_info, sched_output, sched_stats) but must not
- * submit, step, cancel or release: record what to do and act after the
- * call returns.
+ * Not thread-safe: one thread, the owner, calls everything (a server
+ * serialises submits and steps), with one exception: the engine call of a
+ * step (sched_step_run) may run on another thread while the owner does
+ * host work (see the split step below). Callbacks run inside sched_step
+ * (sched_step_end) and sched_cancel; they may query (sched_info,
+ * sched_output, sched_stats) but must not submit, step, cancel or
+ * release: record what to do and act after the call returns.
  */
 #ifndef LLMCC_SCHED_SCHED_H
 #define LLMCC_SCHED_SCHED_H
@@ -239,8 +241,44 @@ int sched_submit(Sched *s, const SchedRequest *req, SchedId *id, LlmError *err);
 int sched_cancel(Sched *s, SchedId id);
 
 /* One scheduling iteration and forward step (nothing when idle). Errors
- * only from the engine. */
+ * only from the engine. The same as sched_step_begin, then (if it returned
+ * 1) sched_step_run and sched_step_end. */
 int sched_step(Sched *s, LlmError *err);
+
+/* The split step, for a caller that overlaps its own host work with the
+ * engine's forward step (the HTTP server).
+ *
+ * sched_step_begin plans the step (admissions, preemptions, forks; the
+ * copy-on-write copies it needs are queued in the KV pool) and builds its
+ * batch. Returns 1 when there is a step to run, 0 when nothing is planned
+ * (idle, or nothing can run now): then there is nothing to run or end.
+ *
+ * sched_step_run runs the engine on that batch: the pool's pending copies,
+ * then the forward step and its sampling. It touches only the step's batch
+ * arrays (inside the Sched, built by begin), the engine, and the KV pool's
+ * pending-copy list (kv_cache_copies_done unpins the copies' sources,
+ * which may move blocks between the pool's used, cached and free states).
+ * It modifies no request, output or statistic, and may run on a thread
+ * other than the owner's. While it runs the owner must call no kv_*
+ * function (kv_cache_stats included) and no sched_* function except the
+ * pure reads sched_info, sched_output, sched_busy and sched_stats (they
+ * read the request table, outputs and counters, which run does not touch);
+ * SchedInfo and SchedOutput pointers, and the arrays they point to, may be
+ * read. The owner must see run return (a mutex or a join orders the two
+ * threads' memory) before it calls anything else. Errors only from the
+ * engine: then the step is abandoned (no sched_step_end; the sequences
+ * are as begin left them, and the caller is expected to cancel them).
+ *
+ * sched_step_end takes the step's results on the owner's thread: the
+ * statistics, the sequences advance, full blocks are committed, sampled
+ * tokens are checked against the stop conditions and the events (the
+ * callbacks) run.
+ *
+ * Between begin and end (or a failed run) no submit, cancel, release or
+ * other step may happen (aborts). */
+int sched_step_begin(Sched *s);
+int sched_step_run(Sched *s, LlmError *err);
+void sched_step_end(Sched *s);
 /* 1 while some request is unfinished. */
 int sched_busy(const Sched *s);
 

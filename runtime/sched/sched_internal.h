@@ -97,6 +97,10 @@ struct Sched {
     uint32_t *stamp;      /* [n_blocks] KV statistics: last step that counted the block */
     int32_t *fill;        /* [n_blocks] live slots of the block this step */
     uint32_t step_stamp;
+    int n_step_tokens;    /* the begun step: tokens, logits rows and penalty entries */
+    int n_step_logits, n_step_counts;
+    int in_step;          /* 1 from sched_step_begin (a step to run) to sched_step_end, or
+                             to a failed sched_step_run */
     SchedStats stats;
 };
 

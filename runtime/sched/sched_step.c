@@ -16,6 +16,12 @@
  * KV statistics after each step: the blocks in use and how many of their
  * token slots hold K/V of a running sequence (a block shared by several
  * sequences counts once, with the most tokens any of them holds in it).
+ *
+ * The step in three parts (sched.h): begin = plan + build_batch, run =
+ * run_engine alone (it reads the batch arrays and writes sampled and lps,
+ * nothing else of the Sched, so it may run on another thread), end = the
+ * statistics + apply_step on the owner's thread. The batch's sizes live in
+ * the Sched (n_step_*) from begin to end.
  */
 #include "sched/sched_internal.h"
 
@@ -121,9 +127,10 @@ static void apply_step(Sched *s) {
     }
 }
 
-static int run_engine(Sched *s, int n_tokens, int n_logits, int n_counts, LlmError *err) {
+static int run_engine(Sched *s, LlmError *err) {
     const LlmProgram *p = s->be.prog;
-    LlmBatch b = {.n_tokens = n_tokens, .tokens = s->tokens, .positions = s->positions,
+    int n_logits = s->n_step_logits, n_counts = s->n_step_counts;
+    LlmBatch b = {.n_tokens = s->n_step_tokens, .tokens = s->tokens, .positions = s->positions,
                   .seq_index = s->seq_index, .n_seqs = s->n_plan, .block_tables = s->tables,
                   .n_logits = n_logits, .logit_rows = s->logit_rows, .logits = NULL};
     LlmStepSample in = {.rows = s->rows, .counts = n_counts > 0 ? s->counts : NULL,
@@ -131,17 +138,36 @@ static int run_engine(Sched *s, int n_tokens, int n_logits, int n_counts, LlmErr
     return engine_step_kv(p->engine, s->be.engine, s->be.kv, &b, n_logits > 0 ? &in : NULL, err);
 }
 
-int sched_step(Sched *s, LlmError *err) {
+int sched_step_begin(Sched *s) {
+    LLM_ASSERT(!s->in_step);
     sched_plan(s);
     if (s->n_plan == 0 && sched_busy(s)) sched_plan(s); /* a fork became ready */
-    if (s->n_plan == 0) return LLM_OK;
-    int n_logits = 0, n_counts = 0;
-    int n_tokens = build_batch(s, &n_logits, &n_counts);
-    if (run_engine(s, n_tokens, n_logits, n_counts, err) != LLM_OK) return LLM_ERR;
+    if (s->n_plan == 0) return 0;
+    s->n_step_tokens = build_batch(s, &s->n_step_logits, &s->n_step_counts);
+    s->in_step = 1;
+    return 1;
+}
+
+int sched_step_run(Sched *s, LlmError *err) {
+    LLM_ASSERT(s->in_step);
+    if (run_engine(s, err) == LLM_OK) return LLM_OK;
+    s->in_step = 0; /* abandoned: no sched_step_end */
+    return LLM_ERR;
+}
+
+void sched_step_end(Sched *s) {
+    LLM_ASSERT(s->in_step);
     s->stats.steps++;
-    s->stats.batch_tokens += n_tokens;
-    s->stats.sampled_tokens += n_logits;
+    s->stats.batch_tokens += s->n_step_tokens;
+    s->stats.sampled_tokens += s->n_step_logits;
     if (s->n_running > s->stats.peak_running) s->stats.peak_running = s->n_running;
     apply_step(s);
+    s->in_step = 0;
+}
+
+int sched_step(Sched *s, LlmError *err) {
+    if (!sched_step_begin(s)) return LLM_OK;
+    if (sched_step_run(s, err) != LLM_OK) return LLM_ERR;
+    sched_step_end(s);
     return LLM_OK;
 }

@@ -13,6 +13,11 @@ usage: serve_check.py COMMAND ARGS...
   hangup PORT                  a non-streaming request whose client hangs up while it runs: cancelled
   rate-limit PORT              (--max-concurrency 1 --max-queue 0) a second request while
                                one runs gets 429; after the first ends, 200 again
+  capacity PORT                (--max-concurrency 2 --max-queue 1) while one stream runs, a
+                               second and a third sent together run and wait, a fourth
+                               gets 429 (requests that arrive while a step runs are
+                               queued for the next turn, and must be counted as if
+                               they had been submitted at once)
   shutdown PORT PID            SIGTERM while a stream runs (--shutdown-timeout 0): the
                                stream ends with an error event and [DONE]
   slow-reader PORT             (--max-stream-buffer small) a stream whose client never
@@ -158,6 +163,35 @@ def cmd_rate_limit(port):
         fail("after the first ended: %d %r" % (st, body[:300]))
 
 
+def cmd_capacity(port):
+    a = raw_stream(port, LONG)
+    read_until(a, b"data: ")
+    # the second and third arrive together, most likely within one step
+    b, c = socket.create_connection(("127.0.0.1", port)), socket.create_connection(("127.0.0.1", port))
+    for s, body in ((b, dict(LONG, stream=True)), (c, {"prompt": "Hi", "max_tokens": 2})):
+        data = json.dumps(body).encode()
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(data) + data)
+    head = read_until(b, b"data: ")
+    if b" 200 " not in head.split(b"\r\n", 1)[0]:
+        fail("second request: %r" % head[:300])
+    for _ in range(600):
+        if metrics(port)["llmcc_requests_waiting"] == 1:
+            break
+        time.sleep(0.02)
+    else:
+        fail("the third request is not waiting")
+    st, body = request(port, "POST", "/v1/completions", {"prompt": "Hi", "max_tokens": 2})
+    if st != 429:
+        fail("fourth request: %d %r" % (st, body[:300]))
+    a.close()
+    b.close()
+    head = read_until(c, b"}}")
+    if b" 200 " not in head.split(b"\r\n", 1)[0]:
+        fail("third request: %r" % head[:300])
+    c.close()
+    wait_idle(port)
+
+
 def cmd_shutdown(port, pid):
     s = raw_stream(port, LONG)
     read_until(s, b"data: ")
@@ -249,6 +283,8 @@ def main():
         cmd_hangup(int(args[0]))
     elif cmd == "rate-limit":
         cmd_rate_limit(int(args[0]))
+    elif cmd == "capacity":
+        cmd_capacity(int(args[0]))
     elif cmd == "shutdown":
         cmd_shutdown(int(args[0]), int(args[1]))
     elif cmd == "slow-reader":

@@ -10,7 +10,9 @@
 #  - every error path: malformed JSON, wrong types, bad values, unknown and
 #    unsupported fields, prompt over the context, max_tokens past it, 413, 401
 #    (--api-key and LLMCC_API_KEY), 404 path and model, 405, 429
-#    (--max-concurrency 1 --max-queue 0), chat without a template;
+#    (--max-concurrency 1 --max-queue 0; and with --max-concurrency 2
+#    --max-queue 1, requests that arrive while a step runs are counted as
+#    if submitted at once), chat without a template;
 #  - a client that hangs up (streaming or not) is cancelled and its KV blocks
 #    freed; SIGTERM exits 0, idle or with a stream in flight (which ends with
 #    an error event and [DONE]); bad flags and a busy port.
@@ -240,6 +242,9 @@ check env_key_401 '[ $st = 401 ]'
 kill -TERM $pid_envkey; wait $pid_envkey
 
 # ---- 429; shutdown with a stream in flight ---------------------------------------------------------
+start capacity --max-concurrency 2 --max-queue 1
+check capacity_during_steps '$chk capacity $port'
+kill -TERM $pid_capacity; wait $pid_capacity
 start limited --max-concurrency 1 --max-queue 0 --shutdown-timeout 0
 check rate_limit_429 '$chk rate-limit $port'
 check sigterm_cancels_stream '$chk shutdown $port $pid_limited'

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -540,6 +541,94 @@ static void test_logprobs_and_stats(void **state) {
     rig_close(&g);
 }
 
+/* ---- the split step ---------------------------------------------------- */
+
+/* A digest of every event in order: kind, request, sample, delta. */
+typedef struct Digest {
+    uint64_t hash;
+    int n;
+} Digest;
+
+static void on_digest(void *ctx, const SchedEvent *ev) {
+    Digest *d = ctx;
+    uint64_t h = d->hash ^ ((uint64_t)ev->kind << 56 ^ ev->info->id << 8 ^
+                            (uint64_t)(ev->out ? ev->out->index + 1 : 0));
+    for (size_t i = 0; i < ev->delta_len; i++) h = (h ^ (uint8_t)ev->delta[i]) * 1099511628211ull;
+    d->hash = mix64(h);
+    d->n++;
+}
+
+typedef struct StepRun {
+    Sched *s;
+    int rc;
+    LlmError err;
+} StepRun;
+
+static void *step_run_main(void *arg) {
+    StepRun *r = arg;
+    r->rc = sched_step_run(r->s, &r->err);
+    return NULL;
+}
+
+/* What the owner may read while a step runs: every output of the mix. */
+static uint64_t outputs_sum(const Rig *g, const SchedId *ids, const SchedRequest *qs) {
+    uint64_t sum = 0;
+    for (int i = 0; i < N_MIX; i++)
+        for (int j = 0; j < qs[i].n; j++) {
+            const SchedOutput *o = sched_output(g->s, ids[i], j);
+            sum = mix64(sum + (uint64_t)o->n_ids * 131u + o->text_len);
+            for (int k = 0; k < o->n_ids; k++) sum += (uint64_t)o->ids[k];
+        }
+    return sum + (uint64_t)sched_stats(g->s).steps;
+}
+
+/* The mix stepped by sched_step, then by begin / run (on a thread of its
+ * own, while this thread reads every output) / end: the same tokens, the
+ * same events in the same order, the same statistics; run changes no
+ * output; begin says 0 once idle. */
+static void test_split_step(void **state) {
+    (void)state;
+    Digest whole = {0}, split = {0};
+    long long steps = 0;
+    memset(&sim, 0, sizeof sim);
+    for (int pass = 0; pass < 2; pass++) {
+        Rig g;
+        rig_open(&g, 17, 8, 6); /* the tiny pool: preemption and copy-on-write */
+        sched_set_callback(g.s, on_digest, pass == 0 ? &whole : &split);
+        SchedRequest qs[N_MIX];
+        SchedId ids[N_MIX];
+        for (int i = 0; i < N_MIX; i++) {
+            qs[i] = mix_request(i);
+            ids[i] = submit(&g, &qs[i]);
+        }
+        if (pass == 0) rig_run(&g);
+        for (int i = 0; pass == 1 && sched_step_begin(g.s); i++) {
+            if (i > 20000) fail_msg("the scheduler does not finish");
+            StepRun r = {.s = g.s, .rc = LLM_ERR};
+            pthread_t t;
+            assert_int_equal(pthread_create(&t, NULL, step_run_main, &r), 0);
+            uint64_t before = outputs_sum(&g, ids, qs);
+            assert_int_equal(outputs_sum(&g, ids, qs), before);
+            assert_int_equal(pthread_join(t, NULL), 0);
+            if (r.rc != LLM_OK) fail_msg("%s", r.err.msg);
+            assert_int_equal(outputs_sum(&g, ids, qs), before);
+            sched_step_end(g.s);
+            check_kv(&g);
+        }
+        assert_false(sched_busy(g.s));
+        assert_int_equal(sched_step_begin(g.s), 0);
+        assert_int_equal(kv_cache_stats(&g.kv).n_used, 0);
+        for (int i = 0; i < N_MIX; i++) expect_reference(&g, ids[i], &qs[i]);
+        if (pass == 0) steps = sched_stats(g.s).steps;
+        else assert_int_equal(sched_stats(g.s).steps, steps);
+        rig_close(&g);
+    }
+    assert_int_equal(sim.kv_errors, 0);
+    assert_true(whole.n > N_MIX);
+    assert_int_equal(split.n, whole.n);
+    assert_true(split.hash == whole.hash);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static int group_setup(void **state) {
@@ -572,6 +661,7 @@ int main(void) {
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_prefix_cache),
         cmocka_unit_test(test_logprobs_and_stats),
+        cmocka_unit_test(test_split_step),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
