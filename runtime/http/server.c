@@ -15,10 +15,11 @@
  * Routes: POST /v1/completions, POST /v1/chat/completions, GET /v1/models
  * (these three need the API key when one is set), GET /health, GET
  * /metrics. A known path with another method is a 405 with Allow; any
- * other path a 404. Every error body is an OpenAI error object, except
- * the two evhttp writes itself before a handler runs: 413 for a body over
- * the limit and 400 for a request that is not HTTP (libevent 2.1 has no
- * hook to replace those bodies; they are not counted in /metrics).
+ * other path a 404; a body over the limit a 413. Every error body is an
+ * OpenAI error object, except the two evhttp writes itself before a
+ * handler runs: 413 for a body over 16 x the limit (it stops reading) and
+ * 400 for a request that is not HTTP (libevent 2.1 has no hook to replace
+ * those bodies; they are not counted in /metrics).
  */
 #include "http/server.h"
 
@@ -195,6 +196,14 @@ static void on_request(struct evhttp_request *req, void *arg) {
     HttpServer *srv = arg;
     set_nodelay(req);
     const char *uri = evhttp_request_get_uri(req);
+    size_t body = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+    if (body > srv->cfg->max_body) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "request body of %zu bytes is over the limit of %zu bytes", body,
+                 srv->cfg->max_body);
+        reply_status(srv, req, 413, "invalid_request_error", "request_too_large", msg);
+        return;
+    }
     size_t path_len = strcspn(uri, "?#");
     for (size_t i = 0; i < sizeof HTTP_ROUTES / sizeof HTTP_ROUTES[0]; i++) {
         if (strlen(HTTP_ROUTES[i].path) != path_len || strncmp(uri, HTTP_ROUTES[i].path, path_len) != 0)
@@ -291,7 +300,11 @@ static int server_open(HttpServer *srv, const HttpConfig *cfg, const HttpBackend
     srv->http = srv->base ? evhttp_new(srv->base) : NULL;
     srv->scratch = evbuffer_new();
     if (srv->http == NULL || srv->scratch == NULL) return llm_errorf(err, "serve: libevent setup failed");
-    evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body);
+    /* evhttp reads bodies up to 16 x the limit, so that on_request can answer
+     * one over the limit with an OpenAI error object; past that evhttp stops
+     * reading and answers 413 itself (its own HTML body: libevent 2.1 has no
+     * hook for that reply), which bounds what one request can make us hold. */
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body * HTTP_BODY_HARD_FACTOR);
     evhttp_set_allowed_methods(srv->http, 0x1FF); /* all: wrong methods get our 405 */
     evhttp_set_gencb(srv->http, on_request, srv);
     srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);

@@ -50,6 +50,7 @@
 #include "tok/tok.h"
 
 #define HTTP_DEFAULT_MAX_BODY (1u << 20)         /* bytes of a request body (413 past it) */
+#define HTTP_BODY_HARD_FACTOR 16                 /* evhttp stops reading at 16 x max_body */
 #define HTTP_DEFAULT_MAX_BUFFERED (4u << 20)     /* bytes of unsent stream output per request */
 #define HTTP_DEFAULT_MAX_QUEUE 1024              /* requests waiting in the server */
 #define HTTP_DEFAULT_SHUTDOWN_GRACE_S 5.0

@@ -179,8 +179,12 @@ check max_tokens_past_context_400 '[ $st = 400 ] && err_is 400 "\"max_tokens\"" 
 st=$(post /v1/completions '{"prompt": "x", "model": "gpt-4"}')
 check unknown_model_404 '[ $st = 404 ] && err_is 404 "\"model\"" "\"model_not_found\""'
 python3 -c "import json; print(json.dumps({'prompt': 'x' * (1 << 20)}))" > "$tmp/big.json"
-st=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$tmp/big.json" "http://127.0.0.1:$port/v1/completions")
-check body_too_large_413 '[ $st = 413 ]'
+st=$(curl -s -o "$tmp/body" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$tmp/big.json" "http://127.0.0.1:$port/v1/completions")
+check body_too_large_413 '[ $st = 413 ] && err_is 413 None "\"request_too_large\""'
+python3 -c "import json; print(json.dumps({'prompt': 'x' * (17 << 20)}))" > "$tmp/huge.json"
+st=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$tmp/huge.json" "http://127.0.0.1:$port/v1/completions")
+check body_past_hard_limit_413 '[ $st = 413 ]'
+rm -f "$tmp/huge.json"
 st=$(get /v1/nope)
 check unknown_path_404 '[ $st = 404 ] && err_is 404 None "\"not_found\""'
 st=$(get /v1/completions)
