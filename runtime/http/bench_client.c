@@ -15,8 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +24,12 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+
+#include "http/http_socket.h"
 
 #define BENCH_ERROR_BODY_MAX 65536 /* bytes kept of an error response */
 
@@ -82,18 +81,6 @@ static struct evhttp_connection *conn_take(Client *c) {
 }
 
 static void conn_give(Client *c, struct evhttp_connection *e) { c->idle[c->n_idle++] = e; }
-
-/* No Nagle on the request's socket (the server sets it on its side for the
- * SSE chunks): a body larger than one segment must not wait for the ACK
- * of the segment before it. evhttp has the socket once the request is
- * made (it connects at once without a DNS base), so each request sets it
- * (idempotent). */
-static void conn_nodelay(struct evhttp_connection *e) {
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(e);
-    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
-    int one = 1;
-    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* best effort */
-}
 
 /* ---- finishing ------------------------------------------------------------ */
 
@@ -283,7 +270,9 @@ static void start_one(Client *c, Flight *f) {
         finish(f, BENCH_REQUEST_FAILED);
         return;
     }
-    conn_nodelay(f->conn);
+    /* evhttp has the socket once the request is made (it connects at once
+     * without a DNS base), so each request sets it */
+    http_conn_nodelay(f->conn);
 }
 
 static void start_ready(Client *c) {

@@ -26,7 +26,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +33,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
+#include "http/http_socket.h"
 #include "http/server_internal.h"
 
 double http_now(void) {
@@ -180,21 +179,11 @@ static int route_allowed(HttpServer *srv, struct evhttp_request *req, int i) {
     return 1;
 }
 
-/* SSE chunks are small writes: with Nagle's algorithm a chunk waits for
- * the ACK of the one before, which the client may delay by up to 40 ms.
- * Set on every request's socket (idempotent, and evhttp gives no hook
- * per accepted connection before its first request). */
-static void set_nodelay(struct evhttp_request *req) {
-    struct evhttp_connection *c = evhttp_request_get_connection(req);
-    struct bufferevent *bev = c != NULL ? evhttp_connection_get_bufferevent(c) : NULL;
-    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
-    int one = 1;
-    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* best effort */
-}
-
 static void on_request(struct evhttp_request *req, void *arg) {
     HttpServer *srv = arg;
-    set_nodelay(req);
+    /* on every request's socket: evhttp gives no hook per accepted
+     * connection before its first request (http_socket.h: why) */
+    http_conn_nodelay(evhttp_request_get_connection(req));
     const char *uri = evhttp_request_get_uri(req);
     size_t body = evbuffer_get_length(evhttp_request_get_input_buffer(req));
     if (body > srv->cfg->max_body) {

@@ -175,11 +175,13 @@ static void pending_add(HttpServer *srv, HttpReq *r, const SchedEvent *ev) {
         .text_from = o->text_len - ev->delta_len, .text_to = o->text_len};
 }
 
-/* Renders r's pending events (before r is answered), in order. */
-static void pending_render_req(HttpServer *srv, HttpReq *r) {
+/* Renders the pending events of only (all when NULL), in order; each is
+ * rendered once. */
+static void pending_render(HttpServer *srv, const HttpReq *only) {
     for (int i = 0; i < srv->n_pending; i++) {
         HttpPending *p = &srv->pending[i];
-        if (p->r != r) continue;
+        HttpReq *r = p->r;
+        if (r == NULL || (only != NULL && r != only)) continue;
         p->r = NULL;
         stream_event(r, p);
     }
@@ -192,13 +194,7 @@ static void pending_forget(HttpServer *srv, const HttpReq *r) {
 }
 
 void http_render_pending(HttpServer *srv) {
-    for (int i = 0; i < srv->n_pending; i++) {
-        HttpPending *p = &srv->pending[i];
-        HttpReq *r = p->r;
-        if (r == NULL) continue;
-        p->r = NULL;
-        stream_event(r, p);
-    }
+    pending_render(srv, NULL);
     srv->n_pending = 0;
 }
 
@@ -261,7 +257,7 @@ static void answer_stream(HttpReq *r, const SchedInfo *info, const SchedOutput *
 static void rec_answer(HttpReq *r) {
     HttpServer *srv = r->srv;
     Sched *sched = srv->be->sched;
-    pending_render_req(srv, r); /* may drop it (its client does not read) */
+    pending_render(srv, r); /* may drop it (its client does not read) */
     const SchedInfo *info = sched_info(sched, r->sched_id);
     const SchedOutput *outs[SCHED_MAX_N];
     for (int j = 0; j < info->n; j++) outs[j] = sched_output(sched, r->sched_id, j);

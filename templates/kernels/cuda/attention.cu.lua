@@ -216,6 +216,11 @@ __device__ __forceinline__ void $(n.kernel)_cp16(void *dst, const void *src) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t $(n.kernel)_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them ($(VECIN and "two 16-byte loads: the k and v strides are multiples of 4 floats" or "element loads: a k or v stride is not a multiple of 4 floats")). */
 __device__ __forceinline__ void $(n.kernel)_cvt8(uint32_t *dst, const float *src) {
@@ -229,11 +234,25 @@ __device__ __forceinline__ void $(n.kernel)_cvt8(uint32_t *dst, const float *src
 % end
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = $(n.kernel)_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
 }
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see $(n.kernel)_row), converted from the float32 input. */
+__device__ __forceinline__ void $(n.kernel)_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) $(n.kernel)_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else $(n.kernel)_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+% if TILED then
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are $(n.kernel)_kt's, the others _kg's. */
+__device__ __forceinline__ bool $(n.kernel)_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+}
+% end
 
 __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
@@ -262,8 +281,7 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
         $(n.kernel)_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
 % if TILED then
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: $(n.kernel)_kt's */
+    if ($(n.kernel)_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
 % end
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < $(G * hd); i += blockDim.x)
@@ -295,11 +313,7 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
                 const int r = idx / $(UPR), u = idx % $(UPR);
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    $(n.kernel)_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    $(n.kernel)_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                $(n.kernel)_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -394,12 +408,8 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
 }
 % end
 % if TILED then
-/* Tensor-core helpers of $(n.kernel)_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t $(n.kernel)_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of $(n.kernel)_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void $(n.kernel)_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = $(n.kernel)_bf2(ah, bh);
@@ -438,12 +448,7 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
     LLM_PDL_TRIGGER();
     const int tn = min($(TQ), T - t0);
     for (int i = threadIdx.x; i < $(TQ); i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && $(n.kernel)_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -501,12 +506,7 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        $(n.kernel)_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        $(n.kernel)_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    $(n.kernel)_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }

@@ -234,15 +234,11 @@ static void $(n.kernel)(const LlmCudaCtx *c, int T, int L, int layer, const floa
 % elseif fold then
         (void)bias; /* one half and a residual: y = r + X W^T in the product */
         llm_gpu_gemm_ex(c, $(WKN), w, $(NW_), $(K), xs, $(K), rows, y, $(n.out_stride), LLM_GEMM_OUT_F32, res, $(RS));
-% elseif half then
-        uint16_t *cm = (uint16_t *)(xs + (size_t)$(MAXT) * $(K) * 4);
-        llm_gpu_gemm_ex(c, $(WKN), w, $(NW_), $(K), xs, $(K), rows, cm, $(NW_), LLM_GEMM_OUT_BF16, NULL, 0);
-        llm_launch($(n.kernel)_pe, dim3(llm_cdiv($(N), 256), (unsigned)rows), 256, 0, s, (const uint16_t *)cm, y, bias,
-                   res, rows);
 % else
-        float *cm = (float *)(xs + (size_t)$(MAXT) * $(K) * 4);
-        llm_gpu_gemm(c, $(WKN), w, $(NW_), $(K), xs, $(K), $(split and "2 * rows" or "rows"), cm, $(NW_));
-        llm_launch($(n.kernel)_pe, dim3(llm_cdiv($(N), 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
+        $(CMT) *cm = ($(CMT) *)(xs + (size_t)$(MAXT) * $(K) * 4);
+        llm_gpu_gemm_ex(c, $(WKN), w, $(NW_), $(K), xs, $(K), $(split and "2 * rows" or "rows"), cm, $(NW_),
+                        $(half and "LLM_GEMM_OUT_BF16" or "LLM_GEMM_OUT_F32"), NULL, 0);
+        llm_launch($(n.kernel)_pe, dim3(llm_cdiv($(N), 256), (unsigned)rows), 256, 0, s, (const $(CMT) *)cm, y, bias,
                    res, rows);
 % end
         return;

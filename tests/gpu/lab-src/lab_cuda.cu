@@ -426,7 +426,8 @@ static void lab01_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab01_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_gpu_gemm_ex(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab01_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -870,7 +871,8 @@ static void lab02_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab02_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096);
+        llm_gpu_gemm_ex(c, 1, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab02_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -1314,7 +1316,8 @@ static void lab03_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab03_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
-        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
+        llm_gpu_gemm_ex(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab03_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -1758,7 +1761,8 @@ static void lab04_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab04_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256);
+        llm_gpu_gemm_ex(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab04_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -2197,7 +2201,8 @@ static void lab05_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab05_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab05_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -2641,7 +2646,8 @@ static void lab06_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab06_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 2, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096);
+        llm_gpu_gemm_ex(c, 2, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab06_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -3519,7 +3525,8 @@ static void lab08_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab08_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 2, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_gpu_gemm_ex(c, 2, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab08_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -3963,7 +3970,8 @@ static void lab09_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab09_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_gpu_gemm_ex(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab09_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -4407,7 +4415,8 @@ static void lab10_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab10_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_gpu_gemm_ex(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab10_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -4851,7 +4860,8 @@ static void lab11_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab11_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
-        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
+        llm_gpu_gemm_ex(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab11_matmul_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -5290,7 +5300,8 @@ static void lab12_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab12_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab12_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -5734,7 +5745,8 @@ static void lab13_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab13_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256);
+        llm_gpu_gemm_ex(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab13_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -6178,7 +6190,8 @@ static void lab14_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab14_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
-        llm_gpu_gemm(c, 1, w, 3072, 2048, xs, 2048, 2 * rows, cm, 3072);
+        llm_gpu_gemm_ex(c, 1, w, 3072, 2048, xs, 2048, 2 * rows, cm, 3072,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab14_matmul_pe, dim3(llm_cdiv(3072, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -6622,7 +6635,8 @@ static void lab15_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab15_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 8192 * 4);
-        llm_gpu_gemm(c, 1, w, 2048, 8192, xs, 8192, 2 * rows, cm, 2048);
+        llm_gpu_gemm_ex(c, 1, w, 2048, 8192, xs, 8192, 2 * rows, cm, 2048,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab15_matmul_pe, dim3(llm_cdiv(2048, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -7061,7 +7075,8 @@ static void lab16_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab16_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
-        llm_gpu_gemm(c, 1, w, 16384, 2048, xs, 2048, 2 * rows, cm, 16384);
+        llm_gpu_gemm_ex(c, 1, w, 16384, 2048, xs, 2048, 2 * rows, cm, 16384,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab16_matmul_swiglu_pe, dim3(llm_cdiv(8192, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -7505,7 +7520,8 @@ static void lab17_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab17_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
-        llm_gpu_gemm(c, 1, w, 128256, 2048, xs, 2048, 2 * rows, cm, 128256);
+        llm_gpu_gemm_ex(c, 1, w, 128256, 2048, xs, 2048, 2 * rows, cm, 128256,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab17_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -8388,7 +8404,8 @@ static void lab19_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab19_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 576 * 4);
-        llm_gpu_gemm(c, 1, w, 960, 576, xs, 576, 2 * rows, cm, 960);
+        llm_gpu_gemm_ex(c, 1, w, 960, 576, xs, 576, 2 * rows, cm, 960,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab19_matmul_pe, dim3(llm_cdiv(960, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -8832,7 +8849,8 @@ static void lab20_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab20_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 1536 * 4);
-        llm_gpu_gemm(c, 2, w, 576, 1536, xs, 1536, 2 * rows, cm, 576);
+        llm_gpu_gemm_ex(c, 2, w, 576, 1536, xs, 1536, 2 * rows, cm, 576,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab20_matmul_pe, dim3(llm_cdiv(576, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -9271,7 +9289,8 @@ static void lab21_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab21_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 576 * 4);
-        llm_gpu_gemm(c, 1, w, 3072, 576, xs, 576, 2 * rows, cm, 3072);
+        llm_gpu_gemm_ex(c, 1, w, 3072, 576, xs, 576, 2 * rows, cm, 3072,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab21_matmul_swiglu_pe, dim3(llm_cdiv(1536, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -10588,7 +10607,8 @@ static void lab24_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab24_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 128 * 4);
-        llm_gpu_gemm(c, 2, w, 768, 128, xs, 128, 2 * rows, cm, 768);
+        llm_gpu_gemm_ex(c, 2, w, 768, 128, xs, 128, 2 * rows, cm, 768,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab24_matmul_swiglu_pe, dim3(llm_cdiv(384, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -11034,7 +11054,8 @@ static void lab25_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab25_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 100 * 4);
-        llm_gpu_gemm(c, 1, w, 37, 100, xs, 100, 2 * rows, cm, 37);
+        llm_gpu_gemm_ex(c, 1, w, 37, 100, xs, 100, 2 * rows, cm, 37,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab25_matmul_pe, dim3(llm_cdiv(37, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -11907,7 +11928,8 @@ static void lab27_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab27_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 200 * 4);
-        llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
+        llm_gpu_gemm_ex(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab27_matmul_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -12348,7 +12370,8 @@ static void lab28_matmul(const LlmCudaCtx *c, int T, int L, int layer, const flo
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab28_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4104 * 4);
-        llm_gpu_gemm(c, 1, w, 257, 4104, xs, 4104, 2 * rows, cm, 257);
+        llm_gpu_gemm_ex(c, 1, w, 257, 4104, xs, 4104, 2 * rows, cm, 257,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab28_matmul_pe, dim3(llm_cdiv(257, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -12787,7 +12810,8 @@ static void lab29_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab29_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 100 * 4);
-        llm_gpu_gemm(c, 1, w, 74, 100, xs, 100, 2 * rows, cm, 74);
+        llm_gpu_gemm_ex(c, 1, w, 74, 100, xs, 100, 2 * rows, cm, 74,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab29_matmul_swiglu_pe, dim3(llm_cdiv(37, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -13218,7 +13242,8 @@ static void lab30_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int layer, co
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab30_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 264 * 4);
-        llm_gpu_gemm(c, 0, w, 90, 264, xs, 264, rows, cm, 90);
+        llm_gpu_gemm_ex(c, 0, w, 90, 264, xs, 264, rows, cm, 90,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab30_matmul_swiglu_pe, dim3(llm_cdiv(45, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -13682,7 +13707,8 @@ static void lab31_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab31_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_gpu_gemm_ex(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab31_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -14141,7 +14167,8 @@ static void lab32_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab32_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab32_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -14587,7 +14614,8 @@ static void lab33_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab33_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096);
+        llm_gpu_gemm_ex(c, 1, w, 4096, 4096, xs, 4096, 2 * rows, cm, 4096,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab33_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -15033,7 +15061,8 @@ static void lab34_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab34_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
-        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
+        llm_gpu_gemm_ex(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab34_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -15497,7 +15526,8 @@ static void lab35_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab35_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256);
+        llm_gpu_gemm_ex(c, 1, w, 128256, 4096, xs, 4096, 2 * rows, cm, 128256,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab35_norm_matmul_pe, dim3(llm_cdiv(128256, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -15961,7 +15991,8 @@ static void lab36_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab36_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
-        llm_gpu_gemm(c, 1, w, 3072, 2048, xs, 2048, 2 * rows, cm, 3072);
+        llm_gpu_gemm_ex(c, 1, w, 3072, 2048, xs, 2048, 2 * rows, cm, 3072,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab36_norm_matmul_pe, dim3(llm_cdiv(3072, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -16407,7 +16438,8 @@ static void lab37_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab37_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 2048 * 4);
-        llm_gpu_gemm(c, 1, w, 2048, 2048, xs, 2048, 2 * rows, cm, 2048);
+        llm_gpu_gemm_ex(c, 1, w, 2048, 2048, xs, 2048, 2 * rows, cm, 2048,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab37_matmul_add_pe, dim3(llm_cdiv(2048, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -16871,7 +16903,8 @@ static void lab38_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab38_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144);
+        llm_gpu_gemm_ex(c, 1, w, 6144, 4096, xs, 4096, 2 * rows, cm, 6144,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab38_norm_matmul_pe, dim3(llm_cdiv(6144, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -17330,7 +17363,8 @@ static void lab39_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab39_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab39_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -17776,7 +17810,8 @@ static void lab40_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab40_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 14336 * 4);
-        llm_gpu_gemm(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096);
+        llm_gpu_gemm_ex(c, 1, w, 4096, 14336, xs, 14336, 2 * rows, cm, 4096,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab40_matmul_add_pe, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -18242,7 +18277,8 @@ static void lab41_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab41_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 3584 * 4);
-        llm_gpu_gemm(c, 1, w, 4608, 3584, xs, 3584, 2 * rows, cm, 4608);
+        llm_gpu_gemm_ex(c, 1, w, 4608, 3584, xs, 3584, 2 * rows, cm, 4608,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab41_norm_matmul_pe, dim3(llm_cdiv(4608, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -19167,7 +19203,8 @@ static void lab43_norm_matmul(const LlmCudaCtx *c, int T, int L, int layer, cons
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab43_norm_matmul_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 100 * 4);
-        llm_gpu_gemm(c, 2, w, 37, 100, xs, 100, 2 * rows, cm, 37);
+        llm_gpu_gemm_ex(c, 2, w, 37, 100, xs, 100, 2 * rows, cm, 37,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab43_norm_matmul_pe, dim3(llm_cdiv(37, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -19618,7 +19655,8 @@ static void lab44_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab44_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 264 * 4);
-        llm_gpu_gemm(c, 0, w, 90, 264, xs, 264, rows, cm, 90);
+        llm_gpu_gemm_ex(c, 0, w, 90, 264, xs, 264, rows, cm, 90,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab44_norm_matmul_swiglu_pe, dim3(llm_cdiv(45, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -20535,7 +20573,8 @@ static void lab46_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab46_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         uint16_t *cm = (uint16_t *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672, LLM_GEMM_OUT_BF16, NULL, 0);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672,
+                        LLM_GEMM_OUT_BF16, NULL, 0);
         llm_launch(lab46_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const uint16_t *)cm, y, bias,
                    res, rows);
         return;
@@ -20994,7 +21033,8 @@ static void lab47_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab47_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 4096 * 4);
-        llm_gpu_gemm(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, 2 * rows, cm, 28672,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab47_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -21911,7 +21951,8 @@ static void lab49_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab49_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         uint16_t *cm = (uint16_t *)(xs + (size_t)256 * 4096 * 4);
-        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672, LLM_GEMM_OUT_BF16, NULL, 0);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672,
+                        LLM_GEMM_OUT_BF16, NULL, 0);
         llm_launch(lab49_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const uint16_t *)cm, y, bias,
                    res, rows);
         return;
@@ -23252,7 +23293,8 @@ static void lab52_norm_matmul_swiglu(const LlmCudaCtx *c, int T, int L, int laye
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab52_norm_matmul_swiglu_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         uint16_t *cm = (uint16_t *)(xs + (size_t)2048 * 4096 * 4);
-        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672, LLM_GEMM_OUT_BF16, NULL, 0);
+        llm_gpu_gemm_ex(c, 1, w, 28672, 4096, xs, 4096, rows, cm, 28672,
+                        LLM_GEMM_OUT_BF16, NULL, 0);
         llm_launch(lab52_norm_matmul_swiglu_pe, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, s, (const uint16_t *)cm, y, bias,
                    res, rows);
         return;
@@ -23700,7 +23742,8 @@ static void lab53_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab53_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 200 * 4);
-        llm_gpu_gemm(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33);
+        llm_gpu_gemm_ex(c, 2, w, 33, 200, xs, 200, 2 * rows, cm, 33,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab53_matmul_add_pe, dim3(llm_cdiv(33, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -24138,7 +24181,8 @@ static void lab54_matmul_add(const LlmCudaCtx *c, int T, int L, int layer, const
         uint8_t *xs = (uint8_t *)scratch;
         llm_launch(lab54_matmul_add_px, (unsigned)rows, 256, 0, s, x0, g, (void *)xs, rows);
         float *cm = (float *)(xs + (size_t)64 * 128 * 4);
-        llm_gpu_gemm(c, 0, w, 128, 128, xs, 128, rows, cm, 128);
+        llm_gpu_gemm_ex(c, 0, w, 128, 128, xs, 128, rows, cm, 128,
+                        LLM_GEMM_OUT_F32, NULL, 0);
         llm_launch(lab54_matmul_add_pe, dim3(llm_cdiv(128, 256), (unsigned)rows), 256, 0, s, (const float *)cm, y, bias,
                    res, rows);
         return;
@@ -28650,6 +28694,11 @@ __device__ __forceinline__ void lab66_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab66_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab66_attention_cvt8(uint32_t *dst, const float *src) {
@@ -28657,10 +28706,22 @@ __device__ __forceinline__ void lab66_attention_cvt8(uint32_t *dst, const float 
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = lab66_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab66_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab66_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab66_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab66_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab66_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab66_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
 __global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const float *kin,
@@ -28689,8 +28750,7 @@ __global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab66_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: lab66_attention_kt's */
+    if (lab66_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -28721,11 +28781,7 @@ __global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const f
                 const int r = idx / 16, u = idx % 16;
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    lab66_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    lab66_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                lab66_attention_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -28818,12 +28874,8 @@ __global__ void __launch_bounds__(64) lab66_attention_kg(const float *q, const f
     __syncthreads();
     lab66_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab66_attention_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t lab66_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of lab66_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab66_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = lab66_attention_bf2(ah, bh);
@@ -28862,12 +28914,7 @@ __global__ void __launch_bounds__(128) lab66_attention_kt(const float *q, const 
     LLM_PDL_TRIGGER();
     const int tn = min(16, T - t0);
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && lab66_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -28925,12 +28972,7 @@ __global__ void __launch_bounds__(128) lab66_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        lab66_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        lab66_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    lab66_attention_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }
@@ -29445,6 +29487,11 @@ __device__ __forceinline__ void lab67_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab67_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab67_attention_cvt8(uint32_t *dst, const float *src) {
@@ -29452,10 +29499,22 @@ __device__ __forceinline__ void lab67_attention_cvt8(uint32_t *dst, const float 
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = lab67_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab67_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab67_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab67_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab67_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab67_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab67_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
 __global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const float *kin,
@@ -29484,8 +29543,7 @@ __global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab67_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: lab67_attention_kt's */
+    if (lab67_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -29516,11 +29574,7 @@ __global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const f
                 const int r = idx / 16, u = idx % 16;
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    lab67_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    lab67_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                lab67_attention_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -29613,12 +29667,8 @@ __global__ void __launch_bounds__(64) lab67_attention_kg(const float *q, const f
     __syncthreads();
     lab67_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab67_attention_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t lab67_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of lab67_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab67_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = lab67_attention_bf2(ah, bh);
@@ -29657,12 +29707,7 @@ __global__ void __launch_bounds__(128) lab67_attention_kt(const float *q, const 
     LLM_PDL_TRIGGER();
     const int tn = min(16, T - t0);
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && lab67_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -29720,12 +29765,7 @@ __global__ void __launch_bounds__(128) lab67_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        lab67_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        lab67_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    lab67_attention_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }
@@ -30623,6 +30663,11 @@ __device__ __forceinline__ void lab69_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab69_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab69_attention_cvt8(uint32_t *dst, const float *src) {
@@ -30630,10 +30675,22 @@ __device__ __forceinline__ void lab69_attention_cvt8(uint32_t *dst, const float 
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = lab69_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab69_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab69_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab69_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab69_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab69_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab69_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
 __global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const float *kin,
@@ -30662,8 +30719,7 @@ __global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab69_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: lab69_attention_kt's */
+    if (lab69_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -30694,11 +30750,7 @@ __global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const f
                 const int r = idx / 16, u = idx % 16;
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    lab69_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    lab69_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                lab69_attention_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -30791,12 +30843,8 @@ __global__ void __launch_bounds__(64) lab69_attention_kg(const float *q, const f
     __syncthreads();
     lab69_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab69_attention_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t lab69_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of lab69_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab69_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = lab69_attention_bf2(ah, bh);
@@ -30835,12 +30883,7 @@ __global__ void __launch_bounds__(128) lab69_attention_kt(const float *q, const 
     LLM_PDL_TRIGGER();
     const int tn = min(16, T - t0);
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && lab69_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -30898,12 +30941,7 @@ __global__ void __launch_bounds__(128) lab69_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        lab69_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        lab69_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    lab69_attention_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }
@@ -31418,6 +31456,11 @@ __device__ __forceinline__ void lab70_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab70_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab70_attention_cvt8(uint32_t *dst, const float *src) {
@@ -31425,10 +31468,22 @@ __device__ __forceinline__ void lab70_attention_cvt8(uint32_t *dst, const float 
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = lab70_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab70_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab70_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab70_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab70_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab70_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab70_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
 __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const float *kin,
@@ -31457,8 +31512,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab70_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: lab70_attention_kt's */
+    if (lab70_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -31489,11 +31543,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
                 const int r = idx / 16, u = idx % 16;
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    lab70_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    lab70_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                lab70_attention_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -31586,12 +31636,8 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     __syncthreads();
     lab70_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab70_attention_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t lab70_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of lab70_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab70_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = lab70_attention_bf2(ah, bh);
@@ -31630,12 +31676,7 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
     LLM_PDL_TRIGGER();
     const int tn = min(16, T - t0);
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && lab70_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -31693,12 +31734,7 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        lab70_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        lab70_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    lab70_attention_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }
@@ -32607,6 +32643,11 @@ __device__ __forceinline__ void lab72_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab72_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab72_attention_cvt8(uint32_t *dst, const float *src) {
@@ -32614,10 +32655,22 @@ __device__ __forceinline__ void lab72_attention_cvt8(uint32_t *dst, const float 
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = lab72_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab72_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab72_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab72_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab72_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab72_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab72_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
 __global__ void __launch_bounds__(64) lab72_attention_kg(const float *q, const float *kin,
@@ -32646,8 +32699,7 @@ __global__ void __launch_bounds__(64) lab72_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab72_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: lab72_attention_kt's */
+    if (lab72_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -32678,11 +32730,7 @@ __global__ void __launch_bounds__(64) lab72_attention_kg(const float *q, const f
                 const int r = idx / 16, u = idx % 16;
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    lab72_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    lab72_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                lab72_attention_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -32775,12 +32823,8 @@ __global__ void __launch_bounds__(64) lab72_attention_kg(const float *q, const f
     __syncthreads();
     lab72_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab72_attention_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t lab72_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of lab72_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab72_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = lab72_attention_bf2(ah, bh);
@@ -32819,12 +32863,7 @@ __global__ void __launch_bounds__(128) lab72_attention_kt(const float *q, const 
     LLM_PDL_TRIGGER();
     const int tn = min(16, T - t0);
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && lab72_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -32882,12 +32921,7 @@ __global__ void __launch_bounds__(128) lab72_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        lab72_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        lab72_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    lab72_attention_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }
@@ -33402,6 +33436,11 @@ __device__ __forceinline__ void lab73_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab73_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab73_attention_cvt8(uint32_t *dst, const float *src) {
@@ -33409,10 +33448,22 @@ __device__ __forceinline__ void lab73_attention_cvt8(uint32_t *dst, const float 
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = lab73_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab73_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab73_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab73_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab73_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab73_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab73_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
 __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const float *kin,
@@ -33441,8 +33492,7 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab73_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: lab73_attention_kt's */
+    if (lab73_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
@@ -33473,11 +33523,7 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
                 const int r = idx / 16, u = idx % 16;
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    lab73_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    lab73_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                lab73_attention_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -33570,12 +33616,8 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
     __syncthreads();
     lab73_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab73_attention_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t lab73_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of lab73_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab73_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = lab73_attention_bf2(ah, bh);
@@ -33614,12 +33656,7 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
     LLM_PDL_TRIGGER();
     const int tn = min(16, T - t0);
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && lab73_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -33677,12 +33714,7 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        lab73_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        lab73_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    lab73_attention_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }
@@ -34197,6 +34229,11 @@ __device__ __forceinline__ void lab74_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab74_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab74_attention_cvt8(uint32_t *dst, const float *src) {
@@ -34204,10 +34241,22 @@ __device__ __forceinline__ void lab74_attention_cvt8(uint32_t *dst, const float 
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = lab74_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab74_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab74_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab74_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab74_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab74_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab74_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
 __global__ void __launch_bounds__(32) lab74_attention_kg(const float *q, const float *kin,
@@ -34236,8 +34285,7 @@ __global__ void __launch_bounds__(32) lab74_attention_kg(const float *q, const f
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab74_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: lab74_attention_kt's */
+    if (lab74_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 896; i += blockDim.x)
         qs[i / 128][i % 128] = q[(size_t)t * 4608 + (size_t)h0 * 128 + i];
@@ -34268,11 +34316,7 @@ __global__ void __launch_bounds__(32) lab74_attention_kg(const float *q, const f
                 const int r = idx / 16, u = idx % 16;
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    lab74_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    lab74_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                lab74_attention_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -34365,12 +34409,8 @@ __global__ void __launch_bounds__(32) lab74_attention_kg(const float *q, const f
     __syncthreads();
     lab74_attention_finish<7, 1>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab74_attention_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t lab74_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of lab74_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab74_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = lab74_attention_bf2(ah, bh);
@@ -34409,12 +34449,7 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
     LLM_PDL_TRIGGER();
     const int tn = min(9, T - t0);
     for (int i = threadIdx.x; i < 9; i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && lab74_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -34472,12 +34507,7 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        lab74_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        lab74_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    lab74_attention_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }
@@ -34992,6 +35022,11 @@ __device__ __forceinline__ void lab75_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab75_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab75_attention_cvt8(uint32_t *dst, const float *src) {
@@ -34999,10 +35034,22 @@ __device__ __forceinline__ void lab75_attention_cvt8(uint32_t *dst, const float 
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = lab75_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab75_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab75_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab75_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab75_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab75_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
 __global__ void __launch_bounds__(128) lab75_attention_kg(const float *q, const float *kin,
@@ -35031,8 +35078,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kg(const float *q, const 
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab75_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: lab75_attention_kt's */
+    if (lab75_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 256; i += blockDim.x)
         qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
@@ -35063,11 +35109,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kg(const float *q, const 
                 const int r = idx / 8, u = idx % 8;
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    lab75_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                lab75_attention_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -35160,12 +35202,8 @@ __global__ void __launch_bounds__(128) lab75_attention_kg(const float *q, const 
     __syncthreads();
     lab75_attention_finish<4, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab75_attention_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t lab75_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of lab75_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab75_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = lab75_attention_bf2(ah, bh);
@@ -35204,12 +35242,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
     LLM_PDL_TRIGGER();
     const int tn = min(16, T - t0);
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && lab75_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -35267,12 +35300,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        lab75_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    lab75_attention_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }
@@ -35787,6 +35815,11 @@ __device__ __forceinline__ void lab76_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab76_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab76_attention_cvt8(uint32_t *dst, const float *src) {
@@ -35794,10 +35827,22 @@ __device__ __forceinline__ void lab76_attention_cvt8(uint32_t *dst, const float 
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
     uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < 4; e++)
-        w[e] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(f[2 * e + 1])) << 16);
+    for (int e = 0; e < 4; e++) w[e] = lab76_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
     *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab76_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab76_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab76_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab76_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab76_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab76_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
 __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const float *kin,
@@ -35826,8 +35871,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         lab76_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-    if ((t > 0 && seq_index[t - 1] == seq_t) || (t + 1 < (int)gridDim.y && seq_index[t + 1] == seq_t))
-        return; /* a token of a prompt chunk: lab76_attention_kt's */
+    if (lab76_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < 32; i += blockDim.x)
         qs[i / 32][i % 32] = q[(size_t)t * 768 + (size_t)h0 * 32 + i];
@@ -35858,11 +35902,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
                 const int r = idx / 4, u = idx % 4;
                 const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (p & 1ull) { /* the step's own row: float32 input, as the cache would hold it */
-                    lab76_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                } else {
-                    lab76_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                }
+                lab76_attention_stage16(dst, p, u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
@@ -35955,12 +35995,8 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
     __syncthreads();
     lab76_attention_finish<1, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab76_attention_kt: two floats as a bf16x2 word (the first in
- * the low half), and a float pair split into hi = bf16(x), lo = bf16(x - hi), so
- * hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ uint32_t lab76_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
+/* Tensor-core helpers of lab76_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab76_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
     *hi = lab76_attention_bf2(ah, bh);
@@ -35999,12 +36035,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
     LLM_PDL_TRIGGER();
     const int tn = min(64, T - t0);
     for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-        int run = 0;
-        if (i < tn) {
-            const int t = t0 + i, s = seq_index[t];
-            run = (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-        }
-        srun[i] = run;
+        srun[i] = i < tn && lab76_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
@@ -36062,12 +36093,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    const unsigned long long p = sptr[kv][r];
-                    if (p & 1ull) {
-                        lab76_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-                    } else {
-                        lab76_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-                    }
+                    lab76_attention_stage16(dst, sptr[kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
             }
