@@ -109,7 +109,52 @@ static void sanitize(char *s) {
             *s = '_';
 }
 
-static void push_node(lua_State *L, const IrGraph *g, int id, char *key, size_t cap) {
+/* The matrix weight of a projection node (norm ops carry the gain first). */
+static const IrWeight *proj_matrix(const IrGraph *g, const IrNode *n) {
+    const int norm = n->op == IR_OP_NORM_MATMUL || n->op == IR_OP_NORM_MATMUL_SWIGLU;
+    return n->n_weights > norm ? &g->weights[n->weights[norm]] : NULL;
+}
+
+/* bf16 hand-off (cuda target, --gemm-input single): when a step has many
+ * tokens, a SwiGLU projection with bf16 weights writes its output as bf16
+ * rows (stride = its columns) straight into the x of the one projection
+ * that reads it (matmul / matmul_add, bf16 weights), which then skips its
+ * own float32 -> bf16 pass: the same rounding, one pass and half the bytes
+ * fewer. Returns the consumer's node id, or -1 where the hand-off does not
+ * apply (any other target or mode, a second reader, a view, the logits). */
+static int bf16_handoff(const IrGraph *g, const SpecProgram *p, int id) {
+    const IrNode *n = &g->nodes[id];
+    if (p == NULL || p->target == NULL || strcmp(p->target, "cuda") != 0 || p->gemm_input == NULL ||
+        strcmp(p->gemm_input, "single") != 0)
+        return -1;
+    if ((n->op != IR_OP_MATMUL_SWIGLU && n->op != IR_OP_NORM_MATMUL_SWIGLU) || n->is_output ||
+        n->row_stride != n->cols)
+        return -1;
+    const IrWeight *w = proj_matrix(g, n);
+    if (w == NULL || w->dtype != DTYPE_BF16) return -1;
+    int consumer = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const IrNode *m = &g->nodes[i];
+        if (m->dead) continue;
+        for (int j = 0; j < m->n_inputs; j++) {
+            if (m->inputs[j] != id) continue;
+            if (consumer >= 0 || j != 0 || (m->op != IR_OP_MATMUL && m->op != IR_OP_MATMUL_ADD)) return -1;
+            consumer = i;
+        }
+    }
+    if (consumer < 0) return -1;
+    const IrWeight *cw = proj_matrix(g, &g->nodes[consumer]);
+    if (cw == NULL || cw->dtype != DTYPE_BF16 || cw->cols != n->cols) return -1;
+    return consumer;
+}
+
+/* 1 when node id's x (input 0) arrives as bf16 rows from a hand-off. */
+static int bf16_handoff_in(const IrGraph *g, const SpecProgram *p, int id) {
+    const IrNode *n = &g->nodes[id];
+    return n->n_inputs > 0 && bf16_handoff(g, p, n->inputs[0]) == id;
+}
+
+static void push_node(lua_State *L, const IrGraph *g, const SpecProgram *p, int id, char *key, size_t cap) {
     const IrNode *n = &g->nodes[id];
     char out[128];
     int stride = 0;
@@ -130,6 +175,15 @@ static void push_node(lua_State *L, const IrGraph *g, int id, char *key, size_t 
     push_inputs(L, g, n, key, cap);
     push_weights(L, g, n, key, cap);
     push_attrs(L, n, key, cap);
+    const int hb = bf16_handoff(g, p, id) >= 0, xb = bf16_handoff_in(g, p, id);
+    lua_pushboolean(L, hb);
+    lua_setfield(L, -2, "y_bf16");
+    lua_pushboolean(L, xb);
+    lua_setfield(L, -2, "x_bf16");
+    if (hb || xb) {
+        size_t len = strlen(key);
+        snprintf(key + len, cap - len, "%s%s", hb ? "_yb" : "", xb ? "_xb" : "");
+    }
     sanitize(key);
     set_str(L, "kernel", key);
 }
@@ -219,7 +273,7 @@ void spec_push(lua_State *L, const IrGraph *g, const SpecProgram *p) {
     for (int i = 0; i < g->n_nodes; i++) {
         if (ir_op_info(g->nodes[i].op)->is_view) continue;
         char key[512];
-        push_node(L, g, i, key, sizeof key);
+        push_node(L, g, p, i, key, sizeof key);
         lua_getfield(L, -2, key);
         int seen = !lua_isnil(L, -1);
         lua_pop(L, 1);

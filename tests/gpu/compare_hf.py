@@ -8,12 +8,19 @@ relative error (max |diff| / max |ref|) below 1e-3. transformers in bf16 is
 what the issue names; the tolerance against it is twice the error that bf16
 arithmetic itself shows there (its distance to the float32 run), the rule
 "2x the error of the same maths done naively in low precision".
-usage: compare_hf.py MODEL_DIR OURS.bin"""
+With --single (a build with --gemm-input single: activations rounded to
+bf16 before each product, as transformers in bf16 rounds them, but float32
+everywhere else) the float32 limit is bf16's own error instead of 1e-3.
+usage: compare_hf.py [--single] MODEL_DIR OURS.bin"""
 import os
 import sys
 import numpy as np
 
-model, ours = sys.argv[1], sys.argv[2]
+args = sys.argv[1:]
+single = args[:1] == ["--single"]
+if single:
+    args = args[1:]
+model, ours = args[0], args[1]
 n = len(open(f"{model}/ref-ids.txt").read().split())
 got = np.fromfile(ours, "<f4").reshape(n, -1)
 bf = np.fromfile(f"{model}/ref-logits.bin", "<f4").reshape(n, -1)
@@ -27,8 +34,9 @@ ok = True
 if os.path.exists(f"{model}/ref-logits-f32.bin"):
     f32 = np.fromfile(f"{model}/ref-logits-f32.bin", "<f4").reshape(n, -1)
     e32, naive, ebf = rel(got, f32), rel(bf, f32), rel(got, bf)
-    ok = e32 <= 1e-3 and ebf <= 2 * naive
-    print(f"vs transformers float32 (same maths): {e32:.2e} (limit 1e-3), argmax agreement "
+    lim32 = naive if single else 1e-3
+    ok = e32 <= lim32 and ebf <= 2 * naive
+    print(f"vs transformers float32 (same maths): {e32:.2e} (limit {lim32:.2e}), argmax agreement "
           f"{(got.argmax(1) == f32.argmax(1)).mean():.2f}")
     print(f"vs transformers bf16: {ebf:.2e} (limit 2 x {naive:.2e}, bf16's own error), argmax "
           f"agreement {(got.argmax(1) == bf.argmax(1)).mean():.2f}")

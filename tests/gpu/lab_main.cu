@@ -28,6 +28,7 @@
  * 20-logprobs row.
  * Prints "N passed, M failed"; exit status 1 on any failure.
  */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -47,6 +48,25 @@ extern "C" {
 #include "gpu/cuda_ctx.h"
 #include "gpu/gemm.h"
 #include "gpu/gpu_sample.h"
+
+/* The bf16 hand-off cases (lab.lua: yb / xb): float32 rows -> bf16 rows of
+ * stride k (round to nearest even, as _px rounds), and a projection's bf16
+ * output rows (stride n, at y) -> float32 rows of stride ys, through tmp. */
+__global__ void lab_to_bf16_k(const float *x, int xs, __nv_bfloat16 *d, int rows, int k) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < (long)rows * k; i += (long)gridDim.x * blockDim.x)
+        d[i] = __float2bfloat16_rn(x[(i / k) * xs + i % k]);
+}
+__global__ void lab_widen_k(const __nv_bfloat16 *t, float *y, int ys, int rows, int n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < (long)rows * n; i += (long)gridDim.x * blockDim.x)
+        y[(i / n) * ys + i % n] = __bfloat162float(t[i]);
+}
+void lab_rows_to_bf16(const LlmCudaCtx *c, const float *x, int xs, void *dst, int rows, int k) {
+    lab_to_bf16_k<<<256, 256, 0, (cudaStream_t)c->stream>>>(x, xs, (__nv_bfloat16 *)dst, rows, k);
+}
+void lab_rows_widen(const LlmCudaCtx *c, float *y, int ys, void *tmp, int rows, int n) {
+    cudaMemcpyAsync(tmp, y, (size_t)rows * n * 2, cudaMemcpyDeviceToDevice, (cudaStream_t)c->stream);
+    lab_widen_k<<<256, 256, 0, (cudaStream_t)c->stream>>>((const __nv_bfloat16 *)tmp, y, ys, rows, n);
+}
 
 typedef void (*LabCpuFn)(const LlmForwardCtx *, const LlmBatch *, int, const float *, const float *, const float *,
                          float *, const void *, const void *, const void *, void *);

@@ -13,7 +13,7 @@ set -uo pipefail
 exe=$1 skip=$2 count=$3; shift 3
 csv=$(mktemp)
 ncu --metrics gpu__time_duration.sum --launch-skip "$skip" --launch-count "$count" --csv \
-    --clock-control none "$exe" bench "$@" > "$csv" 2> "$csv.err" || { tail -20 "$csv.err"; exit 1; }
+    --clock-control none --cache-control none "$exe" bench "$@" > "$csv" 2> "$csv.err" || { tail -20 "$csv.err"; exit 1; }
 python3 - "$csv" <<'PY'
 import csv, re, sys, collections
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]

@@ -9,6 +9,9 @@
 #                  and the f32 cuda build against the recorded HF reference
 #   random SHAPE   random-weight model (make_random_model.py shapes): logits
 #                  vs transformers bf16 on the GPU, then bench (16 + 128)
+#   single SHAPE   as random, built --gemm-input single --kv-dtype bf16 (bf16
+#                  activations into the products, bf16 KV): the 16-token prompt
+#                  takes the tensor-core path, query tiles and the bf16 hand-off
 #   speed SHAPE    random model without references: compile (defaults) and bench
 #   bench SHAPE    bench only (model in /tmp/rand-SHAPE from a random stage)
 #   pdl SHAPE      bench the model in /tmp/rand-SHAPE with --pdl off, wait, early
@@ -56,6 +59,11 @@ while [ $# -gt 0 ]; do
   tinypdl) for m in wait early; do stage "tiny f32 --pdl $m"
           CUDA_FLAGS="--pdl $m" bash tests/gpu/compare_targets.sh tests/fixtures/models/tinystories-656k f32 200; result $? "tiny pdl $m"; done ;;
   sched) stage sched; bash tests/gpu/sched_targets.sh; result $? sched ;;
+  single) shift; s=$1; d=/tmp/rand-$s; stage "single $s: --gemm-input single --kv-dtype bf16 vs HF"
+        [ -f "$d/ref-logits-f32.bin" ] || python3 tests/gpu/make_random_model.py --shape "$s" --out "$d" --ref-ids 16 2>&1 | grep -v Warning | tail -2
+        $LLMCC compile "$d" -o "$d-single.exe" --target cuda --dtype bf16 --gemm-input single --kv-dtype bf16 2>&1 | tail -1
+        "$d-single.exe" generate --ids "$(cat $d/ref-ids.txt)" --no-bos -n 0 --dump-logits "$d/ours-single.bin" 2>&1 | tail -1
+        python3 tests/gpu/compare_hf.py --single "$d" "$d/ours-single.bin"; result $? "single $s vs HF" ;;
   speed) shift; s=$1; d=/tmp/rand-$s; stage "speed $s"
         [ -f "$d/config.json" ] || python3 tests/gpu/make_random_model.py --shape "$s" --out "$d" 2>&1 | tail -1
         $LLMCC compile "$d" -o "$d.exe" --target cuda --dtype bf16 2>&1 | tail -1

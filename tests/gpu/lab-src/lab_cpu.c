@@ -3756,19 +3756,347 @@ void lab_cpu_52(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab52_norm_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 53: tail.K200.add.stride (matmul_add) ===== */
+/* ===== case 53: 8B.norm_gate_up.T256.yb (norm_matmul_swiglu) ===== */
 #define rope_inv_freq lab_rope_53
-static inline float lab53_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+/* lab53_norm_matmul_swiglu_norm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab53_norm_matmul_swiglu_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
+static inline float lab53_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab53_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 4096; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab53_norm_matmul_swiglu_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab53_norm_matmul_swiglu_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab53_norm_matmul_swiglu_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab53_norm_matmul_swiglu_mm_dot_W(k + 24), a3);
+    }
+#undef lab53_norm_matmul_swiglu_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 4096; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab53_norm_matmul_swiglu_mm: matmul + SwiGLU epilogue, K=4096 N=14336, weights bf16.
+ * Parallel over output columns; gate row c and up row N+c are read once per
+ * step. Matches: silu(x @ Wg.T) * (x @ Wu.T) in float32. */
+typedef struct lab53_norm_matmul_swiglu_mm_Args {
+    const float *x;    /* [rows][4096] */
+    float *y;          /* [rows][14336] */
+    const uint16_t *w; /* [2*14336][4096] */
+    int rows;
+} lab53_norm_matmul_swiglu_mm_Args;
+
+static void lab53_norm_matmul_swiglu_mm_range(void *p, int n0, int n1) {
+    const lab53_norm_matmul_swiglu_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wg = a->w + (size_t)c * 4096;
+        const uint16_t *wu = a->w + (size_t)(c + 14336) * 4096;
+        for (int r = 0; r < a->rows; r++) {
+            const float *xr = a->x + (size_t)r * 4096;
+            float g = lab53_norm_matmul_swiglu_mm_dot(xr, wg), u = lab53_norm_matmul_swiglu_mm_dot(xr, wu);
+            a->y[(size_t)r * 14336 + (size_t)c] = llm_silu(g) * u;
+        }
+    }
+}
+
+static void lab53_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
+    lab53_norm_matmul_swiglu_mm_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
+    llm_parallel_for(ctx->pool, 14336, lab53_norm_matmul_swiglu_mm_range, &a);
+}
+
+/* lab53_norm_matmul_swiglu: lab53_norm_matmul_swiglu_norm (RMSNorm, eps 1e-05f) into scratch [rows][4096], then
+ * lab53_norm_matmul_swiglu_mm on it. */
+static void lab53_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    float *xn = (float *)scratch;
+    lab53_norm_matmul_swiglu_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
+    lab53_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+
+#undef rope_inv_freq
+void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab53_norm_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 54: 1B.norm_gate_up.T9.yb (norm_matmul_swiglu) ===== */
+#define rope_inv_freq lab_rope_54
+/* lab54_norm_matmul_swiglu_norm: RMSNorm over 2048 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab54_norm_matmul_swiglu_norm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 2048;
+        float *yr = y + (size_t)r * 2048;
+        double ss = 0.0;
+        for (int c = 0; c < 2048; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 2048);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 2048; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+
+static inline float lab54_norm_matmul_swiglu_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab54_norm_matmul_swiglu_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 2048; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab54_norm_matmul_swiglu_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab54_norm_matmul_swiglu_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab54_norm_matmul_swiglu_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab54_norm_matmul_swiglu_mm_dot_W(k + 24), a3);
+    }
+#undef lab54_norm_matmul_swiglu_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 2048; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab54_norm_matmul_swiglu_mm: matmul + SwiGLU epilogue, K=2048 N=8192, weights bf16.
+ * Parallel over output columns; gate row c and up row N+c are read once per
+ * step. Matches: silu(x @ Wg.T) * (x @ Wu.T) in float32. */
+typedef struct lab54_norm_matmul_swiglu_mm_Args {
+    const float *x;    /* [rows][2048] */
+    float *y;          /* [rows][8192] */
+    const uint16_t *w; /* [2*8192][2048] */
+    int rows;
+} lab54_norm_matmul_swiglu_mm_Args;
+
+static void lab54_norm_matmul_swiglu_mm_range(void *p, int n0, int n1) {
+    const lab54_norm_matmul_swiglu_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wg = a->w + (size_t)c * 2048;
+        const uint16_t *wu = a->w + (size_t)(c + 8192) * 2048;
+        for (int r = 0; r < a->rows; r++) {
+            const float *xr = a->x + (size_t)r * 2048;
+            float g = lab54_norm_matmul_swiglu_mm_dot(xr, wg), u = lab54_norm_matmul_swiglu_mm_dot(xr, wu);
+            a->y[(size_t)r * 8192 + (size_t)c] = llm_silu(g) * u;
+        }
+    }
+}
+
+static void lab54_norm_matmul_swiglu_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2; (void)w1;
+    lab54_norm_matmul_swiglu_mm_Args a = {x0, y, (const uint16_t *)w0, b->n_tokens};
+    llm_parallel_for(ctx->pool, 8192, lab54_norm_matmul_swiglu_mm_range, &a);
+}
+
+/* lab54_norm_matmul_swiglu: lab54_norm_matmul_swiglu_norm (RMSNorm, eps 1e-05f) into scratch [rows][2048], then
+ * lab54_norm_matmul_swiglu_mm on it. */
+static void lab54_norm_matmul_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x1; (void)x2;
+    float *xn = (float *)scratch;
+    lab54_norm_matmul_swiglu_norm(ctx, b, layer, x0, NULL, NULL, xn, w0, NULL, NULL, NULL);
+    lab54_norm_matmul_swiglu_mm(ctx, b, layer, xn, NULL, NULL, y, w1, w2, NULL, NULL);
+}
+
+#undef rope_inv_freq
+void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab54_norm_matmul_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 55: 8B.down_add.T256.xb (matmul_add) ===== */
+#define rope_inv_freq lab_rope_55
+static inline float lab55_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab55_matmul_add_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 14336; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab55_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab55_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab55_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab55_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab55_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 14336; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab55_matmul_add_mm: matmul, K=14336 N=4096, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab55_matmul_add_mm_Args {
+    const float *x;   /* [rows][14336] */
+    float *y;         /* [rows][4096] */
+    const uint16_t *w; /* [4096][14336] */
+    const float *bias; /* [4096] or NULL */
+    int rows;
+} lab55_matmul_add_mm_Args;
+
+static void lab55_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab55_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 14336;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 4096 + (size_t)c] = lab55_matmul_add_mm_dot(a->x + (size_t)r * 14336, wr) + bc;
+    }
+}
+
+static void lab55_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab55_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 4096, lab55_matmul_add_mm_range, &a);
+}
+
+/* lab55_matmul_add: lab55_matmul_add_mm, then y += r (r stride 4096). */
+static void lab55_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab55_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        for (int c = 0; c < 4096; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab55_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 56: 1B.down_add.T9.xb (matmul_add) ===== */
+#define rope_inv_freq lab_rope_56
+static inline float lab56_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
+#if LLM_SIMD_BF16
+#define lab56_matmul_add_mm_dot_W(i) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + (i)))), 16))
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int k = 0; k < 8192; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab56_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab56_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab56_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab56_matmul_add_mm_dot_W(k + 24), a3);
+    }
+#undef lab56_matmul_add_mm_dot_W
+    float acc[16] = {0};
+    _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
+    _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
+    return llm_sum16(acc);
+#else
+    float acc[16] = {0};
+    for (int k = 0; k < 8192; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[k + j] * llm_bf16_to_f32(w[k + j]);
+    return llm_sum16(acc);
+#endif
+}
+
+/* lab56_matmul_add_mm: matmul, K=8192 N=2048, weights bf16.
+ * Parallel over output columns; each weight row is read once per step and
+ * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
+typedef struct lab56_matmul_add_mm_Args {
+    const float *x;   /* [rows][8192] */
+    float *y;         /* [rows][2048] */
+    const uint16_t *w; /* [2048][8192] */
+    const float *bias; /* [2048] or NULL */
+    int rows;
+} lab56_matmul_add_mm_Args;
+
+static void lab56_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab56_matmul_add_mm_Args *a = p;
+    for (int c = n0; c < n1; c++) {
+        const uint16_t *wr = a->w + (size_t)c * 8192;
+        float bc = a->bias ? a->bias[c] : 0.0f;
+        for (int r = 0; r < a->rows; r++)
+            a->y[(size_t)r * 2048 + (size_t)c] = lab56_matmul_add_mm_dot(a->x + (size_t)r * 8192, wr) + bc;
+    }
+}
+
+static void lab56_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
+    lab56_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 2048, lab56_matmul_add_mm_range, &a);
+}
+
+/* lab56_matmul_add: lab56_matmul_add_mm, then y += r (r stride 2048). */
+static void lab56_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)x2; (void)w2;
+    lab56_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *rr = x1 + (size_t)r * 2048;
+        float *yr = y + (size_t)r * 2048;
+        for (int c = 0; c < 2048; c++) yr[c] = rr[c] + yr[c];
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab56_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 57: tail.K200.add.stride (matmul_add) ===== */
+#define rope_inv_freq lab_rope_57
+static inline float lab57_matmul_add_mm_dot(const float *restrict x, const uint16_t *restrict w) {
 #if LLM_SIMD_F16
-#define lab53_matmul_add_mm_dot_W(i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(w + (i))))
+#define lab57_matmul_add_mm_dot_W(i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(w + (i))))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 192; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab53_matmul_add_mm_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab53_matmul_add_mm_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab53_matmul_add_mm_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab53_matmul_add_mm_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab57_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab57_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab57_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab57_matmul_add_mm_dot_W(k + 24), a3);
     }
-#undef lab53_matmul_add_mm_dot_W
+#undef lab57_matmul_add_mm_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -3783,41 +4111,41 @@ static inline float lab53_matmul_add_mm_dot(const float *restrict x, const uint1
 #endif
 }
 
-/* lab53_matmul_add_mm: matmul, K=200 N=33, weights f16, bias.
+/* lab57_matmul_add_mm: matmul, K=200 N=33, weights f16, bias.
  * Parallel over output columns; each weight row is read once per step and
  * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
-typedef struct lab53_matmul_add_mm_Args {
+typedef struct lab57_matmul_add_mm_Args {
     const float *x;   /* [rows][203] */
     float *y;         /* [rows][35] */
     const uint16_t *w; /* [33][200] */
     const float *bias; /* [33] or NULL */
     int rows;
-} lab53_matmul_add_mm_Args;
+} lab57_matmul_add_mm_Args;
 
-static void lab53_matmul_add_mm_range(void *p, int n0, int n1) {
-    const lab53_matmul_add_mm_Args *a = p;
+static void lab57_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab57_matmul_add_mm_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const uint16_t *wr = a->w + (size_t)c * 200;
         float bc = a->bias ? a->bias[c] : 0.0f;
         for (int r = 0; r < a->rows; r++)
-            a->y[(size_t)r * 35 + (size_t)c] = lab53_matmul_add_mm_dot(a->x + (size_t)r * 203, wr) + bc;
+            a->y[(size_t)r * 35 + (size_t)c] = lab57_matmul_add_mm_dot(a->x + (size_t)r * 203, wr) + bc;
     }
 }
 
-static void lab53_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab57_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
-    lab53_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
-    llm_parallel_for(ctx->pool, 33, lab53_matmul_add_mm_range, &a);
+    lab57_matmul_add_mm_Args a = {x0, y, (const uint16_t *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 33, lab57_matmul_add_mm_range, &a);
 }
 
-/* lab53_matmul_add: lab53_matmul_add_mm, then y += r (r stride 37). */
-static void lab53_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* lab57_matmul_add: lab57_matmul_add_mm, then y += r (r stride 37). */
+static void lab57_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x2; (void)w2;
-    lab53_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    lab57_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
     for (int r = 0; r < b->n_tokens; r++) {
         const float *rr = x1 + (size_t)r * 37;
         float *yr = y + (size_t)r * 35;
@@ -3825,24 +4153,24 @@ static void lab53_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int la
     }
 }
 #undef rope_inv_freq
-void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_53(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab53_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab57_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 54: tiny.add.f32.T3 (matmul_add) ===== */
-#define rope_inv_freq lab_rope_54
-static inline float lab54_matmul_add_mm_dot(const float *restrict x, const float *restrict w) {
+/* ===== case 58: tiny.add.f32.T3 (matmul_add) ===== */
+#define rope_inv_freq lab_rope_58
+static inline float lab58_matmul_add_mm_dot(const float *restrict x, const float *restrict w) {
 #if LLM_SIMD_F32
-#define lab54_matmul_add_mm_dot_W(i) _mm256_loadu_ps(w + (i))
+#define lab58_matmul_add_mm_dot_W(i) _mm256_loadu_ps(w + (i))
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int k = 0; k < 128; k += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab54_matmul_add_mm_dot_W(k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab54_matmul_add_mm_dot_W(k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab54_matmul_add_mm_dot_W(k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab54_matmul_add_mm_dot_W(k + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), lab58_matmul_add_mm_dot_W(k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), lab58_matmul_add_mm_dot_W(k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 16), lab58_matmul_add_mm_dot_W(k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 24), lab58_matmul_add_mm_dot_W(k + 24), a3);
     }
-#undef lab54_matmul_add_mm_dot_W
+#undef lab58_matmul_add_mm_dot_W
     float acc[16] = {0};
     _mm256_storeu_ps(acc, _mm256_add_ps(a0, a2));
     _mm256_storeu_ps(acc + 8, _mm256_add_ps(a1, a3));
@@ -3855,41 +4183,41 @@ static inline float lab54_matmul_add_mm_dot(const float *restrict x, const float
 #endif
 }
 
-/* lab54_matmul_add_mm: matmul, K=128 N=128, weights f32.
+/* lab58_matmul_add_mm: matmul, K=128 N=128, weights f32.
  * Parallel over output columns; each weight row is read once per step and
  * dotted with every input row. Matches: y = x @ W.T (+ b) in float32. */
-typedef struct lab54_matmul_add_mm_Args {
+typedef struct lab58_matmul_add_mm_Args {
     const float *x;   /* [rows][128] */
     float *y;         /* [rows][128] */
     const float *w; /* [128][128] */
     const float *bias; /* [128] or NULL */
     int rows;
-} lab54_matmul_add_mm_Args;
+} lab58_matmul_add_mm_Args;
 
-static void lab54_matmul_add_mm_range(void *p, int n0, int n1) {
-    const lab54_matmul_add_mm_Args *a = p;
+static void lab58_matmul_add_mm_range(void *p, int n0, int n1) {
+    const lab58_matmul_add_mm_Args *a = p;
     for (int c = n0; c < n1; c++) {
         const float *wr = a->w + (size_t)c * 128;
         float bc = a->bias ? a->bias[c] : 0.0f;
         for (int r = 0; r < a->rows; r++)
-            a->y[(size_t)r * 128 + (size_t)c] = lab54_matmul_add_mm_dot(a->x + (size_t)r * 128, wr) + bc;
+            a->y[(size_t)r * 128 + (size_t)c] = lab58_matmul_add_mm_dot(a->x + (size_t)r * 128, wr) + bc;
     }
 }
 
-static void lab54_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab58_matmul_add_mm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)layer; (void)x1; (void)x2;
-    lab54_matmul_add_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
-    llm_parallel_for(ctx->pool, 128, lab54_matmul_add_mm_range, &a);
+    lab58_matmul_add_mm_Args a = {x0, y, (const float *)w0, (const float *)w1, b->n_tokens};
+    llm_parallel_for(ctx->pool, 128, lab58_matmul_add_mm_range, &a);
 }
 
-/* lab54_matmul_add: lab54_matmul_add_mm, then y += r (r stride 128). */
-static void lab54_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* lab58_matmul_add: lab58_matmul_add_mm, then y += r (r stride 128). */
+static void lab58_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)x2; (void)w2;
-    lab54_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
+    lab58_matmul_add_mm(ctx, b, layer, x0, NULL, NULL, y, w0, w1, NULL, scratch);
     for (int r = 0; r < b->n_tokens; r++) {
         const float *rr = x1 + (size_t)r * 128;
         float *yr = y + (size_t)r * 128;
@@ -3897,349 +4225,37 @@ static void lab54_matmul_add(const LlmForwardCtx *ctx, const LlmBatch *b, int la
     }
 }
 #undef rope_inv_freq
-void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_54(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab54_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab58_matmul_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 55: 8B.dec.ctx1000 (attention) ===== */
-#define rope_inv_freq lab_rope_55
-/* lab55_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+/* ===== case 59: 8B.dec.ctx1000 (attention) ===== */
+#define rope_inv_freq lab_rope_59
+/* lab59_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
  * KV blocks of 16 tokens, 63 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab55_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab55_attention_Args;
-
-static inline size_t lab55_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab55_attention_range(void *p, int i0, int i1) {
-    const lab55_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab55_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab55_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab55_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab55_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
-    }
-    lab55_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab55_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_55(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab55_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 56: 8B.dec.ctx8192 (attention) ===== */
-#define rope_inv_freq lab_rope_56
-/* lab56_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 512 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab56_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab56_attention_Args;
-
-static inline size_t lab56_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 512 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab56_attention_range(void *p, int i0, int i1) {
-    const lab56_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab56_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab56_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab56_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab56_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
-    }
-    lab56_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab56_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_56(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab56_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 57: 8B.dec.T4 (attention) ===== */
-#define rope_inv_freq lab_rope_57
-/* lab57_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 188 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab57_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab57_attention_Args;
-
-static inline size_t lab57_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 188 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab57_attention_range(void *p, int i0, int i1) {
-    const lab57_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab57_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab57_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab57_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab57_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
-    }
-    lab57_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab57_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_57(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab57_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 58: 8B.pre.T64 (attention) ===== */
-#define rope_inv_freq lab_rope_58
-/* lab58_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab58_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab58_attention_Args;
-
-static inline size_t lab58_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab58_attention_range(void *p, int i0, int i1) {
-    const lab58_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab58_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab58_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab58_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab58_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
-    }
-    lab58_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab58_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_58(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab58_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 59: 1B.dec.T3 (attention) ===== */
-#define rope_inv_freq lab_rope_59
-/* lab59_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
- * KV blocks of 16 tokens, 44 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
 typedef struct lab59_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
-    const float *q; /* [T][3072] */
-    float *y;       /* [T][2048] */
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
 } lab59_attention_Args;
 
 static inline size_t lab59_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 44 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
 static void lab59_attention_range(void *p, int i0, int i1) {
     const lab59_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)64);
+    const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
     float *s = NULL;
     for (int i = i0; i < i1; i++) {
@@ -4250,23 +4266,23 @@ static void lab59_attention_range(void *p, int i0, int i1) {
             s = malloc((size_t)cap * sizeof *s);
             if (s == NULL) abort();
         }
-        const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
-            for (int c = 0; c < 64; c++) d += q[c] * k[c];
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
             s[j] = d * scale;
             if (s[j] > mx) mx = s[j];
         }
         float sum = 0.0f;
         for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
-        for (int c = 0; c < 64; c++) o[c] = 0.0f;
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab59_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
-            for (int c = 0; c < 64; c++) o[c] += pj * v[c];
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
         }
     }
     free(s);
@@ -4276,12 +4292,12 @@ static void lab59_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int lay
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
         size_t at = lab59_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 3072, 512 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 3072, 512 * sizeof(float));
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
     }
     lab59_attention_Args a = {ctx, b, x0, y, layer_off};
     llm_parallel_for(ctx->pool, b->n_tokens * 32, lab59_attention_range, &a);
@@ -4292,30 +4308,264 @@ void lab_cpu_59(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab59_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 60: 1B.pre.T16 (attention) ===== */
+/* ===== case 60: 8B.dec.ctx8192 (attention) ===== */
 #define rope_inv_freq lab_rope_60
-/* lab60_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
- * KV blocks of 16 tokens, 1 blocks per sequence.
+/* lab60_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 512 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
 typedef struct lab60_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
-    const float *q; /* [T][3072] */
-    float *y;       /* [T][2048] */
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
 } lab60_attention_Args;
 
 static inline size_t lab60_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 512 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
 static void lab60_attention_range(void *p, int i0, int i1) {
     const lab60_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab60_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab60_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
+    }
+    lab60_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab60_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab60_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 61: 8B.dec.T4 (attention) ===== */
+#define rope_inv_freq lab_rope_61
+/* lab61_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 188 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab61_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab61_attention_Args;
+
+static inline size_t lab61_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 188 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab61_attention_range(void *p, int i0, int i1) {
+    const lab61_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab61_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab61_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
+    }
+    lab61_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab61_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab61_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 62: 8B.pre.T64 (attention) ===== */
+#define rope_inv_freq lab_rope_62
+/* lab62_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab62_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab62_attention_Args;
+
+static inline size_t lab62_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab62_attention_range(void *p, int i0, int i1) {
+    const lab62_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab62_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab62_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
+    }
+    lab62_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab62_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab62_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 63: 1B.dec.T3 (attention) ===== */
+#define rope_inv_freq lab_rope_63
+/* lab63_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
+ * KV blocks of 16 tokens, 44 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab63_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][3072] */
+    float *y;       /* [T][2048] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab63_attention_Args;
+
+static inline size_t lab63_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 44 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+}
+
+static void lab63_attention_range(void *p, int i0, int i1) {
+    const lab63_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -4331,7 +4581,7 @@ static void lab60_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab63_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -4342,7 +4592,7 @@ static void lab60_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab60_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab63_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * v[c];
         }
@@ -4350,50 +4600,128 @@ static void lab60_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab60_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab63_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab60_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab63_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 3072, 512 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 3072, 512 * sizeof(float));
     }
-    lab60_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab60_attention_range, &a);
+    lab63_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab63_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_60(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab60_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab63_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 61: smol.pre.T16.g3 (attention) ===== */
-#define rope_inv_freq lab_rope_61
-/* lab61_attention: attention, 9 query heads, 3 KV heads, head_dim 64,
+/* ===== case 64: 1B.pre.T16 (attention) ===== */
+#define rope_inv_freq lab_rope_64
+/* lab64_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
+ * KV blocks of 16 tokens, 1 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab64_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][3072] */
+    float *y;       /* [T][2048] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab64_attention_Args;
+
+static inline size_t lab64_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+}
+
+static void lab64_attention_range(void *p, int i0, int i1) {
+    const lab64_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)64);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab64_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            float d = 0.0f;
+            for (int c = 0; c < 64; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
+        for (int c = 0; c < 64; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab64_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 64; c++) o[c] += pj * v[c];
+        }
+    }
+    free(s);
+}
+
+static void lab64_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab64_attention_slot(b, t, b->positions[t], layer_off);
+        memcpy(K + at, x1 + (size_t)t * 3072, 512 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 3072, 512 * sizeof(float));
+    }
+    lab64_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab64_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab64_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 65: smol.pre.T16.g3 (attention) ===== */
+#define rope_inv_freq lab_rope_65
+/* lab65_attention: attention, 9 query heads, 3 KV heads, head_dim 64,
  * KV blocks of 16 tokens, 3 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab61_attention_Args {
+typedef struct lab65_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][960] */
     float *y;       /* [T][576] */
     size_t layer_off; /* elements to this layer's first block */
-} lab61_attention_Args;
+} lab65_attention_Args;
 
-static inline size_t lab61_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab65_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 3 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 192;
 }
 
-static void lab61_attention_range(void *p, int i0, int i1) {
-    const lab61_attention_Args *a = p;
+static void lab65_attention_range(void *p, int i0, int i1) {
+    const lab65_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -4409,7 +4737,7 @@ static void lab61_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 960 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab65_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -4420,7 +4748,7 @@ static void lab61_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 576 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab61_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab65_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * v[c];
         }
@@ -4428,50 +4756,50 @@ static void lab61_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab61_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab65_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 192;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab61_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab65_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 960, 192 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 960, 192 * sizeof(float));
     }
-    lab61_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 9, lab61_attention_range, &a);
+    lab65_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 9, lab65_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_61(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab61_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab65_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 62: gqa8.dec.T2 (attention) ===== */
-#define rope_inv_freq lab_rope_62
-/* lab62_attention: attention, 32 query heads, 4 KV heads, head_dim 64,
+/* ===== case 66: gqa8.dec.T2 (attention) ===== */
+#define rope_inv_freq lab_rope_66
+/* lab66_attention: attention, 32 query heads, 4 KV heads, head_dim 64,
  * KV blocks of 32 tokens, 11 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab62_attention_Args {
+typedef struct lab66_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][2560] */
     float *y;       /* [T][2048] */
     size_t layer_off; /* elements to this layer's first block */
-} lab62_attention_Args;
+} lab66_attention_Args;
 
-static inline size_t lab62_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab66_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 11 + pos / 32];
     return layer_off + ((size_t)blk * 32 + (size_t)(pos % 32)) * 256;
 }
 
-static void lab62_attention_range(void *p, int i0, int i1) {
-    const lab62_attention_Args *a = p;
+static void lab66_attention_range(void *p, int i0, int i1) {
+    const lab66_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -4487,7 +4815,7 @@ static void lab62_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 2560 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *k = K + lab66_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -4498,7 +4826,7 @@ static void lab62_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab62_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const float *v = V + lab66_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * v[c];
         }
@@ -4506,50 +4834,50 @@ static void lab62_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab62_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab66_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 32 * 256;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab62_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab66_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 2560, 256 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 2560, 256 * sizeof(float));
     }
-    lab62_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab62_attention_range, &a);
+    lab66_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab66_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_62(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab62_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab66_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 63: tiny.g1.pre.T3 (attention) ===== */
-#define rope_inv_freq lab_rope_63
-/* lab63_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
+/* ===== case 67: tiny.g1.pre.T3 (attention) ===== */
+#define rope_inv_freq lab_rope_67
+/* lab67_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
  * KV blocks of 16 tokens, 1 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 16^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab63_attention_Args {
+typedef struct lab67_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][384] */
     float *y;       /* [T][128] */
     size_t layer_off; /* elements to this layer's first block */
-} lab63_attention_Args;
+} lab67_attention_Args;
 
-static inline size_t lab63_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab67_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
 }
 
-static void lab63_attention_range(void *p, int i0, int i1) {
-    const lab63_attention_Args *a = p;
+static void lab67_attention_range(void *p, int i0, int i1) {
+    const lab67_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)16);
     int cap = 0;
@@ -4565,7 +4893,7 @@ static void lab63_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 384 + (size_t)h * 16;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab63_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *k = K + lab67_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float d = 0.0f;
             for (int c = 0; c < 16; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -4576,7 +4904,7 @@ static void lab63_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 128 + (size_t)h * 16;
         for (int c = 0; c < 16; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab63_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *v = V + lab67_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float pj = s[j] / sum;
             for (int c = 0; c < 16; c++) o[c] += pj * v[c];
         }
@@ -4584,50 +4912,50 @@ static void lab63_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab63_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab67_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 128;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab63_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab67_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 384, 128 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 384, 128 * sizeof(float));
     }
-    lab63_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab63_attention_range, &a);
+    lab67_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab67_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_63(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab63_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab67_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 64: tiny.g1.dec.T1 (attention) ===== */
-#define rope_inv_freq lab_rope_64
-/* lab64_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
+/* ===== case 68: tiny.g1.dec.T1 (attention) ===== */
+#define rope_inv_freq lab_rope_68
+/* lab68_attention: attention, 8 query heads, 8 KV heads, head_dim 16,
  * KV blocks of 16 tokens, 1 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 16^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab64_attention_Args {
+typedef struct lab68_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][384] */
     float *y;       /* [T][128] */
     size_t layer_off; /* elements to this layer's first block */
-} lab64_attention_Args;
+} lab68_attention_Args;
 
-static inline size_t lab64_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab68_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 1 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 128;
 }
 
-static void lab64_attention_range(void *p, int i0, int i1) {
-    const lab64_attention_Args *a = p;
+static void lab68_attention_range(void *p, int i0, int i1) {
+    const lab68_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)16);
     int cap = 0;
@@ -4643,7 +4971,7 @@ static void lab64_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 384 + (size_t)h * 16;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab64_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *k = K + lab68_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float d = 0.0f;
             for (int c = 0; c < 16; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -4654,7 +4982,7 @@ static void lab64_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 128 + (size_t)h * 16;
         for (int c = 0; c < 16; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab64_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
+            const float *v = V + lab68_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 16;
             float pj = s[j] / sum;
             for (int c = 0; c < 16; c++) o[c] += pj * v[c];
         }
@@ -4662,50 +4990,50 @@ static void lab64_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab64_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab68_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 128;
     float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab64_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab68_attention_slot(b, t, b->positions[t], layer_off);
         memcpy(K + at, x1 + (size_t)t * 384, 128 * sizeof(float));
         memcpy(V + at, x2 + (size_t)t * 384, 128 * sizeof(float));
     }
-    lab64_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab64_attention_range, &a);
+    lab68_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab68_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_64(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab64_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab68_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 65: hd20.pre.T3 (attention) ===== */
-#define rope_inv_freq lab_rope_65
-/* lab65_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
+/* ===== case 69: hd20.pre.T3 (attention) ===== */
+#define rope_inv_freq lab_rope_69
+/* lab69_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
  * KV blocks of 16 tokens, 4 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab65_attention_Args {
+typedef struct lab69_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][160] */
     float *y;       /* [T][80] */
     size_t layer_off; /* elements to this layer's first block */
-} lab65_attention_Args;
+} lab69_attention_Args;
 
-static inline size_t lab65_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab69_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 4 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
 }
 
-static void lab65_attention_range(void *p, int i0, int i1) {
-    const lab65_attention_Args *a = p;
+static void lab69_attention_range(void *p, int i0, int i1) {
+    const lab69_attention_Args *a = p;
     const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)20);
     int cap = 0;
@@ -4721,7 +5049,7 @@ static void lab65_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab65_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            const float *k = K + lab69_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
             float d = 0.0f;
             for (int c = 0; c < 20; c++) d += q[c] * k[c];
             s[j] = d * scale;
@@ -4732,325 +5060,9 @@ static void lab65_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
         for (int c = 0; c < 20; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab65_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            const float *v = V + lab69_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
             float pj = s[j] / sum;
             for (int c = 0; c < 20; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab65_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab65_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 160, 40 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 160, 40 * sizeof(float));
-    }
-    lab65_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab65_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_65(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab65_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 66: 8B.dec.ctx1000.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_66
-/* lab66_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 63 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab66_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab66_attention_Args;
-
-static inline size_t lab66_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab66_attention_range(void *p, int i0, int i1) {
-    const lab66_attention_Args *a = p;
-    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab66_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab66_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
-        }
-    }
-    free(s);
-}
-
-static void lab66_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab66_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 1024; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
-        }
-    }
-    lab66_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab66_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_66(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab66_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 67: 8B.dec.T64.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_67
-/* lab67_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 19 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab67_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab67_attention_Args;
-
-static inline size_t lab67_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab67_attention_range(void *p, int i0, int i1) {
-    const lab67_attention_Args *a = p;
-    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab67_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab67_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
-        }
-    }
-    free(s);
-}
-
-static void lab67_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab67_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 1024; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
-        }
-    }
-    lab67_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab67_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_67(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab67_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 68: 8B.dec.T64 (attention) ===== */
-#define rope_inv_freq lab_rope_68
-/* lab68_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 19 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab68_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab68_attention_Args;
-
-static inline size_t lab68_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab68_attention_range(void *p, int i0, int i1) {
-    const lab68_attention_Args *a = p;
-    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k = K + lab68_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * k[c];
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float *v = V + lab68_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
-        }
-    }
-    free(s);
-}
-
-static void lab68_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    float *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab68_attention_slot(b, t, b->positions[t], layer_off);
-        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
-        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
-    }
-    lab68_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab68_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_68(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab68_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 69: 8B.dec.T256.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_69
-/* lab69_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 24 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab69_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab69_attention_Args;
-
-static inline size_t lab69_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 24 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
-}
-
-static void lab69_attention_range(void *p, int i0, int i1) {
-    const lab69_attention_Args *a = p;
-    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab69_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab69_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
     }
     free(s);
@@ -5060,17 +5072,15 @@ static void lab69_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int lay
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
         size_t at = lab69_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 1024; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
-        }
+        memcpy(K + at, x1 + (size_t)t * 160, 40 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 160, 40 * sizeof(float));
     }
     lab69_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab69_attention_range, &a);
+    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab69_attention_range, &a);
 }
 #undef rope_inv_freq
 void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
@@ -5078,10 +5088,10 @@ void lab_cpu_69(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab69_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 70: 8B.pre.T64.kvbf16 (attention) ===== */
+/* ===== case 70: 8B.dec.ctx1000.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_70
 /* lab70_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence.
+ * KV blocks of 16 tokens, 63 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
@@ -5096,7 +5106,7 @@ typedef struct lab70_attention_Args {
 } lab70_attention_Args;
 
 static inline size_t lab70_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 63 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
@@ -5158,110 +5168,30 @@ void lab_cpu_70(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab70_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 71: hd20.pre.T3.kvbf16 (attention) ===== */
+/* ===== case 71: 8B.dec.T64.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_71
-/* lab71_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
- * KV blocks of 16 tokens, 4 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab71_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][160] */
-    float *y;       /* [T][80] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab71_attention_Args;
-
-static inline size_t lab71_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 4 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
-}
-
-static void lab71_attention_range(void *p, int i0, int i1) {
-    const lab71_attention_Args *a = p;
-    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)20);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 4, h = i % 4, kvh = h / 2, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab71_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
-            float d = 0.0f;
-            for (int c = 0; c < 20; c++) d += q[c] * llm_bf16_to_f32(k[c]);
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
-        for (int c = 0; c < 20; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab71_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 20; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
-        }
-    }
-    free(s);
-}
-
-static void lab71_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab71_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 40; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 160 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 160 + c]);
-        }
-    }
-    lab71_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab71_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab71_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 72: 8B.mix.T1024.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_72
-/* lab72_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 16 blocks per sequence.
+/* lab71_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab72_attention_Args {
+typedef struct lab71_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][6144] */
     float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
-} lab72_attention_Args;
+} lab71_attention_Args;
 
-static inline size_t lab72_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 16 + pos / 16];
+static inline size_t lab71_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
-static void lab72_attention_range(void *p, int i0, int i1) {
-    const lab72_attention_Args *a = p;
+static void lab71_attention_range(void *p, int i0, int i1) {
+    const lab71_attention_Args *a = p;
     const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
@@ -5277,7 +5207,7 @@ static void lab72_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab72_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const uint16_t *k = K + lab71_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
             for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
             s[j] = d * scale;
@@ -5288,9 +5218,89 @@ static void lab72_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
         for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab72_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const uint16_t *v = V + lab71_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
             for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab71_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab71_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab71_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab71_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_71(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab71_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 72: 8B.dec.T64 (attention) ===== */
+#define rope_inv_freq lab_rope_72
+/* lab72_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 19 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], float32). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab72_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab72_attention_Args;
+
+static inline size_t lab72_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab72_attention_range(void *p, int i0, int i1) {
+    const lab72_attention_Args *a = p;
+    const float *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k = K + lab72_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * k[c];
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const float *v = V + lab72_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * v[c];
         }
     }
     free(s);
@@ -5301,13 +5311,11 @@ static void lab72_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int lay
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    float *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
         size_t at = lab72_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 1024; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
-        }
+        memcpy(K + at, x1 + (size_t)t * 6144, 1024 * sizeof(float));
+        memcpy(V + at, x2 + (size_t)t * 6144, 1024 * sizeof(float));
     }
     lab72_attention_Args a = {ctx, b, x0, y, layer_off};
     llm_parallel_for(ctx->pool, b->n_tokens * 32, lab72_attention_range, &a);
@@ -5318,10 +5326,10 @@ void lab_cpu_72(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab72_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 73: 8B.pre.T1024.kvbf16 (attention) ===== */
+/* ===== case 73: 8B.dec.T256.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_73
 /* lab73_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 64 blocks per sequence.
+ * KV blocks of 16 tokens, 24 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
@@ -5336,7 +5344,7 @@ typedef struct lab73_attention_Args {
 } lab73_attention_Args;
 
 static inline size_t lab73_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 64 + pos / 16];
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 24 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
@@ -5398,9 +5406,9 @@ void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab73_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 74: qwen7.mix.T300.kvbf16 (attention) ===== */
+/* ===== case 74: 8B.pre.T64.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_74
-/* lab74_attention: attention, 28 query heads, 4 KV heads, head_dim 128,
+/* lab74_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
  * KV blocks of 16 tokens, 13 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
@@ -5410,18 +5418,338 @@ void lab_cpu_73(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 typedef struct lab74_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
-    const float *q; /* [T][4608] */
-    float *y;       /* [T][3584] */
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
 } lab74_attention_Args;
 
 static inline size_t lab74_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
 static void lab74_attention_range(void *p, int i0, int i1) {
     const lab74_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab74_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab74_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab74_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab74_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab74_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab74_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab74_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 75: hd20.pre.T3.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_75
+/* lab75_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
+ * KV blocks of 16 tokens, 4 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab75_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][160] */
+    float *y;       /* [T][80] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab75_attention_Args;
+
+static inline size_t lab75_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 4 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
+}
+
+static void lab75_attention_range(void *p, int i0, int i1) {
+    const lab75_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)20);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 4, h = i % 4, kvh = h / 2, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab75_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            float d = 0.0f;
+            for (int c = 0; c < 20; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
+        for (int c = 0; c < 20; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab75_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 20; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab75_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab75_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 40; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 160 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 160 + c]);
+        }
+    }
+    lab75_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab75_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab75_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 76: 8B.mix.T1024.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_76
+/* lab76_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 16 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab76_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab76_attention_Args;
+
+static inline size_t lab76_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 16 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab76_attention_range(void *p, int i0, int i1) {
+    const lab76_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab76_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab76_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab76_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab76_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab76_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab76_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab76_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 77: 8B.pre.T1024.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_77
+/* lab77_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 64 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab77_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab77_attention_Args;
+
+static inline size_t lab77_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 64 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab77_attention_range(void *p, int i0, int i1) {
+    const lab77_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab77_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab77_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab77_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab77_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab77_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab77_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab77_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 78: qwen7.mix.T300.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_78
+/* lab78_attention: attention, 28 query heads, 4 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab78_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][4608] */
+    float *y;       /* [T][3584] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab78_attention_Args;
+
+static inline size_t lab78_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+}
+
+static void lab78_attention_range(void *p, int i0, int i1) {
+    const lab78_attention_Args *a = p;
     const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
@@ -5437,7 +5765,7 @@ static void lab74_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 4608 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab74_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const uint16_t *k = K + lab78_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
             for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
             s[j] = d * scale;
@@ -5448,7 +5776,7 @@ static void lab74_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 3584 + (size_t)h * 128;
         for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab74_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const uint16_t *v = V + lab78_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
             for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
@@ -5456,52 +5784,52 @@ static void lab74_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab74_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab78_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
     uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab74_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab78_attention_slot(b, t, b->positions[t], layer_off);
         for (int c = 0; c < 512; c++) {
             K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 4608 + c]);
             V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 4608 + c]);
         }
     }
-    lab74_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 28, lab74_attention_range, &a);
+    lab78_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 28, lab78_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab74_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab78_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 75: 1B.mix.T200.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_75
-/* lab75_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
+/* ===== case 79: 1B.mix.T200.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_79
+/* lab79_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
  * KV blocks of 16 tokens, 10 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab75_attention_Args {
+typedef struct lab79_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][3072] */
     float *y;       /* [T][2048] */
     size_t layer_off; /* elements to this layer's first block */
-} lab75_attention_Args;
+} lab79_attention_Args;
 
-static inline size_t lab75_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab79_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 10 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
 }
 
-static void lab75_attention_range(void *p, int i0, int i1) {
-    const lab75_attention_Args *a = p;
+static void lab79_attention_range(void *p, int i0, int i1) {
+    const lab79_attention_Args *a = p;
     const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -5517,7 +5845,7 @@ static void lab75_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab75_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const uint16_t *k = K + lab79_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * llm_bf16_to_f32(k[c]);
             s[j] = d * scale;
@@ -5528,7 +5856,7 @@ static void lab75_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab75_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const uint16_t *v = V + lab79_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
@@ -5536,52 +5864,52 @@ static void lab75_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab75_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab79_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
     uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab75_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab79_attention_slot(b, t, b->positions[t], layer_off);
         for (int c = 0; c < 512; c++) {
             K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 3072 + c]);
             V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 3072 + c]);
         }
     }
-    lab75_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab75_attention_range, &a);
+    lab79_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab79_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab75_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab79_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 76: g1.mix.T100.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_76
-/* lab76_attention: attention, 8 query heads, 8 KV heads, head_dim 32,
+/* ===== case 80: g1.mix.T100.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_80
+/* lab80_attention: attention, 8 query heads, 8 KV heads, head_dim 32,
  * KV blocks of 16 tokens, 6 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 32^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab76_attention_Args {
+typedef struct lab80_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][768] */
     float *y;       /* [T][256] */
     size_t layer_off; /* elements to this layer's first block */
-} lab76_attention_Args;
+} lab80_attention_Args;
 
-static inline size_t lab76_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab80_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 6 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 256;
 }
 
-static void lab76_attention_range(void *p, int i0, int i1) {
-    const lab76_attention_Args *a = p;
+static void lab80_attention_range(void *p, int i0, int i1) {
+    const lab80_attention_Args *a = p;
     const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)32);
     int cap = 0;
@@ -5597,7 +5925,7 @@ static void lab76_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 768 + (size_t)h * 32;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab76_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 32;
+            const uint16_t *k = K + lab80_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 32;
             float d = 0.0f;
             for (int c = 0; c < 32; c++) d += q[c] * llm_bf16_to_f32(k[c]);
             s[j] = d * scale;
@@ -5608,7 +5936,7 @@ static void lab76_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 256 + (size_t)h * 32;
         for (int c = 0; c < 32; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab76_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 32;
+            const uint16_t *v = V + lab80_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 32;
             float pj = s[j] / sum;
             for (int c = 0; c < 32; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
@@ -5616,34 +5944,34 @@ static void lab76_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab76_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab80_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 256;
     uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab76_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab80_attention_slot(b, t, b->positions[t], layer_off);
         for (int c = 0; c < 256; c++) {
             K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 768 + c]);
             V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 768 + c]);
         }
     }
-    lab76_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab76_attention_range, &a);
+    lab80_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab80_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab76_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab80_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 77: rms.4096.T1 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_77
-/* lab77_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* ===== case 81: rms.4096.T1 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_81
+/* lab81_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab77_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab81_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -5659,17 +5987,17 @@ static void lab77_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab77_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab81_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 78: rms.4096.T3 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_78
-/* lab78_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* ===== case 82: rms.4096.T3 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_82
+/* lab82_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab78_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab82_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -5685,17 +6013,17 @@ static void lab78_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab78_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab82_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 79: rms.576.T64 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_79
-/* lab79_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
+/* ===== case 83: rms.576.T64 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_83
+/* lab83_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab79_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab83_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -5711,17 +6039,17 @@ static void lab79_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab79_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab83_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 80: rms.100.L2 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_80
-/* lab80_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
+/* ===== case 84: rms.100.L2 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_84
+/* lab84_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab80_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab84_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -5737,15 +6065,15 @@ static void lab80_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab80_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab84_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 81: add.4096.T1 (add) ===== */
-#define rope_inv_freq lab_rope_81
-/* lab81_add: residual add over 4096 columns. */
-static void lab81_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 85: add.4096.T1 (add) ===== */
+#define rope_inv_freq lab_rope_85
+/* lab85_add: residual add over 4096 columns. */
+static void lab85_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -5754,15 +6082,15 @@ static void lab81_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 4096 + c] = x0[(size_t)r * 4096 + c] + x1[(size_t)r * 4096 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab81_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab85_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 82: add.577.T16 (add) ===== */
-#define rope_inv_freq lab_rope_82
-/* lab82_add: residual add over 577 columns. */
-static void lab82_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 86: add.577.T16 (add) ===== */
+#define rope_inv_freq lab_rope_86
+/* lab86_add: residual add over 577 columns. */
+static void lab86_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -5771,15 +6099,15 @@ static void lab82_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 579 + c] = x0[(size_t)r * 580 + c] + x1[(size_t)r * 577 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab82_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab86_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 83: swiglu.14336.T2 (swiglu) ===== */
-#define rope_inv_freq lab_rope_83
-/* lab83_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
-static void lab83_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 87: swiglu.14336.T2 (swiglu) ===== */
+#define rope_inv_freq lab_rope_87
+/* lab87_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
+static void lab87_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -5788,15 +6116,15 @@ static void lab83_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 14336 + c] = llm_silu(x0[(size_t)r * 14336 + c]) * x1[(size_t)r * 14336 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab83_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab87_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: swiglu.100.T3 (swiglu) ===== */
-#define rope_inv_freq lab_rope_84
-/* lab84_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
-static void lab84_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 88: swiglu.100.T3 (swiglu) ===== */
+#define rope_inv_freq lab_rope_88
+/* lab88_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
+static void lab88_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -5805,20 +6133,20 @@ static void lab84_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 100 + c] = llm_silu(x0[(size_t)r * 200 + c]) * x1[(size_t)r * 101 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab84_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab88_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: rope.8B.q.T3 (rope) ===== */
-static const float lab_rope_85[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_85
-/* lab85_rope: RoPE, 32 heads x 128. For pair i of a head:
+/* ===== case 89: rope.8B.q.T3 (rope) ===== */
+static const float lab_rope_89[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_89
+/* lab89_rope: RoPE, 32 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab85_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab89_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5843,20 +6171,20 @@ static void lab85_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab85_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab89_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: rope.8B.q.T600 (rope) ===== */
-static const float lab_rope_86[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_86
-/* lab86_rope: RoPE, 32 heads x 128. For pair i of a head:
+/* ===== case 90: rope.8B.q.T600 (rope) ===== */
+static const float lab_rope_90[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_90
+/* lab90_rope: RoPE, 32 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab86_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab90_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5881,20 +6209,20 @@ static void lab86_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab86_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab90_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 87: rope.smol.k.T64 (rope) ===== */
-static const float lab_rope_87[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
-#define rope_inv_freq lab_rope_87
-/* lab87_rope: RoPE, 3 heads x 64. For pair i of a head:
+/* ===== case 91: rope.smol.k.T64 (rope) ===== */
+static const float lab_rope_91[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+#define rope_inv_freq lab_rope_91
+/* lab91_rope: RoPE, 3 heads x 64. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 32] * sin(p f_i)
  *   y[i+32] = x[i + 32] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab87_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab91_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5919,20 +6247,20 @@ static void lab87_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab87_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab91_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 88: rope.tiny.T16 (rope) ===== */
-static const float lab_rope_88[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_88
-/* lab88_rope: RoPE, 8 heads x 16. For pair i of a head:
+/* ===== case 92: rope.tiny.T16 (rope) ===== */
+static const float lab_rope_92[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_92
+/* lab92_rope: RoPE, 8 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab88_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab92_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5957,20 +6285,20 @@ static void lab88_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab88_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab92_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 89: rope.8B.qk.T1 (rope) ===== */
-static const float lab_rope_89[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_89
-/* lab89_rope: RoPE, 40 heads x 128. For pair i of a head:
+/* ===== case 93: rope.8B.qk.T1 (rope) ===== */
+static const float lab_rope_93[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_93
+/* lab93_rope: RoPE, 40 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab89_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab93_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -5995,20 +6323,20 @@ static void lab89_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab89_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab93_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 90: rope.tiny.qk.T16 (rope) ===== */
-static const float lab_rope_90[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_90
-/* lab90_rope: RoPE, 12 heads x 16. For pair i of a head:
+/* ===== case 94: rope.tiny.qk.T16 (rope) ===== */
+static const float lab_rope_94[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_94
+/* lab94_rope: RoPE, 12 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab90_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab94_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6033,19 +6361,19 @@ static void lab90_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab90_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab94_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 91: addrms.4096.T1 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_91
-/* lab91_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
+/* ===== case 95: addrms.4096.T1 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_95
+/* lab95_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
  * Output row: columns 0..4095 the sum s = a + b (float32), columns
  * 4096..8191 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab91_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab95_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -6064,19 +6392,19 @@ static void lab91_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab91_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab95_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 92: addrms.2048.T3 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_92
-/* lab92_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
+/* ===== case 96: addrms.2048.T3 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_96
+/* lab96_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
  * Output row: columns 0..2047 the sum s = a + b (float32), columns
  * 2048..4095 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab92_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab96_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -6095,19 +6423,19 @@ static void lab92_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab92_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab96_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 93: addrms.576.T64.ys (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_93
-/* lab93_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
+/* ===== case 97: addrms.576.T64.ys (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_97
+/* lab97_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
  * Output row: columns 0..575 the sum s = a + b (float32), columns
  * 576..1151 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab93_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab97_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -6126,16 +6454,16 @@ static void lab93_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab93_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab97_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 94: embed.8B.bf16.T3 (embed) ===== */
-#define rope_inv_freq lab_rope_94
-/* lab94_embed: embedding lookup, H=4096, table bf16 [128256][4096].
+/* ===== case 98: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_98
+/* lab98_embed: embedding lookup, H=4096, table bf16 [128256][4096].
  * Token ids are checked by the runtime before the step. */
-static void lab94_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab98_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -6146,16 +6474,16 @@ static void lab94_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab94_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab98_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 95: embed.f32.T5 (embed) ===== */
-#define rope_inv_freq lab_rope_95
-/* lab95_embed: embedding lookup, H=100, table f32 [1000][100].
+/* ===== case 99: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_99
+/* lab99_embed: embedding lookup, H=100, table f32 [1000][100].
  * Token ids are checked by the runtime before the step. */
-static void lab95_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab99_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -6166,16 +6494,16 @@ static void lab95_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab95_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab99_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 96: embed.f16.T64 (embed) ===== */
-#define rope_inv_freq lab_rope_96
-/* lab96_embed: embedding lookup, H=576, table f16 [49152][576].
+/* ===== case 100: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_100
+/* lab100_embed: embedding lookup, H=576, table f16 [49152][576].
  * Token ids are checked by the runtime before the step. */
-static void lab96_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab100_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -6186,15 +6514,15 @@ static void lab96_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab96_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab100_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 97: select.4096.T5.L2 (select_rows) ===== */
-#define rope_inv_freq lab_rope_97
-/* lab97_select_rows: gathers the 4096-wide rows whose logits are wanted. */
-static void lab97_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 101: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_101
+/* lab101_select_rows: gathers the 4096-wide rows whose logits are wanted. */
+static void lab101_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6202,15 +6530,15 @@ static void lab97_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int l
         memcpy(y + (size_t)l * 4096, x0 + (size_t)b->logit_rows[l] * 4096, 4096 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab97_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab101_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 98: select.576.T64.L64 (select_rows) ===== */
-#define rope_inv_freq lab_rope_98
-/* lab98_select_rows: gathers the 576-wide rows whose logits are wanted. */
-static void lab98_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 102: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_102
+/* lab102_select_rows: gathers the 576-wide rows whose logits are wanted. */
+static void lab102_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6218,7 +6546,7 @@ static void lab98_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int l
         memcpy(y + (size_t)l * 576, x0 + (size_t)b->logit_rows[l] * 577, 576 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab98_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab102_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
