@@ -139,6 +139,9 @@ attn("8B.dec.T64.kvbf16", 32, 8, 128, 64, 300, "decode", {time = true, kvbf = tr
 attn("8B.dec.T64", 32, 8, 128, 64, 300, "decode", {time = true})
 attn("8B.dec.T256.kvbf16", 32, 8, 128, 256, 384, "decode", {time = true, kvbf = true})
 attn("8B.pre.T64.kvbf16", 32, 8, 128, 64, 200, "prefill", {kvbf = true})
+attn("8B.dec.T8.ctx3000.kvbf16", 32, 8, 128, 8, 3000, "decode", {time = true, kvbf = true}) -- 4 splits
+attn("gqa8.dec.T16.kvbf16", 32, 4, 64, 16, 333, "decode", {bs = 32, kvbf = true})
+attn("qwen7.dec.T32.kvbf16", 28, 4, 128, 32, 500, "decode", {kvbf = true})
 attn("hd20.pre.T3.kvbf16", 4, 2, 20, 3, 50, "prefill", {kvbf = true})
 -- serving steps: decode tokens between prompt chunks (query tiles, _kt)
 attn("8B.mix.T1024.kvbf16", 32, 8, 128, 1024, 256, "mixed", {time = true, kvbf = true})

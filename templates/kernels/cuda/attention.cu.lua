@@ -28,14 +28,16 @@ $(include("kernels/cuda/common.cu.lua"))
 % --                                         the lanes' 16-byte reads of 32 different rows conflict-free
 % local NGRP = hd // 4                    -- 4-dimension groups of a row (P.V: lane owns groups lane + 32 i)
 % local GPL = (NGRP + 31) // 32
-% local PERWARP = 2 * 32 * RSTR * 4 + 32 * G * 4 + 2 * 32 * 8 + G * hd * 4 + 8 * G
-% local NWG = math.max(1, math.min(4, (47 * 1024 - G * hd * 4 - 64) // PERWARP))
+% local TILED = STAGED and hd % 16 == 0 and hd <= 128 -- tensor cores (_kg's products, _kt); see below
+% -- per warp: staged K and V rows, their pointers, (m, l, o) for the merge; the scalar
+% -- products also keep the probabilities of a chunk, and the block q, in shared memory
+% local PERWARP = 2 * 32 * RSTR * 4 + 2 * 32 * 8 + G * hd * 4 + 8 * G + (TILED and 0 or 32 * G * 4)
+% local NWG = math.max(1, math.min(4, (47 * 1024 - (TILED and 0 or G * hd * 4) - 64) // PERWARP))
 % local NSPLIT_G = 4                      -- splits of a token's positions (at most)
 % local MINLEN_G = 256                    -- positions per split (at least)
 % local VECIN = n.ins[2].stride % 4 == 0 and n.ins[3].stride % 4 == 0 -- own rows by float4 loads
-% -- Query tiles (_kt): prompt chunks of a batch on the tensor cores. Needs the staged
-% -- kernel's layout, head dims in whole k-steps of 16, and at most 128 (registers).
-% local TILED = STAGED and hd % 16 == 0 and hd <= 128
+% -- Query tiles (_kt) and _kg's products on the tensor cores (TILED, above): needs the
+% -- staged kernel's layout, head dims in whole k-steps of 16, and at most 128 (registers).
 % local TQ = math.max(1, 64 // G)         -- tokens per tile: at most 64 query rows
 % local NWT = (TQ * G + 15) // 16         -- warps of 16 query rows
 % local NK = 64                           -- positions per staged chunk
@@ -85,10 +87,19 @@ $(include("kernels/cuda/common.cu.lua"))
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
  * rows ($(ROWB) bytes each) into shared memory with cp.async, all $(2 * UPR) x 32 16-byte
  * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
+ * converted as the cache would hold them), then
+% if TILED then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the $(G) query heads are A rows 0..$(G - 1) as bf16 (hi) and rows
+ * 8..$(8 + G - 1) as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+% else
+ * lane l scores position l against the
  * $(G) query vectors from shared memory, and the P.V products read each staged V row
  * once, lane l owning dimensions 4l .. 4l+3$(GPL > 1 and " (and every 128th after)" or "").
- * Shared memory $(NWG * PERWARP + G * hd * 4) bytes.
+% end
+ * Shared memory $(NWG * PERWARP + (TILED and 0 or G * hd * 4)) bytes.
 % end
 % if TILED then
  * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
@@ -252,6 +263,20 @@ __device__ __forceinline__ bool $(n.kernel)_is_run(const int32_t *__restrict__ s
     const int s = seq_index[t];
     return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
+
+/* Tensor-core helpers of $(n.kernel)_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ void $(n.kernel)_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = $(n.kernel)_bf2(ah, bh);
+    *lo = $(n.kernel)_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void $(n.kernel)_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
 % end
 
 __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, const float *kin,
@@ -260,10 +285,12 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
+% if not TILED then
     __shared__ __align__(16) float qs[$(G)][$(hd)];
+    __shared__ float spr[$(NWG)][32][$(G)];
+% end
     __shared__ __align__(16) uint32_t sk[$(NWG)][32][$(RSTR)];
     __shared__ __align__(16) uint32_t sv[$(NWG)][32][$(RSTR)];
-    __shared__ float spr[$(NWG)][32][$(G)];
     __shared__ unsigned long long sptr[$(NWG)][2][32];
     __shared__ float wm[$(NWG)][$(G)], wl[$(NWG)][$(G)];
     __shared__ __align__(16) float wo[$(NWG)][$(G)][$(hd)];
@@ -283,6 +310,140 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
 % if TILED then
     if ($(n.kernel)_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
 % end
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+% if TILED then
+    /* On the tensor cores (mma.sync m16n8k16): the $(G) query heads are rows 0..$(G - 1) of the
+     * A operand as bf16 (hi) and rows 8..$(8 + G - 1) as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[$(KK)][4];
+#pragma unroll
+    for (int kk = 0; kk < $(KK); kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < $(G))
+                v = *(const float2 *)(q + (size_t)t * $(n.ins[1].stride) + (size_t)(h0 + qr) * $(hd) + kk * 16 + hh * 8 + 2 * qc);
+            $(n.kernel)_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
+    const float scale = 1.0f / sqrtf((float)$(hd));
+    float m = -INFINITY, l = 0.0f, o[$(ONT)][4];
+#pragma unroll
+    for (int nt = 0; nt < $(ONT); nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / $(P.block_size)] : 0;
+    for (int base = j0 + warp * 32; base < j1; base += $(32 * NWG)) {
+        const int nj = min(32, j1 - base), j = base + lane;
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd)) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd)) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * $(P.block_size) + (size_t)(j % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        const int jn = j + $(32 * NWG);
+        bnext = jn < j1 ? bt[jn / $(P.block_size)] : 0;
+        __syncwarp();
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < $(32 * UPR); idx += 32) {
+                const int r = idx / $(UPR), u = idx % $(UPR);
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                $(n.kernel)_stage16(dst, sptr[warp][kv][r], u);
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < $(KK); kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                $(n.kernel)_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
+            }
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < $(ONT); nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
+        }
+        m = m_new;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            $(n.kernel)_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            $(n.kernel)_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+            for (int np = 0; np < $(ONT // 2); np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                $(n.kernel)_mma(o[2 * np], pa, b[0], b[1]);
+                $(n.kernel)_mma(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < $(G)) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
+        }
+#pragma unroll
+        for (int nt = 0; nt < $(ONT); nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
+    }
+    __syncthreads();
+    $(n.kernel)_finish<$(G), $(NWG)>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+% else
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < $(G * hd); i += blockDim.x)
         qs[i / $(hd)][i % $(hd)] = q[(size_t)t * $(n.ins[1].stride) + (size_t)h0 * $(hd) + i];
@@ -407,21 +568,8 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
     $(n.kernel)_finish<$(G), $(NWG)>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
 % end
+% end
 % if TILED then
-/* Tensor-core helpers of $(n.kernel)_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
- * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ void $(n.kernel)_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = $(n.kernel)_bf2(ah, bh);
-    *lo = $(n.kernel)_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
-}
-/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
-__device__ __forceinline__ void $(n.kernel)_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 /* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
  * tokens among tokens [tile * $(TQ), + $(TQ)) for the $(G) query heads of KV head kvh.
  * Row r of the tile's $(NWT * 16) query rows is token r / $(G), head r % $(G); warp w owns
@@ -440,7 +588,7 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[$(NK)][$(HDW)];
     __shared__ __align__(16) uint32_t sv[$(NK)][$(HDW)];
-    __shared__ unsigned long long sptr[2][$(NK)];
+    __shared__ unsigned long long sptr[2][2][$(NK)]; /* [chunk parity][K, V][row] */
     __shared__ int srun[$(TQ)];
     const int kvh = blockIdx.x, h0 = kvh * $(G), t0 = blockIdx.y * $(TQ);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
@@ -488,15 +636,16 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[$(ONT)][4];
 #pragma unroll
         for (int nt = 0; nt < $(ONT); nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += $(NK)) {
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min($(NK), pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            $(n.kernel)_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += $(NK), cur ^= 1) {
             const int nj = min($(NK), pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                $(n.kernel)_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
 #pragma unroll
             for (int kv = 0; kv < 2; kv++) {
                 for (int idx = threadIdx.x; idx < $(NK * UPR); idx += blockDim.x) {
@@ -506,9 +655,16 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    $(n.kernel)_stage16(dst, sptr[kv][r], u);
+                    $(n.kernel)_stage16(dst, sptr[cur][kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min($(NK), pb + 1 - c0 - $(NK)); r += blockDim.x) {
+                unsigned long long kt, vt;
+                $(n.kernel)_row(tb, pb, sq, c0 + $(NK) + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
             }
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
             asm volatile("cp.async.wait_group 1;\n" ::: "memory");

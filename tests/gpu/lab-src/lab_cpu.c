@@ -5486,110 +5486,30 @@ void lab_cpu_74(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab74_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 75: hd20.pre.T3.kvbf16 (attention) ===== */
+/* ===== case 75: 8B.dec.T8.ctx3000.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_75
-/* lab75_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
- * KV blocks of 16 tokens, 4 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab75_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][160] */
-    float *y;       /* [T][80] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab75_attention_Args;
-
-static inline size_t lab75_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 4 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
-}
-
-static void lab75_attention_range(void *p, int i0, int i1) {
-    const lab75_attention_Args *a = p;
-    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)20);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 4, h = i % 4, kvh = h / 2, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab75_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
-            float d = 0.0f;
-            for (int c = 0; c < 20; c++) d += q[c] * llm_bf16_to_f32(k[c]);
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
-        for (int c = 0; c < 20; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab75_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 20; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
-        }
-    }
-    free(s);
-}
-
-static void lab75_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab75_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 40; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 160 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 160 + c]);
-        }
-    }
-    lab75_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab75_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab75_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 76: 8B.mix.T1024.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_76
-/* lab76_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 16 blocks per sequence.
+/* lab75_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 188 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab76_attention_Args {
+typedef struct lab75_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][6144] */
     float *y;       /* [T][4096] */
     size_t layer_off; /* elements to this layer's first block */
-} lab76_attention_Args;
+} lab75_attention_Args;
 
-static inline size_t lab76_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 16 + pos / 16];
+static inline size_t lab75_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 188 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
 }
 
-static void lab76_attention_range(void *p, int i0, int i1) {
-    const lab76_attention_Args *a = p;
+static void lab75_attention_range(void *p, int i0, int i1) {
+    const lab75_attention_Args *a = p;
     const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
@@ -5605,7 +5525,7 @@ static void lab76_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab76_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const uint16_t *k = K + lab75_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
             for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
             s[j] = d * scale;
@@ -5616,9 +5536,89 @@ static void lab76_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
         for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab76_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const uint16_t *v = V + lab75_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
             for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab75_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab75_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab75_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab75_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_75(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab75_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 76: gqa8.dec.T16.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_76
+/* lab76_attention: attention, 32 query heads, 4 KV heads, head_dim 64,
+ * KV blocks of 32 tokens, 11 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab76_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][2560] */
+    float *y;       /* [T][2048] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab76_attention_Args;
+
+static inline size_t lab76_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 11 + pos / 32];
+    return layer_off + ((size_t)blk * 32 + (size_t)(pos % 32)) * 256;
+}
+
+static void lab76_attention_range(void *p, int i0, int i1) {
+    const lab76_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)64);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 8, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 2560 + (size_t)h * 64;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab76_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            float d = 0.0f;
+            for (int c = 0; c < 64; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
+        for (int c = 0; c < 64; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab76_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 64; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
     }
     free(s);
@@ -5628,13 +5628,13 @@ static void lab76_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int lay
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 32 * 256;
     uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
         size_t at = lab76_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 1024; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        for (int c = 0; c < 256; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 2560 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 2560 + c]);
         }
     }
     lab76_attention_Args a = {ctx, b, x0, y, layer_off};
@@ -5646,10 +5646,10 @@ void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab76_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 77: 8B.pre.T1024.kvbf16 (attention) ===== */
+/* ===== case 77: qwen7.dec.T32.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_77
-/* lab77_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 64 blocks per sequence.
+/* lab77_attention: attention, 28 query heads, 4 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 32 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
@@ -5658,98 +5658,18 @@ void lab_cpu_76(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
 typedef struct lab77_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
-    const float *q; /* [T][6144] */
-    float *y;       /* [T][4096] */
+    const float *q; /* [T][4608] */
+    float *y;       /* [T][3584] */
     size_t layer_off; /* elements to this layer's first block */
 } lab77_attention_Args;
 
 static inline size_t lab77_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 64 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 32 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
 }
 
 static void lab77_attention_range(void *p, int i0, int i1) {
     const lab77_attention_Args *a = p;
-    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
-    const float scale = 1.0f / sqrtf((float)128);
-    int cap = 0;
-    float *s = NULL;
-    for (int i = i0; i < i1; i++) {
-        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
-        if (pos + 1 > cap) {
-            cap = pos + 1;
-            free(s);
-            s = malloc((size_t)cap * sizeof *s);
-            if (s == NULL) abort();
-        }
-        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab77_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float d = 0.0f;
-            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
-            s[j] = d * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        float sum = 0.0f;
-        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
-        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
-        for (int c = 0; c < 128; c++) o[c] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab77_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
-            float pj = s[j] / sum;
-            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
-        }
-    }
-    free(s);
-}
-
-static void lab77_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
-                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
-                        const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
-    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
-    for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab77_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 1024; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
-        }
-    }
-    lab77_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab77_attention_range, &a);
-}
-#undef rope_inv_freq
-void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab77_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
-}
-
-/* ===== case 78: qwen7.mix.T300.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_78
-/* lab78_attention: attention, 28 query heads, 4 KV heads, head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence.
- * Step 1 writes K/V of every token of the batch into the paged cache of
- * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
- * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
- * positions j = 0..pos of the token's sequence, softmax in float32 with the
- * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab78_attention_Args {
-    const LlmForwardCtx *ctx;
-    const LlmBatch *b;
-    const float *q; /* [T][4608] */
-    float *y;       /* [T][3584] */
-    size_t layer_off; /* elements to this layer's first block */
-} lab78_attention_Args;
-
-static inline size_t lab78_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
-    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
-    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
-}
-
-static void lab78_attention_range(void *p, int i0, int i1) {
-    const lab78_attention_Args *a = p;
     const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)128);
     int cap = 0;
@@ -5765,7 +5685,7 @@ static void lab78_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 4608 + (size_t)h * 128;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab78_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const uint16_t *k = K + lab77_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float d = 0.0f;
             for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
             s[j] = d * scale;
@@ -5776,9 +5696,89 @@ static void lab78_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 3584 + (size_t)h * 128;
         for (int c = 0; c < 128; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab78_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            const uint16_t *v = V + lab77_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
             float pj = s[j] / sum;
             for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab77_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab77_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 512; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 4608 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 4608 + c]);
+        }
+    }
+    lab77_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 28, lab77_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_77(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab77_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 78: hd20.pre.T3.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_78
+/* lab78_attention: attention, 4 query heads, 2 KV heads, head_dim 20,
+ * KV blocks of 16 tokens, 4 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 20^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab78_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][160] */
+    float *y;       /* [T][80] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab78_attention_Args;
+
+static inline size_t lab78_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 4 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 40;
+}
+
+static void lab78_attention_range(void *p, int i0, int i1) {
+    const lab78_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)20);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 4, h = i % 4, kvh = h / 2, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 160 + (size_t)h * 20;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab78_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            float d = 0.0f;
+            for (int c = 0; c < 20; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 80 + (size_t)h * 20;
+        for (int c = 0; c < 20; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab78_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 20;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 20; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
     }
     free(s);
@@ -5788,17 +5788,17 @@ static void lab78_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int lay
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
-    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 40;
     uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
         size_t at = lab78_attention_slot(b, t, b->positions[t], layer_off);
-        for (int c = 0; c < 512; c++) {
-            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 4608 + c]);
-            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 4608 + c]);
+        for (int c = 0; c < 40; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 160 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 160 + c]);
         }
     }
     lab78_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 28, lab78_attention_range, &a);
+    llm_parallel_for(ctx->pool, b->n_tokens * 4, lab78_attention_range, &a);
 }
 #undef rope_inv_freq
 void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
@@ -5806,30 +5806,270 @@ void lab_cpu_78(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab78_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 79: 1B.mix.T200.kvbf16 (attention) ===== */
+/* ===== case 79: 8B.mix.T1024.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_79
-/* lab79_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
+/* lab79_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 16 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab79_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab79_attention_Args;
+
+static inline size_t lab79_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 16 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab79_attention_range(void *p, int i0, int i1) {
+    const lab79_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab79_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab79_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab79_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab79_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab79_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab79_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab79_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 80: 8B.pre.T1024.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_80
+/* lab80_attention: attention, 32 query heads, 8 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 64 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab80_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][6144] */
+    float *y;       /* [T][4096] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab80_attention_Args;
+
+static inline size_t lab80_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 64 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab80_attention_range(void *p, int i0, int i1) {
+    const lab80_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 32, h = i % 32, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 6144 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab80_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 4096 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab80_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab80_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab80_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 6144 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 6144 + c]);
+        }
+    }
+    lab80_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab80_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab80_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 81: qwen7.mix.T300.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_81
+/* lab81_attention: attention, 28 query heads, 4 KV heads, head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 128^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab81_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][4608] */
+    float *y;       /* [T][3584] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab81_attention_Args;
+
+static inline size_t lab81_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 13 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+}
+
+static void lab81_attention_range(void *p, int i0, int i1) {
+    const lab81_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)128);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 28, h = i % 28, kvh = h / 7, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 4608 + (size_t)h * 128;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab81_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float d = 0.0f;
+            for (int c = 0; c < 128; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 3584 + (size_t)h * 128;
+        for (int c = 0; c < 128; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab81_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 128;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 128; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab81_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab81_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 512; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 4608 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 4608 + c]);
+        }
+    }
+    lab81_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 28, lab81_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab81_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 82: 1B.mix.T200.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_82
+/* lab82_attention: attention, 32 query heads, 8 KV heads, head_dim 64,
  * KV blocks of 16 tokens, 10 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 64^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab79_attention_Args {
+typedef struct lab82_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][3072] */
     float *y;       /* [T][2048] */
     size_t layer_off; /* elements to this layer's first block */
-} lab79_attention_Args;
+} lab82_attention_Args;
 
-static inline size_t lab79_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab82_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 10 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
 }
 
-static void lab79_attention_range(void *p, int i0, int i1) {
-    const lab79_attention_Args *a = p;
+static void lab82_attention_range(void *p, int i0, int i1) {
+    const lab82_attention_Args *a = p;
     const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)64);
     int cap = 0;
@@ -5845,7 +6085,7 @@ static void lab79_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 3072 + (size_t)h * 64;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab79_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const uint16_t *k = K + lab82_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float d = 0.0f;
             for (int c = 0; c < 64; c++) d += q[c] * llm_bf16_to_f32(k[c]);
             s[j] = d * scale;
@@ -5856,7 +6096,7 @@ static void lab79_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 2048 + (size_t)h * 64;
         for (int c = 0; c < 64; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab79_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
+            const uint16_t *v = V + lab82_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 64;
             float pj = s[j] / sum;
             for (int c = 0; c < 64; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
@@ -5864,52 +6104,52 @@ static void lab79_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab79_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab82_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
     uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab79_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab82_attention_slot(b, t, b->positions[t], layer_off);
         for (int c = 0; c < 512; c++) {
             K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 3072 + c]);
             V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 3072 + c]);
         }
     }
-    lab79_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab79_attention_range, &a);
+    lab82_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 32, lab82_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_79(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab79_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab82_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 80: g1.mix.T100.kvbf16 (attention) ===== */
-#define rope_inv_freq lab_rope_80
-/* lab80_attention: attention, 8 query heads, 8 KV heads, head_dim 32,
+/* ===== case 83: g1.mix.T100.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_83
+/* lab83_attention: attention, 8 query heads, 8 KV heads, head_dim 32,
  * KV blocks of 16 tokens, 6 blocks per sequence.
  * Step 1 writes K/V of every token of the batch into the paged cache of
  * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
  * parallel over (token, head): scores s_j = (q . k_j) * 32^-0.5 for
  * positions j = 0..pos of the token's sequence, softmax in float32 with the
  * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
-typedef struct lab80_attention_Args {
+typedef struct lab83_attention_Args {
     const LlmForwardCtx *ctx;
     const LlmBatch *b;
     const float *q; /* [T][768] */
     float *y;       /* [T][256] */
     size_t layer_off; /* elements to this layer's first block */
-} lab80_attention_Args;
+} lab83_attention_Args;
 
-static inline size_t lab80_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+static inline size_t lab83_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
     int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 6 + pos / 16];
     return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 256;
 }
 
-static void lab80_attention_range(void *p, int i0, int i1) {
-    const lab80_attention_Args *a = p;
+static void lab83_attention_range(void *p, int i0, int i1) {
+    const lab83_attention_Args *a = p;
     const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
     const float scale = 1.0f / sqrtf((float)32);
     int cap = 0;
@@ -5925,7 +6165,7 @@ static void lab80_attention_range(void *p, int i0, int i1) {
         const float *q = a->q + (size_t)t * 768 + (size_t)h * 32;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *k = K + lab80_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 32;
+            const uint16_t *k = K + lab83_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 32;
             float d = 0.0f;
             for (int c = 0; c < 32; c++) d += q[c] * llm_bf16_to_f32(k[c]);
             s[j] = d * scale;
@@ -5936,7 +6176,7 @@ static void lab80_attention_range(void *p, int i0, int i1) {
         float *o = a->y + (size_t)t * 256 + (size_t)h * 32;
         for (int c = 0; c < 32; c++) o[c] = 0.0f;
         for (int j = 0; j <= pos; j++) {
-            const uint16_t *v = V + lab80_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 32;
+            const uint16_t *v = V + lab83_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 32;
             float pj = s[j] / sum;
             for (int c = 0; c < 32; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
         }
@@ -5944,34 +6184,34 @@ static void lab80_attention_range(void *p, int i0, int i1) {
     free(s);
 }
 
-static void lab80_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab83_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)w0; (void)w1;
     size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 256;
     uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
     for (int t = 0; t < b->n_tokens; t++) {
-        size_t at = lab80_attention_slot(b, t, b->positions[t], layer_off);
+        size_t at = lab83_attention_slot(b, t, b->positions[t], layer_off);
         for (int c = 0; c < 256; c++) {
             K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 768 + c]);
             V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 768 + c]);
         }
     }
-    lab80_attention_Args a = {ctx, b, x0, y, layer_off};
-    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab80_attention_range, &a);
+    lab83_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab83_attention_range, &a);
 }
 #undef rope_inv_freq
-void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_80(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab80_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab83_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 81: rms.4096.T1 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_81
-/* lab81_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* ===== case 84: rms.4096.T1 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_84
+/* lab84_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab81_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab84_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -5987,17 +6227,17 @@ static void lab81_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_81(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab81_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab84_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 82: rms.4096.T3 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_82
-/* lab82_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* ===== case 85: rms.4096.T3 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_85
+/* lab85_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab82_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab85_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -6013,17 +6253,17 @@ static void lab82_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_82(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab82_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab85_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 83: rms.576.T64 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_83
-/* lab83_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
+/* ===== case 86: rms.576.T64 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_86
+/* lab86_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab83_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab86_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -6039,17 +6279,17 @@ static void lab83_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab83_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab86_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: rms.100.L2 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_84
-/* lab84_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
+/* ===== case 87: rms.100.L2 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_87
+/* lab87_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab84_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab87_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -6065,15 +6305,15 @@ static void lab84_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab84_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab87_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: add.4096.T1 (add) ===== */
-#define rope_inv_freq lab_rope_85
-/* lab85_add: residual add over 4096 columns. */
-static void lab85_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 88: add.4096.T1 (add) ===== */
+#define rope_inv_freq lab_rope_88
+/* lab88_add: residual add over 4096 columns. */
+static void lab88_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -6082,15 +6322,15 @@ static void lab85_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 4096 + c] = x0[(size_t)r * 4096 + c] + x1[(size_t)r * 4096 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab85_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab88_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: add.577.T16 (add) ===== */
-#define rope_inv_freq lab_rope_86
-/* lab86_add: residual add over 577 columns. */
-static void lab86_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 89: add.577.T16 (add) ===== */
+#define rope_inv_freq lab_rope_89
+/* lab89_add: residual add over 577 columns. */
+static void lab89_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -6099,15 +6339,15 @@ static void lab86_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 579 + c] = x0[(size_t)r * 580 + c] + x1[(size_t)r * 577 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab86_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab89_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 87: swiglu.14336.T2 (swiglu) ===== */
-#define rope_inv_freq lab_rope_87
-/* lab87_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
-static void lab87_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 90: swiglu.14336.T2 (swiglu) ===== */
+#define rope_inv_freq lab_rope_90
+/* lab90_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
+static void lab90_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -6116,15 +6356,15 @@ static void lab87_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 14336 + c] = llm_silu(x0[(size_t)r * 14336 + c]) * x1[(size_t)r * 14336 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab87_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab90_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 88: swiglu.100.T3 (swiglu) ===== */
-#define rope_inv_freq lab_rope_88
-/* lab88_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
-static void lab88_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 91: swiglu.100.T3 (swiglu) ===== */
+#define rope_inv_freq lab_rope_91
+/* lab91_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
+static void lab91_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -6133,20 +6373,20 @@ static void lab88_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 100 + c] = llm_silu(x0[(size_t)r * 200 + c]) * x1[(size_t)r * 101 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab88_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab91_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 89: rope.8B.q.T3 (rope) ===== */
-static const float lab_rope_89[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_89
-/* lab89_rope: RoPE, 32 heads x 128. For pair i of a head:
+/* ===== case 92: rope.8B.q.T3 (rope) ===== */
+static const float lab_rope_92[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_92
+/* lab92_rope: RoPE, 32 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab89_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab92_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6171,20 +6411,20 @@ static void lab89_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab89_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab92_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 90: rope.8B.q.T600 (rope) ===== */
-static const float lab_rope_90[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_90
-/* lab90_rope: RoPE, 32 heads x 128. For pair i of a head:
+/* ===== case 93: rope.8B.q.T600 (rope) ===== */
+static const float lab_rope_93[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_93
+/* lab93_rope: RoPE, 32 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab90_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab93_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6209,20 +6449,20 @@ static void lab90_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab90_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab93_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 91: rope.smol.k.T64 (rope) ===== */
-static const float lab_rope_91[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
-#define rope_inv_freq lab_rope_91
-/* lab91_rope: RoPE, 3 heads x 64. For pair i of a head:
+/* ===== case 94: rope.smol.k.T64 (rope) ===== */
+static const float lab_rope_94[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+#define rope_inv_freq lab_rope_94
+/* lab94_rope: RoPE, 3 heads x 64. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 32] * sin(p f_i)
  *   y[i+32] = x[i + 32] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab91_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab94_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6247,20 +6487,20 @@ static void lab91_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab91_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab94_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 92: rope.tiny.T16 (rope) ===== */
-static const float lab_rope_92[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_92
-/* lab92_rope: RoPE, 8 heads x 16. For pair i of a head:
+/* ===== case 95: rope.tiny.T16 (rope) ===== */
+static const float lab_rope_95[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_95
+/* lab95_rope: RoPE, 8 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab92_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab95_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6285,20 +6525,20 @@ static void lab92_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab92_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab95_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 93: rope.8B.qk.T1 (rope) ===== */
-static const float lab_rope_93[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_93
-/* lab93_rope: RoPE, 40 heads x 128. For pair i of a head:
+/* ===== case 96: rope.8B.qk.T1 (rope) ===== */
+static const float lab_rope_96[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_96
+/* lab96_rope: RoPE, 40 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab93_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab96_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6323,20 +6563,20 @@ static void lab93_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab93_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab96_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 94: rope.tiny.qk.T16 (rope) ===== */
-static const float lab_rope_94[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_94
-/* lab94_rope: RoPE, 12 heads x 16. For pair i of a head:
+/* ===== case 97: rope.tiny.qk.T16 (rope) ===== */
+static const float lab_rope_97[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_97
+/* lab97_rope: RoPE, 12 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab94_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab97_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6361,19 +6601,19 @@ static void lab94_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab94_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab97_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 95: addrms.4096.T1 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_95
-/* lab95_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
+/* ===== case 98: addrms.4096.T1 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_98
+/* lab98_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
  * Output row: columns 0..4095 the sum s = a + b (float32), columns
  * 4096..8191 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab95_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab98_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -6392,19 +6632,19 @@ static void lab95_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab95_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab98_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 96: addrms.2048.T3 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_96
-/* lab96_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
+/* ===== case 99: addrms.2048.T3 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_99
+/* lab99_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
  * Output row: columns 0..2047 the sum s = a + b (float32), columns
  * 2048..4095 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab96_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab99_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -6423,19 +6663,19 @@ static void lab96_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab96_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab99_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 97: addrms.576.T64.ys (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_97
-/* lab97_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
+/* ===== case 100: addrms.576.T64.ys (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_100
+/* lab100_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
  * Output row: columns 0..575 the sum s = a + b (float32), columns
  * 576..1151 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab97_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab100_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -6454,16 +6694,16 @@ static void lab97_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab97_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab100_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 98: embed.8B.bf16.T3 (embed) ===== */
-#define rope_inv_freq lab_rope_98
-/* lab98_embed: embedding lookup, H=4096, table bf16 [128256][4096].
+/* ===== case 101: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_101
+/* lab101_embed: embedding lookup, H=4096, table bf16 [128256][4096].
  * Token ids are checked by the runtime before the step. */
-static void lab98_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab101_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -6474,16 +6714,16 @@ static void lab98_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab98_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab101_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 99: embed.f32.T5 (embed) ===== */
-#define rope_inv_freq lab_rope_99
-/* lab99_embed: embedding lookup, H=100, table f32 [1000][100].
+/* ===== case 102: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_102
+/* lab102_embed: embedding lookup, H=100, table f32 [1000][100].
  * Token ids are checked by the runtime before the step. */
-static void lab99_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab102_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -6494,16 +6734,16 @@ static void lab99_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab99_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab102_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 100: embed.f16.T64 (embed) ===== */
-#define rope_inv_freq lab_rope_100
-/* lab100_embed: embedding lookup, H=576, table f16 [49152][576].
+/* ===== case 103: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_103
+/* lab103_embed: embedding lookup, H=576, table f16 [49152][576].
  * Token ids are checked by the runtime before the step. */
-static void lab100_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab103_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -6514,15 +6754,15 @@ static void lab100_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
     }
 }
 #undef rope_inv_freq
-void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab100_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_103(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_103(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab103_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 101: select.4096.T5.L2 (select_rows) ===== */
-#define rope_inv_freq lab_rope_101
-/* lab101_select_rows: gathers the 4096-wide rows whose logits are wanted. */
-static void lab101_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 104: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_104
+/* lab104_select_rows: gathers the 4096-wide rows whose logits are wanted. */
+static void lab104_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6530,15 +6770,15 @@ static void lab101_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int 
         memcpy(y + (size_t)l * 4096, x0 + (size_t)b->logit_rows[l] * 4096, 4096 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab101_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_104(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_104(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab104_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 102: select.576.T64.L64 (select_rows) ===== */
-#define rope_inv_freq lab_rope_102
-/* lab102_select_rows: gathers the 576-wide rows whose logits are wanted. */
-static void lab102_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 105: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_105
+/* lab105_select_rows: gathers the 576-wide rows whose logits are wanted. */
+static void lab105_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6546,7 +6786,7 @@ static void lab102_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int 
         memcpy(y + (size_t)l * 576, x0 + (size_t)b->logit_rows[l] * 577, 576 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab102_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_105(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_105(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab105_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }

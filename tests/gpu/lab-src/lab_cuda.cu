@@ -31701,10 +31701,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
  * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
  * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
- * 4 query vectors from shared memory, and the P.V products read each staged V row
- * once, lane l owning dimensions 4l .. 4l+3.
- * Shared memory 43072 bytes.
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
+ * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 40000 bytes.
  * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
  * sequence) are lab70_attention_kt's, launched after lab70_attention_kg, whose blocks for them only
  * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
@@ -31849,16 +31852,28 @@ __device__ __forceinline__ bool lab70_attention_is_run(const int32_t *__restrict
     return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
+/* Tensor-core helpers of lab70_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ void lab70_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab70_attention_bf2(ah, bh);
+    *lo = lab70_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab70_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
 __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ float spr[2][32][4];
     __shared__ unsigned long long sptr[2][2][32];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
@@ -31877,142 +31892,137 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     }
     if (lab70_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
+    /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
+     * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 4)
+                v = *(const float2 *)(q + (size_t)t * 6144 + (size_t)(h0 + qr) * 128 + kk * 16 + hh * 8 + 2 * qc);
+            lab70_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][1][4];
+    float m = -INFINITY, l = 0.0f, o[16][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
-    }
+    for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
-        const int nj = min(32, j1 - base);
+        const int nj = min(32, j1 - base), j = base + lane;
         if (lane < nj) {
             unsigned long long kt, vt;
-            lab70_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
             sptr[warp][0][lane] = kt;
             sptr[warp][1][lane] = vt;
         }
+        const int jn = j + 64;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
 #pragma unroll
         for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * 16; idx += 32) {
+            for (int idx = lane; idx < 512; idx += 32) {
                 const int r = idx / 16, u = idx % 16;
-                const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                lab70_attention_stage16(dst, p, u);
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab70_attention_stage16(dst, sptr[warp][kv][r], u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
-        float sc[4];
+        float sc[4][4];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
-        if (lane < nj) {
-            const uint32_t *kr = &sk[warp][lane][0];
-#pragma unroll 4
-            for (int c = 0; c < 128; c += 8) {
-                const uint4 raw = *(const uint4 *)(kr + c / 2);
-                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
-                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
-                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
-                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
-                    sc[g] = fmaf(qa.x, k0, sc[g]);
-                    sc[g] = fmaf(qa.y, k1, sc[g]);
-                    sc[g] = fmaf(qa.z, k2, sc[g]);
-                    sc[g] = fmaf(qa.w, k3, sc[g]);
-                    sc[g] = fmaf(qb.x, k4, sc[g]);
-                    sc[g] = fmaf(qb.y, k5, sc[g]);
-                    sc[g] = fmaf(qb.z, k6, sc[g]);
-                    sc[g] = fmaf(qb.w, k7, sc[g]);
-                }
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab70_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
             }
-        }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
-            const float s = lane < nj ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(pg);
+        for (int nt = 0; nt < 4; nt++)
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
-                o[g][i][0] *= corr;
-                o[g][i][1] *= corr;
-                o[g][i][2] *= corr;
-                o[g][i][3] *= corr;
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
             }
-            m[g] = m_new;
-            spr[warp][lane][g] = pg;
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
         }
+        m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
-#pragma unroll 2
-        for (int jj = 0; jj < nj; jj++) {
-            float pj[4];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
-            const uint32_t *vr = &sv[warp][jj][0];
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab70_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab70_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
-                const int grp = lane + 32 * i;
-                if (true) {
-                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
-                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
-#pragma unroll
-                    for (int g = 0; g < 4; g++) {
-                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
-                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
-                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
-                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
-                    }
-                }
+            for (int np = 0; np < 8; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab70_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab70_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
             }
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 4) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
         }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
     }
-#pragma unroll
-    for (int g = 0; g < 4; g++)
-#pragma unroll
-        for (int i = 0; i < 1; i++) {
-            const int grp = lane + 32 * i;
-            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
-        }
     __syncthreads();
     lab70_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab70_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
- * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ void lab70_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab70_attention_bf2(ah, bh);
-    *lo = lab70_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
-}
-/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
-__device__ __forceinline__ void lab70_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 /* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
  * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
@@ -32031,7 +32041,7 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][64];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
     __shared__ int srun[16];
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
@@ -32079,15 +32089,16 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += 64) {
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab70_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab70_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
 #pragma unroll
             for (int kv = 0; kv < 2; kv++) {
                 for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
@@ -32097,9 +32108,16 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    lab70_attention_stage16(dst, sptr[kv][r], u);
+                    lab70_attention_stage16(dst, sptr[cur][kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab70_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
             }
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
             asm volatile("cp.async.wait_group 1;\n" ::: "memory");
@@ -32494,10 +32512,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
  * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
  * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
- * 4 query vectors from shared memory, and the P.V products read each staged V row
- * once, lane l owning dimensions 4l .. 4l+3.
- * Shared memory 43072 bytes.
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
+ * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 40000 bytes.
  * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
  * sequence) are lab71_attention_kt's, launched after lab71_attention_kg, whose blocks for them only
  * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
@@ -32642,16 +32663,28 @@ __device__ __forceinline__ bool lab71_attention_is_run(const int32_t *__restrict
     return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
+/* Tensor-core helpers of lab71_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ void lab71_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab71_attention_bf2(ah, bh);
+    *lo = lab71_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab71_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
 __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ float spr[2][32][4];
     __shared__ unsigned long long sptr[2][2][32];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
@@ -32670,142 +32703,137 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
     }
     if (lab71_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
+    /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
+     * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 4)
+                v = *(const float2 *)(q + (size_t)t * 6144 + (size_t)(h0 + qr) * 128 + kk * 16 + hh * 8 + 2 * qc);
+            lab71_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][1][4];
+    float m = -INFINITY, l = 0.0f, o[16][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
-    }
+    for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
-        const int nj = min(32, j1 - base);
+        const int nj = min(32, j1 - base), j = base + lane;
         if (lane < nj) {
             unsigned long long kt, vt;
-            lab71_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
             sptr[warp][0][lane] = kt;
             sptr[warp][1][lane] = vt;
         }
+        const int jn = j + 64;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
 #pragma unroll
         for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * 16; idx += 32) {
+            for (int idx = lane; idx < 512; idx += 32) {
                 const int r = idx / 16, u = idx % 16;
-                const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                lab71_attention_stage16(dst, p, u);
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab71_attention_stage16(dst, sptr[warp][kv][r], u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
-        float sc[4];
+        float sc[4][4];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
-        if (lane < nj) {
-            const uint32_t *kr = &sk[warp][lane][0];
-#pragma unroll 4
-            for (int c = 0; c < 128; c += 8) {
-                const uint4 raw = *(const uint4 *)(kr + c / 2);
-                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
-                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
-                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
-                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
-                    sc[g] = fmaf(qa.x, k0, sc[g]);
-                    sc[g] = fmaf(qa.y, k1, sc[g]);
-                    sc[g] = fmaf(qa.z, k2, sc[g]);
-                    sc[g] = fmaf(qa.w, k3, sc[g]);
-                    sc[g] = fmaf(qb.x, k4, sc[g]);
-                    sc[g] = fmaf(qb.y, k5, sc[g]);
-                    sc[g] = fmaf(qb.z, k6, sc[g]);
-                    sc[g] = fmaf(qb.w, k7, sc[g]);
-                }
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab71_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
             }
-        }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
-            const float s = lane < nj ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(pg);
+        for (int nt = 0; nt < 4; nt++)
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
-                o[g][i][0] *= corr;
-                o[g][i][1] *= corr;
-                o[g][i][2] *= corr;
-                o[g][i][3] *= corr;
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
             }
-            m[g] = m_new;
-            spr[warp][lane][g] = pg;
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
         }
+        m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
-#pragma unroll 2
-        for (int jj = 0; jj < nj; jj++) {
-            float pj[4];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
-            const uint32_t *vr = &sv[warp][jj][0];
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab71_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab71_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
-                const int grp = lane + 32 * i;
-                if (true) {
-                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
-                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
-#pragma unroll
-                    for (int g = 0; g < 4; g++) {
-                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
-                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
-                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
-                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
-                    }
-                }
+            for (int np = 0; np < 8; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab71_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab71_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
             }
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 4) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
         }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
     }
-#pragma unroll
-    for (int g = 0; g < 4; g++)
-#pragma unroll
-        for (int i = 0; i < 1; i++) {
-            const int grp = lane + 32 * i;
-            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
-        }
     __syncthreads();
     lab71_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab71_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
- * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ void lab71_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab71_attention_bf2(ah, bh);
-    *lo = lab71_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
-}
-/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
-__device__ __forceinline__ void lab71_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 /* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
  * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
@@ -32824,7 +32852,7 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][64];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
     __shared__ int srun[16];
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
@@ -32872,15 +32900,16 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += 64) {
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab71_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab71_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
 #pragma unroll
             for (int kv = 0; kv < 2; kv++) {
                 for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
@@ -32890,9 +32919,16 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    lab71_attention_stage16(dst, sptr[kv][r], u);
+                    lab71_attention_stage16(dst, sptr[cur][kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab71_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
             }
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
             asm volatile("cp.async.wait_group 1;\n" ::: "memory");
@@ -33670,10 +33706,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
  * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
  * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
- * 4 query vectors from shared memory, and the P.V products read each staged V row
- * once, lane l owning dimensions 4l .. 4l+3.
- * Shared memory 43072 bytes.
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
+ * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 40000 bytes.
  * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
  * sequence) are lab73_attention_kt's, launched after lab73_attention_kg, whose blocks for them only
  * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
@@ -33818,16 +33857,28 @@ __device__ __forceinline__ bool lab73_attention_is_run(const int32_t *__restrict
     return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
+/* Tensor-core helpers of lab73_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ void lab73_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab73_attention_bf2(ah, bh);
+    *lo = lab73_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab73_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
 __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ float spr[2][32][4];
     __shared__ unsigned long long sptr[2][2][32];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
@@ -33846,142 +33897,137 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
     }
     if (lab73_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
+    /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
+     * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 4)
+                v = *(const float2 *)(q + (size_t)t * 6144 + (size_t)(h0 + qr) * 128 + kk * 16 + hh * 8 + 2 * qc);
+            lab73_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][1][4];
+    float m = -INFINITY, l = 0.0f, o[16][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
-    }
+    for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
-        const int nj = min(32, j1 - base);
+        const int nj = min(32, j1 - base), j = base + lane;
         if (lane < nj) {
             unsigned long long kt, vt;
-            lab73_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
             sptr[warp][0][lane] = kt;
             sptr[warp][1][lane] = vt;
         }
+        const int jn = j + 64;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
 #pragma unroll
         for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * 16; idx += 32) {
+            for (int idx = lane; idx < 512; idx += 32) {
                 const int r = idx / 16, u = idx % 16;
-                const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                lab73_attention_stage16(dst, p, u);
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab73_attention_stage16(dst, sptr[warp][kv][r], u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
-        float sc[4];
+        float sc[4][4];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
-        if (lane < nj) {
-            const uint32_t *kr = &sk[warp][lane][0];
-#pragma unroll 4
-            for (int c = 0; c < 128; c += 8) {
-                const uint4 raw = *(const uint4 *)(kr + c / 2);
-                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
-                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
-                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
-                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
-                    sc[g] = fmaf(qa.x, k0, sc[g]);
-                    sc[g] = fmaf(qa.y, k1, sc[g]);
-                    sc[g] = fmaf(qa.z, k2, sc[g]);
-                    sc[g] = fmaf(qa.w, k3, sc[g]);
-                    sc[g] = fmaf(qb.x, k4, sc[g]);
-                    sc[g] = fmaf(qb.y, k5, sc[g]);
-                    sc[g] = fmaf(qb.z, k6, sc[g]);
-                    sc[g] = fmaf(qb.w, k7, sc[g]);
-                }
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab73_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
             }
-        }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
-            const float s = lane < nj ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(pg);
+        for (int nt = 0; nt < 4; nt++)
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
-                o[g][i][0] *= corr;
-                o[g][i][1] *= corr;
-                o[g][i][2] *= corr;
-                o[g][i][3] *= corr;
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
             }
-            m[g] = m_new;
-            spr[warp][lane][g] = pg;
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
         }
+        m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
-#pragma unroll 2
-        for (int jj = 0; jj < nj; jj++) {
-            float pj[4];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
-            const uint32_t *vr = &sv[warp][jj][0];
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab73_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab73_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
-                const int grp = lane + 32 * i;
-                if (true) {
-                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
-                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
-#pragma unroll
-                    for (int g = 0; g < 4; g++) {
-                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
-                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
-                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
-                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
-                    }
-                }
+            for (int np = 0; np < 8; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab73_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab73_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
             }
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 4) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
         }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
     }
-#pragma unroll
-    for (int g = 0; g < 4; g++)
-#pragma unroll
-        for (int i = 0; i < 1; i++) {
-            const int grp = lane + 32 * i;
-            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
-        }
     __syncthreads();
     lab73_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab73_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
- * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ void lab73_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab73_attention_bf2(ah, bh);
-    *lo = lab73_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
-}
-/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
-__device__ __forceinline__ void lab73_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 /* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
  * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
@@ -34000,7 +34046,7 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][64];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
     __shared__ int srun[16];
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
@@ -34048,15 +34094,16 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += 64) {
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab73_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab73_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
 #pragma unroll
             for (int kv = 0; kv < 2; kv++) {
                 for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
@@ -34066,9 +34113,16 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    lab73_attention_stage16(dst, sptr[kv][r], u);
+                    lab73_attention_stage16(dst, sptr[cur][kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab73_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
             }
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
             asm volatile("cp.async.wait_group 1;\n" ::: "memory");
@@ -34463,10 +34517,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
  * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
  * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
- * 4 query vectors from shared memory, and the P.V products read each staged V row
- * once, lane l owning dimensions 4l .. 4l+3.
- * Shared memory 43072 bytes.
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
+ * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 40000 bytes.
  * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
  * sequence) are lab74_attention_kt's, launched after lab74_attention_kg, whose blocks for them only
  * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
@@ -34611,16 +34668,28 @@ __device__ __forceinline__ bool lab74_attention_is_run(const int32_t *__restrict
     return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
+/* Tensor-core helpers of lab74_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ void lab74_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab74_attention_bf2(ah, bh);
+    *lo = lab74_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab74_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
 __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const float *kin,
                                                       const float *vin, float *__restrict__ y,
                                                       uint16_t *__restrict__ K, uint16_t *__restrict__ V,
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ float spr[2][32][4];
     __shared__ unsigned long long sptr[2][2][32];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
@@ -34639,142 +34708,137 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
     }
     if (lab74_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
+    /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
+     * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 4)
+                v = *(const float2 *)(q + (size_t)t * 6144 + (size_t)(h0 + qr) * 128 + kk * 16 + hh * 8 + 2 * qc);
+            lab74_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
     const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][1][4];
+    float m = -INFINITY, l = 0.0f, o[16][4];
 #pragma unroll
-    for (int g = 0; g < 4; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
-    }
+    for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
-        const int nj = min(32, j1 - base);
+        const int nj = min(32, j1 - base), j = base + lane;
         if (lane < nj) {
             unsigned long long kt, vt;
-            lab74_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
             sptr[warp][0][lane] = kt;
             sptr[warp][1][lane] = vt;
         }
+        const int jn = j + 64;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
 #pragma unroll
         for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * 16; idx += 32) {
+            for (int idx = lane; idx < 512; idx += 32) {
                 const int r = idx / 16, u = idx % 16;
-                const unsigned long long p = sptr[warp][kv][r];
                 uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                lab74_attention_stage16(dst, p, u);
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab74_attention_stage16(dst, sptr[warp][kv][r], u);
             }
             asm volatile("cp.async.commit_group;\n" ::: "memory");
         }
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
-        float sc[4];
+        float sc[4][4];
 #pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
-        if (lane < nj) {
-            const uint32_t *kr = &sk[warp][lane][0];
-#pragma unroll 4
-            for (int c = 0; c < 128; c += 8) {
-                const uint4 raw = *(const uint4 *)(kr + c / 2);
-                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
-                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
-                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
 #pragma unroll
-                for (int g = 0; g < 4; g++) {
-                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
-                    sc[g] = fmaf(qa.x, k0, sc[g]);
-                    sc[g] = fmaf(qa.y, k1, sc[g]);
-                    sc[g] = fmaf(qa.z, k2, sc[g]);
-                    sc[g] = fmaf(qa.w, k3, sc[g]);
-                    sc[g] = fmaf(qb.x, k4, sc[g]);
-                    sc[g] = fmaf(qb.y, k5, sc[g]);
-                    sc[g] = fmaf(qb.z, k6, sc[g]);
-                    sc[g] = fmaf(qb.w, k7, sc[g]);
-                }
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab74_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
             }
-        }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
 #pragma unroll
-        for (int g = 0; g < 4; g++) {
-            const float s = lane < nj ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(pg);
+        for (int nt = 0; nt < 4; nt++)
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
-                o[g][i][0] *= corr;
-                o[g][i][1] *= corr;
-                o[g][i][2] *= corr;
-                o[g][i][3] *= corr;
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
             }
-            m[g] = m_new;
-            spr[warp][lane][g] = pg;
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
         }
+        m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
-#pragma unroll 2
-        for (int jj = 0; jj < nj; jj++) {
-            float pj[4];
 #pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
-            const uint32_t *vr = &sv[warp][jj][0];
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab74_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab74_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
-                const int grp = lane + 32 * i;
-                if (true) {
-                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
-                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
-#pragma unroll
-                    for (int g = 0; g < 4; g++) {
-                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
-                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
-                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
-                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
-                    }
-                }
+            for (int np = 0; np < 8; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab74_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab74_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
             }
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 4) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
         }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
     }
-#pragma unroll
-    for (int g = 0; g < 4; g++)
-#pragma unroll
-        for (int i = 0; i < 1; i++) {
-            const int grp = lane + 32 * i;
-            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
-        }
     __syncthreads();
     lab74_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
 }
-/* Tensor-core helpers of lab74_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
- * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ void lab74_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab74_attention_bf2(ah, bh);
-    *lo = lab74_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
-}
-/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
-__device__ __forceinline__ void lab74_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 /* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
  * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
@@ -34793,7 +34857,7 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][64];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
     __shared__ int srun[16];
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
@@ -34841,15 +34905,16 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += 64) {
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab74_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab74_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
 #pragma unroll
             for (int kv = 0; kv < 2; kv++) {
                 for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
@@ -34859,9 +34924,16 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    lab74_attention_stage16(dst, sptr[kv][r], u);
+                    lab74_attention_stage16(dst, sptr[cur][kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab74_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
             }
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
             asm volatile("cp.async.wait_group 1;\n" ::: "memory");
@@ -35094,7 +35166,7 @@ void lab_cuda_74(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab74_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 75: hd20.pre.T3.kvbf16 (attention) ===== */
+/* ===== case 75: 8B.dec.T8.ctx3000.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_75
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -35215,13 +35287,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab75_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
- * KV blocks of 16 tokens, 4 blocks per sequence; matches
+/* lab75_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 188 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(20)).
- * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 2 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -35233,13 +35305,13 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 2 query vectors (shared memory; its K row read
+ *    one position against the 4 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 1 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 2
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[20]) per query head to lab75_attention_part, then counts
+ *    writes (m, l, o[128]) per query head to lab75_attention_part, then counts
  *    itself in lab75_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
@@ -35247,12 +35319,34 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
  * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
- * floats (360448 bytes).
- * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes.
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 130
+ * floats (17039360 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
+ * Batches of 8 or more tokens run lab75_attention_kg instead: grid (8, T, 4) blocks
+ * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
+ * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 40000 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab75_attention_kt's, launched after lab75_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
  */
-__device__ float lab75_attention_part[90112];
-__device__ unsigned int lab75_attention_done[256];
+__device__ float lab75_attention_part[4259840];
+__device__ unsigned int lab75_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -35266,11 +35360,11 @@ __device__ __forceinline__ void lab75_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -35287,10 +35381,10 @@ __device__ __forceinline__ float lab75_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab75_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
-    for (int i = threadIdx.x; i < 20; i += blockDim.x) {
-        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
-        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
     }
 }
 
@@ -35299,11 +35393,11 @@ __device__ __forceinline__ void lab75_attention_store(int t, int pos_t, int kvh,
  * the last to arrive merges them (see the header). */
 template <int GG, int NWX>
 __device__ __forceinline__ void lab75_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
-                                                  const float (*wo)[GG][20], int t, int h0, int sp,
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
                                                   int nsplit, float *__restrict__ y, bool *last_s) {
-    float *part = lab75_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
-    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
-        const int g = gd / 20, d = gd % 20;
+    float *part = lab75_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -35314,9 +35408,9 @@ __device__ __forceinline__ void lab75_attention_finish(const float (*wm)[GG], co
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -35328,28 +35422,419 @@ __device__ __forceinline__ void lab75_attention_finish(const float (*wm)[GG], co
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab75_attention_done[t * 4 + h0];
+        unsigned int *done = &lab75_attention_done[t * 32 + h0];
         *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!*last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
-        const int g = gd / 20, d = gd % 20;
-        const float *pg = part + (size_t)g * 352;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 22) - MM);
-            LL += __ldcg(pg + s2 * 22 + 1) * f;
-            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
+__device__ __forceinline__ void lab75_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab75_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab75_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++) w[e] = lab75_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab75_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab75_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab75_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab75_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab75_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+}
+
+/* Tensor-core helpers of lab75_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ void lab75_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab75_attention_bf2(ah, bh);
+    *lo = lab75_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab75_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][4], wl[2][4];
+    __shared__ __align__(16) float wo[2][4][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 188;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab75_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if (lab75_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
+     * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 4)
+                v = *(const float2 *)(q + (size_t)t * 6144 + (size_t)(h0 + qr) * 128 + kk * 16 + hh * 8 + 2 * qc);
+            lab75_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[16][4];
+#pragma unroll
+    for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base), j = base + lane;
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        const int jn = j + 64;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
+        __syncwarp();
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < 512; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab75_attention_stage16(dst, sptr[warp][kv][r], u);
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab75_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
+            }
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
+        }
+        m = m_new;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab75_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab75_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+            for (int np = 0; np < 8; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab75_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab75_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 4) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
+        }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
+    }
+    __syncthreads();
+    lab75_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        srun[i] = i < tn && lab75_attention_is_run(seq_index, t0 + i, T);
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[8][4], ql[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
+            lab75_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 188;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab75_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+            const int nj = min(64, pb + 1 - c0);
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    lab75_attention_stage16(dst, sptr[cur][kv][r], u);
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab75_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab75_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab75_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 16; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab75_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab75_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab75_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab75_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 8; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab75_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab75_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab75_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab75_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 16; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab75_attention_k(const float *q, const float *kin,
@@ -35358,10 +35843,10 @@ __global__ void __launch_bounds__(128) lab75_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][20];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][20];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 2, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -35369,22 +35854,22 @@ __global__ void __launch_bounds__(128) lab75_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 4;
-    if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
+    const int32_t *bt = block_tables + (size_t)seq_t * 188;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         lab75_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 20; i += blockDim.x)
-        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)h0 * 20 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)20);
-    float m[GG], l[GG], o[GG][1];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -35395,7 +35880,7 @@ __global__ void __launch_bounds__(128) lab75_attention_k(const float *q, const f
         if (j < j1) {
             lab75_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             if (kt & 1ull) {
-                for (int c = 0; c < 20; c++) {
+                for (int c = 0; c < 128; c++) {
                     const float kk = lab75_attention_kv(kt, c);
 #pragma unroll
                     for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
@@ -35403,7 +35888,7 @@ __global__ void __launch_bounds__(128) lab75_attention_k(const float *q, const f
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
 #pragma unroll (GG == 1 ? 8 : 4)
-                for (int c = 0; c < 20; c += 4) {
+                for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
@@ -35427,7 +35912,7 @@ __global__ void __launch_bounds__(128) lab75_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -35438,9 +35923,9 @@ __global__ void __launch_bounds__(128) lab75_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
-                if (d < 20) {
+                if (true) {
                     const float vv = lab75_attention_kv(vj, d);
 #pragma unroll
                     for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
@@ -35458,9 +35943,9 @@ __global__ void __launch_bounds__(128) lab75_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 1; i++) {
+        for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
-            if (d < 20) wo[warp][g][d] = o[g][i];
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     lab75_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
@@ -35472,23 +35957,27 @@ static void lab75_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 2 query heads (each K/V row read once) */
+     * one block per KV head for its 4 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab75_attention_k<1>, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab75_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-        llm_launch(lab75_attention_k<2>, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+    {
+        llm_launch(lab75_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab75_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_75(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab75_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 76: 8B.mix.T1024.kvbf16 (attention) ===== */
+/* ===== case 76: gqa8.dec.T16.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_76
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -35609,63 +36098,66 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab76_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 16 blocks per sequence; matches
+/* lab76_attention: attention, 32 query heads, 4 KV heads (group 8), head_dim 64,
+ * KV blocks of 32 tokens, 11 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(64)).
+ * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 8 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
- *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
- *    pos % 16). No block of this launch reads those slots: a position
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 32],
+ *    pos % 32). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
  *    reads need no ordering.
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
+ *    one position against the 8 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 8
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab76_attention_part, then counts
+ *    writes (m, l, o[64]) per query head to lab76_attention_part, then counts
  *    itself in lab76_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 1024 (spec.program.max_tokens), and the tokens of one
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 1024 x 32 x 16 x 130
- * floats (272629760 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
- * Batches of 8 or more tokens run lab76_attention_kg instead: grid (8, T, 4) blocks
- * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * built); partials live in a static __device__ array of 64 x 32 x 16 x 66
+ * floats (8650752 bytes).
+ * Shared memory: q [8][64] + per-warp (m, l, o)[8] = 10496 bytes.
+ * Batches of 8 or more tokens run lab76_attention_kg instead: grid (4, T, 4) blocks
+ * of 4 warps, one per KV head and its 8 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * rows (128 bytes each) into shared memory with cp.async, all 16 x 32 16-byte
  * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
- * 4 query vectors from shared memory, and the P.V products read each staged V row
- * once, lane l owning dimensions 4l .. 4l+3.
- * Shared memory 43072 bytes.
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 8 query heads are A rows 0..7 as bf16 (hi) and rows
+ * 8..15 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 47360 bytes.
  * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
  * sequence) are lab76_attention_kt's, launched after lab76_attention_kg, whose blocks for them only
- * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
- * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * store K/V: grid (4, ceil(T / 8)) blocks of 4 warps, one per KV head and
+ * 8 consecutive tokens (64 query rows, on the tensor cores: mma.sync
  * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
  * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
  * token). Precision: q and the probabilities P enter the products as a hi + lo pair
  * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
  * the result stays within float32 dot-product error of the other kernels.
  */
-__device__ float lab76_attention_part[68157440];
-__device__ unsigned int lab76_attention_done[32768];
+__device__ float lab76_attention_part[2162688];
+__device__ unsigned int lab76_attention_done[2048];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -35679,11 +36171,11 @@ __device__ __forceinline__ void lab76_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 32] * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -35700,10 +36192,10 @@ __device__ __forceinline__ float lab76_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab76_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+    const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 2560 + (size_t)kvh * 64 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 2560 + (size_t)kvh * 64 + i]));
     }
 }
 
@@ -35712,11 +36204,11 @@ __device__ __forceinline__ void lab76_attention_store(int t, int pos_t, int kvh,
  * the last to arrive merges them (see the header). */
 template <int GG, int NWX>
 __device__ __forceinline__ void lab76_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
-                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  const float (*wo)[GG][64], int t, int h0, int sp,
                                                   int nsplit, float *__restrict__ y, bool *last_s) {
-    float *part = lab76_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
+    float *part = lab76_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
         float M = -INFINITY;
         for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -35727,9 +36219,9 @@ __device__ __forceinline__ void lab76_attention_finish(const float (*wm)[GG], co
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -35748,18 +36240,18 @@ __device__ __forceinline__ void lab76_attention_finish(const float (*wm)[GG], co
     __syncthreads();
     if (!*last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
     }
 }
 
@@ -35798,157 +36290,7 @@ __device__ __forceinline__ bool lab76_attention_is_run(const int32_t *__restrict
     return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
-__global__ void __launch_bounds__(64) lab76_attention_kg(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ __align__(16) uint32_t sk[2][32][68];
-    __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ float spr[2][32][4];
-    __shared__ unsigned long long sptr[2][2][32];
-    __shared__ float wm[2][4], wl[2][4];
-    __shared__ __align__(16) float wo[2][4][128];
-    __shared__ bool last_s;
-    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
-    LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 16;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab76_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
-    }
-    if (lab76_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][1][4];
-#pragma unroll
-    for (int g = 0; g < 4; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 64) {
-        const int nj = min(32, j1 - base);
-        if (lane < nj) {
-            unsigned long long kt, vt;
-            lab76_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
-        }
-        __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * 16; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                const unsigned long long p = sptr[warp][kv][r];
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                lab76_attention_stage16(dst, p, u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
-        __syncwarp();
-        float sc[4];
-#pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
-        if (lane < nj) {
-            const uint32_t *kr = &sk[warp][lane][0];
-#pragma unroll 4
-            for (int c = 0; c < 128; c += 8) {
-                const uint4 raw = *(const uint4 *)(kr + c / 2);
-                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
-                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
-                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
-#pragma unroll
-                for (int g = 0; g < 4; g++) {
-                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
-                    sc[g] = fmaf(qa.x, k0, sc[g]);
-                    sc[g] = fmaf(qa.y, k1, sc[g]);
-                    sc[g] = fmaf(qa.z, k2, sc[g]);
-                    sc[g] = fmaf(qa.w, k3, sc[g]);
-                    sc[g] = fmaf(qb.x, k4, sc[g]);
-                    sc[g] = fmaf(qb.y, k5, sc[g]);
-                    sc[g] = fmaf(qb.z, k6, sc[g]);
-                    sc[g] = fmaf(qb.w, k7, sc[g]);
-                }
-            }
-        }
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            const float s = lane < nj ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(pg);
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                o[g][i][0] *= corr;
-                o[g][i][1] *= corr;
-                o[g][i][2] *= corr;
-                o[g][i][3] *= corr;
-            }
-            m[g] = m_new;
-            spr[warp][lane][g] = pg;
-        }
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
-        __syncwarp();
-#pragma unroll 2
-        for (int jj = 0; jj < nj; jj++) {
-            float pj[4];
-#pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
-            const uint32_t *vr = &sv[warp][jj][0];
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                const int grp = lane + 32 * i;
-                if (true) {
-                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
-                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
-#pragma unroll
-                    for (int g = 0; g < 4; g++) {
-                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
-                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
-                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
-                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
-                    }
-                }
-            }
-        }
-        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < 4; g++)
-#pragma unroll
-        for (int i = 0; i < 1; i++) {
-            const int grp = lane + 32 * i;
-            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
-        }
-    __syncthreads();
-    lab76_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
-}
-/* Tensor-core helpers of lab76_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+/* Tensor-core helpers of lab76_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab76_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
@@ -35962,9 +36304,166 @@ __device__ __forceinline__ void lab76_attention_mma(float *c, const uint32_t *a,
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+__global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) uint32_t sk[4][32][36];
+    __shared__ __align__(16) uint32_t sv[4][32][36];
+    __shared__ unsigned long long sptr[4][2][32];
+    __shared__ float wm[4][8], wl[4][8];
+    __shared__ __align__(16) float wo[4][8][64];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 8, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 11;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab76_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if (lab76_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    /* On the tensor cores (mma.sync m16n8k16): the 8 query heads are rows 0..7 of the
+     * A operand as bf16 (hi) and rows 8..15 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[4][4];
+#pragma unroll
+    for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 8)
+                v = *(const float2 *)(q + (size_t)t * 2560 + (size_t)(h0 + qr) * 64 + kk * 16 + hh * 8 + 2 * qc);
+            lab76_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
+    const float scale = 1.0f / sqrtf((float)64);
+    float m = -INFINITY, l = 0.0f, o[8][4];
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 32] : 0;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int nj = min(32, j1 - base), j = base + lane;
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 2560 + (size_t)kvh * 64) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 2560 + (size_t)kvh * 64) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        const int jn = j + 128;
+        bnext = jn < j1 ? bt[jn / 32] : 0;
+        __syncwarp();
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < 256; idx += 32) {
+                const int r = idx / 8, u = idx % 8;
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab76_attention_stage16(dst, sptr[warp][kv][r], u);
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab76_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
+            }
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
+        }
+        m = m_new;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab76_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab76_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+            for (int np = 0; np < 4; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab76_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab76_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 8) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
+        }
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
+    }
+    __syncthreads();
+    lab76_attention_finish<8, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
 /* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
- * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
- * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * tokens among tokens [tile * 8, + 8) for the 8 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 8, head r % 8; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
  * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
@@ -35978,16 +36477,16 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off,
                                                       int T) {
-    __shared__ __align__(16) uint32_t sk[64][68];
-    __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][64];
-    __shared__ int srun[16];
-    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    __shared__ __align__(16) uint32_t sk[64][36];
+    __shared__ __align__(16) uint32_t sv[64][36];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ int srun[8];
+    const int kvh = blockIdx.x, h0 = kvh * 8, t0 = blockIdx.y * 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int tn = min(16, T - t0);
-    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+    const int tn = min(8, T - t0);
+    for (int i = threadIdx.x; i < 8; i += blockDim.x) {
         srun[i] = i < tn && lab76_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
@@ -35996,22 +36495,22 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
 #pragma unroll
     for (int k = 0; k < 2; k++) {
         const int r = warp * 16 + qr + 8 * k;
-        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
-        hg[k] = r % 4;
+        ti[k] = r < 64 && r / 8 < tn ? r / 8 : -1;
+        hg[k] = r % 8;
     }
     /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
-    uint32_t qh[8][4], ql[8][4];
+    uint32_t qh[4][4], ql[4][4];
 #pragma unroll
-    for (int kk = 0; kk < 8; kk++)
+    for (int kk = 0; kk < 4; kk++)
 #pragma unroll
         for (int p = 0; p < 4; p++) {
             const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
             float2 v = make_float2(0.0f, 0.0f);
             if (ti[k] >= 0 && srun[ti[k]])
-                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 2560 + (size_t)(h0 + hg[k]) * 64 + col);
             lab76_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
         }
-    const float scale = 1.0f / sqrtf((float)128);
+    const float scale = 1.0f / sqrtf((float)64);
     for (int i = 0; i < tn;) {
         if (!srun[i]) {
             i++;
@@ -36021,34 +36520,42 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
         int ib = i;
         while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
         const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
-        const int32_t *bt = block_tables + (size_t)sq * 16;
+        const int32_t *bt = block_tables + (size_t)sq * 11;
         int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
 #pragma unroll
         for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
-        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[8][4];
 #pragma unroll
-        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += 64) {
+        for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab76_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab76_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
 #pragma unroll
             for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
+                for (int idx = threadIdx.x; idx < 512; idx += blockDim.x) {
+                    const int r = idx / 8, u = idx % 8;
                     uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
                     if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    lab76_attention_stage16(dst, sptr[kv][r], u);
+                    lab76_attention_stage16(dst, sptr[cur][kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab76_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
             }
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
             asm volatile("cp.async.wait_group 1;\n" ::: "memory");
@@ -36058,7 +36565,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
 #pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+                for (int kk = 0; kk < 4; kk++) /* 8 independent accumulators per k-step */
 #pragma unroll
                     for (int nt = 0; nt < 8; nt++) {
                         const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
@@ -36093,7 +36600,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                         }
                     l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
 #pragma unroll
-                    for (int nt = 0; nt < 16; nt++) {
+                    for (int nt = 0; nt < 8; nt++) {
                         o[nt][2 * k] *= corr;
                         o[nt][2 * k + 1] *= corr;
                     }
@@ -36112,7 +36619,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                     lab76_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
                     const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
 #pragma unroll
-                    for (int np = 0; np < 8; np++) {
+                    for (int np = 0; np < 4; np++) {
                         uint32_t b[4];
                         const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
                         asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -36131,9 +36638,9 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
             L += __shfl_xor_sync(0xffffffffu, L, 1);
             L += __shfl_xor_sync(0xffffffffu, L, 2);
             if (rpos[k] < 0) continue;
-            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+            float *yr = y + (size_t)(t0 + ti[k]) * 2048 + (size_t)(h0 + hg[k]) * 64 + 2 * qc;
 #pragma unroll
-            for (int nt = 0; nt < 16; nt++)
+            for (int nt = 0; nt < 8; nt++)
                 *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
         }
         i = ib + 1;
@@ -36147,10 +36654,10 @@ __global__ void __launch_bounds__(128) lab76_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 8, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -36158,22 +36665,22 @@ __global__ void __launch_bounds__(128) lab76_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 16;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+    const int32_t *bt = block_tables + (size_t)seq_t * 11;
+    if (sp == 0 && h0 % 8 == 0) { /* this token's K/V of this KV head into the cache */
         lab76_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 2560 + (size_t)h0 * 64 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
+    const float scale = 1.0f / sqrtf((float)64);
+    float m[GG], l[GG], o[GG][2];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -36184,7 +36691,7 @@ __global__ void __launch_bounds__(128) lab76_attention_k(const float *q, const f
         if (j < j1) {
             lab76_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) {
+                for (int c = 0; c < 64; c++) {
                     const float kk = lab76_attention_kv(kt, c);
 #pragma unroll
                     for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
@@ -36192,7 +36699,7 @@ __global__ void __launch_bounds__(128) lab76_attention_k(const float *q, const f
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
 #pragma unroll (GG == 1 ? 8 : 4)
-                for (int c = 0; c < 128; c += 4) {
+                for (int c = 0; c < 64; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
@@ -36216,7 +36723,7 @@ __global__ void __launch_bounds__(128) lab76_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -36227,7 +36734,7 @@ __global__ void __launch_bounds__(128) lab76_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 2; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab76_attention_kv(vj, d);
@@ -36247,9 +36754,9 @@ __global__ void __launch_bounds__(128) lab76_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 2; i++) {
             const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
+            if (d < 64) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     lab76_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
@@ -36261,18 +36768,18 @@ static void lab76_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 32 * 256;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
+     * one block per KV head for its 8 query heads (each K/V row read once) */
     if (T < 8)
         llm_launch(lab76_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
     {
-        llm_launch(lab76_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab76_attention_kg, dim3(4, (unsigned)T, 4), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
-        llm_launch(lab76_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+        llm_launch(lab76_attention_kt, dim3(4, (unsigned)((T + 7) / 8)), 128, 0, s, x0, x1, x2, y,
                    (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
     }
 }
@@ -36281,7 +36788,7 @@ void lab_cuda_76(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab76_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 77: 8B.pre.T1024.kvbf16 (attention) ===== */
+/* ===== case 77: qwen7.dec.T32.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_77
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -36402,13 +36909,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab77_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
- * KV blocks of 16 tokens, 64 blocks per sequence; matches
+/* lab77_attention: attention, 28 query heads, 4 KV heads (group 7), head_dim 128,
+ * KV blocks of 16 tokens, 32 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
  * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 7 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -36420,10 +36927,10 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 4 query vectors (shared memory; its K row read
+ *    one position against the 7 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
  *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 7
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
  *    writes (m, l, o[128]) per query head to lab77_attention_part, then counts
@@ -36432,33 +36939,36 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 1024 (spec.program.max_tokens), and the tokens of one
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 1024 x 32 x 16 x 130
- * floats (272629760 bytes).
- * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
- * Batches of 8 or more tokens run lab77_attention_kg instead: grid (8, T, 4) blocks
- * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * built); partials live in a static __device__ array of 64 x 28 x 16 x 130
+ * floats (14909440 bytes).
+ * Shared memory: q [7][128] + per-warp (m, l, o)[7] = 18144 bytes.
+ * Batches of 8 or more tokens run lab77_attention_kg instead: grid (4, T, 4) blocks
+ * of 2 warps, one per KV head and its 7 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
  * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
  * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
- * 4 query vectors from shared memory, and the P.V products read each staged V row
- * once, lane l owning dimensions 4l .. 4l+3.
- * Shared memory 43072 bytes.
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 7 query heads are A rows 0..6 as bf16 (hi) and rows
+ * 8..14 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 43120 bytes.
  * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
  * sequence) are lab77_attention_kt's, launched after lab77_attention_kg, whose blocks for them only
- * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
- * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * store K/V: grid (4, ceil(T / 9)) blocks of 4 warps, one per KV head and
+ * 9 consecutive tokens (63 query rows, on the tensor cores: mma.sync
  * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
  * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
  * token). Precision: q and the probabilities P enter the products as a hi + lo pair
  * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
  * the result stays within float32 dot-product error of the other kernels.
  */
-__device__ float lab77_attention_part[68157440];
-__device__ unsigned int lab77_attention_done[32768];
+__device__ float lab77_attention_part[3727360];
+__device__ unsigned int lab77_attention_done[1792];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -36472,11 +36982,11 @@ __device__ __forceinline__ void lab77_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -36493,10 +37003,10 @@ __device__ __forceinline__ float lab77_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab77_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 128;
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
-        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
     }
 }
 
@@ -36507,7 +37017,7 @@ template <int GG, int NWX>
 __device__ __forceinline__ void lab77_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
                                                   const float (*wo)[GG][128], int t, int h0, int sp,
                                                   int nsplit, float *__restrict__ y, bool *last_s) {
-    float *part = lab77_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    float *part = lab77_attention_part + (size_t)(t * 28 + h0) * 16 * 130;
     for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
         const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
@@ -36520,7 +37030,7 @@ __device__ __forceinline__ void lab77_attention_finish(const float (*wm)[GG], co
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 3584 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
             float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
@@ -36534,7 +37044,7 @@ __device__ __forceinline__ void lab77_attention_finish(const float (*wm)[GG], co
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab77_attention_done[t * 32 + h0];
+        unsigned int *done = &lab77_attention_done[t * 28 + h0];
         *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
@@ -36552,7 +37062,7 @@ __device__ __forceinline__ void lab77_attention_finish(const float (*wm)[GG], co
             LL += __ldcg(pg + s2 * 130 + 1) * f;
             acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 3584 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -36591,157 +37101,7 @@ __device__ __forceinline__ bool lab77_attention_is_run(const int32_t *__restrict
     return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
-__global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][128];
-    __shared__ __align__(16) uint32_t sk[2][32][68];
-    __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ float spr[2][32][4];
-    __shared__ unsigned long long sptr[2][2][32];
-    __shared__ float wm[2][4], wl[2][4];
-    __shared__ __align__(16) float wo[2][4][128];
-    __shared__ bool last_s;
-    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
-    LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 64;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab77_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
-    }
-    if (lab77_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 512; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[4], l[4], o[4][1][4];
-#pragma unroll
-    for (int g = 0; g < 4; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 64) {
-        const int nj = min(32, j1 - base);
-        if (lane < nj) {
-            unsigned long long kt, vt;
-            lab77_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
-        }
-        __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * 16; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                const unsigned long long p = sptr[warp][kv][r];
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                lab77_attention_stage16(dst, p, u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
-        __syncwarp();
-        float sc[4];
-#pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
-        if (lane < nj) {
-            const uint32_t *kr = &sk[warp][lane][0];
-#pragma unroll 4
-            for (int c = 0; c < 128; c += 8) {
-                const uint4 raw = *(const uint4 *)(kr + c / 2);
-                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
-                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
-                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
-#pragma unroll
-                for (int g = 0; g < 4; g++) {
-                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
-                    sc[g] = fmaf(qa.x, k0, sc[g]);
-                    sc[g] = fmaf(qa.y, k1, sc[g]);
-                    sc[g] = fmaf(qa.z, k2, sc[g]);
-                    sc[g] = fmaf(qa.w, k3, sc[g]);
-                    sc[g] = fmaf(qb.x, k4, sc[g]);
-                    sc[g] = fmaf(qb.y, k5, sc[g]);
-                    sc[g] = fmaf(qb.z, k6, sc[g]);
-                    sc[g] = fmaf(qb.w, k7, sc[g]);
-                }
-            }
-        }
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            const float s = lane < nj ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(pg);
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                o[g][i][0] *= corr;
-                o[g][i][1] *= corr;
-                o[g][i][2] *= corr;
-                o[g][i][3] *= corr;
-            }
-            m[g] = m_new;
-            spr[warp][lane][g] = pg;
-        }
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
-        __syncwarp();
-#pragma unroll 2
-        for (int jj = 0; jj < nj; jj++) {
-            float pj[4];
-#pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
-            const uint32_t *vr = &sv[warp][jj][0];
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                const int grp = lane + 32 * i;
-                if (true) {
-                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
-                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
-#pragma unroll
-                    for (int g = 0; g < 4; g++) {
-                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
-                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
-                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
-                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
-                    }
-                }
-            }
-        }
-        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < 4; g++)
-#pragma unroll
-        for (int i = 0; i < 1; i++) {
-            const int grp = lane + 32 * i;
-            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
-        }
-    __syncthreads();
-    lab77_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
-}
-/* Tensor-core helpers of lab77_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+/* Tensor-core helpers of lab77_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab77_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
@@ -36755,9 +37115,166 @@ __device__ __forceinline__ void lab77_attention_mma(float *c, const uint32_t *a,
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+__global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][7], wl[2][7];
+    __shared__ __align__(16) float wo[2][7][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 7, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 32;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab77_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if (lab77_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    /* On the tensor cores (mma.sync m16n8k16): the 7 query heads are rows 0..6 of the
+     * A operand as bf16 (hi) and rows 8..14 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 7)
+                v = *(const float2 *)(q + (size_t)t * 4608 + (size_t)(h0 + qr) * 128 + kk * 16 + hh * 8 + 2 * qc);
+            lab77_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[16][4];
+#pragma unroll
+    for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base), j = base + lane;
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 4608 + (size_t)kvh * 128) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 4608 + (size_t)kvh * 128) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        const int jn = j + 64;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
+        __syncwarp();
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < 512; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab77_attention_stage16(dst, sptr[warp][kv][r], u);
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab77_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
+            }
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
+        }
+        m = m_new;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab77_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab77_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+            for (int np = 0; np < 8; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab77_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab77_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 7) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
+        }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
+    }
+    __syncthreads();
+    lab77_attention_finish<7, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
 /* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
- * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
- * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * tokens among tokens [tile * 9, + 9) for the 7 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 7, head r % 7; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
  * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
@@ -36773,14 +37290,14 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][64];
-    __shared__ int srun[16];
-    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ int srun[9];
+    const int kvh = blockIdx.x, h0 = kvh * 7, t0 = blockIdx.y * 9;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int tn = min(16, T - t0);
-    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+    const int tn = min(9, T - t0);
+    for (int i = threadIdx.x; i < 9; i += blockDim.x) {
         srun[i] = i < tn && lab77_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
@@ -36789,8 +37306,8 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
 #pragma unroll
     for (int k = 0; k < 2; k++) {
         const int r = warp * 16 + qr + 8 * k;
-        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
-        hg[k] = r % 4;
+        ti[k] = r < 63 && r / 7 < tn ? r / 7 : -1;
+        hg[k] = r % 7;
     }
     /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
     uint32_t qh[8][4], ql[8][4];
@@ -36801,7 +37318,7 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
             const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
             float2 v = make_float2(0.0f, 0.0f);
             if (ti[k] >= 0 && srun[ti[k]])
-                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 4608 + (size_t)(h0 + hg[k]) * 128 + col);
             lab77_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
         }
     const float scale = 1.0f / sqrtf((float)128);
@@ -36814,22 +37331,23 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
         int ib = i;
         while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
         const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
-        const int32_t *bt = block_tables + (size_t)sq * 64;
+        const int32_t *bt = block_tables + (size_t)sq * 32;
         int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
 #pragma unroll
         for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += 64) {
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab77_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab77_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
 #pragma unroll
             for (int kv = 0; kv < 2; kv++) {
                 for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
@@ -36839,9 +37357,16 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    lab77_attention_stage16(dst, sptr[kv][r], u);
+                    lab77_attention_stage16(dst, sptr[cur][kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab77_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
             }
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
             asm volatile("cp.async.wait_group 1;\n" ::: "memory");
@@ -36924,7 +37449,7 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
             L += __shfl_xor_sync(0xffffffffu, L, 1);
             L += __shfl_xor_sync(0xffffffffu, L, 2);
             if (rpos[k] < 0) continue;
-            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+            float *yr = y + (size_t)(t0 + ti[k]) * 3584 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
 #pragma unroll
             for (int nt = 0; nt < 16; nt++)
                 *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
@@ -36943,7 +37468,7 @@ __global__ void __launch_bounds__(128) lab77_attention_k(const float *q, const f
     __shared__ __align__(16) float qs[GG][128];
     __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 7, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -36951,13 +37476,13 @@ __global__ void __launch_bounds__(128) lab77_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 64;
-    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+    const int32_t *bt = block_tables + (size_t)seq_t * 32;
+    if (sp == 0 && h0 % 7 == 0) { /* this token's K/V of this KV head into the cache */
         lab77_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
+        qs[i / 128][i % 128] = q[(size_t)t * 4608 + (size_t)h0 * 128 + i];
     __syncthreads();
     const float scale = 1.0f / sqrtf((float)128);
     float m[GG], l[GG], o[GG][4];
@@ -37054,18 +37579,18 @@ static void lab77_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 4 query heads (each K/V row read once) */
+     * one block per KV head for its 7 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab77_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab77_attention_k<1>, dim3(28, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
     {
-        llm_launch(lab77_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab77_attention_kg, dim3(4, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
-        llm_launch(lab77_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+        llm_launch(lab77_attention_kt, dim3(4, (unsigned)((T + 8) / 9)), 128, 0, s, x0, x1, x2, y,
                    (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
     }
 }
@@ -37074,7 +37599,7 @@ void lab_cuda_77(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab77_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 78: qwen7.mix.T300.kvbf16 (attention) ===== */
+/* ===== case 78: hd20.pre.T3.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_78
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -37195,13 +37720,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab78_attention: attention, 28 query heads, 4 KV heads (group 7), head_dim 128,
- * KV blocks of 16 tokens, 13 blocks per sequence; matches
+/* lab78_attention: attention, 4 query heads, 2 KV heads (group 2), head_dim 20,
+ * KV blocks of 16 tokens, 4 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
- * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(20)).
+ * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 7 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 2 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -37213,45 +37738,26 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 7 query vectors (shared memory; its K row read
+ *    one position against the 2 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 4 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 7
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 2
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[128]) per query head to lab78_attention_part, then counts
+ *    writes (m, l, o[20]) per query head to lab78_attention_part, then counts
  *    itself in lab78_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 300 (spec.program.max_tokens), and the tokens of one
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 300 x 28 x 16 x 130
- * floats (69888000 bytes).
- * Shared memory: q [7][128] + per-warp (m, l, o)[7] = 18144 bytes.
- * Batches of 8 or more tokens run lab78_attention_kg instead: grid (4, T, 4) blocks
- * of 1 warps, one per KV head and its 7 query heads, at most 4 splits of at least
- * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
- * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
- * 7 query vectors from shared memory, and the P.V products read each staged V row
- * once, lane l owning dimensions 4l .. 4l+3.
- * Shared memory 26040 bytes.
- * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
- * sequence) are lab78_attention_kt's, launched after lab78_attention_kg, whose blocks for them only
- * store K/V: grid (4, ceil(T / 9)) blocks of 4 warps, one per KV head and
- * 9 consecutive tokens (63 query rows, on the tensor cores: mma.sync
- * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
- * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
- * token). Precision: q and the probabilities P enter the products as a hi + lo pair
- * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
- * the result stays within float32 dot-product error of the other kernels.
+ * built); partials live in a static __device__ array of 64 x 4 x 16 x 22
+ * floats (360448 bytes).
+ * Shared memory: q [2][20] + per-warp (m, l, o)[2] = 864 bytes.
  */
-__device__ float lab78_attention_part[17472000];
-__device__ unsigned int lab78_attention_done[8400];
+__device__ float lab78_attention_part[90112];
+__device__ unsigned int lab78_attention_done[256];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -37265,11 +37771,11 @@ __device__ __forceinline__ void lab78_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -37286,10 +37792,10 @@ __device__ __forceinline__ float lab78_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab78_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 128;
-    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
-        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
-        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
+    for (int i = threadIdx.x; i < 20; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
     }
 }
 
@@ -37298,11 +37804,11 @@ __device__ __forceinline__ void lab78_attention_store(int t, int pos_t, int kvh,
  * the last to arrive merges them (see the header). */
 template <int GG, int NWX>
 __device__ __forceinline__ void lab78_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
-                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  const float (*wo)[GG][20], int t, int h0, int sp,
                                                   int nsplit, float *__restrict__ y, bool *last_s) {
-    float *part = lab78_attention_part + (size_t)(t * 28 + h0) * 16 * 130;
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
+    float *part = lab78_attention_part + (size_t)(t * 4 + h0) * 16 * 22;
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
         float M = -INFINITY;
         for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -37313,9 +37819,9 @@ __device__ __forceinline__ void lab78_attention_finish(const float (*wm)[GG], co
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 3584 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+            y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            float *pp = part + (size_t)g * 352 + (size_t)sp * 22;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -37327,404 +37833,28 @@ __device__ __forceinline__ void lab78_attention_finish(const float (*wm)[GG], co
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab78_attention_done[t * 28 + h0];
+        unsigned int *done = &lab78_attention_done[t * 4 + h0];
         *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!*last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
-        const int g = gd / 128, d = gd % 128;
-        const float *pg = part + (size_t)g * 2080;
+    for (int gd = threadIdx.x; gd < GG * 20; gd += blockDim.x) {
+        const int g = gd / 20, d = gd % 20;
+        const float *pg = part + (size_t)g * 352;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 22));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 130) - MM);
-            LL += __ldcg(pg + s2 * 130 + 1) * f;
-            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 22) - MM);
+            LL += __ldcg(pg + s2 * 22 + 1) * f;
+            acc += __ldcg(pg + s2 * 22 + 2 + d) * f;
         }
-        y[(size_t)t * 3584 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+        y[(size_t)t * 80 + (size_t)(h0 + g) * 20 + d] = acc / LL;
     }
 }
 
-__device__ __forceinline__ void lab78_attention_cp16(void *dst, const void *src) {
-    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
-}
-
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab78_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
-/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
- * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
-__device__ __forceinline__ void lab78_attention_cvt8(uint32_t *dst, const float *src) {
-    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
-    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab78_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
-}
-
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab78_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab78_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab78_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab78_attention_cp16(dst, (const char *)p + (size_t)u * 16);
-}
-
-/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
- * after it is of the same sequence. Run tokens are lab78_attention_kt's, the others _kg's. */
-__device__ __forceinline__ bool lab78_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
-    const int s = seq_index[t];
-    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
-}
-
-__global__ void __launch_bounds__(32) lab78_attention_kg(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[7][128];
-    __shared__ __align__(16) uint32_t sk[1][32][68];
-    __shared__ __align__(16) uint32_t sv[1][32][68];
-    __shared__ float spr[1][32][7];
-    __shared__ unsigned long long sptr[1][2][32];
-    __shared__ float wm[1][7], wl[1][7];
-    __shared__ __align__(16) float wo[1][7][128];
-    __shared__ bool last_s;
-    const int kvh = blockIdx.x, h0 = kvh * 7, t = blockIdx.y, sp = blockIdx.z;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
-    LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab78_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
-    }
-    if (lab78_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 896; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 4608 + (size_t)h0 * 128 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[7], l[7], o[7][1][4];
-#pragma unroll
-    for (int g = 0; g < 7; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 32) {
-        const int nj = min(32, j1 - base);
-        if (lane < nj) {
-            unsigned long long kt, vt;
-            lab78_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
-        }
-        __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * 16; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                const unsigned long long p = sptr[warp][kv][r];
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                lab78_attention_stage16(dst, p, u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
-        __syncwarp();
-        float sc[7];
-#pragma unroll
-        for (int g = 0; g < 7; g++) sc[g] = 0.0f;
-        if (lane < nj) {
-            const uint32_t *kr = &sk[warp][lane][0];
-#pragma unroll 4
-            for (int c = 0; c < 128; c += 8) {
-                const uint4 raw = *(const uint4 *)(kr + c / 2);
-                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
-                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
-                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
-#pragma unroll
-                for (int g = 0; g < 7; g++) {
-                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
-                    sc[g] = fmaf(qa.x, k0, sc[g]);
-                    sc[g] = fmaf(qa.y, k1, sc[g]);
-                    sc[g] = fmaf(qa.z, k2, sc[g]);
-                    sc[g] = fmaf(qa.w, k3, sc[g]);
-                    sc[g] = fmaf(qb.x, k4, sc[g]);
-                    sc[g] = fmaf(qb.y, k5, sc[g]);
-                    sc[g] = fmaf(qb.z, k6, sc[g]);
-                    sc[g] = fmaf(qb.w, k7, sc[g]);
-                }
-            }
-        }
-#pragma unroll
-        for (int g = 0; g < 7; g++) {
-            const float s = lane < nj ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(pg);
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                o[g][i][0] *= corr;
-                o[g][i][1] *= corr;
-                o[g][i][2] *= corr;
-                o[g][i][3] *= corr;
-            }
-            m[g] = m_new;
-            spr[warp][lane][g] = pg;
-        }
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
-        __syncwarp();
-#pragma unroll 2
-        for (int jj = 0; jj < nj; jj++) {
-            float pj[7];
-#pragma unroll
-            for (int g = 0; g < 7; g++) pj[g] = spr[warp][jj][g];
-            const uint32_t *vr = &sv[warp][jj][0];
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                const int grp = lane + 32 * i;
-                if (true) {
-                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
-                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
-#pragma unroll
-                    for (int g = 0; g < 7; g++) {
-                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
-                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
-                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
-                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
-                    }
-                }
-            }
-        }
-        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < 7; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < 7; g++)
-#pragma unroll
-        for (int i = 0; i < 1; i++) {
-            const int grp = lane + 32 * i;
-            if (grp < 32) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
-        }
-    __syncthreads();
-    lab78_attention_finish<7, 1>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
-}
-/* Tensor-core helpers of lab78_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
- * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
-__device__ __forceinline__ void lab78_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab78_attention_bf2(ah, bh);
-    *lo = lab78_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
-}
-/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
-__device__ __forceinline__ void lab78_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
- * tokens among tokens [tile * 9, + 9) for the 7 query heads of KV head kvh.
- * Row r of the tile's 64 query rows is token r / 7, head r % 7; warp w owns
- * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
- * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
- * converted as the cache holds them), each warp computes S = Q K^T for its rows with
- * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
- * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
-__global__ void __launch_bounds__(128) lab78_attention_kt(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
-                                                      int T) {
-    __shared__ __align__(16) uint32_t sk[64][68];
-    __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][64];
-    __shared__ int srun[9];
-    const int kvh = blockIdx.x, h0 = kvh * 7, t0 = blockIdx.y * 9;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    const int tn = min(9, T - t0);
-    for (int i = threadIdx.x; i < 9; i += blockDim.x) {
-        srun[i] = i < tn && lab78_attention_is_run(seq_index, t0 + i, T);
-    }
-    __syncthreads();
-    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
-    int ti[2], hg[2];
-#pragma unroll
-    for (int k = 0; k < 2; k++) {
-        const int r = warp * 16 + qr + 8 * k;
-        ti[k] = r < 63 && r / 7 < tn ? r / 7 : -1;
-        hg[k] = r % 7;
-    }
-    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
-    uint32_t qh[8][4], ql[8][4];
-#pragma unroll
-    for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-        for (int p = 0; p < 4; p++) {
-            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
-            float2 v = make_float2(0.0f, 0.0f);
-            if (ti[k] >= 0 && srun[ti[k]])
-                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 4608 + (size_t)(h0 + hg[k]) * 128 + col);
-            lab78_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
-        }
-    const float scale = 1.0f / sqrtf((float)128);
-    for (int i = 0; i < tn;) {
-        if (!srun[i]) {
-            i++;
-            continue;
-        }
-        const int ta = t0 + i, sq = seq_index[ta];
-        int ib = i;
-        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
-        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
-        const int32_t *bt = block_tables + (size_t)sq * 13;
-        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
-#pragma unroll
-        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
-        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += 64) {
-            const int nj = min(64, pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab78_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab78_attention_stage16(dst, sptr[kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
-            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
-            __syncthreads(); /* K staged */
-            float s[8][4];
-#pragma unroll
-            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
-            if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab78_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab78_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
-#pragma unroll
-                for (int k = 0; k < 2; k++) {
-                    float mx = -INFINITY;
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++)
-#pragma unroll
-                        for (int e = 0; e < 2; e++) {
-                            const int j = c0 + nt * 8 + 2 * qc + e;
-                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
-                            s[nt][2 * k + e] = v;
-                            mx = fmaxf(mx, v);
-                        }
-                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-                    const float m_new = fmaxf(m[k], mx);
-                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
-                    const float corr = expf(m[k] - mu);
-                    float ls = 0.0f;
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++)
-#pragma unroll
-                        for (int e = 0; e < 2; e++) {
-                            const float pj = expf(s[nt][2 * k + e] - mu);
-                            s[nt][2 * k + e] = pj;
-                            ls += pj;
-                        }
-                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
-#pragma unroll
-                    for (int nt = 0; nt < 16; nt++) {
-                        o[nt][2 * k] *= corr;
-                        o[nt][2 * k + 1] *= corr;
-                    }
-                    m[k] = m_new;
-                }
-            }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-            __syncthreads(); /* V staged */
-            if (live) {
-#pragma unroll
-                for (int k2 = 0; k2 < 4; k2++) {
-                    uint32_t ph[4], pl[4];
-                    lab78_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
-                    lab78_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
-                    lab78_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
-                    lab78_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab78_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab78_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab78_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab78_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
-                }
-            }
-        }
-#pragma unroll
-        for (int k = 0; k < 2; k++) {
-            float L = l[k];
-            L += __shfl_xor_sync(0xffffffffu, L, 1);
-            L += __shfl_xor_sync(0xffffffffu, L, 2);
-            if (rpos[k] < 0) continue;
-            float *yr = y + (size_t)(t0 + ti[k]) * 3584 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
-#pragma unroll
-            for (int nt = 0; nt < 16; nt++)
-                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
-        }
-        i = ib + 1;
-    }
-}
 
 template <int GG>
 __global__ void __launch_bounds__(128) lab78_attention_k(const float *q, const float *kin,
@@ -37733,10 +37863,10 @@ __global__ void __launch_bounds__(128) lab78_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][128];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ __align__(16) float qs[GG][20];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][20];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 7, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 2, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -37744,22 +37874,22 @@ __global__ void __launch_bounds__(128) lab78_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0 && h0 % 7 == 0) { /* this token's K/V of this KV head into the cache */
+    const int32_t *bt = block_tables + (size_t)seq_t * 4;
+    if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
         lab78_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
-        qs[i / 128][i % 128] = q[(size_t)t * 4608 + (size_t)h0 * 128 + i];
+    for (int i = threadIdx.x; i < GG * 20; i += blockDim.x)
+        qs[i / 20][i % 20] = q[(size_t)t * 160 + (size_t)h0 * 20 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)128);
-    float m[GG], l[GG], o[GG][4];
+    const float scale = 1.0f / sqrtf((float)20);
+    float m[GG], l[GG], o[GG][1];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -37770,7 +37900,7 @@ __global__ void __launch_bounds__(128) lab78_attention_k(const float *q, const f
         if (j < j1) {
             lab78_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             if (kt & 1ull) {
-                for (int c = 0; c < 128; c++) {
+                for (int c = 0; c < 20; c++) {
                     const float kk = lab78_attention_kv(kt, c);
 #pragma unroll
                     for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
@@ -37778,7 +37908,7 @@ __global__ void __launch_bounds__(128) lab78_attention_k(const float *q, const f
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
 #pragma unroll (GG == 1 ? 8 : 4)
-                for (int c = 0; c < 128; c += 4) {
+                for (int c = 0; c < 20; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
@@ -37802,7 +37932,7 @@ __global__ void __launch_bounds__(128) lab78_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -37813,9 +37943,9 @@ __global__ void __launch_bounds__(128) lab78_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 1; i++) {
                 const int d = lane + 32 * i;
-                if (true) {
+                if (d < 20) {
                     const float vv = lab78_attention_kv(vj, d);
 #pragma unroll
                     for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
@@ -37833,9 +37963,9 @@ __global__ void __launch_bounds__(128) lab78_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 1; i++) {
             const int d = lane + 32 * i;
-            if (d < 128) wo[warp][g][d] = o[g][i];
+            if (d < 20) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     lab78_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
@@ -37847,27 +37977,23 @@ static void lab78_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 40;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 7 query heads (each K/V row read once) */
+     * one block per KV head for its 2 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab78_attention_k<1>, dim3(28, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab78_attention_k<1>, dim3(4, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
-    {
-        llm_launch(lab78_attention_kg, dim3(4, (unsigned)T, 4), 32, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab78_attention_k<2>, dim3(2, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
-        llm_launch(lab78_attention_kt, dim3(4, (unsigned)((T + 8) / 9)), 128, 0, s, x0, x1, x2, y,
-                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
-    }
 }
 #undef rope_inv_freq
 void lab_cuda_78(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
     lab78_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 79: 1B.mix.T200.kvbf16 (attention) ===== */
+/* ===== case 79: 8B.mix.T1024.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_79
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -37988,10 +38114,10 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab79_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
- * KV blocks of 16 tokens, 10 blocks per sequence; matches
+/* lab79_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 16 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(64)).
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
  * 4 query heads of its KV head when the step has 8 or more tokens, so each K
@@ -38008,31 +38134,34 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
  *    one position against the 4 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
  *    p_j v_j from coalesced V rows, each V element loaded once for the 4
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[64]) per query head to lab79_attention_part, then counts
+ *    writes (m, l, o[128]) per query head to lab79_attention_part, then counts
  *    itself in lab79_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 200 (spec.program.max_tokens), and the tokens of one
+ * Precondition: T <= 1024 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 200 x 32 x 16 x 66
- * floats (27033600 bytes).
- * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes.
+ * built); partials live in a static __device__ array of 1024 x 32 x 16 x 130
+ * floats (272629760 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
  * Batches of 8 or more tokens run lab79_attention_kg instead: grid (8, T, 4) blocks
- * of 4 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (128 bytes each) into shared memory with cp.async, all 16 x 32 16-byte
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
  * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
- * 4 query vectors from shared memory, and the P.V products read each staged V row
- * once, lane l owning dimensions 4l .. 4l+3.
- * Shared memory 46208 bytes.
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
+ * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 40000 bytes.
  * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
  * sequence) are lab79_attention_kt's, launched after lab79_attention_kg, whose blocks for them only
  * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
@@ -38043,8 +38172,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
  * the result stays within float32 dot-product error of the other kernels.
  */
-__device__ float lab79_attention_part[6758400];
-__device__ unsigned int lab79_attention_done[6400];
+__device__ float lab79_attention_part[68157440];
+__device__ unsigned int lab79_attention_done[32768];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -38058,11 +38187,11 @@ __device__ __forceinline__ void lab79_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -38079,10 +38208,10 @@ __device__ __forceinline__ float lab79_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab79_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
-        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 3072 + (size_t)kvh * 64 + i]));
-        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 3072 + (size_t)kvh * 64 + i]));
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
     }
 }
 
@@ -38091,11 +38220,11 @@ __device__ __forceinline__ void lab79_attention_store(int t, int pos_t, int kvh,
  * the last to arrive merges them (see the header). */
 template <int GG, int NWX>
 __device__ __forceinline__ void lab79_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
-                                                  const float (*wo)[GG][64], int t, int h0, int sp,
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
                                                   int nsplit, float *__restrict__ y, bool *last_s) {
-    float *part = lab79_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
+    float *part = lab79_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -38106,9 +38235,9 @@ __device__ __forceinline__ void lab79_attention_finish(const float (*wm)[GG], co
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -38127,18 +38256,18 @@ __device__ __forceinline__ void lab79_attention_finish(const float (*wm)[GG], co
     __syncthreads();
     if (!*last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
-        const int g = gd / 64, d = gd % 64;
-        const float *pg = part + (size_t)g * 1056;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 66) - MM);
-            LL += __ldcg(pg + s2 * 66 + 1) * f;
-            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -38177,157 +38306,7 @@ __device__ __forceinline__ bool lab79_attention_is_run(const int32_t *__restrict
     return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
-__global__ void __launch_bounds__(128) lab79_attention_kg(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[4][64];
-    __shared__ __align__(16) uint32_t sk[4][32][36];
-    __shared__ __align__(16) uint32_t sv[4][32][36];
-    __shared__ float spr[4][32][4];
-    __shared__ unsigned long long sptr[4][2][32];
-    __shared__ float wm[4][4], wl[4][4];
-    __shared__ __align__(16) float wo[4][4][64];
-    __shared__ bool last_s;
-    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
-    LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 10;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab79_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
-    }
-    if (lab79_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 256; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)64);
-    float m[4], l[4], o[4][1][4];
-#pragma unroll
-    for (int g = 0; g < 4; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int nj = min(32, j1 - base);
-        if (lane < nj) {
-            unsigned long long kt, vt;
-            lab79_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
-        }
-        __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * 8; idx += 32) {
-                const int r = idx / 8, u = idx % 8;
-                const unsigned long long p = sptr[warp][kv][r];
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                lab79_attention_stage16(dst, p, u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
-        __syncwarp();
-        float sc[4];
-#pragma unroll
-        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
-        if (lane < nj) {
-            const uint32_t *kr = &sk[warp][lane][0];
-#pragma unroll 4
-            for (int c = 0; c < 64; c += 8) {
-                const uint4 raw = *(const uint4 *)(kr + c / 2);
-                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
-                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
-                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
-#pragma unroll
-                for (int g = 0; g < 4; g++) {
-                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
-                    sc[g] = fmaf(qa.x, k0, sc[g]);
-                    sc[g] = fmaf(qa.y, k1, sc[g]);
-                    sc[g] = fmaf(qa.z, k2, sc[g]);
-                    sc[g] = fmaf(qa.w, k3, sc[g]);
-                    sc[g] = fmaf(qb.x, k4, sc[g]);
-                    sc[g] = fmaf(qb.y, k5, sc[g]);
-                    sc[g] = fmaf(qb.z, k6, sc[g]);
-                    sc[g] = fmaf(qb.w, k7, sc[g]);
-                }
-            }
-        }
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            const float s = lane < nj ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(pg);
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                o[g][i][0] *= corr;
-                o[g][i][1] *= corr;
-                o[g][i][2] *= corr;
-                o[g][i][3] *= corr;
-            }
-            m[g] = m_new;
-            spr[warp][lane][g] = pg;
-        }
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
-        __syncwarp();
-#pragma unroll 2
-        for (int jj = 0; jj < nj; jj++) {
-            float pj[4];
-#pragma unroll
-            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
-            const uint32_t *vr = &sv[warp][jj][0];
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                const int grp = lane + 32 * i;
-                if (grp < 16) {
-                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
-                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
-#pragma unroll
-                    for (int g = 0; g < 4; g++) {
-                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
-                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
-                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
-                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
-                    }
-                }
-            }
-        }
-        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < 4; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < 4; g++)
-#pragma unroll
-        for (int i = 0; i < 1; i++) {
-            const int grp = lane + 32 * i;
-            if (grp < 16) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
-        }
-    __syncthreads();
-    lab79_attention_finish<4, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
-}
-/* Tensor-core helpers of lab79_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+/* Tensor-core helpers of lab79_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab79_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
@@ -38341,6 +38320,163 @@ __device__ __forceinline__ void lab79_attention_mma(float *c, const uint32_t *a,
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+__global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][4], wl[2][4];
+    __shared__ __align__(16) float wo[2][4][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 16;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab79_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if (lab79_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
+     * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 4)
+                v = *(const float2 *)(q + (size_t)t * 6144 + (size_t)(h0 + qr) * 128 + kk * 16 + hh * 8 + 2 * qc);
+            lab79_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[16][4];
+#pragma unroll
+    for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base), j = base + lane;
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        const int jn = j + 64;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
+        __syncwarp();
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < 512; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab79_attention_stage16(dst, sptr[warp][kv][r], u);
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab79_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
+            }
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
+        }
+        m = m_new;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab79_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab79_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+            for (int np = 0; np < 8; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab79_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab79_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 4) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
+        }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
+    }
+    __syncthreads();
+    lab79_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
 /* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
  * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
@@ -38357,9 +38493,9 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off,
                                                       int T) {
-    __shared__ __align__(16) uint32_t sk[64][36];
-    __shared__ __align__(16) uint32_t sv[64][36];
-    __shared__ unsigned long long sptr[2][64];
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
     __shared__ int srun[16];
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
@@ -38379,18 +38515,18 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
         hg[k] = r % 4;
     }
     /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
-    uint32_t qh[4][4], ql[4][4];
+    uint32_t qh[8][4], ql[8][4];
 #pragma unroll
-    for (int kk = 0; kk < 4; kk++)
+    for (int kk = 0; kk < 8; kk++)
 #pragma unroll
         for (int p = 0; p < 4; p++) {
             const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
             float2 v = make_float2(0.0f, 0.0f);
             if (ti[k] >= 0 && srun[ti[k]])
-                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 3072 + (size_t)(h0 + hg[k]) * 64 + col);
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
             lab79_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
         }
-    const float scale = 1.0f / sqrtf((float)64);
+    const float scale = 1.0f / sqrtf((float)128);
     for (int i = 0; i < tn;) {
         if (!srun[i]) {
             i++;
@@ -38400,34 +38536,42 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
         int ib = i;
         while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
         const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
-        const int32_t *bt = block_tables + (size_t)sq * 10;
+        const int32_t *bt = block_tables + (size_t)sq * 16;
         int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
 #pragma unroll
         for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
-        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[8][4];
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += 64) {
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab79_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab79_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
 #pragma unroll
             for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 512; idx += blockDim.x) {
-                    const int r = idx / 8, u = idx % 8;
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
                     uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
                     if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    lab79_attention_stage16(dst, sptr[kv][r], u);
+                    lab79_attention_stage16(dst, sptr[cur][kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab79_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
             }
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
             asm volatile("cp.async.wait_group 1;\n" ::: "memory");
@@ -38437,7 +38581,7 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
 #pragma unroll
-                for (int kk = 0; kk < 4; kk++) /* 8 independent accumulators per k-step */
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
 #pragma unroll
                     for (int nt = 0; nt < 8; nt++) {
                         const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
@@ -38472,7 +38616,7 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
                         }
                     l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
 #pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
+                    for (int nt = 0; nt < 16; nt++) {
                         o[nt][2 * k] *= corr;
                         o[nt][2 * k + 1] *= corr;
                     }
@@ -38491,7 +38635,7 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
                     lab79_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
                     const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
 #pragma unroll
-                    for (int np = 0; np < 4; np++) {
+                    for (int np = 0; np < 8; np++) {
                         uint32_t b[4];
                         const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
                         asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -38510,9 +38654,9 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
             L += __shfl_xor_sync(0xffffffffu, L, 1);
             L += __shfl_xor_sync(0xffffffffu, L, 2);
             if (rpos[k] < 0) continue;
-            float *yr = y + (size_t)(t0 + ti[k]) * 2048 + (size_t)(h0 + hg[k]) * 64 + 2 * qc;
+            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
 #pragma unroll
-            for (int nt = 0; nt < 8; nt++)
+            for (int nt = 0; nt < 16; nt++)
                 *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
         }
         i = ib + 1;
@@ -38526,8 +38670,8 @@ __global__ void __launch_bounds__(128) lab79_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][64];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
     const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -38537,22 +38681,22 @@ __global__ void __launch_bounds__(128) lab79_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 10;
+    const int32_t *bt = block_tables + (size_t)seq_t * 16;
     if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         lab79_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
-        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)64);
-    float m[GG], l[GG], o[GG][2];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -38563,7 +38707,7 @@ __global__ void __launch_bounds__(128) lab79_attention_k(const float *q, const f
         if (j < j1) {
             lab79_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             if (kt & 1ull) {
-                for (int c = 0; c < 64; c++) {
+                for (int c = 0; c < 128; c++) {
                     const float kk = lab79_attention_kv(kt, c);
 #pragma unroll
                     for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
@@ -38571,7 +38715,7 @@ __global__ void __launch_bounds__(128) lab79_attention_k(const float *q, const f
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
 #pragma unroll (GG == 1 ? 8 : 4)
-                for (int c = 0; c < 64; c += 4) {
+                for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
@@ -38595,7 +38739,7 @@ __global__ void __launch_bounds__(128) lab79_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -38606,7 +38750,7 @@ __global__ void __launch_bounds__(128) lab79_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab79_attention_kv(vj, d);
@@ -38626,9 +38770,9 @@ __global__ void __launch_bounds__(128) lab79_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
-            if (d < 64) wo[warp][g][d] = o[g][i];
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     lab79_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
@@ -38640,7 +38784,7 @@ static void lab79_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
      * one block per KV head for its 4 query heads (each K/V row read once) */
@@ -38649,7 +38793,7 @@ static void lab79_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
     {
-        llm_launch(lab79_attention_kg, dim3(8, (unsigned)T, 4), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab79_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
         llm_launch(lab79_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
                    (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
@@ -38660,7 +38804,7 @@ void lab_cuda_79(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab79_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 80: g1.mix.T100.kvbf16 (attention) ===== */
+/* ===== case 80: 8B.pre.T1024.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_80
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -38781,13 +38925,13 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab80_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 32,
- * KV blocks of 16 tokens, 6 blocks per sequence; matches
+/* lab80_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 128,
+ * KV blocks of 16 tokens, 64 blocks per sequence; matches
  * templates/kernels/cpu/attention.c.lua (KV pool layout
- * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(32)).
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
  * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
  * decoding" with the split merge done in the same kernel); a block serves the
- * 1 query heads of its KV head when the step has 8 or more tokens, so each K
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
  * and V row is read once per group (fewer tokens: one block per query head,
  * GG = 1, which keeps more blocks in flight for a single sequence):
  *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
@@ -38799,45 +38943,48 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
- *    one position against the 1 query vectors (shared memory; its K row read
+ *    one position against the 4 query vectors (shared memory; its K row read
  *    4 elements at a time), the warp keeps an online softmax per query head
- *    (running max, sum, 1 output dims per lane and head) and accumulates
- *    p_j v_j from coalesced V rows, each V element loaded once for the 1
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
  *    heads; the block merges its warps.
  *  - One split (positions <= 128): the block writes y. Several: each
- *    writes (m, l, o[32]) per query head to lab80_attention_part, then counts
+ *    writes (m, l, o[128]) per query head to lab80_attention_part, then counts
  *    itself in lab80_attention_done[t][kvh] (atomicAdd after a fence); the last to
  *    arrive merges the partials (float32, max-rescaled, read past L1), writes
  *    y and resets the counter to 0 for the next launch.
  * No per-position storage: any context length; causal by position (each
  * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
- * Precondition: T <= 100 (spec.program.max_tokens), and the tokens of one
+ * Precondition: T <= 1024 (spec.program.max_tokens), and the tokens of one
  * sequence in a step have consecutive positions in order (how every batch is
- * built); partials live in a static __device__ array of 100 x 8 x 16 x 34
- * floats (1740800 bytes).
- * Shared memory: q [1][32] + per-warp (m, l, o)[1] = 672 bytes.
+ * built); partials live in a static __device__ array of 1024 x 32 x 16 x 130
+ * floats (272629760 bytes).
+ * Shared memory: q [4][128] + per-warp (m, l, o)[4] = 10368 bytes.
  * Batches of 8 or more tokens run lab80_attention_kg instead: grid (8, T, 4) blocks
- * of 4 warps, one per KV head and its 1 query heads, at most 4 splits of at least
+ * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (64 bytes each) into shared memory with cp.async, all 8 x 32 16-byte
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
  * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then lane l scores position l against the
- * 1 query vectors from shared memory, and the P.V products read each staged V row
- * once, lane l owning dimensions 4l .. 4l+3.
- * Shared memory 23712 bytes.
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
+ * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 40000 bytes.
  * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
  * sequence) are lab80_attention_kt's, launched after lab80_attention_kg, whose blocks for them only
- * store K/V: grid (8, ceil(T / 64)) blocks of 4 warps, one per KV head and
- * 64 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
  * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
  * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
  * token). Precision: q and the probabilities P enter the products as a hi + lo pair
  * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
  * the result stays within float32 dot-product error of the other kernels.
  */
-__device__ float lab80_attention_part[435200];
-__device__ unsigned int lab80_attention_done[800];
+__device__ float lab80_attention_part[68157440];
+__device__ unsigned int lab80_attention_done[32768];
 
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
@@ -38851,11 +38998,11 @@ __device__ __forceinline__ void lab80_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
+        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 256 + (size_t)kvh * 32;
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -38872,10 +39019,10 @@ __device__ __forceinline__ float lab80_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab80_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 256 + (size_t)kvh * 32;
-    for (int i = threadIdx.x; i < 32; i += blockDim.x) {
-        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 768 + (size_t)kvh * 32 + i]));
-        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 768 + (size_t)kvh * 32 + i]));
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
     }
 }
 
@@ -38884,11 +39031,11 @@ __device__ __forceinline__ void lab80_attention_store(int t, int pos_t, int kvh,
  * the last to arrive merges them (see the header). */
 template <int GG, int NWX>
 __device__ __forceinline__ void lab80_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
-                                                  const float (*wo)[GG][32], int t, int h0, int sp,
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
                                                   int nsplit, float *__restrict__ y, bool *last_s) {
-    float *part = lab80_attention_part + (size_t)(t * 8 + h0) * 16 * 34;
-    for (int gd = threadIdx.x; gd < GG * 32; gd += blockDim.x) {
-        const int g = gd / 32, d = gd % 32;
+    float *part = lab80_attention_part + (size_t)(t * 32 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
         float M = -INFINITY;
         for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
         float Ls = 0.0f, acc = 0.0f;
@@ -38899,9 +39046,9 @@ __device__ __forceinline__ void lab80_attention_finish(const float (*wm)[GG], co
             acc += wo[w][g][d] * f;
         }
         if (nsplit == 1) {
-            y[(size_t)t * 256 + (size_t)(h0 + g) * 32 + d] = acc / Ls;
+            y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
         } else {
-            float *pp = part + (size_t)g * 544 + (size_t)sp * 34;
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
             pp[2 + d] = acc;
             if (d == 0) {
                 pp[0] = M;
@@ -38913,25 +39060,25 @@ __device__ __forceinline__ void lab80_attention_finish(const float (*wm)[GG], co
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        unsigned int *done = &lab80_attention_done[t * 8 + h0];
+        unsigned int *done = &lab80_attention_done[t * 32 + h0];
         *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
         if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
     }
     __syncthreads();
     if (!*last_s) return;
     __threadfence();
-    for (int gd = threadIdx.x; gd < GG * 32; gd += blockDim.x) {
-        const int g = gd / 32, d = gd % 32;
-        const float *pg = part + (size_t)g * 544;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
         float MM = -INFINITY;
-        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 34));
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
         float LL = 0.0f, acc = 0.0f;
         for (int s2 = 0; s2 < nsplit; s2++) {
-            const float f = expf(__ldcg(pg + s2 * 34) - MM);
-            LL += __ldcg(pg + s2 * 34 + 1) * f;
-            acc += __ldcg(pg + s2 * 34 + 2 + d) * f;
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
         }
-        y[(size_t)t * 256 + (size_t)(h0 + g) * 32 + d] = acc / LL;
+        y[(size_t)t * 4096 + (size_t)(h0 + g) * 128 + d] = acc / LL;
     }
 }
 
@@ -38970,157 +39117,7 @@ __device__ __forceinline__ bool lab80_attention_is_run(const int32_t *__restrict
     return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
 }
 
-__global__ void __launch_bounds__(128) lab80_attention_kg(const float *q, const float *kin,
-                                                      const float *vin, float *__restrict__ y,
-                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
-                                                      const int32_t *__restrict__ positions,
-                                                      const int32_t *__restrict__ seq_index,
-                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[1][32];
-    __shared__ __align__(16) uint32_t sk[4][32][20];
-    __shared__ __align__(16) uint32_t sv[4][32][20];
-    __shared__ float spr[4][32][1];
-    __shared__ unsigned long long sptr[4][2][32];
-    __shared__ float wm[4][1], wl[4][1];
-    __shared__ __align__(16) float wo[4][1][32];
-    __shared__ bool last_s;
-    const int kvh = blockIdx.x, h0 = kvh * 1, t = blockIdx.y, sp = blockIdx.z;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    LLM_PDL_ENTER();
-    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
-    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
-    const int nsplit = (npos + len - 1) / len;
-    if (sp >= nsplit) return;
-    LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 6;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab80_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
-    }
-    if (lab80_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
-    const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < 32; i += blockDim.x)
-        qs[i / 32][i % 32] = q[(size_t)t * 768 + (size_t)h0 * 32 + i];
-    __syncthreads();
-    const float scale = 1.0f / sqrtf((float)32);
-    float m[1], l[1], o[1][1][4];
-#pragma unroll
-    for (int g = 0; g < 1; g++) {
-        m[g] = -INFINITY;
-        l[g] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
-    }
-    for (int base = j0 + warp * 32; base < j1; base += 128) {
-        const int nj = min(32, j1 - base);
-        if (lane < nj) {
-            unsigned long long kt, vt;
-            lab80_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
-        }
-        __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * 4; idx += 32) {
-                const int r = idx / 4, u = idx % 4;
-                const unsigned long long p = sptr[warp][kv][r];
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                lab80_attention_stage16(dst, p, u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
-        __syncwarp();
-        float sc[1];
-#pragma unroll
-        for (int g = 0; g < 1; g++) sc[g] = 0.0f;
-        if (lane < nj) {
-            const uint32_t *kr = &sk[warp][lane][0];
-#pragma unroll 4
-            for (int c = 0; c < 32; c += 8) {
-                const uint4 raw = *(const uint4 *)(kr + c / 2);
-                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
-                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
-                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
-                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
-#pragma unroll
-                for (int g = 0; g < 1; g++) {
-                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
-                    sc[g] = fmaf(qa.x, k0, sc[g]);
-                    sc[g] = fmaf(qa.y, k1, sc[g]);
-                    sc[g] = fmaf(qa.z, k2, sc[g]);
-                    sc[g] = fmaf(qa.w, k3, sc[g]);
-                    sc[g] = fmaf(qb.x, k4, sc[g]);
-                    sc[g] = fmaf(qb.y, k5, sc[g]);
-                    sc[g] = fmaf(qb.z, k6, sc[g]);
-                    sc[g] = fmaf(qb.w, k7, sc[g]);
-                }
-            }
-        }
-#pragma unroll
-        for (int g = 0; g < 1; g++) {
-            const float s = lane < nj ? sc[g] * scale : -INFINITY;
-            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
-            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
-            l[g] = l[g] * corr + llm_warp_sum(pg);
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                o[g][i][0] *= corr;
-                o[g][i][1] *= corr;
-                o[g][i][2] *= corr;
-                o[g][i][3] *= corr;
-            }
-            m[g] = m_new;
-            spr[warp][lane][g] = pg;
-        }
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
-        __syncwarp();
-#pragma unroll 2
-        for (int jj = 0; jj < nj; jj++) {
-            float pj[1];
-#pragma unroll
-            for (int g = 0; g < 1; g++) pj[g] = spr[warp][jj][g];
-            const uint32_t *vr = &sv[warp][jj][0];
-#pragma unroll
-            for (int i = 0; i < 1; i++) {
-                const int grp = lane + 32 * i;
-                if (grp < 8) {
-                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
-                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
-                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
-#pragma unroll
-                    for (int g = 0; g < 1; g++) {
-                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
-                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
-                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
-                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
-                    }
-                }
-            }
-        }
-        __syncwarp(); /* the next chunk overwrites sptr, sk, sv and spr */
-    }
-    if (lane == 0) {
-#pragma unroll
-        for (int g = 0; g < 1; g++) {
-            wm[warp][g] = m[g];
-            wl[warp][g] = l[g];
-        }
-    }
-#pragma unroll
-    for (int g = 0; g < 1; g++)
-#pragma unroll
-        for (int i = 0; i < 1; i++) {
-            const int grp = lane + 32 * i;
-            if (grp < 8) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
-        }
-    __syncthreads();
-    lab80_attention_finish<1, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
-}
-/* Tensor-core helpers of lab80_attention_kt: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+/* Tensor-core helpers of lab80_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab80_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
     const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
@@ -39134,9 +39131,166 @@ __device__ __forceinline__ void lab80_attention_mma(float *c, const uint32_t *a,
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+__global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][4], wl[2][4];
+    __shared__ __align__(16) float wo[2][4][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 64;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab80_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if (lab80_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
+     * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 4)
+                v = *(const float2 *)(q + (size_t)t * 6144 + (size_t)(h0 + qr) * 128 + kk * 16 + hh * 8 + 2 * qc);
+            lab80_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[16][4];
+#pragma unroll
+    for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base), j = base + lane;
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        const int jn = j + 64;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
+        __syncwarp();
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < 512; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab80_attention_stage16(dst, sptr[warp][kv][r], u);
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab80_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
+            }
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
+        }
+        m = m_new;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab80_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab80_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+            for (int np = 0; np < 8; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab80_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab80_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 4) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
+        }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
+    }
+    __syncthreads();
+    lab80_attention_finish<4, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
 /* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
- * tokens among tokens [tile * 64, + 64) for the 1 query heads of KV head kvh.
- * Row r of the tile's 64 query rows is token r / 1, head r % 1; warp w owns
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
  * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
@@ -39150,16 +39304,16 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off,
                                                       int T) {
-    __shared__ __align__(16) uint32_t sk[64][20];
-    __shared__ __align__(16) uint32_t sv[64][20];
-    __shared__ unsigned long long sptr[2][64];
-    __shared__ int srun[64];
-    const int kvh = blockIdx.x, h0 = kvh * 1, t0 = blockIdx.y * 64;
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int tn = min(64, T - t0);
-    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab80_attention_is_run(seq_index, t0 + i, T);
     }
     __syncthreads();
@@ -39168,22 +39322,22 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
 #pragma unroll
     for (int k = 0; k < 2; k++) {
         const int r = warp * 16 + qr + 8 * k;
-        ti[k] = r < 64 && r / 1 < tn ? r / 1 : -1;
-        hg[k] = r % 1;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
     }
     /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
-    uint32_t qh[2][4], ql[2][4];
+    uint32_t qh[8][4], ql[8][4];
 #pragma unroll
-    for (int kk = 0; kk < 2; kk++)
+    for (int kk = 0; kk < 8; kk++)
 #pragma unroll
         for (int p = 0; p < 4; p++) {
             const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
             float2 v = make_float2(0.0f, 0.0f);
             if (ti[k] >= 0 && srun[ti[k]])
-                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 768 + (size_t)(h0 + hg[k]) * 32 + col);
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 6144 + (size_t)(h0 + hg[k]) * 128 + col);
             lab80_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
         }
-    const float scale = 1.0f / sqrtf((float)32);
+    const float scale = 1.0f / sqrtf((float)128);
     for (int i = 0; i < tn;) {
         if (!srun[i]) {
             i++;
@@ -39193,34 +39347,42 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
         int ib = i;
         while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
         const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
-        const int32_t *bt = block_tables + (size_t)sq * 6;
+        const int32_t *bt = block_tables + (size_t)sq * 64;
         int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
 #pragma unroll
         for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
-        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[4][4];
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
-        for (int nt = 0; nt < 4; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        for (int c0 = 0; c0 <= pb; c0 += 64) {
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab80_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
-            for (int r = threadIdx.x; r < nj; r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab80_attention_row(tb, pb, sq, c0 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[0][r] = kt;
-                sptr[1][r] = vt;
-            }
-            __syncthreads(); /* also: every warp is done with the previous chunk's rows */
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
 #pragma unroll
             for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 256; idx += blockDim.x) {
-                    const int r = idx / 4, u = idx % 4;
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
                     uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
                     if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
                         if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
                         continue;
                     }
-                    lab80_attention_stage16(dst, sptr[kv][r], u);
+                    lab80_attention_stage16(dst, sptr[cur][kv][r], u);
                 }
                 asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab80_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
             }
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
             asm volatile("cp.async.wait_group 1;\n" ::: "memory");
@@ -39230,7 +39392,7 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
 #pragma unroll
-                for (int kk = 0; kk < 2; kk++) /* 8 independent accumulators per k-step */
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
 #pragma unroll
                     for (int nt = 0; nt < 8; nt++) {
                         const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
@@ -39265,7 +39427,7 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
                         }
                     l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
 #pragma unroll
-                    for (int nt = 0; nt < 4; nt++) {
+                    for (int nt = 0; nt < 16; nt++) {
                         o[nt][2 * k] *= corr;
                         o[nt][2 * k + 1] *= corr;
                     }
@@ -39284,7 +39446,7 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
                     lab80_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
                     const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
 #pragma unroll
-                    for (int np = 0; np < 2; np++) {
+                    for (int np = 0; np < 8; np++) {
                         uint32_t b[4];
                         const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
                         asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -39303,9 +39465,9 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
             L += __shfl_xor_sync(0xffffffffu, L, 1);
             L += __shfl_xor_sync(0xffffffffu, L, 2);
             if (rpos[k] < 0) continue;
-            float *yr = y + (size_t)(t0 + ti[k]) * 256 + (size_t)(h0 + hg[k]) * 32 + 2 * qc;
+            float *yr = y + (size_t)(t0 + ti[k]) * 4096 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++)
+            for (int nt = 0; nt < 16; nt++)
                 *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
         }
         i = ib + 1;
@@ -39319,10 +39481,10 @@ __global__ void __launch_bounds__(128) lab80_attention_k(const float *q, const f
                                                       const int32_t *__restrict__ positions,
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
-    __shared__ __align__(16) float qs[GG][32];
-    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][32];
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
     __shared__ bool last_s;
-    const int h0 = blockIdx.x * GG, kvh = h0 / 1, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     LLM_PDL_ENTER();
     const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
@@ -39330,22 +39492,22 @@ __global__ void __launch_bounds__(128) lab80_attention_k(const float *q, const f
     const int nsplit = (npos + len - 1) / len;
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
-    const int32_t *bt = block_tables + (size_t)seq_t * 6;
-    if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
+    const int32_t *bt = block_tables + (size_t)seq_t * 64;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
         lab80_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    for (int i = threadIdx.x; i < GG * 32; i += blockDim.x)
-        qs[i / 32][i % 32] = q[(size_t)t * 768 + (size_t)h0 * 32 + i];
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 6144 + (size_t)h0 * 128 + i];
     __syncthreads();
-    const float scale = 1.0f / sqrtf((float)32);
-    float m[GG], l[GG], o[GG][1];
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
 #pragma unroll
     for (int g = 0; g < GG; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
     }
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int j = base + lane;
@@ -39356,7 +39518,7 @@ __global__ void __launch_bounds__(128) lab80_attention_k(const float *q, const f
         if (j < j1) {
             lab80_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             if (kt & 1ull) {
-                for (int c = 0; c < 32; c++) {
+                for (int c = 0; c < 128; c++) {
                     const float kk = lab80_attention_kv(kt, c);
 #pragma unroll
                     for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
@@ -39364,7 +39526,7 @@ __global__ void __launch_bounds__(128) lab80_attention_k(const float *q, const f
             } else {
                 const uint16_t *kr = (const uint16_t *)kt;
 #pragma unroll (GG == 1 ? 8 : 4)
-                for (int c = 0; c < 32; c += 4) {
+                for (int c = 0; c < 128; c += 4) {
                     const uint2 raw = *(const uint2 *)(kr + c);
                     const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
                     const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
@@ -39388,7 +39550,7 @@ __global__ void __launch_bounds__(128) lab80_attention_k(const float *q, const f
             const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
             l[g] = l[g] * corr + llm_warp_sum(p[g]);
 #pragma unroll
-            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
             m[g] = m_new;
         }
         const int nj = min(32, j1 - base);
@@ -39399,7 +39561,7 @@ __global__ void __launch_bounds__(128) lab80_attention_k(const float *q, const f
 #pragma unroll
             for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
 #pragma unroll
-            for (int i = 0; i < 1; i++) {
+            for (int i = 0; i < 4; i++) {
                 const int d = lane + 32 * i;
                 if (true) {
                     const float vv = lab80_attention_kv(vj, d);
@@ -39419,9 +39581,9 @@ __global__ void __launch_bounds__(128) lab80_attention_k(const float *q, const f
 #pragma unroll
     for (int g = 0; g < GG; g++)
 #pragma unroll
-        for (int i = 0; i < 1; i++) {
+        for (int i = 0; i < 4; i++) {
             const int d = lane + 32 * i;
-            if (d < 32) wo[warp][g][d] = o[g][i];
+            if (d < 128) wo[warp][g][d] = o[g][i];
         }
     __syncthreads();
     lab80_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
@@ -39433,18 +39595,18 @@ static void lab80_attention(const LlmCudaCtx *c, int T, int L, int layer, const 
     (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
     if (T <= 0) return;
     cudaStream_t s = (cudaStream_t)c->stream;
-    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 256;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
     uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
     /* few tokens: one block per query head (more blocks in flight); a batch:
-     * one block per KV head for its 1 query heads (each K/V row read once) */
+     * one block per KV head for its 4 query heads (each K/V row read once) */
     if (T < 8)
-        llm_launch(lab80_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab80_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
     else
     {
-        llm_launch(lab80_attention_kg, dim3(8, (unsigned)T, 4), 128, 0, s, x0, x1, x2, y, K, V,
+        llm_launch(lab80_attention_kg, dim3(8, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
                    c->positions, c->seq_index, c->block_tables, layer_off);
-        llm_launch(lab80_attention_kt, dim3(8, (unsigned)((T + 63) / 64)), 128, 0, s, x0, x1, x2, y,
+        llm_launch(lab80_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
                    (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
     }
 }
@@ -39453,7 +39615,7 @@ void lab_cuda_80(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab80_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 81: rms.4096.T1 (rmsnorm) ===== */
+/* ===== case 81: qwen7.mix.T300.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_81
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -39574,50 +39736,697 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab81_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab81_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab81_attention: attention, 28 query heads, 4 KV heads (group 7), head_dim 128,
+ * KV blocks of 16 tokens, 13 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(128)).
+ * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 7 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 7 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 4 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 7
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[128]) per query head to lab81_attention_part, then counts
+ *    itself in lab81_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 300 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 300 x 28 x 16 x 130
+ * floats (69888000 bytes).
+ * Shared memory: q [7][128] + per-warp (m, l, o)[7] = 18144 bytes.
+ * Batches of 8 or more tokens run lab81_attention_kg instead: grid (4, T, 4) blocks
+ * of 2 warps, one per KV head and its 7 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 7 query heads are A rows 0..6 as bf16 (hi) and rows
+ * 8..14 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 43120 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab81_attention_kt's, launched after lab81_attention_kg, whose blocks for them only
+ * store K/V: grid (4, ceil(T / 9)) blocks of 4 warps, one per KV head and
+ * 9 consecutive tokens (63 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
+ */
+__device__ float lab81_attention_part[17472000];
+__device__ unsigned int lab81_attention_done[8400];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab81_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab81_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab81_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab81_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 128;
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab81_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][128], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab81_attention_part + (size_t)(t * 28 + h0) * 16 * 130;
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 3584 + (size_t)(h0 + g) * 128 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 2080 + (size_t)sp * 130;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab81_attention_done[t * 28 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 128; gd += blockDim.x) {
+        const int g = gd / 128, d = gd % 128;
+        const float *pg = part + (size_t)g * 2080;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 130));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 130) - MM);
+            LL += __ldcg(pg + s2 * 130 + 1) * f;
+            acc += __ldcg(pg + s2 * 130 + 2 + d) * f;
+        }
+        y[(size_t)t * 3584 + (size_t)(h0 + g) * 128 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab81_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab81_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab81_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++) w[e] = lab81_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab81_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab81_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab81_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab81_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab81_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab81_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+}
+
+/* Tensor-core helpers of lab81_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ void lab81_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab81_attention_bf2(ah, bh);
+    *lo = lab81_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab81_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) uint32_t sk[2][32][68];
+    __shared__ __align__(16) uint32_t sv[2][32][68];
+    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ float wm[2][7], wl[2][7];
+    __shared__ __align__(16) float wo[2][7][128];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 7, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab81_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if (lab81_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    /* On the tensor cores (mma.sync m16n8k16): the 7 query heads are rows 0..6 of the
+     * A operand as bf16 (hi) and rows 8..14 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 7)
+                v = *(const float2 *)(q + (size_t)t * 4608 + (size_t)(h0 + qr) * 128 + kk * 16 + hh * 8 + 2 * qc);
+            lab81_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    float m = -INFINITY, l = 0.0f, o[16][4];
+#pragma unroll
+    for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
+    for (int base = j0 + warp * 32; base < j1; base += 64) {
+        const int nj = min(32, j1 - base), j = base + lane;
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 4608 + (size_t)kvh * 128) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 4608 + (size_t)kvh * 128) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        const int jn = j + 64;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
+        __syncwarp();
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < 512; idx += 32) {
+                const int r = idx / 16, u = idx % 16;
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab81_attention_stage16(dst, sptr[warp][kv][r], u);
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab81_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
+            }
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
+        }
+        m = m_new;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab81_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab81_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+            for (int np = 0; np < 8; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab81_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab81_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 7) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
+        }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
+    }
+    __syncthreads();
+    lab81_attention_finish<7, 2>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 9, + 9) for the 7 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 7, head r % 7; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][68];
+    __shared__ __align__(16) uint32_t sv[64][68];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ int srun[9];
+    const int kvh = blockIdx.x, h0 = kvh * 7, t0 = blockIdx.y * 9;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(9, T - t0);
+    for (int i = threadIdx.x; i < 9; i += blockDim.x) {
+        srun[i] = i < tn && lab81_attention_is_run(seq_index, t0 + i, T);
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 63 && r / 7 < tn ? r / 7 : -1;
+        hg[k] = r % 7;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[8][4], ql[8][4];
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 4608 + (size_t)(h0 + hg[k]) * 128 + col);
+            lab81_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)128);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 13;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab81_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+            const int nj = min(64, pb + 1 - c0);
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
+                    const int r = idx / 16, u = idx % 16;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    lab81_attention_stage16(dst, sptr[cur][kv][r], u);
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab81_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab81_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab81_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 16; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab81_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab81_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab81_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab81_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 8; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab81_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab81_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab81_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab81_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 3584 + (size_t)(h0 + hg[k]) * 128 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 16; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab81_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][128];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][128];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 7, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 13;
+    if (sp == 0 && h0 % 7 == 0) { /* this token's K/V of this KV head into the cache */
+        lab81_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 128; i += blockDim.x)
+        qs[i / 128][i % 128] = q[(size_t)t * 4608 + (size_t)h0 * 128 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)128);
+    float m[GG], l[GG], o[GG][4];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab81_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 128; c++) {
+                    const float kk = lab81_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 128; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab81_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = lane + 32 * i;
+            if (d < 128) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab81_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab81_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab81_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 7 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab81_attention_k<1>, dim3(28, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab81_attention_kg, dim3(4, (unsigned)T, 4), 64, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab81_attention_kt, dim3(4, (unsigned)((T + 8) / 9)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_81(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab81_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab81_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 82: rms.4096.T3 (rmsnorm) ===== */
+/* ===== case 82: 1B.mix.T200.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_82
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -39738,50 +40547,697 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab82_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab82_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab82_attention: attention, 32 query heads, 8 KV heads (group 4), head_dim 64,
+ * KV blocks of 16 tokens, 10 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(64)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 2 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[64]) per query head to lab82_attention_part, then counts
+ *    itself in lab82_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 200 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 200 x 32 x 16 x 66
+ * floats (27033600 bytes).
+ * Shared memory: q [4][64] + per-warp (m, l, o)[4] = 5248 bytes.
+ * Batches of 8 or more tokens run lab82_attention_kg instead: grid (8, T, 4) blocks
+ * of 4 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (128 bytes each) into shared memory with cp.async, all 16 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
+ * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 43136 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab82_attention_kt's, launched after lab82_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 16)) blocks of 4 warps, one per KV head and
+ * 16 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
+ */
+__device__ float lab82_attention_part[6758400];
+__device__ unsigned int lab82_attention_done[6400];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab82_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab82_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab82_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab82_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 3072 + (size_t)kvh * 64 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 3072 + (size_t)kvh * 64 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab82_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][64], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab82_attention_part + (size_t)(t * 32 + h0) * 16 * 66;
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 1056 + (size_t)sp * 66;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab82_attention_done[t * 32 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 64; gd += blockDim.x) {
+        const int g = gd / 64, d = gd % 64;
+        const float *pg = part + (size_t)g * 1056;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 66));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 66) - MM);
+            LL += __ldcg(pg + s2 * 66 + 1) * f;
+            acc += __ldcg(pg + s2 * 66 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 64 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab82_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab82_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab82_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++) w[e] = lab82_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab82_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab82_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab82_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab82_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab82_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab82_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+}
+
+/* Tensor-core helpers of lab82_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ void lab82_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab82_attention_bf2(ah, bh);
+    *lo = lab82_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab82_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) uint32_t sk[4][32][36];
+    __shared__ __align__(16) uint32_t sv[4][32][36];
+    __shared__ unsigned long long sptr[4][2][32];
+    __shared__ float wm[4][4], wl[4][4];
+    __shared__ __align__(16) float wo[4][4][64];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 10;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab82_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if (lab82_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
+     * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[4][4];
+#pragma unroll
+    for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 4)
+                v = *(const float2 *)(q + (size_t)t * 3072 + (size_t)(h0 + qr) * 64 + kk * 16 + hh * 8 + 2 * qc);
+            lab82_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
+    const float scale = 1.0f / sqrtf((float)64);
+    float m = -INFINITY, l = 0.0f, o[8][4];
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int nj = min(32, j1 - base), j = base + lane;
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 3072 + (size_t)kvh * 64) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 3072 + (size_t)kvh * 64) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        const int jn = j + 128;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
+        __syncwarp();
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < 256; idx += 32) {
+                const int r = idx / 8, u = idx % 8;
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab82_attention_stage16(dst, sptr[warp][kv][r], u);
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab82_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
+            }
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
+        }
+        m = m_new;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab82_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab82_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+            for (int np = 0; np < 4; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab82_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab82_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 4) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
+        }
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
+    }
+    __syncthreads();
+    lab82_attention_finish<4, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 16, + 16) for the 4 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][36];
+    __shared__ __align__(16) uint32_t sv[64][36];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ int srun[16];
+    const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(16, T - t0);
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) {
+        srun[i] = i < tn && lab82_attention_is_run(seq_index, t0 + i, T);
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 4 < tn ? r / 4 : -1;
+        hg[k] = r % 4;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[4][4], ql[4][4];
+#pragma unroll
+    for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 3072 + (size_t)(h0 + hg[k]) * 64 + col);
+            lab82_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)64);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 10;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[8][4];
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab82_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+            const int nj = min(64, pb + 1 - c0);
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 512; idx += blockDim.x) {
+                    const int r = idx / 8, u = idx % 8;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    lab82_attention_stage16(dst, sptr[cur][kv][r], u);
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab82_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 4; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab82_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab82_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab82_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab82_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab82_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab82_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 4; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab82_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab82_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab82_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab82_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 2048 + (size_t)(h0 + hg[k]) * 64 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab82_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][64];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][64];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 10;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        lab82_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 64; i += blockDim.x)
+        qs[i / 64][i % 64] = q[(size_t)t * 3072 + (size_t)h0 * 64 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)64);
+    float m[GG], l[GG], o[GG][2];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 2; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab82_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 64; c++) {
+                    const float kk = lab82_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 64; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 2; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab82_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int d = lane + 32 * i;
+            if (d < 64) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab82_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab82_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab82_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab82_attention_k<1>, dim3(32, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab82_attention_kg, dim3(8, (unsigned)T, 4), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab82_attention_kt, dim3(8, (unsigned)((T + 15) / 16)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_82(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab82_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab82_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 83: rms.576.T64 (rmsnorm) ===== */
+/* ===== case 83: g1.mix.T100.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_83
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -39902,50 +41358,697 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab83_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab83_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 576;
-    float *yr = y + (size_t)blockIdx.x * 576;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
+/* lab83_attention: attention, 8 query heads, 8 KV heads (group 1), head_dim 32,
+ * KV blocks of 16 tokens, 6 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(32)).
+ * One launch, grid (KV heads 8, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 1 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 1 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 1
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[32]) per query head to lab83_attention_part, then counts
+ *    itself in lab83_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 100 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 100 x 8 x 16 x 34
+ * floats (1740800 bytes).
+ * Shared memory: q [1][32] + per-warp (m, l, o)[1] = 672 bytes.
+ * Batches of 8 or more tokens run lab83_attention_kg instead: grid (8, T, 4) blocks
+ * of 4 warps, one per KV head and its 1 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (64 bytes each) into shared memory with cp.async, all 8 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them), then
+ * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
+ * float32 accumulators): the 1 query heads are A rows 0..0 as bf16 (hi) and rows
+ * 8..8 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
+ * halves (rows r and r + 8 are held by the same thread and summed there); P enters P V
+ * the same way. Precision as _kt's hi + lo pairs (below), at the cost of a plain bf16 product.
+ * Shared memory 23072 bytes.
+ * Tokens of prompt chunks ("run" tokens: the token before or after belongs to the same
+ * sequence) are lab83_attention_kt's, launched after lab83_attention_kg, whose blocks for them only
+ * store K/V: grid (8, ceil(T / 64)) blocks of 4 warps, one per KV head and
+ * 64 consecutive tokens (64 query rows, on the tensor cores: mma.sync
+ * m16n8k16, bf16 inputs, float32 accumulators). The tile's run tokens of one sequence
+ * share each staged chunk of 64 K and V rows (the staged kernel stages them once per
+ * token). Precision: q and the probabilities P enter the products as a hi + lo pair
+ * of bf16 (16 mantissa bits), K and V are the cache's bf16, sums are float32, so
+ * the result stays within float32 dot-product error of the other kernels.
+ */
+__device__ float lab83_attention_part[435200];
+__device__ unsigned int lab83_attention_done[800];
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab83_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        *kp = (unsigned long long)(kin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
+        *vp = (unsigned long long)(vin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
+        return;
     }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 256 + (size_t)kvh * 32;
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
 }
 
-static void lab83_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab83_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab83_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 256 + (size_t)kvh * 32;
+    for (int i = threadIdx.x; i < 32; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 768 + (size_t)kvh * 32 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 768 + (size_t)kvh * 32 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab83_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][32], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab83_attention_part + (size_t)(t * 8 + h0) * 16 * 34;
+    for (int gd = threadIdx.x; gd < GG * 32; gd += blockDim.x) {
+        const int g = gd / 32, d = gd % 32;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 256 + (size_t)(h0 + g) * 32 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 544 + (size_t)sp * 34;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab83_attention_done[t * 8 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 32; gd += blockDim.x) {
+        const int g = gd / 32, d = gd % 32;
+        const float *pg = part + (size_t)g * 544;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 34));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 34) - MM);
+            LL += __ldcg(pg + s2 * 34 + 1) * f;
+            acc += __ldcg(pg + s2 * 34 + 2 + d) * f;
+        }
+        y[(size_t)t * 256 + (size_t)(h0 + g) * 32 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab83_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
+__device__ __forceinline__ uint32_t lab83_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
+    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
+}
+
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab83_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    uint32_t w[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++) w[e] = lab83_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
+ * step's own (bit 0, see lab83_attention_row), converted from the float32 input. */
+__device__ __forceinline__ void lab83_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
+    if (p & 1ull) lab83_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
+    else lab83_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
+ * after it is of the same sequence. Run tokens are lab83_attention_kt's, the others _kg's. */
+__device__ __forceinline__ bool lab83_attention_is_run(const int32_t *__restrict__ seq_index, int t, int T) {
+    const int s = seq_index[t];
+    return (t > 0 && seq_index[t - 1] == s) || (t + 1 < T && seq_index[t + 1] == s);
+}
+
+/* Tensor-core helpers of lab83_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
+ * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
+__device__ __forceinline__ void lab83_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
+    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
+    *hi = lab83_attention_bf2(ah, bh);
+    *lo = lab83_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+}
+/* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
+__device__ __forceinline__ void lab83_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) uint32_t sk[4][32][20];
+    __shared__ __align__(16) uint32_t sv[4][32][20];
+    __shared__ unsigned long long sptr[4][2][32];
+    __shared__ float wm[4][1], wl[4][1];
+    __shared__ __align__(16) float wo[4][1][32];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 1, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 6;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab83_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    if (lab83_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    /* On the tensor cores (mma.sync m16n8k16): the 1 query heads are rows 0..0 of the
+     * A operand as bf16 (hi) and rows 8..8 as the remainder bf16(q - hi) (lo), so
+     * one product gives both halves (the sum of fragment rows r and r + 8, both held by
+     * the same thread); P enters P V the same way. Rows past the group are zero. */
+    const int qr = lane >> 2, qc = lane & 3;
+    uint32_t qa[2][4];
+#pragma unroll
+    for (int kk = 0; kk < 2; kk++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float2 v = make_float2(0.0f, 0.0f);
+            if (qr < 1)
+                v = *(const float2 *)(q + (size_t)t * 768 + (size_t)(h0 + qr) * 32 + kk * 16 + hh * 8 + 2 * qc);
+            lab83_attention_split(v.x, v.y, &qa[kk][2 * hh], &qa[kk][2 * hh + 1]);
+        }
+    const float scale = 1.0f / sqrtf((float)32);
+    float m = -INFINITY, l = 0.0f, o[4][4];
+#pragma unroll
+    for (int nt = 0; nt < 4; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    /* Row pointers without a wait: t is the only token of its sequence in the step (run
+     * tokens are _kt's), so its own K/V is position pos_t alone, and each lane reads the
+     * block-table entry of its row one chunk ahead (the load overlaps the chunk before). */
+    int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int nj = min(32, j1 - base), j = base + lane;
+        if (lane < nj) {
+            unsigned long long kt, vt;
+            if (j == pos_t) {
+                kt = (unsigned long long)(kin + (size_t)t * 768 + (size_t)kvh * 32) | 1ull;
+                vt = (unsigned long long)(vin + (size_t)t * 768 + (size_t)kvh * 32) | 1ull;
+            } else {
+                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 256 + (size_t)kvh * 32;
+                kt = (unsigned long long)(K + off);
+                vt = (unsigned long long)(V + off);
+            }
+            sptr[warp][0][lane] = kt;
+            sptr[warp][1][lane] = vt;
+        }
+        const int jn = j + 128;
+        bnext = jn < j1 ? bt[jn / 16] : 0;
+        __syncwarp();
+        /* stage the chunk as the scalar path does; V rows past the end are zeros
+         * (P is 0 there, and 0 x NaN would not be) */
+#pragma unroll
+        for (int kv = 0; kv < 2; kv++) {
+            for (int idx = lane; idx < 128; idx += 32) {
+                const int r = idx / 4, u = idx % 4;
+                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
+                if (r >= nj) {
+                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                    continue;
+                }
+                lab83_attention_stage16(dst, sptr[warp][kv][r], u);
+            }
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        __syncwarp();
+        float sc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < 2; kk++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                lab83_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float v = nt * 8 + 2 * qc + e < nj ? (sc[nt][e] + sc[nt][2 + e]) * scale : -INFINITY;
+                sc[nt][e] = v;
+                mx = fmaxf(mx, v);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m, mx); /* finite: the chunk's first position is valid */
+        const float corr = expf(m - m_new); /* 0 on the first chunk (m = -inf) */
+        float ls = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const float pj = expf(sc[nt][e] - m_new);
+                sc[nt][e] = pj;
+                ls += pj;
+            }
+        l = l * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+            o[nt][0] *= corr;
+            o[nt][1] *= corr;
+            o[nt][2] *= corr;
+            o[nt][3] *= corr;
+        }
+        m = m_new;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        __syncwarp();
+#pragma unroll
+        for (int k2 = 0; k2 < 2; k2++) {
+            uint32_t pa[4];
+            lab83_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
+            lab83_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
+            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+            for (int np = 0; np < 2; np++) {
+                uint32_t b[4];
+                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                lab83_attention_mma(o[2 * np], pa, b[0], b[1]);
+                lab83_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (qr < 1) {
+        if (qc == 0) {
+            wm[warp][qr] = m;
+            wl[warp][qr] = l;
+        }
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) /* hi rows + lo rows */
+            *(float2 *)(&wo[warp][qr][nt * 8 + 2 * qc]) = make_float2(o[nt][0] + o[nt][2], o[nt][1] + o[nt][3]);
+    }
+    __syncthreads();
+    lab83_attention_finish<1, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+/* Query tiles of prompt chunks (see the header): block (kvh, tile) serves the run
+ * tokens among tokens [tile * 64, + 64) for the 1 query heads of KV head kvh.
+ * Row r of the tile's 64 query rows is token r / 1, head r % 1; warp w owns
+ * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
+ * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
+ * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * converted as the cache holds them), each warp computes S = Q K^T for its rows with
+ * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
+ * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
+__global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off,
+                                                      int T) {
+    __shared__ __align__(16) uint32_t sk[64][20];
+    __shared__ __align__(16) uint32_t sv[64][20];
+    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ int srun[64];
+    const int kvh = blockIdx.x, h0 = kvh * 1, t0 = blockIdx.y * 64;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int tn = min(64, T - t0);
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+        srun[i] = i < tn && lab83_attention_is_run(seq_index, t0 + i, T);
+    }
+    __syncthreads();
+    /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
+    int ti[2], hg[2];
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const int r = warp * 16 + qr + 8 * k;
+        ti[k] = r < 64 && r / 1 < tn ? r / 1 : -1;
+        hg[k] = r % 1;
+    }
+    /* q fragments (A operand, rows x head dims), split hi + lo; absent rows are 0 */
+    uint32_t qh[2][4], ql[2][4];
+#pragma unroll
+    for (int kk = 0; kk < 2; kk++)
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            const int k = p & 1, col = kk * 16 + (p >> 1) * 8 + 2 * qc;
+            float2 v = make_float2(0.0f, 0.0f);
+            if (ti[k] >= 0 && srun[ti[k]])
+                v = *(const float2 *)(q + (size_t)(t0 + ti[k]) * 768 + (size_t)(h0 + hg[k]) * 32 + col);
+            lab83_attention_split(v.x, v.y, &qh[kk][p], &ql[kk][p]);
+        }
+    const float scale = 1.0f / sqrtf((float)32);
+    for (int i = 0; i < tn;) {
+        if (!srun[i]) {
+            i++;
+            continue;
+        }
+        const int ta = t0 + i, sq = seq_index[ta];
+        int ib = i;
+        while (ib + 1 < tn && srun[ib + 1] && seq_index[t0 + ib + 1] == sq) ib++;
+        const int tb = t0 + ib, pa = positions[ta], pb = positions[tb];
+        const int32_t *bt = block_tables + (size_t)sq * 6;
+        int rpos[2]; /* the row's position, -1 when its token is not in this sub-run */
+#pragma unroll
+        for (int k = 0; k < 2; k++) rpos[k] = ti[k] >= i && ti[k] <= ib ? pa + ti[k] - i : -1;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
+        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
+            unsigned long long kt, vt;
+            lab83_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            sptr[0][0][r] = kt;
+            sptr[0][1][r] = vt;
+        }
+        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+            const int nj = min(64, pb + 1 - c0);
+            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
+#pragma unroll
+            for (int kv = 0; kv < 2; kv++) {
+                for (int idx = threadIdx.x; idx < 256; idx += blockDim.x) {
+                    const int r = idx / 4, u = idx % 4;
+                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
+                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
+                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                        continue;
+                    }
+                    lab83_attention_stage16(dst, sptr[cur][kv][r], u);
+                }
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            /* the next chunk's row pointers, while this chunk's rows are in flight */
+            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
+                unsigned long long kt, vt;
+                lab83_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+                sptr[cur ^ 1][0][r] = kt;
+                sptr[cur ^ 1][1][r] = vt;
+            }
+            const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            __syncthreads(); /* K staged */
+            float s[8][4];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            if (live) {
+#pragma unroll
+                for (int kk = 0; kk < 2; kk++) /* 8 independent accumulators per k-step */
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++) {
+                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+                        lab83_attention_mma(s[nt], qh[kk], b0, b1);
+                        lab83_attention_mma(s[nt], ql[kk], b0, b1);
+                    }
+#pragma unroll
+                for (int k = 0; k < 2; k++) {
+                    float mx = -INFINITY;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const int j = c0 + nt * 8 + 2 * qc + e;
+                            const float v = j <= rpos[k] ? s[nt][2 * k + e] * scale : -INFINITY;
+                            s[nt][2 * k + e] = v;
+                            mx = fmaxf(mx, v);
+                        }
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                    const float m_new = fmaxf(m[k], mx);
+                    const float mu = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing yet */
+                    const float corr = expf(m[k] - mu);
+                    float ls = 0.0f;
+#pragma unroll
+                    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            const float pj = expf(s[nt][2 * k + e] - mu);
+                            s[nt][2 * k + e] = pj;
+                            ls += pj;
+                        }
+                    l[k] = l[k] * corr + ls; /* this thread's columns; the quad sums at the end */
+#pragma unroll
+                    for (int nt = 0; nt < 4; nt++) {
+                        o[nt][2 * k] *= corr;
+                        o[nt][2 * k + 1] *= corr;
+                    }
+                    m[k] = m_new;
+                }
+            }
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            __syncthreads(); /* V staged */
+            if (live) {
+#pragma unroll
+                for (int k2 = 0; k2 < 4; k2++) {
+                    uint32_t ph[4], pl[4];
+                    lab83_attention_split(s[2 * k2][0], s[2 * k2][1], &ph[0], &pl[0]);
+                    lab83_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
+                    lab83_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
+                    lab83_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
+                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+                    for (int np = 0; np < 2; np++) {
+                        uint32_t b[4];
+                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+                        lab83_attention_mma(o[2 * np], ph, b[0], b[1]);
+                        lab83_attention_mma(o[2 * np], pl, b[0], b[1]);
+                        lab83_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
+                        lab83_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            float L = l[k];
+            L += __shfl_xor_sync(0xffffffffu, L, 1);
+            L += __shfl_xor_sync(0xffffffffu, L, 2);
+            if (rpos[k] < 0) continue;
+            float *yr = y + (size_t)(t0 + ti[k]) * 256 + (size_t)(h0 + hg[k]) * 32 + 2 * qc;
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+                *(float2 *)(yr + nt * 8) = make_float2(o[nt][2 * k] / L, o[nt][2 * k + 1] / L);
+        }
+        i = ib + 1;
+    }
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab83_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][32];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][32];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 1, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 6;
+    if (sp == 0 && h0 % 1 == 0) { /* this token's K/V of this KV head into the cache */
+        lab83_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 32; i += blockDim.x)
+        qs[i / 32][i % 32] = q[(size_t)t * 768 + (size_t)h0 * 32 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)32);
+    float m[GG], l[GG], o[GG][1];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab83_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 32; c++) {
+                    const float kk = lab83_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 32; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab83_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int d = lane + 32 * i;
+            if (d < 32) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab83_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab83_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab83_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 256;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 1 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab83_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab83_attention_kg, dim3(8, (unsigned)T, 4), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+        llm_launch(lab83_attention_kt, dim3(8, (unsigned)((T + 63) / 64)), 128, 0, s, x0, x1, x2, y,
+                   (const uint16_t *)K, (const uint16_t *)V, c->positions, c->seq_index, c->block_tables, layer_off, T);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_83(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab83_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab83_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: rms.100.L2 (rmsnorm) ===== */
+/* ===== case 84: rms.4096.T1 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_84
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -40066,10 +42169,10 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab84_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
+/* lab84_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
  * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
  * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
 __global__ void __launch_bounds__(256) lab84_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
@@ -40077,10 +42180,10 @@ __global__ void __launch_bounds__(256) lab84_rmsnorm_k(const float *x, const flo
     LLM_PDL_TRIGGER();
     __shared__ double part[8];
     __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 103;
-    float *yr = y + (size_t)blockIdx.x * 101;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
     double ss = 0.0;
-    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
     if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
@@ -40088,19 +42191,19 @@ __global__ void __launch_bounds__(256) lab84_rmsnorm_k(const float *x, const flo
     if (threadIdx.x == 0) {
         double tot = 0.0;
         for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 100);
+        const float var = (float)(tot / 4096);
         inv_s = 1.0f / sqrtf(var + 1e-05f);
     }
     __syncthreads();
     const float inv = inv_s;
-    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
 static void lab84_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = L;
+    const int rows = T;
     if (rows <= 0) return;
     llm_launch(lab84_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
@@ -40109,7 +42212,7 @@ void lab_cuda_84(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab84_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: add.4096.T1 (add) ===== */
+/* ===== case 85: rms.4096.T3 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_85
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -40230,32 +42333,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab85_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 4096, b 4096, y 4096. No shared memory. */
-__global__ void __launch_bounds__(256) lab85_add_k(const float *a, const float *b,
+/* lab85_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab85_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 4096) return;
-    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab85_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab85_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab85_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab85_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_85(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab85_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab85_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: add.577.T16 (add) ===== */
+/* ===== case 86: rms.576.T64 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_86
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -40376,32 +42497,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab86_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 580, b 577, y 579. No shared memory. */
-__global__ void __launch_bounds__(256) lab86_add_k(const float *a, const float *b,
+/* lab86_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab86_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 577) return;
-    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 576;
+    float *yr = y + (size_t)blockIdx.x * 576;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab86_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab86_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab86_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab86_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_86(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab86_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab86_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 87: swiglu.14336.T2 (swiglu) ===== */
+/* ===== case 87: rms.100.L2 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_87
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -40522,33 +42661,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab87_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab87_swiglu_k(const float *g, const float *u,
+/* lab87_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab87_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 14336) return;
-    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 103;
+    float *yr = y + (size_t)blockIdx.x * 101;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 100);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab87_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab87_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
-    const int rows = T;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
+    const int rows = L;
     if (rows <= 0) return;
-    llm_launch(lab87_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab87_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_87(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab87_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab87_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 88: swiglu.100.T3 (swiglu) ===== */
+/* ===== case 88: add.4096.T1 (add) ===== */
 #define rope_inv_freq lab_rope_88
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -40669,34 +42825,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab88_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab88_swiglu_k(const float *g, const float *u,
+/* lab88_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 4096, b 4096, y 4096. No shared memory. */
+__global__ void __launch_bounds__(256) lab88_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 100) return;
-    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
+    if (c >= 4096) return;
+    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
 }
 
-static void lab88_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab88_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab88_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab88_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_88(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab88_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab88_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 89: rope.8B.q.T3 (rope) ===== */
-__constant__ float lab_rope_89[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 89: add.577.T16 (add) ===== */
 #define rope_inv_freq lab_rope_89
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -40817,53 +42971,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab89_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
- * No shared memory. */
-__global__ void __launch_bounds__(64) lab89_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab89_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 580, b 577, y 579. No shared memory. */
+__global__ void __launch_bounds__(256) lab89_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 4096;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 577) return;
+    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
 }
 
-static void lab89_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab89_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
-    llm_launch(lab89_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab89_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_89(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab89_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab89_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 90: rope.8B.q.T600 (rope) ===== */
-__constant__ float lab_rope_90[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 90: swiglu.14336.T2 (swiglu) ===== */
 #define rope_inv_freq lab_rope_90
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -40984,53 +43117,33 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab90_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+/* lab90_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(64) lab90_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab90_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 4096;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 14336) return;
+    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
 }
 
-static void lab90_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab90_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
-    llm_launch(lab90_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab90_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_90(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab90_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab90_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 91: rope.smol.k.T64 (rope) ===== */
-__constant__ float lab_rope_91[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+/* ===== case 91: swiglu.100.T3 (swiglu) ===== */
 #define rope_inv_freq lab_rope_91
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -41151,53 +43264,34 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab91_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
- * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[32]. Grid: (T, head groups) blocks of 32 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+/* lab91_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(32) lab91_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab91_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 960;
-    float *yr = y + (size_t)t * 192;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 3; h += gridDim.y) {
-        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
-        yr[h * 64 + i] = a * cs - b * sn;
-        yr[h * 64 + i + 32] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 100) return;
+    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
 }
 
-static void lab91_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab91_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 3;
-    llm_launch(lab91_rope_k, dim3((unsigned)T, (unsigned)(hb < 3 ? hb : 3)), 32, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab91_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_91(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab91_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab91_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 92: rope.tiny.T16 (rope) ===== */
-__constant__ float lab_rope_92[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 92: rope.8B.q.T3 (rope) ===== */
+__constant__ float lab_rope_92[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_92
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -41318,31 +43412,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab92_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+/* lab92_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
  * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
  * one head per block for fewer than 64 tokens, so that many SMs share the angle's
  * sinf/cosf (slow path for large angles); with more tokens a block computes each
  * angle once for several heads (thousands of one-head blocks cost more than the
  * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab92_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(64) lab92_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 384;
-    float *yr = y + (size_t)t * 128;
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 4096;
     const float angle = __fmul_rn(p, rope_inv_freq[i]);
     const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 8; h += gridDim.y) {
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
+    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
 }
 
@@ -41354,8 +43448,8 @@ static void lab92_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
     /* blocks (token, head group): every head its own block while that makes
      * few blocks; with many tokens a block takes several heads of its token
      * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 8;
-    llm_launch(lab92_rope_k, dim3((unsigned)T, (unsigned)(hb < 8 ? hb : 8)), 8, 0,
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
+    llm_launch(lab92_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
                (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
@@ -41363,7 +43457,7 @@ void lab_cuda_92(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab92_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 93: rope.8B.qk.T1 (rope) ===== */
+/* ===== case 93: rope.8B.q.T600 (rope) ===== */
 __constant__ float lab_rope_93[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_93
 #ifndef LLMCC_CUDA_COMMON
@@ -41485,7 +43579,7 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab93_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+/* lab93_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
  * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
  * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
@@ -41503,10 +43597,10 @@ __global__ void __launch_bounds__(64) lab93_rope_k(const int32_t *__restrict__ p
     const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 5120;
+    float *yr = y + (size_t)t * 4096;
     const float angle = __fmul_rn(p, rope_inv_freq[i]);
     const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 40; h += gridDim.y) {
+    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
         const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
         yr[h * 128 + i] = a * cs - b * sn;
         yr[h * 128 + i + 64] = b * cs + a * sn;
@@ -41521,8 +43615,8 @@ static void lab93_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
     /* blocks (token, head group): every head its own block while that makes
      * few blocks; with many tokens a block takes several heads of its token
      * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 40;
-    llm_launch(lab93_rope_k, dim3((unsigned)T, (unsigned)(hb < 40 ? hb : 40)), 64, 0,
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
+    llm_launch(lab93_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
                (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
@@ -41530,8 +43624,8 @@ void lab_cuda_93(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab93_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 94: rope.tiny.qk.T16 (rope) ===== */
-__constant__ float lab_rope_94[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 94: rope.smol.k.T64 (rope) ===== */
+__constant__ float lab_rope_94[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
 #define rope_inv_freq lab_rope_94
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -41652,31 +43746,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab94_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+/* lab94_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
+ * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[32]. Grid: (T, head groups) blocks of 32 threads, thread i
  * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
  * one head per block for fewer than 64 tokens, so that many SMs share the angle's
  * sinf/cosf (slow path for large angles); with more tokens a block computes each
  * angle once for several heads (thousands of one-head blocks cost more than the
  * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab94_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(32) lab94_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 256;
+    const float *xr = x + (size_t)t * 960;
     float *yr = y + (size_t)t * 192;
     const float angle = __fmul_rn(p, rope_inv_freq[i]);
     const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 12; h += gridDim.y) {
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
+    for (int h = blockIdx.y; h < 3; h += gridDim.y) {
+        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
+        yr[h * 64 + i] = a * cs - b * sn;
+        yr[h * 64 + i + 32] = b * cs + a * sn;
     }
 }
 
@@ -41688,8 +43782,8 @@ static void lab94_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
     /* blocks (token, head group): every head its own block while that makes
      * few blocks; with many tokens a block takes several heads of its token
      * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 12;
-    llm_launch(lab94_rope_k, dim3((unsigned)T, (unsigned)(hb < 12 ? hb : 12)), 8, 0,
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 3;
+    llm_launch(lab94_rope_k, dim3((unsigned)T, (unsigned)(hb < 3 ? hb : 3)), 32, 0,
                (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
@@ -41697,7 +43791,8 @@ void lab_cuda_94(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab94_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 95: addrms.4096.T1 (add_rmsnorm) ===== */
+/* ===== case 95: rope.tiny.T16 (rope) ===== */
+__constant__ float lab_rope_95[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_95
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -41818,60 +43913,53 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab95_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
- * Strides: a 8192, b 4096, y 8192.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab95_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab95_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(8) lab95_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 8192;
-    const float *br = b + (size_t)blockIdx.x * 4096;
-    float *sr = y + (size_t)blockIdx.x * 8192;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 384;
+    float *yr = y + (size_t)t * 128;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 8; h += gridDim.y) {
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab95_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab95_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab95_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 8;
+    llm_launch(lab95_rope_k, dim3((unsigned)T, (unsigned)(hb < 8 ? hb : 8)), 8, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_95(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab95_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab95_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 96: addrms.2048.T3 (add_rmsnorm) ===== */
+/* ===== case 96: rope.8B.qk.T1 (rope) ===== */
+__constant__ float lab_rope_96[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_96
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -41992,60 +44080,53 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab96_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
- * Strides: a 4096, b 2048, y 4096.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab96_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab96_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(64) lab96_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 4096;
-    const float *br = b + (size_t)blockIdx.x * 2048;
-    float *sr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 2048; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 5120;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 40; h += gridDim.y) {
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 2048);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab96_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab96_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab96_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 40;
+    llm_launch(lab96_rope_k, dim3((unsigned)T, (unsigned)(hb < 40 ? hb : 40)), 64, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_96(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab96_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab96_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 97: addrms.576.T64.ys (add_rmsnorm) ===== */
+/* ===== case 97: rope.tiny.qk.T16 (rope) ===== */
+__constant__ float lab_rope_97[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_97
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -42166,60 +44247,52 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab97_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..575 of the output row get s = a + b (float32), columns 576..1151
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
- * Strides: a 1152, b 577, y 1160.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab97_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab97_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(8) lab97_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 1152;
-    const float *br = b + (size_t)blockIdx.x * 577;
-    float *sr = y + (size_t)blockIdx.x * 1160;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 256;
+    float *yr = y + (size_t)t * 192;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 12; h += gridDim.y) {
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab97_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab97_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab97_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 12;
+    llm_launch(lab97_rope_k, dim3((unsigned)T, (unsigned)(hb < 12 ? hb : 12)), 8, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_97(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab97_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab97_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 98: embed.8B.bf16.T3 (embed) ===== */
+/* ===== case 98: addrms.4096.T1 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_98
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -42340,34 +44413,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab98_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab98_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab98_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
+ * Strides: a 8192, b 4096, y 8192.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab98_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
-        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 8192;
+    const float *br = b + (size_t)blockIdx.x * 4096;
+    float *sr = y + (size_t)blockIdx.x * 8192;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab98_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab98_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab98_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab98_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_98(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab98_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab98_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 99: embed.f32.T5 (embed) ===== */
+/* ===== case 99: addrms.2048.T3 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_99
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -42488,34 +44587,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab99_embed: embedding lookup, H=100, table f32 [1000][100]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab99_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab99_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
+ * Strides: a 4096, b 2048, y 4096.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab99_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 100;
-    for (int c = threadIdx.x; c < 100; c += blockDim.x)
-        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 4096;
+    const float *br = b + (size_t)blockIdx.x * 2048;
+    float *sr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 2048);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab99_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab99_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab99_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab99_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_99(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab99_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab99_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 100: embed.f16.T64 (embed) ===== */
+/* ===== case 100: addrms.576.T64.ys (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_100
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -42636,34 +44761,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab100_embed: embedding lookup, H=576, table f16 [49152][576]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab100_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab100_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..575 of the output row get s = a + b (float32), columns 576..1151
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
+ * Strides: a 1152, b 577, y 1160.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab100_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 576;
-    for (int c = threadIdx.x; c < 576; c += blockDim.x)
-        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 1152;
+    const float *br = b + (size_t)blockIdx.x * 577;
+    float *sr = y + (size_t)blockIdx.x * 1160;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab100_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab100_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab100_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab100_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_100(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab100_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab100_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 101: select.4096.T5.L2 (select_rows) ===== */
+/* ===== case 101: embed.8B.bf16.T3 (embed) ===== */
 #define rope_inv_freq lab_rope_101
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -42784,32 +44935,34 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab101_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
- * templates/kernels/cpu/select_rows.c.lua (exact copy).
- * Grid: L blocks (one per selected row) of 256 threads over the columns.
- * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab101_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+/* lab101_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab101_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int l = blockIdx.x;
-    const float *xr = x + (size_t)sel[l] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
+        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
 }
 
-static void lab101_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab101_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (L <= 0) return;
-    llm_launch(lab101_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab101_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_101(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab101_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab101_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 102: select.576.T64.L64 (select_rows) ===== */
+/* ===== case 102: embed.f32.T5 (embed) ===== */
 #define rope_inv_freq lab_rope_102
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -42930,11 +45083,453 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab102_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+/* lab102_embed: embedding lookup, H=100, table f32 [1000][100]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab102_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 100;
+    for (int c = threadIdx.x; c < 100; c += blockDim.x)
+        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+}
+
+static void lab102_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab102_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_102(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab102_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 103: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_103
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab103_embed: embedding lookup, H=576, table f16 [49152][576]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab103_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 576;
+    for (int c = threadIdx.x; c < 576; c += blockDim.x)
+        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+}
+
+static void lab103_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab103_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_103(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab103_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 104: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_104
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab104_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab102_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+__global__ void __launch_bounds__(256) lab104_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int l = blockIdx.x;
+    const float *xr = x + (size_t)sel[l] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+}
+
+static void lab104_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (L <= 0) return;
+    llm_launch(lab104_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_104(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab104_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 105: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_105
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab105_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+ * templates/kernels/cpu/select_rows.c.lua (exact copy).
+ * Grid: L blocks (one per selected row) of 256 threads over the columns.
+ * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
+__global__ void __launch_bounds__(256) lab105_select_rows_k(const int32_t *__restrict__ sel, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -42943,14 +45538,14 @@ __global__ void __launch_bounds__(256) lab102_select_rows_k(const int32_t *__res
     for (int c = threadIdx.x; c < 576; c += blockDim.x) y[(size_t)l * 576 + c] = xr[c];
 }
 
-static void lab102_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab105_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (L <= 0) return;
-    llm_launch(lab102_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    llm_launch(lab105_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
 }
 #undef rope_inv_freq
-void lab_cuda_102(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab102_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cuda_105(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab105_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
