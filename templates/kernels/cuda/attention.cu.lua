@@ -41,8 +41,8 @@ $(include("kernels/cuda/common.cu.lua"))
 % local TQ = math.max(1, 64 // G)         -- tokens per tile: at most 64 query rows
 % local NWT = (TQ * G + 15) // 16         -- warps of 16 query rows
 % local NK = 64                           -- positions per staged chunk
-% local HDW = (hd + 8) // 2               -- staged row stride in 32-bit words (16-byte pad:
-% --                                         fragment loads and ldmatrix rows conflict-free)
+% -- staged rows as the staged kernel's (RSTR words: the 16-byte pad also keeps fragment
+% -- loads and ldmatrix rows conflict-free)
 % local KK = hd // 16                     -- k-steps of Q K^T
 % local ONT = hd // 8                     -- n-tiles of P V
 /* $(n.kernel): attention, $(nh) query heads, $(nkv) KV heads (group $(G)), head_dim $(hd),
@@ -116,6 +116,18 @@ $(include("kernels/cuda/common.cu.lua"))
 __device__ float $(n.kernel)_part[$(MAXT * nh * NSPLIT * PART)];
 __device__ unsigned int $(n.kernel)_done[$(MAXT * nh)];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t $(n.kernel)_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * $(P.block_size) + (size_t)(j % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void $(n.kernel)_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * $(n.ins[2].stride) + (size_t)kvh * $(hd)) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * $(n.ins[3].stride) + (size_t)kvh * $(hd)) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * ($(KT) rows). */
@@ -128,11 +140,10 @@ __device__ __forceinline__ void $(n.kernel)_row(int t, int pos_t, int seq_t, int
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * $(n.ins[2].stride) + (size_t)kvh * $(hd)) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * $(n.ins[3].stride) + (size_t)kvh * $(hd)) | 1ull;
+        $(n.kernel)_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / $(P.block_size)] * $(P.block_size) + (size_t)(j % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
+    const size_t off = $(n.kernel)_slot(bt[j / $(P.block_size)], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -153,7 +164,7 @@ __device__ __forceinline__ float $(n.kernel)_kv(unsigned long long p, int c) {
 __device__ __forceinline__ void $(n.kernel)_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, $(KT) *__restrict__ K,
                                                  $(KT) *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / $(P.block_size)] * $(P.block_size) + (size_t)(pos_t % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
+    const size_t at = $(n.kernel)_slot(bt[pos_t / $(P.block_size)], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < $(hd); i += blockDim.x) {
 % if kvbf then
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd) + i]));
@@ -227,11 +238,6 @@ __device__ __forceinline__ void $(n.kernel)_cp16(void *dst, const void *src) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t $(n.kernel)_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them ($(VECIN and "two 16-byte loads: the k and v strides are multiples of 4 floats" or "element loads: a k or v stride is not a multiple of 4 floats")). */
 __device__ __forceinline__ void $(n.kernel)_cvt8(uint32_t *dst, const float *src) {
@@ -243,10 +249,7 @@ __device__ __forceinline__ void $(n.kernel)_cvt8(uint32_t *dst, const float *src
 #pragma unroll
     for (int e = 0; e < 8; e++) f[e] = src[e];
 % end
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = $(n.kernel)_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -254,6 +257,29 @@ __device__ __forceinline__ void $(n.kernel)_cvt8(uint32_t *dst, const float *src
 __device__ __forceinline__ void $(n.kernel)_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) $(n.kernel)_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else $(n.kernel)_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see $(n.kernel)_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void $(n.kernel)_stage_chunk(uint32_t (*sk)[$(RSTR)], uint32_t (*sv)[$(RSTR)],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * $(UPR); idx += nth) {
+            const int r = idx / $(UPR), u = idx % $(UPR);
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            $(n.kernel)_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 % if TILED then
 
@@ -267,15 +293,51 @@ __device__ __forceinline__ bool $(n.kernel)_is_run(const int32_t *__restrict__ s
 /* Tensor-core helpers of $(n.kernel)_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void $(n.kernel)_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = $(n.kernel)_bf2(ah, bh);
-    *lo = $(n.kernel)_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void $(n.kernel)_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void $(n.kernel)_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[$(RSTR)], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < $(KK); kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            $(n.kernel)_mma(s[nt], a[kk], b0, b1);
+            if (LO) $(n.kernel)_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void $(n.kernel)_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[$(RSTR)], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < $(ONT // 2); np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        $(n.kernel)_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) $(n.kernel)_mma(o[2 * np], alo, b[0], b[1]);
+        $(n.kernel)_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) $(n.kernel)_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 % end
 
@@ -340,10 +402,9 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * $(n.ins[2].stride) + (size_t)kvh * $(hd)) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * $(n.ins[3].stride) + (size_t)kvh * $(hd)) | 1ull;
+                $(n.kernel)_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * $(P.block_size) + (size_t)(j % $(P.block_size))) * $(kvdim) + (size_t)kvh * $(hd);
+                const size_t off = $(n.kernel)_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -353,31 +414,14 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
         const int jn = j + $(32 * NWG);
         bnext = jn < j1 ? bt[jn / $(P.block_size)] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < $(32 * UPR); idx += 32) {
-                const int r = idx / $(UPR), u = idx % $(UPR);
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                $(n.kernel)_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        $(n.kernel)_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < $(KK); kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                $(n.kernel)_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        $(n.kernel)_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -416,16 +460,7 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
             uint32_t pa[4];
             $(n.kernel)_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             $(n.kernel)_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < $(ONT // 2); np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                $(n.kernel)_mma(o[2 * np], pa, b[0], b[1]);
-                $(n.kernel)_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            $(n.kernel)_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -466,18 +501,7 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
             sptr[warp][1][lane] = vt;
         }
         __syncwarp();
-        /* stage the chunk: every unit of the K rows (one cp.async group), then of the V
-         * rows (a second group, still in flight while the scores are computed) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < nj * $(UPR); idx += 32) {
-                const int r = idx / $(UPR), u = idx % $(UPR);
-                const unsigned long long p = sptr[warp][kv][r];
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                $(n.kernel)_stage16(dst, p, u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        $(n.kernel)_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], nj, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[$(G)];
@@ -586,8 +610,8 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
                                                       const int32_t *__restrict__ seq_index,
                                                       const int32_t *__restrict__ block_tables, size_t layer_off,
                                                       int T) {
-    __shared__ __align__(16) uint32_t sk[$(NK)][$(HDW)];
-    __shared__ __align__(16) uint32_t sv[$(NK)][$(HDW)];
+    __shared__ __align__(16) uint32_t sk[$(NK)][$(RSTR)];
+    __shared__ __align__(16) uint32_t sv[$(NK)][$(RSTR)];
     __shared__ unsigned long long sptr[2][2][$(NK)]; /* [chunk parity][K, V][row] */
     __shared__ int srun[$(TQ)];
     const int kvh = blockIdx.x, h0 = kvh * $(G), t0 = blockIdx.y * $(TQ);
@@ -646,19 +670,7 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += $(NK), cur ^= 1) {
             const int nj = min($(NK), pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < $(NK * UPR); idx += blockDim.x) {
-                    const int r = idx / $(UPR), u = idx % $(UPR);
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    $(n.kernel)_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            $(n.kernel)_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], $(NK), nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min($(NK), pb + 1 - c0 - $(NK)); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -673,14 +685,7 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
 #pragma unroll
             for (int nt = 0; nt < $(NK // 8); nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < $(KK); kk++) /* $(NK // 8) independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < $(NK // 8); nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        $(n.kernel)_mma(s[nt], qh[kk], b0, b1);
-                        $(n.kernel)_mma(s[nt], ql[kk], b0, b1);
-                    }
+                $(n.kernel)_qk<$(NK // 8), true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -726,18 +731,7 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
                     $(n.kernel)_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     $(n.kernel)_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     $(n.kernel)_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < $(ONT // 2); np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        $(n.kernel)_mma(o[2 * np], ph, b[0], b[1]);
-                        $(n.kernel)_mma(o[2 * np], pl, b[0], b[1]);
-                        $(n.kernel)_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        $(n.kernel)_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    $(n.kernel)_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }

@@ -67,6 +67,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 

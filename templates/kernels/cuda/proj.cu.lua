@@ -260,12 +260,8 @@ __global__ void __launch_bounds__(256) $(n.kernel)_pv(const uint16_t *__restrict
         v[2 * i + 1] = llm_silu_dev(gg.y) * uu.y;
     }
 %   if yb then
-    uint32_t o[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-        o[i] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(v[2 * i])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(v[2 * i + 1])) << 16);
-    *(uint4 *)((uint16_t *)y + (size_t)t * $(N) + col) = make_uint4(o[0], o[1], o[2], o[3]);
+    *(uint4 *)((uint16_t *)y + (size_t)t * $(N) + col) =
+        make_uint4(llm_bf16x2(v[0], v[1]), llm_bf16x2(v[2], v[3]), llm_bf16x2(v[4], v[5]), llm_bf16x2(v[6], v[7]));
 %   else
     float *yr = y + (size_t)t * $(YS) + col;
     *(float4 *)yr = make_float4(v[0], v[1], v[2], v[3]);

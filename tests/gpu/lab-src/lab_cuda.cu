@@ -73,6 +73,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -539,6 +545,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -1005,6 +1017,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -1471,6 +1489,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -1937,6 +1961,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -2398,6 +2428,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -2864,6 +2900,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -3316,6 +3358,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -3777,6 +3825,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -4243,6 +4297,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -4709,6 +4769,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -5175,6 +5241,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -5636,6 +5708,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -6102,6 +6180,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -6568,6 +6652,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -7034,6 +7124,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -7495,6 +7591,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -7961,6 +8063,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -8413,6 +8521,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -8879,6 +8993,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -9345,6 +9465,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -9806,6 +9932,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -10258,6 +10390,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -10710,6 +10848,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -11171,6 +11315,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -11634,6 +11784,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -12072,6 +12228,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -12516,6 +12678,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -12984,6 +13152,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -13423,6 +13597,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -13873,6 +14053,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -14371,6 +14557,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -14864,6 +15056,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -15332,6 +15530,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -15800,6 +16004,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -16298,6 +16508,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -16796,6 +17012,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -17264,6 +17486,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -17762,6 +17990,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -18255,6 +18489,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -18723,6 +18963,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -19223,6 +19469,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -19707,6 +19959,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -20173,6 +20431,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -20655,6 +20919,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -21144,6 +21414,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -21656,6 +21932,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -22149,6 +22431,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -22638,6 +22926,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -23150,6 +23444,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -23609,6 +23909,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -24068,6 +24374,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -24580,6 +24892,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -24962,12 +25280,8 @@ __global__ void __launch_bounds__(256) lab53_norm_matmul_swiglu_pv(const uint16_
         v[2 * i] = llm_silu_dev(gg.x) * uu.x;
         v[2 * i + 1] = llm_silu_dev(gg.y) * uu.y;
     }
-    uint32_t o[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-        o[i] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(v[2 * i])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(v[2 * i + 1])) << 16);
-    *(uint4 *)((uint16_t *)y + (size_t)t * 14336 + col) = make_uint4(o[0], o[1], o[2], o[3]);
+    *(uint4 *)((uint16_t *)y + (size_t)t * 14336 + col) =
+        make_uint4(llm_bf16x2(v[0], v[1]), llm_bf16x2(v[2], v[3]), llm_bf16x2(v[4], v[5]), llm_bf16x2(v[6], v[7]));
 }
 
 __global__ void __launch_bounds__(256) lab53_norm_matmul_swiglu_pe(const uint16_t *__restrict__ cm, float *__restrict__ y,
@@ -25099,6 +25413,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -25481,12 +25801,8 @@ __global__ void __launch_bounds__(256) lab54_norm_matmul_swiglu_pv(const uint16_
         v[2 * i] = llm_silu_dev(gg.x) * uu.x;
         v[2 * i + 1] = llm_silu_dev(gg.y) * uu.y;
     }
-    uint32_t o[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-        o[i] = (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(v[2 * i])) |
-               ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(v[2 * i + 1])) << 16);
-    *(uint4 *)((uint16_t *)y + (size_t)t * 8192 + col) = make_uint4(o[0], o[1], o[2], o[3]);
+    *(uint4 *)((uint16_t *)y + (size_t)t * 8192 + col) =
+        make_uint4(llm_bf16x2(v[0], v[1]), llm_bf16x2(v[2], v[3]), llm_bf16x2(v[4], v[5]), llm_bf16x2(v[6], v[7]));
 }
 
 __global__ void __launch_bounds__(256) lab54_norm_matmul_swiglu_pe(const uint16_t *__restrict__ cm, float *__restrict__ y,
@@ -25618,6 +25934,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -26054,6 +26376,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -26490,6 +26818,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -26938,6 +27272,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -27395,6 +27735,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -27486,6 +27832,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab59_attention_part[4259840];
 __device__ unsigned int lab59_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab59_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab59_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -27498,11 +27856,10 @@ __device__ __forceinline__ void lab59_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab59_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab59_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -27518,7 +27875,7 @@ __device__ __forceinline__ float lab59_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab59_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab59_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -27778,6 +28135,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -27869,6 +28232,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab60_attention_part[4259840];
 __device__ unsigned int lab60_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab60_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab60_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -27881,11 +28256,10 @@ __device__ __forceinline__ void lab60_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab60_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab60_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -27901,7 +28275,7 @@ __device__ __forceinline__ float lab60_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab60_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab60_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -28161,6 +28535,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -28252,6 +28632,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab61_attention_part[4259840];
 __device__ unsigned int lab61_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab61_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab61_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -28264,11 +28656,10 @@ __device__ __forceinline__ void lab61_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab61_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab61_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -28284,7 +28675,7 @@ __device__ __forceinline__ float lab61_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab61_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab61_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -28544,6 +28935,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -28635,6 +29032,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab62_attention_part[4259840];
 __device__ unsigned int lab62_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab62_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab62_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -28647,11 +29056,10 @@ __device__ __forceinline__ void lab62_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab62_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab62_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -28667,7 +29075,7 @@ __device__ __forceinline__ float lab62_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab62_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab62_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -28927,6 +29335,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -29018,6 +29432,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab63_attention_part[2162688];
 __device__ unsigned int lab63_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab63_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab63_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -29030,11 +29456,10 @@ __device__ __forceinline__ void lab63_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        lab63_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+    const size_t off = lab63_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -29050,7 +29475,7 @@ __device__ __forceinline__ float lab63_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab63_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+    const size_t at = lab63_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 64; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
         V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
@@ -29310,6 +29735,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -29401,6 +29832,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab64_attention_part[2162688];
 __device__ unsigned int lab64_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab64_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab64_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -29413,11 +29856,10 @@ __device__ __forceinline__ void lab64_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        lab64_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+    const size_t off = lab64_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -29433,7 +29875,7 @@ __device__ __forceinline__ float lab64_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab64_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+    const size_t at = lab64_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 64; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
         V[at + i] = vin[(size_t)t * 3072 + (size_t)kvh * 64 + i];
@@ -29693,6 +30135,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -29784,6 +30232,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab65_attention_part[608256];
 __device__ unsigned int lab65_attention_done[576];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab65_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 192 + (size_t)kvh * 64;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab65_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -29796,11 +30256,10 @@ __device__ __forceinline__ void lab65_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 960 + (size_t)kvh * 64) | 1ull;
+        lab65_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 192 + (size_t)kvh * 64;
+    const size_t off = lab65_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -29816,7 +30275,7 @@ __device__ __forceinline__ float lab65_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab65_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 192 + (size_t)kvh * 64;
+    const size_t at = lab65_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 64; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 960 + (size_t)kvh * 64 + i];
         V[at + i] = vin[(size_t)t * 960 + (size_t)kvh * 64 + i];
@@ -30076,6 +30535,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -30167,6 +30632,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab66_attention_part[2162688];
 __device__ unsigned int lab66_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab66_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab66_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -30179,11 +30656,10 @@ __device__ __forceinline__ void lab66_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+        lab66_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 32] * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
+    const size_t off = lab66_attention_slot(bt[j / 32], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -30199,7 +30675,7 @@ __device__ __forceinline__ float lab66_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab66_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
+    const size_t at = lab66_attention_slot(bt[pos_t / 32], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 64; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
         V[at + i] = vin[(size_t)t * 2560 + (size_t)kvh * 64 + i];
@@ -30459,6 +30935,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -30550,6 +31032,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab67_attention_part[147456];
 __device__ unsigned int lab67_attention_done[512];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab67_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab67_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -30562,11 +31056,10 @@ __device__ __forceinline__ void lab67_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        lab67_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
+    const size_t off = lab67_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -30582,7 +31075,7 @@ __device__ __forceinline__ float lab67_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab67_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
+    const size_t at = lab67_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
         V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
@@ -30842,6 +31335,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -30933,6 +31432,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab68_attention_part[147456];
 __device__ unsigned int lab68_attention_done[512];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab68_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab68_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -30945,11 +31456,10 @@ __device__ __forceinline__ void lab68_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 16) | 1ull;
+        lab68_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 128 + (size_t)kvh * 16;
+    const size_t off = lab68_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -30965,7 +31475,7 @@ __device__ __forceinline__ float lab68_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab68_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 128 + (size_t)kvh * 16;
+    const size_t at = lab68_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 384 + (size_t)kvh * 16 + i];
         V[at + i] = vin[(size_t)t * 384 + (size_t)kvh * 16 + i];
@@ -31225,6 +31735,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -31316,6 +31832,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab69_attention_part[90112];
 __device__ unsigned int lab69_attention_done[256];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab69_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab69_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -31328,11 +31856,10 @@ __device__ __forceinline__ void lab69_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        lab69_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+    const size_t off = lab69_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -31348,7 +31875,7 @@ __device__ __forceinline__ float lab69_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab69_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
+    const size_t at = lab69_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 20; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 160 + (size_t)kvh * 20 + i];
         V[at + i] = vin[(size_t)t * 160 + (size_t)kvh * 20 + i];
@@ -31608,6 +32135,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -31721,6 +32254,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab70_attention_part[4259840];
 __device__ unsigned int lab70_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab70_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab70_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -31733,11 +32278,10 @@ __device__ __forceinline__ void lab70_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab70_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab70_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -31754,7 +32298,7 @@ __device__ __forceinline__ float lab70_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab70_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab70_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -31822,20 +32366,12 @@ __device__ __forceinline__ void lab70_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab70_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab70_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab70_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -31843,6 +32379,29 @@ __device__ __forceinline__ void lab70_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab70_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab70_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab70_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab70_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab70_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 16; idx += nth) {
+            const int r = idx / 16, u = idx % 16;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab70_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -31855,15 +32414,51 @@ __device__ __forceinline__ bool lab70_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab70_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab70_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab70_attention_bf2(ah, bh);
-    *lo = lab70_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab70_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab70_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[68], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab70_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab70_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab70_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[68], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 8; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab70_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab70_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab70_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab70_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const float *kin,
@@ -31920,10 +32515,9 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                lab70_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                const size_t off = lab70_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -31933,31 +32527,14 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 512; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab70_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab70_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab70_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab70_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -31996,16 +32573,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
             uint32_t pa[4];
             lab70_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab70_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 8; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab70_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab70_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab70_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -32099,19 +32667,7 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab70_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab70_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -32126,14 +32682,7 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab70_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab70_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab70_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -32179,18 +32728,7 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
                     lab70_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab70_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab70_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab70_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab70_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab70_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab70_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab70_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -32419,6 +32957,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -32532,6 +33076,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab71_attention_part[4259840];
 __device__ unsigned int lab71_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab71_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab71_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -32544,11 +33100,10 @@ __device__ __forceinline__ void lab71_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab71_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab71_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -32565,7 +33120,7 @@ __device__ __forceinline__ float lab71_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab71_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab71_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -32633,20 +33188,12 @@ __device__ __forceinline__ void lab71_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab71_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab71_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab71_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -32654,6 +33201,29 @@ __device__ __forceinline__ void lab71_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab71_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab71_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab71_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab71_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab71_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 16; idx += nth) {
+            const int r = idx / 16, u = idx % 16;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab71_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -32666,15 +33236,51 @@ __device__ __forceinline__ bool lab71_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab71_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab71_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab71_attention_bf2(ah, bh);
-    *lo = lab71_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab71_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab71_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[68], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab71_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab71_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab71_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[68], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 8; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab71_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab71_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab71_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab71_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const float *kin,
@@ -32731,10 +33337,9 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                lab71_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                const size_t off = lab71_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -32744,31 +33349,14 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 512; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab71_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab71_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab71_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab71_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -32807,16 +33395,7 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
             uint32_t pa[4];
             lab71_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab71_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 8; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab71_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab71_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab71_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -32910,19 +33489,7 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab71_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab71_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -32937,14 +33504,7 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab71_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab71_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab71_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -32990,18 +33550,7 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
                     lab71_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab71_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab71_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab71_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab71_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab71_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab71_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab71_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -33230,6 +33779,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -33321,6 +33876,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab72_attention_part[4259840];
 __device__ unsigned int lab72_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab72_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab72_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (float rows). */
@@ -33333,11 +33900,10 @@ __device__ __forceinline__ void lab72_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab72_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab72_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -33353,7 +33919,7 @@ __device__ __forceinline__ float lab72_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab72_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, float *__restrict__ K,
                                                  float *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab72_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = kin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
         V[at + i] = vin[(size_t)t * 6144 + (size_t)kvh * 128 + i];
@@ -33613,6 +34179,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -33726,6 +34298,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab73_attention_part[17039360];
 __device__ unsigned int lab73_attention_done[8192];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab73_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab73_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -33738,11 +34322,10 @@ __device__ __forceinline__ void lab73_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab73_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab73_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -33759,7 +34342,7 @@ __device__ __forceinline__ float lab73_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab73_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab73_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -33827,20 +34410,12 @@ __device__ __forceinline__ void lab73_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab73_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab73_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab73_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -33848,6 +34423,29 @@ __device__ __forceinline__ void lab73_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab73_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab73_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab73_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab73_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab73_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 16; idx += nth) {
+            const int r = idx / 16, u = idx % 16;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab73_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -33860,15 +34458,51 @@ __device__ __forceinline__ bool lab73_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab73_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab73_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab73_attention_bf2(ah, bh);
-    *lo = lab73_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab73_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab73_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[68], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab73_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab73_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab73_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[68], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 8; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab73_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab73_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab73_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab73_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const float *kin,
@@ -33925,10 +34559,9 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                lab73_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                const size_t off = lab73_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -33938,31 +34571,14 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 512; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab73_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab73_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab73_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab73_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -34001,16 +34617,7 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
             uint32_t pa[4];
             lab73_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab73_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 8; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab73_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab73_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab73_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -34104,19 +34711,7 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab73_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab73_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -34131,14 +34726,7 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab73_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab73_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab73_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -34184,18 +34772,7 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
                     lab73_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab73_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab73_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab73_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab73_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab73_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab73_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab73_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -34424,6 +35001,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -34537,6 +35120,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab74_attention_part[4259840];
 __device__ unsigned int lab74_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab74_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab74_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -34549,11 +35144,10 @@ __device__ __forceinline__ void lab74_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab74_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab74_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -34570,7 +35164,7 @@ __device__ __forceinline__ float lab74_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab74_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab74_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -34638,20 +35232,12 @@ __device__ __forceinline__ void lab74_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab74_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab74_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab74_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -34659,6 +35245,29 @@ __device__ __forceinline__ void lab74_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab74_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab74_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab74_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab74_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab74_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 16; idx += nth) {
+            const int r = idx / 16, u = idx % 16;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab74_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -34671,15 +35280,51 @@ __device__ __forceinline__ bool lab74_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab74_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab74_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab74_attention_bf2(ah, bh);
-    *lo = lab74_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab74_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab74_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[68], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab74_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab74_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab74_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[68], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 8; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab74_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab74_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab74_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab74_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const float *kin,
@@ -34736,10 +35381,9 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                lab74_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                const size_t off = lab74_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -34749,31 +35393,14 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 512; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab74_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab74_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab74_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab74_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -34812,16 +35439,7 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
             uint32_t pa[4];
             lab74_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab74_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 8; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab74_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab74_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab74_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -34915,19 +35533,7 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab74_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab74_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -34942,14 +35548,7 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab74_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab74_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab74_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -34995,18 +35594,7 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
                     lab74_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab74_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab74_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab74_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab74_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab74_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab74_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab74_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -35235,6 +35823,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -35348,6 +35942,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab75_attention_part[4259840];
 __device__ unsigned int lab75_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab75_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab75_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -35360,11 +35966,10 @@ __device__ __forceinline__ void lab75_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab75_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab75_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -35381,7 +35986,7 @@ __device__ __forceinline__ float lab75_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab75_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab75_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -35449,20 +36054,12 @@ __device__ __forceinline__ void lab75_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab75_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab75_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab75_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -35470,6 +36067,29 @@ __device__ __forceinline__ void lab75_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab75_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab75_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab75_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab75_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 16; idx += nth) {
+            const int r = idx / 16, u = idx % 16;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab75_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -35482,15 +36102,51 @@ __device__ __forceinline__ bool lab75_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab75_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab75_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab75_attention_bf2(ah, bh);
-    *lo = lab75_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab75_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab75_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[68], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab75_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab75_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab75_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[68], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 8; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab75_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab75_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab75_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab75_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const float *kin,
@@ -35547,10 +36203,9 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                lab75_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                const size_t off = lab75_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -35560,31 +36215,14 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 512; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab75_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab75_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab75_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab75_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -35623,16 +36261,7 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
             uint32_t pa[4];
             lab75_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab75_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 8; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab75_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab75_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab75_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -35726,19 +36355,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab75_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab75_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -35753,14 +36370,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab75_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab75_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab75_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -35806,18 +36416,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
                     lab75_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab75_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab75_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab75_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab75_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab75_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab75_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab75_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -36046,6 +36645,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -36159,6 +36764,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab76_attention_part[2162688];
 __device__ unsigned int lab76_attention_done[2048];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab76_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab76_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -36171,11 +36788,10 @@ __device__ __forceinline__ void lab76_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 2560 + (size_t)kvh * 64) | 1ull;
+        lab76_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 32] * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
+    const size_t off = lab76_attention_slot(bt[j / 32], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -36192,7 +36808,7 @@ __device__ __forceinline__ float lab76_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab76_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 32] * 32 + (size_t)(pos_t % 32)) * 256 + (size_t)kvh * 64;
+    const size_t at = lab76_attention_slot(bt[pos_t / 32], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 64; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 2560 + (size_t)kvh * 64 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 2560 + (size_t)kvh * 64 + i]));
@@ -36260,20 +36876,12 @@ __device__ __forceinline__ void lab76_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab76_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab76_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab76_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -36281,6 +36889,29 @@ __device__ __forceinline__ void lab76_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab76_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab76_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab76_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab76_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab76_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 8; idx += nth) {
+            const int r = idx / 8, u = idx % 8;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab76_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -36293,15 +36924,51 @@ __device__ __forceinline__ bool lab76_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab76_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab76_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab76_attention_bf2(ah, bh);
-    *lo = lab76_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab76_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab76_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[36], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 4; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab76_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab76_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab76_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[36], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 4; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab76_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab76_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab76_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab76_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const float *kin,
@@ -36358,10 +37025,9 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 2560 + (size_t)kvh * 64) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 2560 + (size_t)kvh * 64) | 1ull;
+                lab76_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 32 + (size_t)(j % 32)) * 256 + (size_t)kvh * 64;
+                const size_t off = lab76_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -36371,31 +37037,14 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
         const int jn = j + 128;
         bnext = jn < j1 ? bt[jn / 32] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 256; idx += 32) {
-                const int r = idx / 8, u = idx % 8;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab76_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab76_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 4; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab76_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab76_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -36434,16 +37083,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
             uint32_t pa[4];
             lab76_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab76_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 4; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab76_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab76_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab76_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -36537,19 +37177,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 512; idx += blockDim.x) {
-                    const int r = idx / 8, u = idx % 8;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab76_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab76_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -36564,14 +37192,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 4; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab76_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab76_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab76_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -36617,18 +37238,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                     lab76_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab76_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab76_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 4; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab76_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab76_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab76_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab76_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab76_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -36857,6 +37467,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -36970,6 +37586,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab77_attention_part[3727360];
 __device__ unsigned int lab77_attention_done[1792];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab77_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab77_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -36982,11 +37610,10 @@ __device__ __forceinline__ void lab77_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+        lab77_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+    const size_t off = lab77_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -37003,7 +37630,7 @@ __device__ __forceinline__ float lab77_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab77_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 128;
+    const size_t at = lab77_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
@@ -37071,20 +37698,12 @@ __device__ __forceinline__ void lab77_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab77_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab77_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab77_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -37092,6 +37711,29 @@ __device__ __forceinline__ void lab77_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab77_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab77_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab77_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab77_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab77_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 16; idx += nth) {
+            const int r = idx / 16, u = idx % 16;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab77_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -37104,15 +37746,51 @@ __device__ __forceinline__ bool lab77_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab77_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab77_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab77_attention_bf2(ah, bh);
-    *lo = lab77_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab77_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab77_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[68], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab77_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab77_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab77_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[68], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 8; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab77_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab77_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab77_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab77_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const float *kin,
@@ -37169,10 +37847,9 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 4608 + (size_t)kvh * 128) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 4608 + (size_t)kvh * 128) | 1ull;
+                lab77_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+                const size_t off = lab77_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -37182,31 +37859,14 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 512; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab77_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab77_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab77_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab77_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -37245,16 +37905,7 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
             uint32_t pa[4];
             lab77_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab77_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 8; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab77_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab77_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab77_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -37348,19 +37999,7 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab77_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab77_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -37375,14 +38014,7 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab77_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab77_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab77_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -37428,18 +38060,7 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
                     lab77_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab77_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab77_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab77_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab77_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab77_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab77_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab77_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -37668,6 +38289,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -37759,6 +38386,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab78_attention_part[90112];
 __device__ unsigned int lab78_attention_done[256];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab78_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab78_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -37771,11 +38410,10 @@ __device__ __forceinline__ void lab78_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 160 + (size_t)kvh * 20) | 1ull;
+        lab78_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 40 + (size_t)kvh * 20;
+    const size_t off = lab78_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -37792,7 +38430,7 @@ __device__ __forceinline__ float lab78_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab78_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 40 + (size_t)kvh * 20;
+    const size_t at = lab78_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 20; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 160 + (size_t)kvh * 20 + i]));
@@ -38062,6 +38700,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -38175,6 +38819,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab79_attention_part[68157440];
 __device__ unsigned int lab79_attention_done[32768];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab79_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab79_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -38187,11 +38843,10 @@ __device__ __forceinline__ void lab79_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab79_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab79_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -38208,7 +38863,7 @@ __device__ __forceinline__ float lab79_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab79_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab79_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -38276,20 +38931,12 @@ __device__ __forceinline__ void lab79_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab79_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab79_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab79_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -38297,6 +38944,29 @@ __device__ __forceinline__ void lab79_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab79_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab79_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab79_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab79_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab79_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 16; idx += nth) {
+            const int r = idx / 16, u = idx % 16;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab79_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -38309,15 +38979,51 @@ __device__ __forceinline__ bool lab79_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab79_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab79_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab79_attention_bf2(ah, bh);
-    *lo = lab79_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab79_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab79_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[68], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab79_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab79_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab79_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[68], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 8; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab79_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab79_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab79_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab79_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const float *kin,
@@ -38374,10 +39080,9 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                lab79_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                const size_t off = lab79_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -38387,31 +39092,14 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 512; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab79_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab79_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab79_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab79_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -38450,16 +39138,7 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
             uint32_t pa[4];
             lab79_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab79_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 8; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab79_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab79_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab79_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -38553,19 +39232,7 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab79_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab79_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -38580,14 +39247,7 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab79_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab79_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab79_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -38633,18 +39293,7 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
                     lab79_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab79_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab79_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab79_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab79_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab79_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab79_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab79_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -38873,6 +39522,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -38986,6 +39641,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab80_attention_part[68157440];
 __device__ unsigned int lab80_attention_done[32768];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab80_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab80_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -38998,11 +39665,10 @@ __device__ __forceinline__ void lab80_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 6144 + (size_t)kvh * 128) | 1ull;
+        lab80_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t off = lab80_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -39019,7 +39685,7 @@ __device__ __forceinline__ float lab80_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab80_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 1024 + (size_t)kvh * 128;
+    const size_t at = lab80_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 6144 + (size_t)kvh * 128 + i]));
@@ -39087,20 +39753,12 @@ __device__ __forceinline__ void lab80_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab80_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab80_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab80_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -39108,6 +39766,29 @@ __device__ __forceinline__ void lab80_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab80_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab80_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab80_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab80_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab80_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 16; idx += nth) {
+            const int r = idx / 16, u = idx % 16;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab80_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -39120,15 +39801,51 @@ __device__ __forceinline__ bool lab80_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab80_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab80_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab80_attention_bf2(ah, bh);
-    *lo = lab80_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab80_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab80_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[68], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab80_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab80_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab80_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[68], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 8; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab80_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab80_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab80_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab80_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const float *kin,
@@ -39185,10 +39902,9 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 6144 + (size_t)kvh * 128) | 1ull;
+                lab80_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 128;
+                const size_t off = lab80_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -39198,31 +39914,14 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 512; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab80_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab80_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab80_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab80_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -39261,16 +39960,7 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
             uint32_t pa[4];
             lab80_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab80_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 8; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab80_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab80_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab80_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -39364,19 +40054,7 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab80_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab80_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -39391,14 +40069,7 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab80_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab80_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab80_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -39444,18 +40115,7 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
                     lab80_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab80_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab80_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab80_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab80_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab80_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab80_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab80_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -39684,6 +40344,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -39797,6 +40463,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab81_attention_part[17472000];
 __device__ unsigned int lab81_attention_done[8400];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab81_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab81_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -39809,11 +40487,10 @@ __device__ __forceinline__ void lab81_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 4608 + (size_t)kvh * 128) | 1ull;
+        lab81_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+    const size_t off = lab81_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -39830,7 +40507,7 @@ __device__ __forceinline__ float lab81_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab81_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 128;
+    const size_t at = lab81_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 128; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 4608 + (size_t)kvh * 128 + i]));
@@ -39898,20 +40575,12 @@ __device__ __forceinline__ void lab81_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab81_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab81_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab81_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -39919,6 +40588,29 @@ __device__ __forceinline__ void lab81_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab81_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab81_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab81_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab81_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab81_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 16; idx += nth) {
+            const int r = idx / 16, u = idx % 16;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab81_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -39931,15 +40623,51 @@ __device__ __forceinline__ bool lab81_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab81_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab81_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab81_attention_bf2(ah, bh);
-    *lo = lab81_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab81_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab81_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[68], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab81_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab81_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab81_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[68], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 8; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab81_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab81_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab81_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab81_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const float *kin,
@@ -39996,10 +40724,9 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 4608 + (size_t)kvh * 128) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 4608 + (size_t)kvh * 128) | 1ull;
+                lab81_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 128;
+                const size_t off = lab81_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -40009,31 +40736,14 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 512; idx += 32) {
-                const int r = idx / 16, u = idx % 16;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab81_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab81_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab81_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab81_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -40072,16 +40782,7 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
             uint32_t pa[4];
             lab81_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab81_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 8; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab81_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab81_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab81_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -40175,19 +40876,7 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 1024; idx += blockDim.x) {
-                    const int r = idx / 16, u = idx % 16;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab81_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab81_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -40202,14 +40891,7 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 8; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab81_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab81_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab81_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -40255,18 +40937,7 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
                     lab81_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab81_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab81_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 8; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab81_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab81_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab81_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab81_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab81_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -40495,6 +41166,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -40608,6 +41285,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab82_attention_part[6758400];
 __device__ unsigned int lab82_attention_done[6400];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab82_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab82_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -40620,11 +41309,10 @@ __device__ __forceinline__ void lab82_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 64) | 1ull;
+        lab82_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+    const size_t off = lab82_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -40641,7 +41329,7 @@ __device__ __forceinline__ float lab82_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab82_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 512 + (size_t)kvh * 64;
+    const size_t at = lab82_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 64; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 3072 + (size_t)kvh * 64 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 3072 + (size_t)kvh * 64 + i]));
@@ -40709,20 +41397,12 @@ __device__ __forceinline__ void lab82_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab82_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab82_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab82_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -40730,6 +41410,29 @@ __device__ __forceinline__ void lab82_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab82_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab82_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab82_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab82_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab82_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 8; idx += nth) {
+            const int r = idx / 8, u = idx % 8;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab82_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -40742,15 +41445,51 @@ __device__ __forceinline__ bool lab82_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab82_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab82_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab82_attention_bf2(ah, bh);
-    *lo = lab82_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab82_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab82_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[36], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 4; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab82_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab82_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab82_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[36], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 4; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab82_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab82_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab82_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab82_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const float *kin,
@@ -40807,10 +41546,9 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 3072 + (size_t)kvh * 64) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 3072 + (size_t)kvh * 64) | 1ull;
+                lab82_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 64;
+                const size_t off = lab82_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -40820,31 +41558,14 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
         const int jn = j + 128;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 256; idx += 32) {
-                const int r = idx / 8, u = idx % 8;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab82_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab82_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 4; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab82_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab82_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -40883,16 +41604,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
             uint32_t pa[4];
             lab82_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab82_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 4; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab82_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab82_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab82_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -40986,19 +41698,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 512; idx += blockDim.x) {
-                    const int r = idx / 8, u = idx % 8;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab82_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab82_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -41013,14 +41713,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 4; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab82_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab82_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab82_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -41066,18 +41759,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
                     lab82_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab82_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab82_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 4; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab82_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab82_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab82_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab82_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab82_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -41306,6 +41988,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -41419,6 +42107,18 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
 __device__ float lab83_attention_part[435200];
 __device__ unsigned int lab83_attention_done[800];
 
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab83_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 256 + (size_t)kvh * 32;
+}
+
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab83_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
+}
+
 /* Where K/V of position j of token t's sequence is: an input row of this
  * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
  * (uint16_t rows). */
@@ -41431,11 +42131,10 @@ __device__ __forceinline__ void lab83_attention_row(int t, int pos_t, int seq_t,
                                                unsigned long long *kp, unsigned long long *vp) {
     const int r = t - (pos_t - j);
     if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
-        *kp = (unsigned long long)(kin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
-        *vp = (unsigned long long)(vin + (size_t)r * 768 + (size_t)kvh * 32) | 1ull;
+        lab83_attention_own(r, kvh, kin, vin, kp, vp);
         return;
     }
-    const size_t off = layer_off + ((size_t)bt[j / 16] * 16 + (size_t)(j % 16)) * 256 + (size_t)kvh * 32;
+    const size_t off = lab83_attention_slot(bt[j / 16], j, kvh, layer_off);
     *kp = (unsigned long long)(K + off);
     *vp = (unsigned long long)(V + off);
 }
@@ -41452,7 +42151,7 @@ __device__ __forceinline__ float lab83_attention_kv(unsigned long long p, int c)
 __device__ __forceinline__ void lab83_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
                                                  const float *kin, const float *vin, uint16_t *__restrict__ K,
                                                  uint16_t *__restrict__ V, size_t layer_off) {
-    const size_t at = layer_off + ((size_t)bt[pos_t / 16] * 16 + (size_t)(pos_t % 16)) * 256 + (size_t)kvh * 32;
+    const size_t at = lab83_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     for (int i = threadIdx.x; i < 32; i += blockDim.x) {
         K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 768 + (size_t)kvh * 32 + i]));
         V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 768 + (size_t)kvh * 32 + i]));
@@ -41520,20 +42219,12 @@ __device__ __forceinline__ void lab83_attention_cp16(void *dst, const void *src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
 }
 
-/* Two bf16 as one 32-bit word, the first in the low half (a cache row's order). */
-__device__ __forceinline__ uint32_t lab83_attention_bf2(__nv_bfloat16 a, __nv_bfloat16 b) {
-    return (uint32_t)__bfloat16_as_ushort(a) | ((uint32_t)__bfloat16_as_ushort(b) << 16);
-}
-
 /* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
  * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
 __device__ __forceinline__ void lab83_attention_cvt8(uint32_t *dst, const float *src) {
     const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
     const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    uint32_t w[4];
-#pragma unroll
-    for (int e = 0; e < 4; e++) w[e] = lab83_attention_bf2(__float2bfloat16_rn(f[2 * e]), __float2bfloat16_rn(f[2 * e + 1]));
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
 /* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
@@ -41541,6 +42232,29 @@ __device__ __forceinline__ void lab83_attention_cvt8(uint32_t *dst, const float 
 __device__ __forceinline__ void lab83_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
     if (p & 1ull) lab83_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
     else lab83_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+}
+
+/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab83_attention_row) into sk and sv,
+ * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
+ * (a second group, still in flight while the scores are computed). Rows from nj on are not
+ * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
+ * they are (their scores are masked). */
+__device__ __forceinline__ void lab83_attention_stage_chunk(uint32_t (*sk)[20], uint32_t (*sv)[20],
+                                                       const unsigned long long *pk, const unsigned long long *pv,
+                                                       int nrows, int nj, int tid, int nth) {
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+        for (int idx = tid; idx < nrows * 4; idx += nth) {
+            const int r = idx / 4, u = idx % 4;
+            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
+            if (r >= nj) {
+                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
+                continue;
+            }
+            lab83_attention_stage16(dst, (kv ? pv : pk)[r], u);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
 }
 
 /* Token t of a T-token step belongs to a prompt chunk ("run"): the token before or
@@ -41553,15 +42267,51 @@ __device__ __forceinline__ bool lab83_attention_is_run(const int32_t *__restrict
 /* Tensor-core helpers of lab83_attention_kt and _kg: a float pair split into hi = bf16(x), lo = bf16(x - hi),
  * so hi + lo carries 16 of float32's 24 mantissa bits into the bf16 products. */
 __device__ __forceinline__ void lab83_attention_split(float a, float b, uint32_t *hi, uint32_t *lo) {
-    const __nv_bfloat16 ah = __float2bfloat16_rn(a), bh = __float2bfloat16_rn(b);
-    *hi = lab83_attention_bf2(ah, bh);
-    *lo = lab83_attention_bf2(__float2bfloat16_rn(a - __bfloat162float(ah)), __float2bfloat16_rn(b - __bfloat162float(bh)));
+    const float ah = __bfloat162float(__float2bfloat16_rn(a)), bh = __bfloat162float(__float2bfloat16_rn(b));
+    *hi = llm_bf16x2(ah, bh); /* exact: already bf16 values */
+    *lo = llm_bf16x2(a - ah, b - bh);
 }
 /* c += A(16x16, bf16, row) B(16x8, bf16, col), float32 accumulators. */
 __device__ __forceinline__ void lab83_attention_mma(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* s[nt] += A K^T for NT n-tiles of 8 staged K rows (rows 8 nt .. 8 nt + 7 of sk) over every
+ * k-step of the head dims (A: a[kk]); with LO a second A (alo, the lo halves of hi + lo
+ * pairs) right after the first, for each accumulator. */
+template <int NT, bool LO>
+__device__ __forceinline__ void lab83_attention_qk(float (*s)[4], const uint32_t (*a)[4], const uint32_t (*alo)[4],
+                                              const uint32_t (*sk)[20], int qr, int qc) {
+#pragma unroll
+    for (int kk = 0; kk < 2; kk++) /* NT independent accumulators per k-step */
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
+            lab83_attention_mma(s[nt], a[kk], b0, b1);
+            if (LO) lab83_attention_mma(s[nt], alo[kk], b0, b1);
+        }
+}
+
+/* o[nt] += A V for k-step k2 (staged V rows 16 k2 .. 16 k2 + 15, B fragments by
+ * ldmatrix.trans) over every n-tile of the head dims; with LO a second A (alo) right after
+ * the first, for each accumulator. */
+template <bool LO>
+__device__ __forceinline__ void lab83_attention_pv(float (*o)[4], const uint32_t *a, const uint32_t *alo,
+                                              const uint32_t (*sv)[20], int k2, int lane) {
+    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
+#pragma unroll
+    for (int np = 0; np < 2; np++) {
+        uint32_t b[4];
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+        lab83_attention_mma(o[2 * np], a, b[0], b[1]);
+        if (LO) lab83_attention_mma(o[2 * np], alo, b[0], b[1]);
+        lab83_attention_mma(o[2 * np + 1], a, b[2], b[3]);
+        if (LO) lab83_attention_mma(o[2 * np + 1], alo, b[2], b[3]);
+    }
 }
 
 __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const float *kin,
@@ -41618,10 +42368,9 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
         if (lane < nj) {
             unsigned long long kt, vt;
             if (j == pos_t) {
-                kt = (unsigned long long)(kin + (size_t)t * 768 + (size_t)kvh * 32) | 1ull;
-                vt = (unsigned long long)(vin + (size_t)t * 768 + (size_t)kvh * 32) | 1ull;
+                lab83_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
-                const size_t off = layer_off + ((size_t)bnext * 16 + (size_t)(j % 16)) * 256 + (size_t)kvh * 32;
+                const size_t off = lab83_attention_slot(bnext, j, kvh, layer_off);
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
@@ -41631,31 +42380,14 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
         const int jn = j + 128;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         __syncwarp();
-        /* stage the chunk as the scalar path does; V rows past the end are zeros
-         * (P is 0 there, and 0 x NaN would not be) */
-#pragma unroll
-        for (int kv = 0; kv < 2; kv++) {
-            for (int idx = lane; idx < 128; idx += 32) {
-                const int r = idx / 4, u = idx % 4;
-                uint32_t *dst = (kv ? &sv[warp][r][0] : &sk[warp][r][0]) + u * 4;
-                if (r >= nj) {
-                    if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                    continue;
-                }
-                lab83_attention_stage16(dst, sptr[warp][kv][r], u);
-            }
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
-        }
+        /* all 32 rows: the products take whole fragments */
+        lab83_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
         asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < 2; kk++)
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-                lab83_attention_mma(sc[nt], qa[kk], sk[warp][nt * 8 + qr][kk * 8 + qc], sk[warp][nt * 8 + qr][kk * 8 + 4 + qc]);
+        lab83_attention_qk<4, false>(sc, qa, qa, sk[warp], qr, qc);
         float mx = -INFINITY;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
@@ -41694,16 +42426,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
             uint32_t pa[4];
             lab83_attention_split(sc[2 * k2][0], sc[2 * k2][1], &pa[0], &pa[1]);
             lab83_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
-            const uint32_t *vrow = &sv[warp][k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-            for (int np = 0; np < 2; np++) {
-                uint32_t b[4];
-                const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                             : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                lab83_attention_mma(o[2 * np], pa, b[0], b[1]);
-                lab83_attention_mma(o[2 * np + 1], pa, b[2], b[3]);
-            }
+            lab83_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
         __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
     }
@@ -41797,19 +42520,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
         for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-#pragma unroll
-            for (int kv = 0; kv < 2; kv++) {
-                for (int idx = threadIdx.x; idx < 256; idx += blockDim.x) {
-                    const int r = idx / 4, u = idx % 4;
-                    uint32_t *dst = (kv ? &sv[r][0] : &sk[r][0]) + u * 4;
-                    if (r >= nj) { /* past the end: zeros (P is 0 there, and 0 x NaN would not be) */
-                        if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                        continue;
-                    }
-                    lab83_attention_stage16(dst, sptr[cur][kv][r], u);
-                }
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
+            lab83_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
             /* the next chunk's row pointers, while this chunk's rows are in flight */
             for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
                 unsigned long long kt, vt;
@@ -41824,14 +42535,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
             if (live) {
-#pragma unroll
-                for (int kk = 0; kk < 2; kk++) /* 8 independent accumulators per k-step */
-#pragma unroll
-                    for (int nt = 0; nt < 8; nt++) {
-                        const uint32_t b0 = sk[nt * 8 + qr][kk * 8 + qc], b1 = sk[nt * 8 + qr][kk * 8 + 4 + qc];
-                        lab83_attention_mma(s[nt], qh[kk], b0, b1);
-                        lab83_attention_mma(s[nt], ql[kk], b0, b1);
-                    }
+                lab83_attention_qk<8, true>(s, qh, ql, sk, qr, qc);
 #pragma unroll
                 for (int k = 0; k < 2; k++) {
                     float mx = -INFINITY;
@@ -41877,18 +42581,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
                     lab83_attention_split(s[2 * k2][2], s[2 * k2][3], &ph[1], &pl[1]);
                     lab83_attention_split(s[2 * k2 + 1][0], s[2 * k2 + 1][1], &ph[2], &pl[2]);
                     lab83_attention_split(s[2 * k2 + 1][2], s[2 * k2 + 1][3], &ph[3], &pl[3]);
-                    const uint32_t *vrow = &sv[k2 * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)][(lane >> 4) * 4];
-#pragma unroll
-                    for (int np = 0; np < 2; np++) {
-                        uint32_t b[4];
-                        const unsigned addr = (unsigned)__cvta_generic_to_shared(vrow + np * 8);
-                        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
-                        lab83_attention_mma(o[2 * np], ph, b[0], b[1]);
-                        lab83_attention_mma(o[2 * np], pl, b[0], b[1]);
-                        lab83_attention_mma(o[2 * np + 1], ph, b[2], b[3]);
-                        lab83_attention_mma(o[2 * np + 1], pl, b[2], b[3]);
-                    }
+                    lab83_attention_pv<true>(o, ph, pl, sv, k2, lane);
                 }
             }
         }
@@ -42117,6 +42810,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -42281,6 +42980,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -42445,6 +43150,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -42609,6 +43320,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -42773,6 +43490,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -42919,6 +43642,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -43065,6 +43794,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -43212,6 +43947,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -43360,6 +44101,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -43527,6 +44274,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -43694,6 +44447,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -43861,6 +44620,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -44028,6 +44793,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -44195,6 +44966,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -44361,6 +45138,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -44535,6 +45318,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -44709,6 +45498,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -44883,6 +45678,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -45031,6 +45832,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -45179,6 +45986,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -45327,6 +46140,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
@@ -45473,6 +46292,12 @@ static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t s
 
 /* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
 __device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
 /* IEEE half -> f32, exact. */
 __device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
