@@ -17,7 +17,10 @@
  * mean, p50, p90 and p99 (cli/bench_stats.h, shared with `bench --url`);
  * the peak of KV blocks in use, as blocks and share of the pool, with the
  * share of their token slots that held live K/V at that step and on
- * average over steps; preemptions and steps.
+ * average over steps; preemptions and steps, and where the steps' time
+ * went: the engine's mean time per step for steps of one token per
+ * sequence (decodes) and for steps that carried prompt chunks, and the
+ * share of the run spent outside the engine (planning, callbacks).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +138,15 @@ static void print_report(const ServeLoad *l, const ServeReport *r, FILE *out) {
     fprintf(out, "preemptions            %lld\n", st->preemptions);
     fprintf(out, "steps                  %lld (mean %.1f tokens per step)\n", st->steps,
             st->steps ? (double)st->batch_tokens / (double)st->steps : 0.0);
+    long long mixed = st->steps - st->decode_steps;
+    fprintf(out, "step time              decodes only: %lld steps, mean %.2f ms (%.1f tokens); "
+            "with prompt chunks: %lld steps, mean %.2f ms (%.1f tokens); outside the engine "
+            "%.1f%% of the run\n", st->decode_steps,
+            st->decode_steps ? 1e3 * st->decode_engine_s / (double)st->decode_steps : 0.0,
+            st->decode_steps ? (double)st->decode_tokens / (double)st->decode_steps : 0.0, mixed,
+            mixed ? 1e3 * (st->engine_s - st->decode_engine_s) / (double)mixed : 0.0,
+            mixed ? (double)(st->batch_tokens - st->decode_tokens) / (double)mixed : 0.0,
+            pct(r->m.seconds - st->engine_s, r->m.seconds));
 }
 
 static int write_json(const ServeLoad *l, const ServeReport *r, const char *path, LlmError *err) {
@@ -153,6 +165,13 @@ static int write_json(const ServeLoad *l, const ServeReport *r, const char *path
     json_object_set_new(j, "kv", kv);
     json_object_set_new(j, "preemptions", json_integer(st->preemptions));
     json_object_set_new(j, "steps", json_integer(st->steps));
+    json_object_set_new(j, "step_time", json_pack("{s:I,s:I,s:f,s:I,s:I,s:f,s:f}",
+                        "decode_steps", (json_int_t)st->decode_steps, "decode_tokens",
+                        (json_int_t)st->decode_tokens, "decode_engine_s", st->decode_engine_s,
+                        "mixed_steps", (json_int_t)(st->steps - st->decode_steps),
+                        "mixed_tokens", (json_int_t)(st->batch_tokens - st->decode_tokens),
+                        "mixed_engine_s", st->engine_s - st->decode_engine_s,
+                        "run_s", r->m.seconds));
     int rc = bench_write_json(j, path, err);
     json_decref(j);
     return rc;

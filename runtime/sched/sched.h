@@ -211,6 +211,12 @@ typedef struct SchedStats {
     long long peak_live_tokens; /* live tokens in the KV pool at that step */
     long long sum_used_slots;   /* sum over steps of used blocks * block_size */
     long long sum_live_tokens;  /* sum over steps of token slots holding live K/V */
+    /* Where the engine's time went (wall clock of each step's engine run,
+     * sampling included): steps that fed one token per sequence (decodes)
+     * apart from those that carried prompt chunks. */
+    long long decode_steps, decode_tokens;
+    double decode_engine_s;     /* seconds in the engine, one-token-per-sequence steps */
+    double engine_s;            /* seconds in the engine, all steps */
 } SchedStats;
 
 typedef struct Sched Sched; /* opaque */

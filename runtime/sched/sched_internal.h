@@ -99,6 +99,7 @@ struct Sched {
     uint32_t step_stamp;
     int n_step_tokens;    /* the begun step: tokens, logits rows and penalty entries */
     int n_step_logits, n_step_counts;
+    double step_engine_s; /* the begun step's engine run, seconds (set by run, read by end) */
     int in_step;          /* 1 from sched_step_begin (a step to run) to sched_step_end, or
                              to a failed sched_step_run */
     SchedStats stats;

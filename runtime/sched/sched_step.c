@@ -18,9 +18,9 @@
  * sequences counts once, with the most tokens any of them holds in it).
  *
  * The step in three parts (sched.h): begin = plan + build_batch, run =
- * run_engine alone (it reads the batch arrays and writes sampled and lps,
- * nothing else of the Sched, so it may run on another thread), end = the
- * statistics + apply_step on the owner's thread. The batch's sizes live in
+ * run_engine alone (it reads the batch arrays and writes sampled, lps and
+ * step_engine_s, nothing else of the Sched, so it may run on another
+ * thread), end = the statistics + apply_step on the owner's thread. The batch's sizes live in
  * the Sched (n_step_*) from begin to end.
  */
 #include "sched/sched_internal.h"
@@ -150,7 +150,10 @@ int sched_step_begin(Sched *s) {
 
 int sched_step_run(Sched *s, LlmError *err) {
     LLM_ASSERT(s->in_step);
-    if (run_engine(s, err) == LLM_OK) return LLM_OK;
+    double t0 = sched_now();
+    int rc = run_engine(s, err);
+    s->step_engine_s = sched_now() - t0;
+    if (rc == LLM_OK) return LLM_OK;
     s->in_step = 0; /* abandoned: no sched_step_end */
     return LLM_ERR;
 }
@@ -160,6 +163,12 @@ void sched_step_end(Sched *s) {
     s->stats.steps++;
     s->stats.batch_tokens += s->n_step_tokens;
     s->stats.sampled_tokens += s->n_step_logits;
+    s->stats.engine_s += s->step_engine_s;
+    if (s->n_step_tokens == s->n_plan) {
+        s->stats.decode_steps++;
+        s->stats.decode_tokens += s->n_step_tokens;
+        s->stats.decode_engine_s += s->step_engine_s;
+    }
     if (s->n_running > s->stats.peak_running) s->stats.peak_running = s->n_running;
     apply_step(s);
     s->in_step = 0;

@@ -134,7 +134,7 @@ PY'
   > "$tmp/bench.out" 2> "$tmp/bench.err"; st=$?
 check bench_runs '[ $st = 0 ]'
 for want in "requests/s" "output tokens/s" "TTFT (ms)" "inter-token (ms)" "end-to-end (ms)" \
-            "KV cache peak" "p50" "p99" "preemptions"; do
+            "KV cache peak" "p50" "p99" "preemptions" "decodes only:" "with prompt chunks:"; do
   check "bench prints $want" "grep -qF '$want' '$tmp/bench.out'"
 done
 check bench_json 'python3 - "$tmp/bench.json" <<"PY"
@@ -146,6 +146,9 @@ for k in ("ttft_ms", "itl_ms", "e2e_ms"):
     assert 0 <= s["p50"] <= s["p90"] <= s["p99"] and s["mean"] > 0, (k, s)
 assert j["output_tokens_per_s"] > 0 and j["requests_per_s"] > 0
 assert 0 < j["kv"]["peak_used_blocks"] <= j["kv"]["blocks"] and 0 < j["kv"]["peak_live_pct"] <= 100
+t = j["step_time"]
+assert t["decode_steps"] + t["mixed_steps"] == j["steps"] and t["mixed_tokens"] >= 12 * 48, t
+assert 0 < t["decode_engine_s"] + t["mixed_engine_s"] <= t["run_s"], t
 PY'
 "$m" bench --concurrency 2 --runs 2 2> "$tmp/bm.err"; st=$?
 check bench_mixed_flags_usage_error '[ $st = 2 ] && grep -q "are for the batch-1 bench" "$tmp/bm.err"'

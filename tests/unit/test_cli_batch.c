@@ -476,6 +476,19 @@ static void test_bench_serving(void **state) {
     assert_true(peak >= 6 && peak <= (int)json_integer_value(json_object_get(kv, "blocks")));
     assert_true(json_real_value(json_object_get(kv, "peak_live_pct")) > 50.0);
     assert_true(json_real_value(json_object_get(j, "output_tokens_per_s")) > 0.0);
+    /* step time: every fed token (7 prompts of 5, 3 more tokens each) in
+     * one of the two kinds of step, every prompt token in a mixed one */
+    const json_t *t = json_object_get(j, "step_time");
+    long long dsteps = json_integer_value(json_object_get(t, "decode_steps"));
+    long long msteps = json_integer_value(json_object_get(t, "mixed_steps"));
+    long long dtok = json_integer_value(json_object_get(t, "decode_tokens"));
+    long long mtok = json_integer_value(json_object_get(t, "mixed_tokens"));
+    assert_int_equal(dsteps + msteps, json_integer_value(json_object_get(j, "steps")));
+    assert_int_equal(dtok + mtok, 7 * (5 + 3));
+    assert_true(mtok >= 7 * 5 && msteps >= 3 && dsteps >= 3 && dtok <= 3 * dsteps);
+    double de = json_real_value(json_object_get(t, "decode_engine_s"));
+    double me = json_real_value(json_object_get(t, "mixed_engine_s"));
+    assert_true(de >= 0.0 && me >= 0.0 && de + me <= json_real_value(json_object_get(t, "run_s")));
     json_decref(j);
     (void)r;
 }
