@@ -149,6 +149,11 @@ attn("8B.pre.T1024.kvbf16", 32, 8, 128, 1024, 1024, "prefill", {time = true, kvb
 attn("qwen7.mix.T300.kvbf16", 28, 4, 128, 300, 200, "mixed", {kvbf = true})
 attn("1B.mix.T200.kvbf16", 32, 8, 64, 200, 150, "mixed", {kvbf = true, layer = 0})
 attn("g1.mix.T100.kvbf16", 8, 8, 32, 100, 90, "mixed", {kvbf = true})
+-- the staged kernel's scalar products (head_dim not in k-steps of 16, or above 128): the
+-- step's own rows of a prompt chunk staged by the decode kernel
+attn("hd24.mix.T100.kvbf16", 8, 4, 24, 100, 90, "mixed", {kvbf = true})
+attn("hd256.mix.T40.kvbf16", 8, 4, 256, 40, 300, "mixed", {kvbf = true})
+attn("hd256.dec.T16.kvbf16", 8, 2, 256, 16, 700, "decode", {kvbf = true})
 
 -- Elementwise and small ops.
 local function op(t) add(t) end

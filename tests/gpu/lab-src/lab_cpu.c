@@ -6206,38 +6206,252 @@ void lab_cpu_83(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const fl
     lab83_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: rms.4096.T1 (rmsnorm) ===== */
+/* ===== case 84: hd24.mix.T100.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_84
-/* lab84_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
- * double (closer to the exact mean than any float32 order). Matches
- * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab84_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* lab84_attention: attention, 8 query heads, 4 KV heads, head_dim 24,
+ * KV blocks of 16 tokens, 6 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 24^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab84_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][384] */
+    float *y;       /* [T][192] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab84_attention_Args;
+
+static inline size_t lab84_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 6 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 96;
+}
+
+static void lab84_attention_range(void *p, int i0, int i1) {
+    const lab84_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)24);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 8, h = i % 8, kvh = h / 2, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 384 + (size_t)h * 24;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab84_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 24;
+            float d = 0.0f;
+            for (int c = 0; c < 24; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 192 + (size_t)h * 24;
+        for (int c = 0; c < 24; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab84_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 24;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 24; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab84_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
-    const float *g = (const float *)w0;
-    for (int r = 0; r < b->n_tokens; r++) {
-        const float *xr = x0 + (size_t)r * 4096;
-        float *yr = y + (size_t)r * 4096;
-        double ss = 0.0;
-        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
-        float var = (float)(ss / 4096);
-        float inv = 1.0f / sqrtf(var + 1e-05f);
-        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 96;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab84_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 96; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 384 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 384 + c]);
+        }
     }
+    lab84_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab84_attention_range, &a);
 }
 #undef rope_inv_freq
 void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
 void lab_cpu_84(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab84_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab84_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: rms.4096.T3 (rmsnorm) ===== */
+/* ===== case 85: hd256.mix.T40.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_85
-/* lab85_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
+/* lab85_attention: attention, 8 query heads, 4 KV heads, head_dim 256,
+ * KV blocks of 16 tokens, 19 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 256^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab85_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][4096] */
+    float *y;       /* [T][2048] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab85_attention_Args;
+
+static inline size_t lab85_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 19 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 1024;
+}
+
+static void lab85_attention_range(void *p, int i0, int i1) {
+    const lab85_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)256);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 8, h = i % 8, kvh = h / 2, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 4096 + (size_t)h * 256;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab85_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 256;
+            float d = 0.0f;
+            for (int c = 0; c < 256; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 2048 + (size_t)h * 256;
+        for (int c = 0; c < 256; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab85_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 256;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 256; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab85_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 1024;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab85_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 1024; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 4096 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 4096 + c]);
+        }
+    }
+    lab85_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab85_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab85_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 86: hd256.dec.T16.kvbf16 (attention) ===== */
+#define rope_inv_freq lab_rope_86
+/* lab86_attention: attention, 8 query heads, 2 KV heads, head_dim 256,
+ * KV blocks of 16 tokens, 44 blocks per sequence.
+ * Step 1 writes K/V of every token of the batch into the paged cache of
+ * `layer` (layout [layer][block][slot][kv_head][dim], bf16, rounded to nearest even). Step 2, in
+ * parallel over (token, head): scores s_j = (q . k_j) * 256^-0.5 for
+ * positions j = 0..pos of the token's sequence, softmax in float32 with the
+ * max subtracted, output sum_j p_j v_j. Matches eager LlamaAttention. */
+typedef struct lab86_attention_Args {
+    const LlmForwardCtx *ctx;
+    const LlmBatch *b;
+    const float *q; /* [T][3072] */
+    float *y;       /* [T][2048] */
+    size_t layer_off; /* elements to this layer's first block */
+} lab86_attention_Args;
+
+static inline size_t lab86_attention_slot(const LlmBatch *b, int t, int pos, size_t layer_off) {
+    int32_t blk = b->block_tables[(size_t)b->seq_index[t] * 44 + pos / 16];
+    return layer_off + ((size_t)blk * 16 + (size_t)(pos % 16)) * 512;
+}
+
+static void lab86_attention_range(void *p, int i0, int i1) {
+    const lab86_attention_Args *a = p;
+    const uint16_t *K = a->ctx->kv.k, *V = a->ctx->kv.v;
+    const float scale = 1.0f / sqrtf((float)256);
+    int cap = 0;
+    float *s = NULL;
+    for (int i = i0; i < i1; i++) {
+        int t = i / 8, h = i % 8, kvh = h / 4, pos = a->b->positions[t];
+        if (pos + 1 > cap) {
+            cap = pos + 1;
+            free(s);
+            s = malloc((size_t)cap * sizeof *s);
+            if (s == NULL) abort();
+        }
+        const float *q = a->q + (size_t)t * 3072 + (size_t)h * 256;
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *k = K + lab86_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 256;
+            float d = 0.0f;
+            for (int c = 0; c < 256; c++) d += q[c] * llm_bf16_to_f32(k[c]);
+            s[j] = d * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= pos; j++) sum += (s[j] = expf(s[j] - mx));
+        float *o = a->y + (size_t)t * 2048 + (size_t)h * 256;
+        for (int c = 0; c < 256; c++) o[c] = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            const uint16_t *v = V + lab86_attention_slot(a->b, t, j, a->layer_off) + (size_t)kvh * 256;
+            float pj = s[j] / sum;
+            for (int c = 0; c < 256; c++) o[c] += pj * llm_bf16_to_f32(v[c]);
+        }
+    }
+    free(s);
+}
+
+static void lab86_attention(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)w0; (void)w1;
+    size_t layer_off = (size_t)layer * (size_t)ctx->kv.n_blocks * 16 * 512;
+    uint16_t *K = ctx->kv.k, *V = ctx->kv.v;
+    for (int t = 0; t < b->n_tokens; t++) {
+        size_t at = lab86_attention_slot(b, t, b->positions[t], layer_off);
+        for (int c = 0; c < 512; c++) {
+            K[at + c] = llm_f32_to_bf16(x1[(size_t)t * 3072 + c]);
+            V[at + c] = llm_f32_to_bf16(x2[(size_t)t * 3072 + c]);
+        }
+    }
+    lab86_attention_Args a = {ctx, b, x0, y, layer_off};
+    llm_parallel_for(ctx->pool, b->n_tokens * 8, lab86_attention_range, &a);
+}
+#undef rope_inv_freq
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab86_attention(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 87: rms.4096.T1 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_87
+/* lab87_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab85_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab87_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -6253,17 +6467,43 @@ static void lab85_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_85(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab85_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab87_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: rms.576.T64 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_86
-/* lab86_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
+/* ===== case 88: rms.4096.T3 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_88
+/* lab88_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab86_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab88_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+                        const float *x1, const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
+    const float *g = (const float *)w0;
+    for (int r = 0; r < b->n_tokens; r++) {
+        const float *xr = x0 + (size_t)r * 4096;
+        float *yr = y + (size_t)r * 4096;
+        double ss = 0.0;
+        for (int c = 0; c < 4096; c++) ss += (double)xr[c] * (double)xr[c];
+        float var = (float)(ss / 4096);
+        float inv = 1.0f / sqrtf(var + 1e-05f);
+        for (int c = 0; c < 4096; c++) yr[c] = g[c] * (xr[c] * inv);
+    }
+}
+#undef rope_inv_freq
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab88_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 89: rms.576.T64 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_89
+/* lab89_rmsnorm: RMSNorm over 576 columns, eps 1e-05f. Sum of squares in
+ * double (closer to the exact mean than any float32 order). Matches
+ * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
+static void lab89_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -6279,17 +6519,17 @@ static void lab86_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_86(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab86_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab89_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 87: rms.100.L2 (rmsnorm) ===== */
-#define rope_inv_freq lab_rope_87
-/* lab87_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
+/* ===== case 90: rms.100.L2 (rmsnorm) ===== */
+#define rope_inv_freq lab_rope_90
+/* lab90_rmsnorm: RMSNorm over 100 columns, eps 1e-05f. Sum of squares in
  * double (closer to the exact mean than any float32 order). Matches
  * LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)). */
-static void lab87_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab90_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w1;
@@ -6305,15 +6545,15 @@ static void lab87_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer
     }
 }
 #undef rope_inv_freq
-void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_87(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab87_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab90_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 88: add.4096.T1 (add) ===== */
-#define rope_inv_freq lab_rope_88
-/* lab88_add: residual add over 4096 columns. */
-static void lab88_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 91: add.4096.T1 (add) ===== */
+#define rope_inv_freq lab_rope_91
+/* lab91_add: residual add over 4096 columns. */
+static void lab91_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -6322,15 +6562,15 @@ static void lab88_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 4096 + c] = x0[(size_t)r * 4096 + c] + x1[(size_t)r * 4096 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_88(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab88_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab91_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 89: add.577.T16 (add) ===== */
-#define rope_inv_freq lab_rope_89
-/* lab89_add: residual add over 577 columns. */
-static void lab89_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 92: add.577.T16 (add) ===== */
+#define rope_inv_freq lab_rope_92
+/* lab92_add: residual add over 577 columns. */
+static void lab92_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -6339,15 +6579,15 @@ static void lab89_add(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, co
             y[(size_t)r * 579 + c] = x0[(size_t)r * 580 + c] + x1[(size_t)r * 577 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_89(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab89_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab92_add(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 90: swiglu.14336.T2 (swiglu) ===== */
-#define rope_inv_freq lab_rope_90
-/* lab90_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
-static void lab90_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 93: swiglu.14336.T2 (swiglu) ===== */
+#define rope_inv_freq lab_rope_93
+/* lab93_swiglu: SwiGLU over 14336 columns. Matches act_fn(gate) * up. */
+static void lab93_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -6356,15 +6596,15 @@ static void lab90_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 14336 + c] = llm_silu(x0[(size_t)r * 14336 + c]) * x1[(size_t)r * 14336 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_90(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab90_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab93_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 91: swiglu.100.T3 (swiglu) ===== */
-#define rope_inv_freq lab_rope_91
-/* lab91_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
-static void lab91_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 94: swiglu.100.T3 (swiglu) ===== */
+#define rope_inv_freq lab_rope_94
+/* lab94_swiglu: SwiGLU over 100 columns. Matches act_fn(gate) * up. */
+static void lab94_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w0; (void)w1;
@@ -6373,20 +6613,20 @@ static void lab91_swiglu(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
             y[(size_t)r * 100 + c] = llm_silu(x0[(size_t)r * 200 + c]) * x1[(size_t)r * 101 + c];
 }
 #undef rope_inv_freq
-void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_91(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab91_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab94_swiglu(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 92: rope.8B.q.T3 (rope) ===== */
-static const float lab_rope_92[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_92
-/* lab92_rope: RoPE, 32 heads x 128. For pair i of a head:
+/* ===== case 95: rope.8B.q.T3 (rope) ===== */
+static const float lab_rope_95[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_95
+/* lab95_rope: RoPE, 32 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab92_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab95_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6411,20 +6651,20 @@ static void lab92_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_92(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab92_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab95_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 93: rope.8B.q.T600 (rope) ===== */
-static const float lab_rope_93[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_93
-/* lab93_rope: RoPE, 32 heads x 128. For pair i of a head:
+/* ===== case 96: rope.8B.q.T600 (rope) ===== */
+static const float lab_rope_96[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_96
+/* lab96_rope: RoPE, 32 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab93_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab96_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6449,20 +6689,20 @@ static void lab93_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_93(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab93_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab96_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 94: rope.smol.k.T64 (rope) ===== */
-static const float lab_rope_94[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
-#define rope_inv_freq lab_rope_94
-/* lab94_rope: RoPE, 3 heads x 64. For pair i of a head:
+/* ===== case 97: rope.smol.k.T64 (rope) ===== */
+static const float lab_rope_97[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+#define rope_inv_freq lab_rope_97
+/* lab97_rope: RoPE, 3 heads x 64. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 32] * sin(p f_i)
  *   y[i+32] = x[i + 32] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab94_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab97_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6487,20 +6727,20 @@ static void lab94_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_94(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab94_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab97_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 95: rope.tiny.T16 (rope) ===== */
-static const float lab_rope_95[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_95
-/* lab95_rope: RoPE, 8 heads x 16. For pair i of a head:
+/* ===== case 98: rope.tiny.T16 (rope) ===== */
+static const float lab_rope_98[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_98
+/* lab98_rope: RoPE, 8 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab95_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab98_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6525,20 +6765,20 @@ static void lab95_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_95(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab95_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab98_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 96: rope.8B.qk.T1 (rope) ===== */
-static const float lab_rope_96[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
-#define rope_inv_freq lab_rope_96
-/* lab96_rope: RoPE, 40 heads x 128. For pair i of a head:
+/* ===== case 99: rope.8B.qk.T1 (rope) ===== */
+static const float lab_rope_99[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+#define rope_inv_freq lab_rope_99
+/* lab99_rope: RoPE, 40 heads x 128. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 64] * sin(p f_i)
  *   y[i+64] = x[i + 64] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab96_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab99_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6563,20 +6803,20 @@ static void lab96_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_96(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab96_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab99_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 97: rope.tiny.qk.T16 (rope) ===== */
-static const float lab_rope_97[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
-#define rope_inv_freq lab_rope_97
-/* lab97_rope: RoPE, 12 heads x 16. For pair i of a head:
+/* ===== case 100: rope.tiny.qk.T16 (rope) ===== */
+static const float lab_rope_100[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+#define rope_inv_freq lab_rope_100
+/* lab100_rope: RoPE, 12 heads x 16. For pair i of a head:
  *   y[i]      = x[i] * cos(p f_i) - x[i + 8] * sin(p f_i)
  *   y[i+8] = x[i + 8] * cos(p f_i) + x[i] * sin(p f_i)
  * with f = rope_inv_freq (float32, the model's scaling applied at compile
  * time) and the angle p * f_i rounded to float32 as the reference does. */
-static void lab97_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab100_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6601,19 +6841,19 @@ static void lab97_rope(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, c
     }
 }
 #undef rope_inv_freq
-void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_97(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab97_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab100_rope(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 98: addrms.4096.T1 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_98
-/* lab98_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
+/* ===== case 101: addrms.4096.T1 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_101
+/* lab101_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f.
  * Output row: columns 0..4095 the sum s = a + b (float32), columns
  * 4096..8191 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab98_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab101_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -6632,19 +6872,19 @@ static void lab98_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_98(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab98_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab101_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 99: addrms.2048.T3 (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_99
-/* lab99_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
+/* ===== case 102: addrms.2048.T3 (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_102
+/* lab102_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f.
  * Output row: columns 0..2047 the sum s = a + b (float32), columns
  * 2048..4095 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab99_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab102_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -6663,19 +6903,19 @@ static void lab99_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int l
     }
 }
 #undef rope_inv_freq
-void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_99(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab99_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab102_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 100: addrms.576.T64.ys (add_rmsnorm) ===== */
-#define rope_inv_freq lab_rope_100
-/* lab100_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
+/* ===== case 103: addrms.576.T64.ys (add_rmsnorm) ===== */
+#define rope_inv_freq lab_rope_103
+/* lab103_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f.
  * Output row: columns 0..575 the sum s = a + b (float32), columns
  * 576..1151 g * (s * inv). Bit-identical to kernels/cpu/add.c.lua
  * followed by kernels/cpu/rmsnorm.c.lua: the norm reads the stored float
  * sums, sum of squares in double in the same order. */
-static void lab100_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab103_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x2; (void)w1;
@@ -6694,16 +6934,16 @@ static void lab100_add_rmsnorm(const LlmForwardCtx *ctx, const LlmBatch *b, int 
     }
 }
 #undef rope_inv_freq
-void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_100(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab100_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_103(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_103(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab103_add_rmsnorm(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 101: embed.8B.bf16.T3 (embed) ===== */
-#define rope_inv_freq lab_rope_101
-/* lab101_embed: embedding lookup, H=4096, table bf16 [128256][4096].
+/* ===== case 104: embed.8B.bf16.T3 (embed) ===== */
+#define rope_inv_freq lab_rope_104
+/* lab104_embed: embedding lookup, H=4096, table bf16 [128256][4096].
  * Token ids are checked by the runtime before the step. */
-static void lab101_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab104_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -6714,16 +6954,16 @@ static void lab101_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
     }
 }
 #undef rope_inv_freq
-void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_101(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab101_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_104(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_104(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab104_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 102: embed.f32.T5 (embed) ===== */
-#define rope_inv_freq lab_rope_102
-/* lab102_embed: embedding lookup, H=100, table f32 [1000][100].
+/* ===== case 105: embed.f32.T5 (embed) ===== */
+#define rope_inv_freq lab_rope_105
+/* lab105_embed: embedding lookup, H=100, table f32 [1000][100].
  * Token ids are checked by the runtime before the step. */
-static void lab102_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab105_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -6734,16 +6974,16 @@ static void lab102_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
     }
 }
 #undef rope_inv_freq
-void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_102(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab102_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_105(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_105(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab105_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 103: embed.f16.T64 (embed) ===== */
-#define rope_inv_freq lab_rope_103
-/* lab103_embed: embedding lookup, H=576, table f16 [49152][576].
+/* ===== case 106: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_106
+/* lab106_embed: embedding lookup, H=576, table f16 [49152][576].
  * Token ids are checked by the runtime before the step. */
-static void lab103_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+static void lab106_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
@@ -6754,15 +6994,15 @@ static void lab103_embed(const LlmForwardCtx *ctx, const LlmBatch *b, int layer,
     }
 }
 #undef rope_inv_freq
-void lab_cpu_103(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_103(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab103_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_106(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_106(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab106_embed(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 104: select.4096.T5.L2 (select_rows) ===== */
-#define rope_inv_freq lab_rope_104
-/* lab104_select_rows: gathers the 4096-wide rows whose logits are wanted. */
-static void lab104_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 107: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_107
+/* lab107_select_rows: gathers the 4096-wide rows whose logits are wanted. */
+static void lab107_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6770,15 +7010,15 @@ static void lab104_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int 
         memcpy(y + (size_t)l * 4096, x0 + (size_t)b->logit_rows[l] * 4096, 4096 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_104(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_104(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab104_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_107(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_107(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab107_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 105: select.576.T64.L64 (select_rows) ===== */
-#define rope_inv_freq lab_rope_105
-/* lab105_select_rows: gathers the 576-wide rows whose logits are wanted. */
-static void lab105_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
+/* ===== case 108: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_108
+/* lab108_select_rows: gathers the 576-wide rows whose logits are wanted. */
+static void lab108_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0,
                         const float *x1, const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)ctx; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
@@ -6786,7 +7026,7 @@ static void lab105_select_rows(const LlmForwardCtx *ctx, const LlmBatch *b, int 
         memcpy(y + (size_t)l * 576, x0 + (size_t)b->logit_rows[l] * 577, 576 * sizeof(float));
 }
 #undef rope_inv_freq
-void lab_cpu_105(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
-void lab_cpu_105(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab105_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cpu_108(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch);
+void lab_cpu_108(const LlmForwardCtx *ctx, const LlmBatch *b, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab108_select_rows(ctx, b, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }

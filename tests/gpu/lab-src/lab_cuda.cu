@@ -32232,9 +32232,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -32374,33 +32374,93 @@ __device__ __forceinline__ void lab70_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab70_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab70_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab70_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab70_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab70_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab70_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab70_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab70_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab70_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab70_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab70_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 256 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab70_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab70_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab70_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab70_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab70_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab70_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 16; idx += nth) {
-            const int r = idx / 16, u = idx % 16;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab70_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 16; u++) lab70_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 16; u++) lab70_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab70_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab70_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab70_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab70_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab70_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab70_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 32; idx += NTH) {
+        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
+        lab70_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
     }
 }
 
@@ -32469,7 +32529,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -32487,6 +32547,9 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     }
     if (lab70_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab70_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -32512,8 +32575,8 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab70_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -32521,15 +32584,12 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab70_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab70_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab70_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -32566,7 +32626,8 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab70_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -32575,7 +32636,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
             lab70_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab70_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -32596,7 +32657,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -32609,8 +32670,9 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -32619,7 +32681,9 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab70_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab70_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -32657,26 +32721,20 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab70_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab70_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab70_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab70_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab70_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab70_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab70_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -32718,7 +32776,8 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab70_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -33054,9 +33113,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -33196,33 +33255,93 @@ __device__ __forceinline__ void lab71_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab71_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab71_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab71_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab71_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab71_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab71_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab71_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab71_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab71_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab71_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab71_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 256 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab71_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab71_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab71_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab71_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab71_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab71_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 16; idx += nth) {
-            const int r = idx / 16, u = idx % 16;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab71_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 16; u++) lab71_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 16; u++) lab71_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab71_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab71_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab71_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab71_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab71_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab71_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 32; idx += NTH) {
+        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
+        lab71_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
     }
 }
 
@@ -33291,7 +33410,7 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -33309,6 +33428,9 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
     }
     if (lab71_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab71_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -33334,8 +33456,8 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab71_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -33343,15 +33465,12 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab71_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab71_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab71_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -33388,7 +33507,8 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab71_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -33397,7 +33517,7 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
             lab71_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab71_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -33418,7 +33538,7 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -33431,8 +33551,9 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -33441,7 +33562,9 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab71_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab71_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -33479,26 +33602,20 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab71_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab71_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab71_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab71_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab71_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab71_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab71_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -33540,7 +33657,8 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab71_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -34276,9 +34394,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -34418,33 +34536,93 @@ __device__ __forceinline__ void lab73_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab73_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab73_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab73_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab73_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab73_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab73_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab73_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab73_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab73_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab73_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab73_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 256 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab73_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab73_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab73_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab73_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab73_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab73_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 16; idx += nth) {
-            const int r = idx / 16, u = idx % 16;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab73_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 16; u++) lab73_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 16; u++) lab73_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab73_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab73_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab73_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab73_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab73_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab73_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 32; idx += NTH) {
+        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
+        lab73_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
     }
 }
 
@@ -34513,7 +34691,7 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -34531,6 +34709,9 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
     }
     if (lab73_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab73_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -34556,8 +34737,8 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab73_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -34565,15 +34746,12 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab73_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab73_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab73_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -34610,7 +34788,8 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab73_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -34619,7 +34798,7 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
             lab73_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab73_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -34640,7 +34819,7 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -34653,8 +34832,9 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -34663,7 +34843,9 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab73_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab73_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -34701,26 +34883,20 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab73_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab73_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab73_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab73_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab73_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab73_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab73_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -34762,7 +34938,8 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab73_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -35098,9 +35275,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -35240,33 +35417,93 @@ __device__ __forceinline__ void lab74_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab74_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab74_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab74_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab74_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab74_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab74_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab74_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab74_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab74_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab74_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab74_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 256 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab74_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab74_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab74_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab74_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab74_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab74_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 16; idx += nth) {
-            const int r = idx / 16, u = idx % 16;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab74_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 16; u++) lab74_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 16; u++) lab74_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab74_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab74_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab74_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab74_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab74_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab74_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 32; idx += NTH) {
+        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
+        lab74_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
     }
 }
 
@@ -35335,7 +35572,7 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -35353,6 +35590,9 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
     }
     if (lab74_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab74_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -35378,8 +35618,8 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab74_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -35387,15 +35627,12 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab74_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab74_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab74_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -35432,7 +35669,8 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab74_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -35441,7 +35679,7 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
             lab74_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab74_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -35462,7 +35700,7 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -35475,8 +35713,9 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -35485,7 +35724,9 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab74_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab74_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -35523,26 +35764,20 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab74_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab74_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab74_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab74_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab74_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab74_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab74_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -35584,7 +35819,8 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab74_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -35920,9 +36156,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -36062,33 +36298,93 @@ __device__ __forceinline__ void lab75_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab75_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab75_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab75_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab75_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab75_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab75_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab75_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab75_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab75_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab75_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab75_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 256 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab75_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab75_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab75_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab75_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab75_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab75_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 16; idx += nth) {
-            const int r = idx / 16, u = idx % 16;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab75_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 16; u++) lab75_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 16; u++) lab75_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab75_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab75_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab75_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab75_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab75_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab75_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 32; idx += NTH) {
+        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
+        lab75_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
     }
 }
 
@@ -36157,7 +36453,7 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -36175,6 +36471,9 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
     }
     if (lab75_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab75_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -36200,8 +36499,8 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab75_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -36209,15 +36508,12 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab75_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab75_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab75_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -36254,7 +36550,8 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab75_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -36263,7 +36560,7 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
             lab75_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab75_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -36284,7 +36581,7 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -36297,8 +36594,9 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -36307,7 +36605,9 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab75_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab75_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -36345,26 +36645,20 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab75_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab75_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab75_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab75_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab75_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab75_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab75_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -36406,7 +36700,8 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab75_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -36742,9 +37037,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 4 warps, one per KV head and its 8 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (128 bytes each) into shared memory with cp.async, all 16 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (128 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 8 query heads are A rows 0..7 as bf16 (hi) and rows
  * 8..15 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -36884,33 +37179,93 @@ __device__ __forceinline__ void lab76_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab76_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab76_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab76_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab76_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 128 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab76_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab76_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab76_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab76_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab76_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab76_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab76_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 128 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab76_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab76_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab76_attention_sa(dk)), "l"(kp), "r"(128), "r"(lab76_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab76_attention_sa(dv)), "l"(vp), "r"(128), "r"(lab76_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 8; idx += nth) {
-            const int r = idx / 8, u = idx % 8;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab76_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 8; u++) lab76_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 8; u++) lab76_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab76_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab76_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab76_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab76_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab76_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 8; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab76_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 16; idx += NTH) {
+        const int rr = nj - n_own + idx / 16, kv = (idx / 8) & 1, u = idx % 8;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 2560 : kin + (size_t)r * 2560;
+        lab76_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 64 + u * 8);
     }
 }
 
@@ -36979,7 +37334,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[4][32][36];
     __shared__ __align__(16) uint32_t sv[4][32][36];
-    __shared__ unsigned long long sptr[4][2][32];
+    __shared__ __align__(8) unsigned long long mb[4][2];
     __shared__ float wm[4][8], wl[4][8];
     __shared__ __align__(16) float wo[4][8][64];
     __shared__ bool last_s;
@@ -36997,6 +37352,9 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
     }
     if (lab76_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab76_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 8 query heads are rows 0..7 of the
      * A operand as bf16 (hi) and rows 8..15 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -37022,8 +37380,8 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 32] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab76_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -37031,15 +37389,12 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 128;
         bnext = jn < j1 ? bt[jn / 32] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab76_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab76_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab76_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -37076,7 +37431,8 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab76_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -37085,7 +37441,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
             lab76_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab76_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -37106,7 +37462,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
  * Row r of the tile's 64 query rows is token r / 8, head r % 8; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -37119,8 +37475,9 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][36];
     __shared__ __align__(16) uint32_t sv[64][36];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[8];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 8, t0 = blockIdx.y * 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -37129,7 +37486,9 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 8; i += blockDim.x) {
         srun[i] = i < tn && lab76_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab76_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -37167,26 +37526,20 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[8][4];
 #pragma unroll
         for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab76_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab76_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab76_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab76_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab76_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab76_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab76_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -37228,7 +37581,8 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab76_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -37564,9 +37918,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 7 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 7 query heads are A rows 0..6 as bf16 (hi) and rows
  * 8..14 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -37706,33 +38060,93 @@ __device__ __forceinline__ void lab77_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab77_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab77_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab77_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab77_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab77_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab77_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab77_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab77_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab77_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab77_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab77_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 256 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab77_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab77_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab77_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab77_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab77_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab77_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 16; idx += nth) {
-            const int r = idx / 16, u = idx % 16;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab77_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 16; u++) lab77_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 16; u++) lab77_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab77_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab77_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab77_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab77_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab77_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab77_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 32; idx += NTH) {
+        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 4608 : kin + (size_t)r * 4608;
+        lab77_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
     }
 }
 
@@ -37801,7 +38215,7 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][7], wl[2][7];
     __shared__ __align__(16) float wo[2][7][128];
     __shared__ bool last_s;
@@ -37819,6 +38233,9 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
     }
     if (lab77_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab77_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 7 query heads are rows 0..6 of the
      * A operand as bf16 (hi) and rows 8..14 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -37844,8 +38261,8 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab77_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -37853,15 +38270,12 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab77_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab77_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab77_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -37898,7 +38312,8 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab77_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -37907,7 +38322,7 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
             lab77_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab77_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -37928,7 +38343,7 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 7, head r % 7; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -37941,8 +38356,9 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[9];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 7, t0 = blockIdx.y * 9;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -37951,7 +38367,9 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 9; i += blockDim.x) {
         srun[i] = i < tn && lab77_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab77_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -37989,26 +38407,20 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab77_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab77_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab77_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab77_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab77_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab77_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab77_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -38050,7 +38462,8 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab77_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -38797,9 +39210,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -38939,33 +39352,93 @@ __device__ __forceinline__ void lab79_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab79_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab79_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab79_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab79_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab79_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab79_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab79_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab79_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab79_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab79_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab79_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 256 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab79_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab79_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab79_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab79_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab79_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab79_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 16; idx += nth) {
-            const int r = idx / 16, u = idx % 16;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab79_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 16; u++) lab79_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 16; u++) lab79_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab79_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab79_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab79_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab79_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab79_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab79_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 32; idx += NTH) {
+        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
+        lab79_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
     }
 }
 
@@ -39034,7 +39507,7 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -39052,6 +39525,9 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
     }
     if (lab79_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab79_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -39077,8 +39553,8 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab79_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -39086,15 +39562,12 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab79_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab79_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab79_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -39131,7 +39604,8 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab79_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -39140,7 +39614,7 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
             lab79_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab79_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -39161,7 +39635,7 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -39174,8 +39648,9 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -39184,7 +39659,9 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab79_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab79_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -39222,26 +39699,20 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab79_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab79_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab79_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab79_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab79_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab79_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab79_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -39283,7 +39754,8 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab79_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -39619,9 +40091,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -39761,33 +40233,93 @@ __device__ __forceinline__ void lab80_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab80_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab80_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab80_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab80_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab80_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab80_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab80_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab80_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab80_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab80_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab80_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 256 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab80_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab80_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab80_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab80_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab80_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab80_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 16; idx += nth) {
-            const int r = idx / 16, u = idx % 16;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab80_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 16; u++) lab80_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 16; u++) lab80_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab80_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab80_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab80_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab80_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab80_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab80_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 32; idx += NTH) {
+        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
+        lab80_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
     }
 }
 
@@ -39856,7 +40388,7 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -39874,6 +40406,9 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
     }
     if (lab80_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab80_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -39899,8 +40434,8 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab80_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -39908,15 +40443,12 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab80_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab80_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab80_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -39953,7 +40485,8 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab80_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -39962,7 +40495,7 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
             lab80_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab80_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -39983,7 +40516,7 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -39996,8 +40529,9 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -40006,7 +40540,9 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab80_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab80_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -40044,26 +40580,20 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab80_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab80_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab80_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab80_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab80_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab80_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab80_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -40105,7 +40635,8 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab80_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -40441,9 +40972,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 7 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 7 query heads are A rows 0..6 as bf16 (hi) and rows
  * 8..14 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -40583,33 +41114,93 @@ __device__ __forceinline__ void lab81_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab81_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab81_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab81_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab81_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab81_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab81_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab81_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab81_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab81_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab81_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab81_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 256 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab81_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab81_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab81_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab81_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab81_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab81_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 16; idx += nth) {
-            const int r = idx / 16, u = idx % 16;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab81_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 16; u++) lab81_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 16; u++) lab81_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab81_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab81_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab81_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab81_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab81_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab81_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 32; idx += NTH) {
+        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 4608 : kin + (size_t)r * 4608;
+        lab81_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
     }
 }
 
@@ -40678,7 +41269,7 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ unsigned long long sptr[2][2][32];
+    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][7], wl[2][7];
     __shared__ __align__(16) float wo[2][7][128];
     __shared__ bool last_s;
@@ -40696,6 +41287,9 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
     }
     if (lab81_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab81_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 7 query heads are rows 0..6 of the
      * A operand as bf16 (hi) and rows 8..14 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -40721,8 +41315,8 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 64) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab81_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -40730,15 +41324,12 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab81_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab81_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab81_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -40775,7 +41366,8 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab81_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -40784,7 +41376,7 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
             lab81_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab81_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -40805,7 +41397,7 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 7, head r % 7; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -40818,8 +41410,9 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[9];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 7, t0 = blockIdx.y * 9;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -40828,7 +41421,9 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 9; i += blockDim.x) {
         srun[i] = i < tn && lab81_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab81_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -40866,26 +41461,20 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab81_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab81_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab81_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab81_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab81_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab81_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab81_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -40927,7 +41516,8 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab81_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -41263,9 +41853,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 4 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (128 bytes each) into shared memory with cp.async, all 16 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (128 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -41405,33 +41995,93 @@ __device__ __forceinline__ void lab82_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab82_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab82_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab82_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab82_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 128 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab82_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab82_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab82_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab82_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab82_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab82_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab82_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 128 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab82_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab82_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab82_attention_sa(dk)), "l"(kp), "r"(128), "r"(lab82_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab82_attention_sa(dv)), "l"(vp), "r"(128), "r"(lab82_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 8; idx += nth) {
-            const int r = idx / 8, u = idx % 8;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab82_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 8; u++) lab82_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 8; u++) lab82_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab82_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab82_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab82_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab82_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab82_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 8; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab82_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 16; idx += NTH) {
+        const int rr = nj - n_own + idx / 16, kv = (idx / 8) & 1, u = idx % 8;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 3072 : kin + (size_t)r * 3072;
+        lab82_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 64 + u * 8);
     }
 }
 
@@ -41500,7 +42150,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[4][32][36];
     __shared__ __align__(16) uint32_t sv[4][32][36];
-    __shared__ unsigned long long sptr[4][2][32];
+    __shared__ __align__(8) unsigned long long mb[4][2];
     __shared__ float wm[4][4], wl[4][4];
     __shared__ __align__(16) float wo[4][4][64];
     __shared__ bool last_s;
@@ -41518,6 +42168,9 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
     }
     if (lab82_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab82_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -41543,8 +42196,8 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab82_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -41552,15 +42205,12 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 128;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab82_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab82_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab82_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -41597,7 +42247,8 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab82_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -41606,7 +42257,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
             lab82_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab82_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -41627,7 +42278,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -41640,8 +42291,9 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][36];
     __shared__ __align__(16) uint32_t sv[64][36];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -41650,7 +42302,9 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab82_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab82_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -41688,26 +42342,20 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[8][4];
 #pragma unroll
         for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab82_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab82_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab82_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab82_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab82_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab82_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab82_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -41749,7 +42397,8 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab82_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -42085,9 +42734,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 4 warps, one per KV head and its 1 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (64 bytes each) into shared memory with cp.async, all 8 x 32 16-byte
- * units in flight at once (rows of the step's own tokens come from the k and v inputs,
- * converted as the cache would hold them), then
+ * rows (64 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 1 query heads are A rows 0..0 as bf16 (hi) and rows
  * 8..8 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -42227,33 +42876,93 @@ __device__ __forceinline__ void lab83_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* 16-byte unit u of a staged row: from the cache (cp.async) or, for a row tagged as the
- * step's own (bit 0, see lab83_attention_row), converted from the float32 input. */
-__device__ __forceinline__ void lab83_attention_stage16(uint32_t *dst, unsigned long long p, int u) {
-    if (p & 1ull) lab83_attention_cvt8(dst, (const float *)(p & ~1ull) + u * 8);
-    else lab83_attention_cp16(dst, (const char *)p + (size_t)u * 16);
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 64 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab83_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab83_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab83_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab83_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
 }
 
-/* Stages rows 0..nrows-1 of a chunk (row pointers pk, pv, see lab83_attention_row) into sk and sv,
- * by thread tid of nth: every unit of the K rows (one cp.async group), then of the V rows
- * (a second group, still in flight while the scores are computed). Rows from nj on are not
- * read: their V rows are zeros (P is 0 there, and 0 x NaN would not be), K rows left as
- * they are (their scores are masked). */
-__device__ __forceinline__ void lab83_attention_stage_chunk(uint32_t (*sk)[20], uint32_t (*sv)[20],
-                                                       const unsigned long long *pk, const unsigned long long *pv,
-                                                       int nrows, int nj, int tid, int nth) {
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab83_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 64 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab83_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab83_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab83_attention_sa(dk)), "l"(kp), "r"(64), "r"(lab83_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab83_attention_sa(dv)), "l"(vp), "r"(64), "r"(lab83_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
 #pragma unroll
-    for (int kv = 0; kv < 2; kv++) {
-        for (int idx = tid; idx < nrows * 4; idx += nth) {
-            const int r = idx / 4, u = idx % 4;
-            uint32_t *dst = (kv ? sv[r] : sk[r]) + u * 4;
-            if (r >= nj) {
-                if (kv) *(uint4 *)dst = make_uint4(0u, 0u, 0u, 0u);
-                continue;
-            }
-            lab83_attention_stage16(dst, (kv ? pv : pk)[r], u);
-        }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        for (int u = 0; u < 4; u++) lab83_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 4; u++) lab83_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab83_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab83_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab83_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab83_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab83_attention_stage_chunk(uint32_t (*sk)[20], uint32_t (*sv)[20], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 4; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab83_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 8; idx += NTH) {
+        const int rr = nj - n_own + idx / 8, kv = (idx / 4) & 1, u = idx % 4;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 768 : kin + (size_t)r * 768;
+        lab83_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 32 + u * 8);
     }
 }
 
@@ -42322,7 +43031,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[4][32][20];
     __shared__ __align__(16) uint32_t sv[4][32][20];
-    __shared__ unsigned long long sptr[4][2][32];
+    __shared__ __align__(8) unsigned long long mb[4][2];
     __shared__ float wm[4][1], wl[4][1];
     __shared__ __align__(16) float wo[4][1][32];
     __shared__ bool last_s;
@@ -42340,6 +43049,9 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
     }
     if (lab83_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab83_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 1 query heads are rows 0..0 of the
      * A operand as bf16 (hi) and rows 8..8 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -42365,8 +43077,8 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
     int bnext = j0 + warp * 32 + lane < j1 ? bt[(j0 + warp * 32 + lane) / 16] : 0;
     for (int base = j0 + warp * 32; base < j1; base += 128) {
         const int nj = min(32, j1 - base), j = base + lane;
+        unsigned long long kt = 0, vt = 0;
         if (lane < nj) {
-            unsigned long long kt, vt;
             if (j == pos_t) {
                 lab83_attention_own(t, kvh, kin, vin, &kt, &vt);
             } else {
@@ -42374,15 +43086,12 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
                 kt = (unsigned long long)(K + off);
                 vt = (unsigned long long)(V + off);
             }
-            sptr[warp][0][lane] = kt;
-            sptr[warp][1][lane] = vt;
         }
         const int jn = j + 128;
         bnext = jn < j1 ? bt[jn / 16] : 0;
-        __syncwarp();
         /* all 32 rows: the products take whole fragments */
-        lab83_attention_stage_chunk(sk[warp], sv[warp], sptr[warp][0], sptr[warp][1], 32, nj, lane, 32);
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
+        lab83_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab83_attention_wait<1>(mb[warp], ph); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -42419,7 +43128,8 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
             o[nt][3] *= corr;
         }
         m = m_new;
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
+        lab83_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -42428,7 +43138,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
             lab83_attention_split(sc[2 * k2 + 1][0], sc[2 * k2 + 1][1], &pa[2], &pa[3]);
             lab83_attention_pv<false>(o, pa, pa, sv[warp], k2, lane);
         }
-        __syncwarp(); /* the next chunk overwrites sptr, sk and sv */
+        __syncwarp(); /* the next chunk overwrites sk and sv */
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -42449,7 +43159,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
  * Row r of the tile's 64 query rows is token r / 1, head r % 1; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (cp.async; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -42462,8 +43172,9 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][20];
     __shared__ __align__(16) uint32_t sv[64][20];
-    __shared__ unsigned long long sptr[2][2][64]; /* [chunk parity][K, V][row] */
+    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[64];
+    static_assert(128 >= 64, "one staging thread per row of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 1, t0 = blockIdx.y * 64;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -42472,7 +43183,9 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 64; i += blockDim.x) {
         srun[i] = i < tn && lab83_attention_is_run(seq_index, t0 + i, T);
     }
+    if (threadIdx.x == 0) lab83_attention_mb_init(mb, blockDim.x);
     __syncthreads();
+    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -42510,26 +43223,20 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        __syncthreads(); /* every thread is done with the rows and pointers of the sub-run before */
-        for (int r = threadIdx.x; r < min(64, pb + 1); r += blockDim.x) { /* the first chunk's row pointers */
-            unsigned long long kt, vt;
-            lab83_attention_row(tb, pb, sq, r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-            sptr[0][0][r] = kt;
-            sptr[0][1][r] = vt;
-        }
-        for (int c0 = 0, cur = 0; c0 <= pb; c0 += 64, cur ^= 1) {
+        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
+         * while this chunk's rows are in flight */
+        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        unsigned long long kt = 0, vt = 0;
+        if (row >= 0 && row <= pb)
+            lab83_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
-            __syncthreads(); /* this chunk's pointers written; every warp is done with the previous chunk's rows */
-            lab83_attention_stage_chunk(sk, sv, sptr[cur][0], sptr[cur][1], 64, nj, threadIdx.x, blockDim.x);
-            /* the next chunk's row pointers, while this chunk's rows are in flight */
-            for (int r = threadIdx.x; r < min(64, pb + 1 - c0 - 64); r += blockDim.x) {
-                unsigned long long kt, vt;
-                lab83_attention_row(tb, pb, sq, c0 + 64 + r, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-                sptr[cur ^ 1][0][r] = kt;
-                sptr[cur ^ 1][1][r] = vt;
-            }
+            __syncthreads(); /* every warp is done with the previous chunk's rows */
+            lab83_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (row >= 0 && c0 + 64 + row <= pb)
+                lab83_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+            lab83_attention_wait<1>(mb, ph);
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -42571,7 +43278,8 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+            lab83_attention_wait<0>(mb + 1, ph);
+            ph ^= 1u;
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -42741,7 +43449,7 @@ void lab_cuda_83(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab83_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 84: rms.4096.T1 (rmsnorm) ===== */
+/* ===== case 84: hd24.mix.T100.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_84
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -42868,50 +43576,545 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab84_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab84_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+/* lab84_attention: attention, 8 query heads, 4 KV heads (group 2), head_dim 24,
+ * KV blocks of 16 tokens, 6 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(24)).
+ * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 2 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 2 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 1 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 2
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[24]) per query head to lab84_attention_part, then counts
+ *    itself in lab84_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 100 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 100 x 8 x 16 x 26
+ * floats (1331200 bytes).
+ * Shared memory: q [2][24] + per-warp (m, l, o)[2] = 1024 bytes.
+ * Batches of 8 or more tokens run lab84_attention_kg instead: grid (4, T, 4) blocks
+ * of 4 warps, one per KV head and its 2 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (48 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * lane l scores position l against the
+ * 2 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3.
+ * Shared memory 20480 bytes.
+ */
+__device__ float lab84_attention_part[332800];
+__device__ unsigned int lab84_attention_done[800];
+
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab84_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 96 + (size_t)kvh * 24;
 }
 
-static void lab84_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab84_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 384 + (size_t)kvh * 24) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 384 + (size_t)kvh * 24) | 1ull;
+}
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab84_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        lab84_attention_own(r, kvh, kin, vin, kp, vp);
+        return;
+    }
+    const size_t off = lab84_attention_slot(bt[j / 16], j, kvh, layer_off);
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab84_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab84_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = lab84_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
+    for (int i = threadIdx.x; i < 24; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 384 + (size_t)kvh * 24 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 384 + (size_t)kvh * 24 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab84_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][24], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab84_attention_part + (size_t)(t * 8 + h0) * 16 * 26;
+    for (int gd = threadIdx.x; gd < GG * 24; gd += blockDim.x) {
+        const int g = gd / 24, d = gd % 24;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 192 + (size_t)(h0 + g) * 24 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 416 + (size_t)sp * 26;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab84_attention_done[t * 8 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 24; gd += blockDim.x) {
+        const int g = gd / 24, d = gd % 24;
+        const float *pg = part + (size_t)g * 416;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 26));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 26) - MM);
+            LL += __ldcg(pg + s2 * 26 + 1) * f;
+            acc += __ldcg(pg + s2 * 26 + 2 + d) * f;
+        }
+        y[(size_t)t * 192 + (size_t)(h0 + g) * 24 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab84_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab84_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
+}
+
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 48 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab84_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab84_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab84_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab84_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
+}
+
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab84_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 48 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab84_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab84_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab84_attention_sa(dk)), "l"(kp), "r"(48), "r"(lab84_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab84_attention_sa(dv)), "l"(vp), "r"(48), "r"(lab84_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 3; u++) lab84_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 3; u++) lab84_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab84_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab84_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab84_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab84_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab84_attention_stage_chunk(uint32_t (*sk)[16], uint32_t (*sv)[16], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 3; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab84_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 6; idx += NTH) {
+        const int rr = nj - n_own + idx / 6, kv = (idx / 3) & 1, u = idx % 3;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 384 : kin + (size_t)r * 384;
+        lab84_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 24 + u * 8);
+    }
+}
+
+__global__ void __launch_bounds__(128) lab84_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[2][24];
+    __shared__ float spr[4][32][2];
+    __shared__ __align__(16) uint32_t sk[4][32][16];
+    __shared__ __align__(16) uint32_t sv[4][32][16];
+    __shared__ __align__(8) unsigned long long mb[4][2];
+    __shared__ float wm[4][2], wl[4][2];
+    __shared__ __align__(16) float wo[4][2][24];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 2, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 6;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab84_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab84_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
+    for (int i = threadIdx.x; i < 48; i += blockDim.x)
+        qs[i / 24][i % 24] = q[(size_t)t * 384 + (size_t)h0 * 24 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)24);
+    float m[2], l[2], o[2][1][4];
+#pragma unroll
+    for (int g = 0; g < 2; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int nj = min(32, j1 - base);
+        unsigned long long kt = 0, vt = 0;
+        if (lane < nj)
+            lab84_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        lab84_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab84_attention_wait<1>(mb[warp], ph); /* the K rows */
+        __syncwarp();
+        float sc[2];
+#pragma unroll
+        for (int g = 0; g < 2; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 24; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 2; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 2; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        lab84_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[2];
+#pragma unroll
+            for (int g = 0; g < 2; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int grp = lane + 32 * i;
+                if (grp < 6) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 2; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 2; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 2; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 6) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab84_attention_finish<2, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab84_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][24];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][24];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 2, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 6;
+    if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
+        lab84_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 24; i += blockDim.x)
+        qs[i / 24][i % 24] = q[(size_t)t * 384 + (size_t)h0 * 24 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)24);
+    float m[GG], l[GG], o[GG][1];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 1; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab84_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 24; c++) {
+                    const float kk = lab84_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 24; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 1; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 1; i++) {
+                const int d = lane + 32 * i;
+                if (d < 24) {
+                    const float vv = lab84_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 1; i++) {
+            const int d = lane + 32 * i;
+            if (d < 24) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab84_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab84_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab84_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 96;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 2 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab84_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab84_attention_kg, dim3(4, (unsigned)T, 4), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_84(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab84_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab84_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 85: rms.4096.T3 (rmsnorm) ===== */
+/* ===== case 85: hd256.mix.T40.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_85
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -43038,50 +44241,545 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab85_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab85_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 4096;
-    float *yr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
+/* lab85_attention: attention, 8 query heads, 4 KV heads (group 2), head_dim 256,
+ * KV blocks of 16 tokens, 19 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(256)).
+ * One launch, grid (KV heads 4, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 2 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 2 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 8 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 2
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[256]) per query head to lab85_attention_part, then counts
+ *    itself in lab85_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 8 x 16 x 258
+ * floats (8454144 bytes).
+ * Shared memory: q [2][256] + per-warp (m, l, o)[2] = 10304 bytes.
+ * Batches of 8 or more tokens run lab85_attention_kg instead: grid (4, T, 4) blocks
+ * of 1 warps, one per KV head and its 2 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (512 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * lane l scores position l against the
+ * 2 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3 (and every 128th after).
+ * Shared memory 38672 bytes.
+ */
+__device__ float lab85_attention_part[2113536];
+__device__ unsigned int lab85_attention_done[512];
+
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab85_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 1024 + (size_t)kvh * 256;
 }
 
-static void lab85_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab85_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 4096 + (size_t)kvh * 256) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 4096 + (size_t)kvh * 256) | 1ull;
+}
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab85_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        lab85_attention_own(r, kvh, kin, vin, kp, vp);
+        return;
+    }
+    const size_t off = lab85_attention_slot(bt[j / 16], j, kvh, layer_off);
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab85_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab85_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = lab85_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
+    for (int i = threadIdx.x; i < 256; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 4096 + (size_t)kvh * 256 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 4096 + (size_t)kvh * 256 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab85_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][256], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab85_attention_part + (size_t)(t * 8 + h0) * 16 * 258;
+    for (int gd = threadIdx.x; gd < GG * 256; gd += blockDim.x) {
+        const int g = gd / 256, d = gd % 256;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 256 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 4128 + (size_t)sp * 258;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab85_attention_done[t * 8 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 256; gd += blockDim.x) {
+        const int g = gd / 256, d = gd % 256;
+        const float *pg = part + (size_t)g * 4128;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 258));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 258) - MM);
+            LL += __ldcg(pg + s2 * 258 + 1) * f;
+            acc += __ldcg(pg + s2 * 258 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 256 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab85_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab85_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
+}
+
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 512 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab85_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab85_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab85_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab85_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
+}
+
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab85_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 512 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab85_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab85_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab85_attention_sa(dk)), "l"(kp), "r"(512), "r"(lab85_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab85_attention_sa(dv)), "l"(vp), "r"(512), "r"(lab85_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 32; u++) lab85_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 32; u++) lab85_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab85_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab85_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab85_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab85_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab85_attention_stage_chunk(uint32_t (*sk)[132], uint32_t (*sv)[132], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 32; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab85_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 64; idx += NTH) {
+        const int rr = nj - n_own + idx / 64, kv = (idx / 32) & 1, u = idx % 32;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 4096 : kin + (size_t)r * 4096;
+        lab85_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 256 + u * 8);
+    }
+}
+
+__global__ void __launch_bounds__(32) lab85_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[2][256];
+    __shared__ float spr[1][32][2];
+    __shared__ __align__(16) uint32_t sk[1][32][132];
+    __shared__ __align__(16) uint32_t sv[1][32][132];
+    __shared__ __align__(8) unsigned long long mb[1][2];
+    __shared__ float wm[1][2], wl[1][2];
+    __shared__ __align__(16) float wo[1][2][256];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 2, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 19;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab85_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab85_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
+    for (int i = threadIdx.x; i < 512; i += blockDim.x)
+        qs[i / 256][i % 256] = q[(size_t)t * 4096 + (size_t)h0 * 256 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)256);
+    float m[2], l[2], o[2][2][4];
+#pragma unroll
+    for (int g = 0; g < 2; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 2; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 32) {
+        const int nj = min(32, j1 - base);
+        unsigned long long kt = 0, vt = 0;
+        if (lane < nj)
+            lab85_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        lab85_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab85_attention_wait<1>(mb[warp], ph); /* the K rows */
+        __syncwarp();
+        float sc[2];
+#pragma unroll
+        for (int g = 0; g < 2; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 256; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 2; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 2; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        lab85_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[2];
+#pragma unroll
+            for (int g = 0; g < 2; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const int grp = lane + 32 * i;
+                if (true) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 2; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 2; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 2; g++)
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 64) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab85_attention_finish<2, 1>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab85_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][256];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][256];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 2, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 19;
+    if (sp == 0 && h0 % 2 == 0) { /* this token's K/V of this KV head into the cache */
+        lab85_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 256; i += blockDim.x)
+        qs[i / 256][i % 256] = q[(size_t)t * 4096 + (size_t)h0 * 256 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)256);
+    float m[GG], l[GG], o[GG][8];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab85_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 256; c++) {
+                    const float kk = lab85_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 256; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 8; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab85_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const int d = lane + 32 * i;
+            if (d < 256) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab85_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab85_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab85_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 1024;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 2 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab85_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab85_attention_kg, dim3(4, (unsigned)T, 4), 32, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_85(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab85_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab85_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 86: rms.576.T64 (rmsnorm) ===== */
+/* ===== case 86: hd256.dec.T16.kvbf16 (attention) ===== */
 #define rope_inv_freq lab_rope_86
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -43208,50 +44906,545 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab86_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
- * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
- * Grid: one block of 256 threads per row; shared memory 8 doubles. */
-__global__ void __launch_bounds__(256) lab86_rmsnorm_k(const float *x, const float *__restrict__ g,
-                                                     float *__restrict__ y) {
-    LLM_PDL_ENTER();
-    LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 576;
-    float *yr = y + (size_t)blockIdx.x * 576;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
+/* lab86_attention: attention, 8 query heads, 2 KV heads (group 4), head_dim 256,
+ * KV blocks of 16 tokens, 44 blocks per sequence; matches
+ * templates/kernels/cpu/attention.c.lua (KV pool layout
+ * [layer][block][slot][kv_head][dim], bf16 (--kv-dtype bf16; rounded to nearest even when written, and the step's own K/V read from the inputs are rounded the same way), scale 1/sqrtf(256)).
+ * One launch, grid (KV heads 2, T, 16 splits) of 128 threads ("flash
+ * decoding" with the split merge done in the same kernel); a block serves the
+ * 4 query heads of its KV head when the step has 8 or more tokens, so each K
+ * and V row is read once per group (fewer tokens: one block per query head,
+ * GG = 1, which keeps more blocks in flight for a single sequence):
+ *  - K/V of the step's own tokens: block (kvh, t, 0) copies K and V of token t,
+ *    KV head kvh, into the cache slot (block_tables[seq][pos / 16],
+ *    pos % 16). No block of this launch reads those slots: a position
+ *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
+ *    position j) is read from the k and v inputs instead, so the copy and the
+ *    reads need no ordering.
+ *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
+ *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
+ *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
+ *    one position against the 4 query vectors (shared memory; its K row read
+ *    4 elements at a time), the warp keeps an online softmax per query head
+ *    (running max, sum, 8 output dims per lane and head) and accumulates
+ *    p_j v_j from coalesced V rows, each V element loaded once for the 4
+ *    heads; the block merges its warps.
+ *  - One split (positions <= 128): the block writes y. Several: each
+ *    writes (m, l, o[256]) per query head to lab86_attention_part, then counts
+ *    itself in lab86_attention_done[t][kvh] (atomicAdd after a fence); the last to
+ *    arrive merges the partials (float32, max-rescaled, read past L1), writes
+ *    y and resets the counter to 0 for the next launch.
+ * No per-position storage: any context length; causal by position (each
+ * token attends 0..positions[t] of its own sequence), so T > 1 prefill works.
+ * Precondition: T <= 64 (spec.program.max_tokens), and the tokens of one
+ * sequence in a step have consecutive positions in order (how every batch is
+ * built); partials live in a static __device__ array of 64 x 8 x 16 x 258
+ * floats (8454144 bytes).
+ * Shared memory: q [4][256] + per-warp (m, l, o)[4] = 20608 bytes.
+ * Batches of 8 or more tokens run lab86_attention_kg instead: grid (2, T, 4) blocks
+ * of 1 warps, one per KV head and its 4 query heads, at most 4 splits of at least
+ * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
+ * token and KV head). A warp takes 32 positions at a time: it copies their K and V
+ * rows (512 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
+ * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
+ * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * lane l scores position l against the
+ * 4 query vectors from shared memory, and the P.V products read each staged V row
+ * once, lane l owning dimensions 4l .. 4l+3 (and every 128th after).
+ * Shared memory 43040 bytes.
+ */
+__device__ float lab86_attention_part[2113536];
+__device__ unsigned int lab86_attention_done[512];
+
+/* Element offset of the cache row of position j, KV head kvh, in block blk (its block-table entry). */
+__device__ __forceinline__ size_t lab86_attention_slot(int32_t blk, int j, int kvh, size_t layer_off) {
+    return layer_off + ((size_t)blk * 16 + (size_t)(j % 16)) * 512 + (size_t)kvh * 256;
 }
 
-static void lab86_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+/* The tagged pointers to K/V of KV head kvh in input row r of the step. */
+__device__ __forceinline__ void lab86_attention_own(int r, int kvh, const float *kin, const float *vin,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    *kp = (unsigned long long)(kin + (size_t)r * 3072 + (size_t)kvh * 256) | 1ull;
+    *vp = (unsigned long long)(vin + (size_t)r * 3072 + (size_t)kvh * 256) | 1ull;
+}
+
+/* Where K/V of position j of token t's sequence is: an input row of this
+ * step (float32 pointers into kin and vin, tagged with bit 0) or the cache
+ * (uint16_t rows). */
+__device__ __forceinline__ void lab86_attention_row(int t, int pos_t, int seq_t, int j, int kvh,
+                                               const float *kin, const float *vin,
+                                               const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                               const int32_t *__restrict__ positions,
+                                               const int32_t *__restrict__ seq_index,
+                                               const int32_t *__restrict__ bt, size_t layer_off,
+                                               unsigned long long *kp, unsigned long long *vp) {
+    const int r = t - (pos_t - j);
+    if (r >= 0 && positions[r] == j && seq_index[r] == seq_t) {
+        lab86_attention_own(r, kvh, kin, vin, kp, vp);
+        return;
+    }
+    const size_t off = lab86_attention_slot(bt[j / 16], j, kvh, layer_off);
+    *kp = (unsigned long long)(K + off);
+    *vp = (unsigned long long)(V + off);
+}
+
+/* Element c of a tagged row: a step input (float32, rounded to bf16 as the cache would hold it) or
+ * a cache row (uint16_t). */
+__device__ __forceinline__ float lab86_attention_kv(unsigned long long p, int c) {
+    if (p & 1ull) return __bfloat162float(__float2bfloat16_rn(((const float *)(p & ~1ull))[c]));
+    return llm_bf16_to_f32(((const uint16_t *)p)[c]);
+}
+
+/* The step's own K and V of token t (cache position pos_t), KV head kvh, into
+ * the cache, by the threads of one block. */
+__device__ __forceinline__ void lab86_attention_store(int t, int pos_t, int kvh, const int32_t *__restrict__ bt,
+                                                 const float *kin, const float *vin, uint16_t *__restrict__ K,
+                                                 uint16_t *__restrict__ V, size_t layer_off) {
+    const size_t at = lab86_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
+    for (int i = threadIdx.x; i < 256; i += blockDim.x) {
+        K[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(kin[(size_t)t * 3072 + (size_t)kvh * 256 + i]));
+        V[at + i] = __bfloat16_as_ushort(__float2bfloat16_rn(vin[(size_t)t * 3072 + (size_t)kvh * 256 + i]));
+    }
+}
+
+/* The end of a block: merges its NWX warps' (m, l, o) for query heads
+ * h0 .. h0+GG-1 of token t; one split writes y, several write partials and
+ * the last to arrive merges them (see the header). */
+template <int GG, int NWX>
+__device__ __forceinline__ void lab86_attention_finish(const float (*wm)[GG], const float (*wl)[GG],
+                                                  const float (*wo)[GG][256], int t, int h0, int sp,
+                                                  int nsplit, float *__restrict__ y, bool *last_s) {
+    float *part = lab86_attention_part + (size_t)(t * 8 + h0) * 16 * 258;
+    for (int gd = threadIdx.x; gd < GG * 256; gd += blockDim.x) {
+        const int g = gd / 256, d = gd % 256;
+        float M = -INFINITY;
+        for (int w = 0; w < NWX; w++) M = fmaxf(M, wm[w][g]); /* finite: warp 0 has positions */
+        float Ls = 0.0f, acc = 0.0f;
+        for (int w = 0; w < NWX; w++) {
+            if (wm[w][g] == -INFINITY) continue;
+            const float f = expf(wm[w][g] - M);
+            Ls += wl[w][g] * f;
+            acc += wo[w][g][d] * f;
+        }
+        if (nsplit == 1) {
+            y[(size_t)t * 2048 + (size_t)(h0 + g) * 256 + d] = acc / Ls;
+        } else {
+            float *pp = part + (size_t)g * 4128 + (size_t)sp * 258;
+            pp[2 + d] = acc;
+            if (d == 0) {
+                pp[0] = M;
+                pp[1] = Ls;
+            }
+        }
+    }
+    if (nsplit == 1) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        unsigned int *done = &lab86_attention_done[t * 8 + h0];
+        *last_s = atomicAdd(done, 1u) == (unsigned)(nsplit - 1);
+        if (*last_s) *done = 0u; /* every split has counted: reset for the next launch */
+    }
+    __syncthreads();
+    if (!*last_s) return;
+    __threadfence();
+    for (int gd = threadIdx.x; gd < GG * 256; gd += blockDim.x) {
+        const int g = gd / 256, d = gd % 256;
+        const float *pg = part + (size_t)g * 4128;
+        float MM = -INFINITY;
+        for (int s2 = 0; s2 < nsplit; s2++) MM = fmaxf(MM, __ldcg(pg + s2 * 258));
+        float LL = 0.0f, acc = 0.0f;
+        for (int s2 = 0; s2 < nsplit; s2++) {
+            const float f = expf(__ldcg(pg + s2 * 258) - MM);
+            LL += __ldcg(pg + s2 * 258 + 1) * f;
+            acc += __ldcg(pg + s2 * 258 + 2 + d) * f;
+        }
+        y[(size_t)t * 2048 + (size_t)(h0 + g) * 256 + d] = acc / LL;
+    }
+}
+
+__device__ __forceinline__ void lab86_attention_cp16(void *dst, const void *src) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src) : "memory");
+}
+
+/* 8 floats of a step's own K or V row into one staged 16-byte unit, rounded to bf16 as
+ * the cache holds them (two 16-byte loads: the k and v strides are multiples of 4 floats). */
+__device__ __forceinline__ void lab86_attention_cvt8(uint32_t *dst, const float *src) {
+    const float4 a = *(const float4 *)src, b = *(const float4 *)(src + 4);
+    const float f[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
+}
+
+/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
+ * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 512 bytes) that
+ * completes its bytes on the barrier, and every staging thread arrives once per chunk with
+ * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
+ * and a wait is cp.async.wait_group (the barriers unused). */
+__device__ __forceinline__ unsigned lab86_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+
+/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
+__device__ __forceinline__ void lab86_attention_mb_init(unsigned long long *mb, unsigned nth) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab86_attention_sa(mb)), "r"(nth) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab86_attention_sa(mb + 1)), "r"(nth) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+    (void)mb; (void)nth;
+#endif
+}
+
+/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
+ * arrival on the chunk's barriers. */
+__device__ __forceinline__ void lab86_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
+                                                 unsigned long long vp, bool has, unsigned long long *mb) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned bytes = has ? 512 : 0;
+    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab86_attention_sa(mb)), "r"(bytes) : "memory");
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab86_attention_sa(mb + 1)), "r"(bytes) : "memory");
+    if (has) {
+        /* earlier plain accesses to these rows (the chunk before) come first */
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab86_attention_sa(dk)), "l"(kp), "r"(512), "r"(lab86_attention_sa(mb)) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                     ::"r"(lab86_attention_sa(dv)), "l"(vp), "r"(512), "r"(lab86_attention_sa(mb + 1)) : "memory");
+    }
+#else
+    (void)mb;
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 32; u++) lab86_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (has)
+#pragma unroll
+        for (int u = 0; u < 32; u++) lab86_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
+template <int PENDING>
+__device__ __forceinline__ void lab86_attention_wait(unsigned long long *mb, unsigned ph) {
+#if __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    while (!done)
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(lab86_attention_sa(mb)), "r"(ph) : "memory");
+#else
+    (void)mb; (void)ph;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
+
+/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
+ * row `row` of the chunk (-1: none) brings it in, from the cache (lab86_attention_fetch) or, tagged as
+ * the step's own (bit 0 of kp, see lab86_attention_row), by the conversion below; rows from nj
+ * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
+ * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
+ * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
+ * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
+template <int NTH>
+__device__ __forceinline__ void lab86_attention_stage_chunk(uint32_t (*sk)[132], uint32_t (*sv)[132], int row,
+                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+                                                       int t_last, int p_last, int kvh, const float *kin,
+                                                       const float *vin, unsigned long long *mb, int tid) {
+    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
+    if (row >= nj) {
+#pragma unroll
+        for (int u = 0; u < 32; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    lab86_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
+    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
+    for (int idx = tid; idx < n_own * 64; idx += NTH) {
+        const int rr = nj - n_own + idx / 64, kv = (idx / 32) & 1, u = idx % 32;
+        const int r = t_last - (p_last - (c0 + rr));
+        const float *src = kv ? vin + (size_t)r * 3072 : kin + (size_t)r * 3072;
+        lab86_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 256 + u * 8);
+    }
+}
+
+__global__ void __launch_bounds__(32) lab86_attention_kg(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[4][256];
+    __shared__ float spr[1][32][4];
+    __shared__ __align__(16) uint32_t sk[1][32][132];
+    __shared__ __align__(16) uint32_t sv[1][32][132];
+    __shared__ __align__(8) unsigned long long mb[1][2];
+    __shared__ float wm[1][4], wl[1][4];
+    __shared__ __align__(16) float wo[1][4][256];
+    __shared__ bool last_s;
+    const int kvh = blockIdx.x, h0 = kvh * 4, t = blockIdx.y, sp = blockIdx.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(256, ((npos + 3) / 4 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 44;
+    if (sp == 0) { /* this token's K/V of this KV head into the cache */
+        lab86_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    if (lane == 0) lab86_attention_mb_init(mb[warp], 32);
+    __syncwarp();
+    unsigned ph = 0; /* the barriers' phase */
+    for (int i = threadIdx.x; i < 1024; i += blockDim.x)
+        qs[i / 256][i % 256] = q[(size_t)t * 3072 + (size_t)h0 * 256 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)256);
+    float m[4], l[4], o[4][2][4];
+#pragma unroll
+    for (int g = 0; g < 4; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 2; i++) o[g][i][0] = o[g][i][1] = o[g][i][2] = o[g][i][3] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 32) {
+        const int nj = min(32, j1 - base);
+        unsigned long long kt = 0, vt = 0;
+        if (lane < nj)
+            lab86_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+        lab86_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
+        lab86_attention_wait<1>(mb[warp], ph); /* the K rows */
+        __syncwarp();
+        float sc[4];
+#pragma unroll
+        for (int g = 0; g < 4; g++) sc[g] = 0.0f;
+        if (lane < nj) {
+            const uint32_t *kr = &sk[warp][lane][0];
+#pragma unroll 4
+            for (int c = 0; c < 256; c += 8) {
+                const uint4 raw = *(const uint4 *)(kr + c / 2);
+                const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+                const float k4 = __uint_as_float(raw.z << 16), k5 = __uint_as_float(raw.z & 0xffff0000u);
+                const float k6 = __uint_as_float(raw.w << 16), k7 = __uint_as_float(raw.w & 0xffff0000u);
+#pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    const float4 qa = *(const float4 *)(&qs[g][c]), qb = *(const float4 *)(&qs[g][c + 4]);
+                    sc[g] = fmaf(qa.x, k0, sc[g]);
+                    sc[g] = fmaf(qa.y, k1, sc[g]);
+                    sc[g] = fmaf(qa.z, k2, sc[g]);
+                    sc[g] = fmaf(qa.w, k3, sc[g]);
+                    sc[g] = fmaf(qb.x, k4, sc[g]);
+                    sc[g] = fmaf(qb.y, k5, sc[g]);
+                    sc[g] = fmaf(qb.z, k6, sc[g]);
+                    sc[g] = fmaf(qb.w, k7, sc[g]);
+                }
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            const float s = lane < nj ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            const float pg = lane < nj ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(pg);
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                o[g][i][0] *= corr;
+                o[g][i][1] *= corr;
+                o[g][i][2] *= corr;
+                o[g][i][3] *= corr;
+            }
+            m[g] = m_new;
+            spr[warp][lane][g] = pg;
+        }
+        lab86_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
+        ph ^= 1u;
+        __syncwarp();
+#pragma unroll 2
+        for (int jj = 0; jj < nj; jj++) {
+            float pj[4];
+#pragma unroll
+            for (int g = 0; g < 4; g++) pj[g] = spr[warp][jj][g];
+            const uint32_t *vr = &sv[warp][jj][0];
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const int grp = lane + 32 * i;
+                if (true) {
+                    const uint2 raw = *(const uint2 *)(vr + grp * 2);
+                    const float v0 = __uint_as_float(raw.x << 16), v1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float v2 = __uint_as_float(raw.y << 16), v3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < 4; g++) {
+                        o[g][i][0] = fmaf(pj[g], v0, o[g][i][0]);
+                        o[g][i][1] = fmaf(pj[g], v1, o[g][i][1]);
+                        o[g][i][2] = fmaf(pj[g], v2, o[g][i][2]);
+                        o[g][i][3] = fmaf(pj[g], v3, o[g][i][3]);
+                    }
+                }
+            }
+        }
+        __syncwarp(); /* the next chunk overwrites sk, sv and spr */
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < 4; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < 4; g++)
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int grp = lane + 32 * i;
+            if (grp < 64) *(float4 *)(&wo[warp][g][grp * 4]) = make_float4(o[g][i][0], o[g][i][1], o[g][i][2], o[g][i][3]);
+        }
+    __syncthreads();
+    lab86_attention_finish<4, 1>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+template <int GG>
+__global__ void __launch_bounds__(128) lab86_attention_k(const float *q, const float *kin,
+                                                      const float *vin, float *__restrict__ y,
+                                                      uint16_t *__restrict__ K, uint16_t *__restrict__ V,
+                                                      const int32_t *__restrict__ positions,
+                                                      const int32_t *__restrict__ seq_index,
+                                                      const int32_t *__restrict__ block_tables, size_t layer_off) {
+    __shared__ __align__(16) float qs[GG][256];
+    __shared__ float wm[4][GG], wl[4][GG], wo[4][GG][256];
+    __shared__ bool last_s;
+    const int h0 = blockIdx.x * GG, kvh = h0 / 4, t = blockIdx.y, sp = blockIdx.z; /* query heads h0 .. h0+GG-1 */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    LLM_PDL_ENTER();
+    const int pos_t = positions[t], seq_t = seq_index[t], npos = pos_t + 1;
+    const int len = max(128, ((npos + 15) / 16 + 31) & ~31);
+    const int nsplit = (npos + len - 1) / len;
+    if (sp >= nsplit) return;
+    LLM_PDL_TRIGGER();
+    const int32_t *bt = block_tables + (size_t)seq_t * 44;
+    if (sp == 0 && h0 % 4 == 0) { /* this token's K/V of this KV head into the cache */
+        lab86_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    }
+    const int j0 = sp * len, j1 = min(npos, j0 + len);
+    for (int i = threadIdx.x; i < GG * 256; i += blockDim.x)
+        qs[i / 256][i % 256] = q[(size_t)t * 3072 + (size_t)h0 * 256 + i];
+    __syncthreads();
+    const float scale = 1.0f / sqrtf((float)256);
+    float m[GG], l[GG], o[GG][8];
+#pragma unroll
+    for (int g = 0; g < GG; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; i++) o[g][i] = 0.0f;
+    }
+    for (int base = j0 + warp * 32; base < j1; base += 128) {
+        const int j = base + lane;
+        float sc[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) sc[g] = 0.0f;
+        unsigned long long kt = 0, vt = 0;
+        if (j < j1) {
+            lab86_attention_row(t, pos_t, seq_t, j, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
+            if (kt & 1ull) {
+                for (int c = 0; c < 256; c++) {
+                    const float kk = lab86_attention_kv(kt, c);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) sc[g] = fmaf(qs[g][c], kk, sc[g]);
+                }
+            } else {
+                const uint16_t *kr = (const uint16_t *)kt;
+#pragma unroll (GG == 1 ? 8 : 4)
+                for (int c = 0; c < 256; c += 4) {
+                    const uint2 raw = *(const uint2 *)(kr + c);
+                    const float k0 = __uint_as_float(raw.x << 16), k1 = __uint_as_float(raw.x & 0xffff0000u);
+                    const float k2 = __uint_as_float(raw.y << 16), k3 = __uint_as_float(raw.y & 0xffff0000u);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) {
+                        const float4 qq = *(const float4 *)(&qs[g][c]);
+                        sc[g] = fmaf(qq.x, k0, sc[g]);
+                        sc[g] = fmaf(qq.y, k1, sc[g]);
+                        sc[g] = fmaf(qq.z, k2, sc[g]);
+                        sc[g] = fmaf(qq.w, k3, sc[g]);
+                    }
+                }
+            }
+        }
+        float p[GG];
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            const float s = j < j1 ? sc[g] * scale : -INFINITY;
+            const float m_new = fmaxf(m[g], llm_warp_max(s)); /* finite: lane 0 of the chunk is valid */
+            p[g] = j < j1 ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[g] - m_new); /* 0 on the first chunk (m = -inf) */
+            l[g] = l[g] * corr + llm_warp_sum(p[g]);
+#pragma unroll
+            for (int i = 0; i < 8; i++) o[g][i] *= corr;
+            m[g] = m_new;
+        }
+        const int nj = min(32, j1 - base);
+#pragma unroll (GG == 1 ? 4 : 2)
+        for (int jj = 0; jj < nj; jj++) {
+            const unsigned long long vj = __shfl_sync(0xffffffffu, vt, jj);
+            float pj[GG];
+#pragma unroll
+            for (int g = 0; g < GG; g++) pj[g] = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                const int d = lane + 32 * i;
+                if (true) {
+                    const float vv = lab86_attention_kv(vj, d);
+#pragma unroll
+                    for (int g = 0; g < GG; g++) o[g][i] = fmaf(pj[g], vv, o[g][i]);
+                }
+            }
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int g = 0; g < GG; g++) {
+            wm[warp][g] = m[g];
+            wl[warp][g] = l[g];
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < GG; g++)
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const int d = lane + 32 * i;
+            if (d < 256) wo[warp][g][d] = o[g][i];
+        }
+    __syncthreads();
+    lab86_attention_finish<GG, 4>(wm, wl, wo, t, h0, sp, nsplit, y, &last_s);
+}
+
+static void lab86_attention(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab86_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)w0; (void)w1;
+    if (T <= 0) return;
+    cudaStream_t s = (cudaStream_t)c->stream;
+    const size_t layer_off = (size_t)layer * (size_t)c->n_blocks * 16 * 512;
+    uint16_t *K = (uint16_t *)c->k, *V = (uint16_t *)c->v;
+    /* few tokens: one block per query head (more blocks in flight); a batch:
+     * one block per KV head for its 4 query heads (each K/V row read once) */
+    if (T < 8)
+        llm_launch(lab86_attention_k<1>, dim3(8, (unsigned)T, 16), 128, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    else
+    {
+        llm_launch(lab86_attention_kg, dim3(2, (unsigned)T, 4), 32, 0, s, x0, x1, x2, y, K, V,
+                   c->positions, c->seq_index, c->block_tables, layer_off);
+    }
 }
 #undef rope_inv_freq
 void lab_cuda_86(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab86_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab86_attention(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 87: rms.100.L2 (rmsnorm) ===== */
+/* ===== case 87: rms.4096.T1 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_87
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -43378,10 +45571,10 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab87_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
+/* lab87_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
  * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
  * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
- * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
  * Grid: one block of 256 threads per row; shared memory 8 doubles. */
 __global__ void __launch_bounds__(256) lab87_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
@@ -43389,10 +45582,10 @@ __global__ void __launch_bounds__(256) lab87_rmsnorm_k(const float *x, const flo
     LLM_PDL_TRIGGER();
     __shared__ double part[8];
     __shared__ float inv_s;
-    const float *xr = x + (size_t)blockIdx.x * 103;
-    float *yr = y + (size_t)blockIdx.x * 101;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
     double ss = 0.0;
-    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
     if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
@@ -43400,19 +45593,19 @@ __global__ void __launch_bounds__(256) lab87_rmsnorm_k(const float *x, const flo
     if (threadIdx.x == 0) {
         double tot = 0.0;
         for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 100);
+        const float var = (float)(tot / 4096);
         inv_s = 1.0f / sqrtf(var + 1e-05f);
     }
     __syncthreads();
     const float inv = inv_s;
-    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
 static void lab87_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
-    const int rows = L;
+    const int rows = T;
     if (rows <= 0) return;
     llm_launch(lab87_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
@@ -43421,7 +45614,7 @@ void lab_cuda_87(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab87_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 88: add.4096.T1 (add) ===== */
+/* ===== case 88: rms.4096.T3 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_88
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -43548,32 +45741,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab88_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 4096, b 4096, y 4096. No shared memory. */
-__global__ void __launch_bounds__(256) lab88_add_k(const float *a, const float *b,
+/* lab88_rmsnorm: RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [4096].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab88_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 4096) return;
-    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 4096;
+    float *yr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab88_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab88_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab88_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab88_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_88(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab88_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab88_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 89: add.577.T16 (add) ===== */
+/* ===== case 89: rms.576.T64 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_89
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -43700,32 +45911,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab89_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
- * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
- * Strides: a 580, b 577, y 579. No shared memory. */
-__global__ void __launch_bounds__(256) lab89_add_k(const float *a, const float *b,
+/* lab89_rmsnorm: RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [576].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab89_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 577) return;
-    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 576;
+    float *yr = y + (size_t)blockIdx.x * 576;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab89_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab89_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab89_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab89_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_89(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab89_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab89_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 90: swiglu.14336.T2 (swiglu) ===== */
+/* ===== case 90: rms.100.L2 (rmsnorm) ===== */
 #define rope_inv_freq lab_rope_90
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -43852,33 +46081,50 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab90_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab90_swiglu_k(const float *g, const float *u,
+/* lab90_rmsnorm: RMSNorm over 100 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/rmsnorm.c.lua: sum of squares in double (per-thread
+ * partials, then a fixed shuffle/shared tree), var = (float)(ss / C),
+ * inv = 1 / sqrtf(var + eps), y = g * (x * inv); gain g float32 [100].
+ * Grid: one block of 256 threads per row; shared memory 8 doubles. */
+__global__ void __launch_bounds__(256) lab90_rmsnorm_k(const float *x, const float *__restrict__ g,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 14336) return;
-    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *xr = x + (size_t)blockIdx.x * 103;
+    float *yr = y + (size_t)blockIdx.x * 101;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 100; c += 256) ss += (double)xr[c] * (double)xr[c];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 100);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 100; c += 256) yr[c] = g[c] * (xr[c] * inv);
 }
 
-static void lab90_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab90_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
-    const int rows = T;
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x1; (void)x2; (void)w1;
+    const int rows = L;
     if (rows <= 0) return;
-    llm_launch(lab90_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab90_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_90(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab90_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab90_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 91: swiglu.100.T3 (swiglu) ===== */
+/* ===== case 91: add.4096.T1 (add) ===== */
 #define rope_inv_freq lab_rope_91
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -44005,34 +46251,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab91_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
- * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
- * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab91_swiglu_k(const float *g, const float *u,
+/* lab91_add: residual add over 4096 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(4096 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 4096, b 4096, y 4096. No shared memory. */
+__global__ void __launch_bounds__(256) lab91_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
-    if (c >= 100) return;
-    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
+    if (c >= 4096) return;
+    y[(size_t)r * 4096 + c] = a[(size_t)r * 4096 + c] + b[(size_t)r * 4096 + c];
 }
 
-static void lab91_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab91_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
     const int rows = T;
     if (rows <= 0) return;
-    llm_launch(lab91_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
+    llm_launch(lab91_add_k, dim3(llm_cdiv(4096, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_91(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab91_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab91_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 92: rope.8B.q.T3 (rope) ===== */
-__constant__ float lab_rope_92[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 92: add.577.T16 (add) ===== */
 #define rope_inv_freq lab_rope_92
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -44159,53 +46403,32 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab92_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
- * No shared memory. */
-__global__ void __launch_bounds__(64) lab92_rope_k(const int32_t *__restrict__ positions, const float *x,
+/* lab92_add: residual add over 577 columns; matches templates/kernels/cpu/add.c.lua
+ * (exact). Grid: (ceil(577 / 256), rows) blocks of 256 threads, one element each.
+ * Strides: a 580, b 577, y 579. No shared memory. */
+__global__ void __launch_bounds__(256) lab92_add_k(const float *a, const float *b,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 4096;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 577) return;
+    y[(size_t)r * 579 + c] = a[(size_t)r * 580 + c] + b[(size_t)r * 577 + c];
 }
 
-static void lab92_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab92_add(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
-    llm_launch(lab92_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab92_add_k, dim3(llm_cdiv(577, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_92(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab92_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab92_add(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 93: rope.8B.q.T600 (rope) ===== */
-__constant__ float lab_rope_93[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
+/* ===== case 93: swiglu.14336.T2 (swiglu) ===== */
 #define rope_inv_freq lab_rope_93
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -44332,53 +46555,33 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab93_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
- * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+/* lab93_swiglu: SwiGLU over 14336 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(14336 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(64) lab93_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab93_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 4096;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
-        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
-        yr[h * 128 + i] = a * cs - b * sn;
-        yr[h * 128 + i + 64] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 14336) return;
+    y[(size_t)r * 14336 + c] = llm_silu_dev(g[(size_t)r * 14336 + c]) * u[(size_t)r * 14336 + c];
 }
 
-static void lab93_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab93_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
-    llm_launch(lab93_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab93_swiglu_k, dim3(llm_cdiv(14336, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_93(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab93_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab93_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 94: rope.smol.k.T64 (rope) ===== */
-__constant__ float lab_rope_94[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
+/* ===== case 94: swiglu.100.T3 (swiglu) ===== */
 #define rope_inv_freq lab_rope_94
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -44505,53 +46708,34 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab94_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
- * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
- * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[32]. Grid: (T, head groups) blocks of 32 threads, thread i
- * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
- * one head per block for fewer than 64 tokens, so that many SMs share the angle's
- * sinf/cosf (slow path for large angles); with more tokens a block computes each
- * angle once for several heads (thousands of one-head blocks cost more than the
- * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+/* lab94_swiglu: SwiGLU over 100 columns; matches templates/kernels/cpu/swiglu.c.lua
+ * (x / (1 + expf(-x)) * u; device expf within 2 ulp of the host's).
+ * Grid: (ceil(100 / 256), rows) blocks of 256 threads, one element each.
  * No shared memory. */
-__global__ void __launch_bounds__(32) lab94_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(256) lab94_swiglu_k(const float *g, const float *u,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x, i = threadIdx.x;
-    const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 960;
-    float *yr = y + (size_t)t * 192;
-    const float angle = __fmul_rn(p, rope_inv_freq[i]);
-    const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 3; h += gridDim.y) {
-        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
-        yr[h * 64 + i] = a * cs - b * sn;
-        yr[h * 64 + i + 32] = b * cs + a * sn;
-    }
+    const int c = (int)(blockIdx.x * blockDim.x + threadIdx.x), r = blockIdx.y;
+    if (c >= 100) return;
+    y[(size_t)r * 100 + c] = llm_silu_dev(g[(size_t)r * 200 + c]) * u[(size_t)r * 101 + c];
 }
 
-static void lab94_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab94_swiglu(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (T <= 0) return;
-    /* blocks (token, head group): every head its own block while that makes
-     * few blocks; with many tokens a block takes several heads of its token
-     * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 3;
-    llm_launch(lab94_rope_k, dim3((unsigned)T, (unsigned)(hb < 3 ? hb : 3)), 32, 0,
-               (cudaStream_t)c->stream, c->positions, x0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w0; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab94_swiglu_k, dim3(llm_cdiv(100, 256), (unsigned)rows), 256, 0, (cudaStream_t)c->stream, x0, x1, y);
 }
 #undef rope_inv_freq
 void lab_cuda_94(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab94_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab94_swiglu(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 95: rope.tiny.T16 (rope) ===== */
-__constant__ float lab_rope_95[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 95: rope.8B.q.T3 (rope) ===== */
+__constant__ float lab_rope_95[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_95
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -44678,31 +46862,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab95_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+/* lab95_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
  * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
  * one head per block for fewer than 64 tokens, so that many SMs share the angle's
  * sinf/cosf (slow path for large angles); with more tokens a block computes each
  * angle once for several heads (thousands of one-head blocks cost more than the
  * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab95_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(64) lab95_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 384;
-    float *yr = y + (size_t)t * 128;
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 4096;
     const float angle = __fmul_rn(p, rope_inv_freq[i]);
     const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 8; h += gridDim.y) {
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
+    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
 }
 
@@ -44714,8 +46898,8 @@ static void lab95_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
     /* blocks (token, head group): every head its own block while that makes
      * few blocks; with many tokens a block takes several heads of its token
      * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 8;
-    llm_launch(lab95_rope_k, dim3((unsigned)T, (unsigned)(hb < 8 ? hb : 8)), 8, 0,
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
+    llm_launch(lab95_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
                (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
@@ -44723,7 +46907,7 @@ void lab_cuda_95(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab95_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 96: rope.8B.qk.T1 (rope) ===== */
+/* ===== case 96: rope.8B.q.T600 (rope) ===== */
 __constant__ float lab_rope_96[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_96
 #ifndef LLMCC_CUDA_COMMON
@@ -44851,7 +47035,7 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab96_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+/* lab96_rope: RoPE, 32 heads x 128; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
  * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
  * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
@@ -44869,10 +47053,10 @@ __global__ void __launch_bounds__(64) lab96_rope_k(const int32_t *__restrict__ p
     const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
     const float *xr = x + (size_t)t * 6144;
-    float *yr = y + (size_t)t * 5120;
+    float *yr = y + (size_t)t * 4096;
     const float angle = __fmul_rn(p, rope_inv_freq[i]);
     const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 40; h += gridDim.y) {
+    for (int h = blockIdx.y; h < 32; h += gridDim.y) {
         const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
         yr[h * 128 + i] = a * cs - b * sn;
         yr[h * 128 + i + 64] = b * cs + a * sn;
@@ -44887,8 +47071,8 @@ static void lab96_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
     /* blocks (token, head group): every head its own block while that makes
      * few blocks; with many tokens a block takes several heads of its token
      * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 40;
-    llm_launch(lab96_rope_k, dim3((unsigned)T, (unsigned)(hb < 40 ? hb : 40)), 64, 0,
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 32;
+    llm_launch(lab96_rope_k, dim3((unsigned)T, (unsigned)(hb < 32 ? hb : 32)), 64, 0,
                (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
@@ -44896,8 +47080,8 @@ void lab_cuda_96(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab96_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 97: rope.tiny.qk.T16 (rope) ===== */
-__constant__ float lab_rope_97[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
+/* ===== case 97: rope.smol.k.T64 (rope) ===== */
+__constant__ float lab_rope_97[32] = {1.0f, 0.697830585f, 0.486967525f, 0.339820833f, 0.237137371f, 0.16548171f, 0.115478198f, 0.0805842188f, 0.0562341325f, 0.0392418976f, 0.0273841963f, 0.0191095297f, 0.0133352143f, 0.00930572041f, 0.00649381632f, 0.00453158364f, 0.00316227766f, 0.00220673407f, 0.00153992653f, 0.00107460783f, 0.000749894209f, 0.000523299115f, 0.000365174127f, 0.000254829675f, 0.000177827941f, 0.000124093776f, 8.65964323e-05f, 6.0429639e-05f, 4.21696503e-05f, 2.94272718e-05f, 2.05352503e-05f, 1.43301257e-05f};
 #define rope_inv_freq lab_rope_97
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -45024,31 +47208,31 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab97_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+/* lab97_rope: RoPE, 3 heads x 64; matches templates/kernels/cpu/rope.c.lua:
  * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
- * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
- * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
- * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * multiply, as the reference), y[i] = x[i] cos - x[i+32] sin,
+ * y[i+32] = x[i+32] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[32]. Grid: (T, head groups) blocks of 32 threads, thread i
  * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
  * one head per block for fewer than 64 tokens, so that many SMs share the angle's
  * sinf/cosf (slow path for large angles); with more tokens a block computes each
  * angle once for several heads (thousands of one-head blocks cost more than the
  * sines: 51 us at 1024 tokens for the 8B shape, ncu).
  * No shared memory. */
-__global__ void __launch_bounds__(8) lab97_rope_k(const int32_t *__restrict__ positions, const float *x,
+__global__ void __launch_bounds__(32) lab97_rope_k(const int32_t *__restrict__ positions, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
     const int t = blockIdx.x, i = threadIdx.x;
     const float p = (float)positions[t];
-    const float *xr = x + (size_t)t * 256;
+    const float *xr = x + (size_t)t * 960;
     float *yr = y + (size_t)t * 192;
     const float angle = __fmul_rn(p, rope_inv_freq[i]);
     const float cs = cosf(angle), sn = sinf(angle);
-    for (int h = blockIdx.y; h < 12; h += gridDim.y) {
-        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
-        yr[h * 16 + i] = a * cs - b * sn;
-        yr[h * 16 + i + 8] = b * cs + a * sn;
+    for (int h = blockIdx.y; h < 3; h += gridDim.y) {
+        const float a = xr[h * 64 + i], b = xr[h * 64 + i + 32];
+        yr[h * 64 + i] = a * cs - b * sn;
+        yr[h * 64 + i + 32] = b * cs + a * sn;
     }
 }
 
@@ -45060,8 +47244,8 @@ static void lab97_rope(const LlmCudaCtx *c, int T, int L, int layer, const float
     /* blocks (token, head group): every head its own block while that makes
      * few blocks; with many tokens a block takes several heads of its token
      * and computes each angle's cos and sin once for them */
-    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 12;
-    llm_launch(lab97_rope_k, dim3((unsigned)T, (unsigned)(hb < 12 ? hb : 12)), 8, 0,
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 3;
+    llm_launch(lab97_rope_k, dim3((unsigned)T, (unsigned)(hb < 3 ? hb : 3)), 32, 0,
                (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
@@ -45069,7 +47253,8 @@ void lab_cuda_97(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, 
     lab97_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 98: addrms.4096.T1 (add_rmsnorm) ===== */
+/* ===== case 98: rope.tiny.T16 (rope) ===== */
+__constant__ float lab_rope_98[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_98
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -45196,60 +47381,53 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab98_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
- * Strides: a 8192, b 4096, y 8192.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab98_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab98_rope: RoPE, 8 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(8) lab98_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 8192;
-    const float *br = b + (size_t)blockIdx.x * 4096;
-    float *sr = y + (size_t)blockIdx.x * 8192;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 4096; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 384;
+    float *yr = y + (size_t)t * 128;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 8; h += gridDim.y) {
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 4096);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab98_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab98_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab98_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 8;
+    llm_launch(lab98_rope_k, dim3((unsigned)T, (unsigned)(hb < 8 ? hb : 8)), 8, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_98(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab98_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab98_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 99: addrms.2048.T3 (add_rmsnorm) ===== */
+/* ===== case 99: rope.8B.qk.T1 (rope) ===== */
+__constant__ float lab_rope_99[64] = {1.0f, 0.814617234f, 0.663601238f, 0.540581005f, 0.440366603f, 0.358730224f, 0.292227823f, 0.23805382f, 0.193922745f, 0.15797281f, 0.128687373f, 0.104830952f, 0.0853971003f, 0.0695659496f, 0.0566696214f, 0.0461640503f, 0.0376060309f, 0.0306345209f, 0.0249554087f, 0.020329106f, 0.0165604401f, 0.0134904199f, 0.0109895285f, 0.00895225934f, 0.00729266474f, 0.00594073038f, 0.00483942135f, 0.00394227603f, 0.00321144599f, 0.00261609925f, 0.00213111954f, 0.0017360467f, 0.00141421356f, 0.00115204274f, 0.00093847387f, 0.000764496988f, 0.000622772422f, 0.000507321148f, 0.00041327255f, 0.000336658941f, 0.000274248176f, 0.00022340729f, 0.000181991429f, 0.000148253354f, 0.000120769737f, 9.83811094e-05f, 8.01429472e-05f, 6.5285826e-05f, 5.3182959e-05f, 4.33237549e-05f, 3.52922774e-05f, 2.87496974e-05f, 2.3419999e-05f, 1.90783348e-05f, 1.55415403e-05f, 1.26604066e-05f, 1.03133854e-05f, 8.40146147e-06f, 6.8439753e-06f, 5.57522023e-06f, 4.54167048e-06f, 3.69972304e-06f, 3.01385815e-06f, 2.45514079e-06f};
 #define rope_inv_freq lab_rope_99
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -45376,60 +47554,53 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab99_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
- * Strides: a 4096, b 2048, y 4096.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab99_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab99_rope: RoPE, 40 heads x 128; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+64] sin,
+ * y[i+64] = x[i+64] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[64]. Grid: (T, head groups) blocks of 64 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(64) lab99_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 4096;
-    const float *br = b + (size_t)blockIdx.x * 2048;
-    float *sr = y + (size_t)blockIdx.x * 4096;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 2048; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 6144;
+    float *yr = y + (size_t)t * 5120;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 40; h += gridDim.y) {
+        const float a = xr[h * 128 + i], b = xr[h * 128 + i + 64];
+        yr[h * 128 + i] = a * cs - b * sn;
+        yr[h * 128 + i + 64] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 2048);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab99_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab99_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab99_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 40;
+    llm_launch(lab99_rope_k, dim3((unsigned)T, (unsigned)(hb < 40 ? hb : 40)), 64, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_99(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab99_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab99_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 100: addrms.576.T64.ys (add_rmsnorm) ===== */
+/* ===== case 100: rope.tiny.qk.T16 (rope) ===== */
+__constant__ float lab_rope_100[8] = {1.0f, 0.316227766f, 0.1f, 0.0316227766f, 0.01f, 0.00316227766f, 0.001f, 0.000316227766f};
 #define rope_inv_freq lab_rope_100
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -45556,60 +47727,52 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab100_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
- * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
- * 0..575 of the output row get s = a + b (float32), columns 576..1151
- * get g * (s * inv) with the sum of squares of the float sums in double
- * (per-thread partials, then the fixed shuffle/shared tree of
- * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
- * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
- * Strides: a 1152, b 577, y 1160.
- * Grid: one block of 256 threads per row; each thread re-reads only the
- * sums it wrote itself. Shared memory 8 doubles + 1 float. */
-__global__ void __launch_bounds__(256) lab100_add_rmsnorm_k(const float *a, const float *b,
-                                                     const float *__restrict__ g, float *__restrict__ y) {
+/* lab100_rope: RoPE, 12 heads x 16; matches templates/kernels/cpu/rope.c.lua:
+ * for pair i of a head, angle = (float)pos * rope_inv_freq[i] (one float32
+ * multiply, as the reference), y[i] = x[i] cos - x[i+8] sin,
+ * y[i+8] = x[i+8] cos + x[i] sin. rope_inv_freq is the program's
+ * __constant__ float[8]. Grid: (T, head groups) blocks of 8 threads, thread i
+ * pair i of the heads h = blockIdx.y, + gridDim.y, ... (positions from c->positions):
+ * one head per block for fewer than 64 tokens, so that many SMs share the angle's
+ * sinf/cosf (slow path for large angles); with more tokens a block computes each
+ * angle once for several heads (thousands of one-head blocks cost more than the
+ * sines: 51 us at 1024 tokens for the 8B shape, ncu).
+ * No shared memory. */
+__global__ void __launch_bounds__(8) lab100_rope_k(const int32_t *__restrict__ positions, const float *x,
+                                                     float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    __shared__ double part[8];
-    __shared__ float inv_s;
-    const float *ar = a + (size_t)blockIdx.x * 1152;
-    const float *br = b + (size_t)blockIdx.x * 577;
-    float *sr = y + (size_t)blockIdx.x * 1160;
-    double ss = 0.0;
-    for (int c = threadIdx.x; c < 576; c += 256) {
-        const float s = __fadd_rn(ar[c], br[c]);
-        sr[c] = s;
-        ss += (double)s * (double)s;
+    const int t = blockIdx.x, i = threadIdx.x;
+    const float p = (float)positions[t];
+    const float *xr = x + (size_t)t * 256;
+    float *yr = y + (size_t)t * 192;
+    const float angle = __fmul_rn(p, rope_inv_freq[i]);
+    const float cs = cosf(angle), sn = sinf(angle);
+    for (int h = blockIdx.y; h < 12; h += gridDim.y) {
+        const float a = xr[h * 16 + i], b = xr[h * 16 + i + 8];
+        yr[h * 16 + i] = a * cs - b * sn;
+        yr[h * 16 + i + 8] = b * cs + a * sn;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double tot = 0.0;
-        for (int i = 0; i < 8; i++) tot += part[i];
-        const float var = (float)(tot / 576);
-        inv_s = 1.0f / sqrtf(var + 1e-05f);
-    }
-    __syncthreads();
-    const float inv = inv_s;
-    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab100_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab100_rope(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
-    const int rows = T;
-    if (rows <= 0) return;
-    llm_launch(lab100_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (T <= 0) return;
+    /* blocks (token, head group): every head its own block while that makes
+     * few blocks; with many tokens a block takes several heads of its token
+     * and computes each angle's cos and sin once for them */
+    const int hb = T >= 512 ? 4 : T >= 64 ? 16 : 12;
+    llm_launch(lab100_rope_k, dim3((unsigned)T, (unsigned)(hb < 12 ? hb : 12)), 8, 0,
+               (cudaStream_t)c->stream, c->positions, x0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_100(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab100_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab100_rope(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 101: embed.8B.bf16.T3 (embed) ===== */
+/* ===== case 101: addrms.4096.T1 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_101
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -45736,34 +47899,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab101_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab101_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab101_add_rmsnorm: residual add and RMSNorm over 4096 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..4095 of the output row get s = a + b (float32), columns 4096..8191
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [4096].
+ * Strides: a 8192, b 4096, y 8192.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab101_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
-        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 8192;
+    const float *br = b + (size_t)blockIdx.x * 4096;
+    float *sr = y + (size_t)blockIdx.x * 8192;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 4096; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 4096);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 4096; c += 256) sr[4096 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab101_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab101_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab101_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab101_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_101(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab101_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab101_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 102: embed.f32.T5 (embed) ===== */
+/* ===== case 102: addrms.2048.T3 (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_102
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -45890,34 +48079,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab102_embed: embedding lookup, H=100, table f32 [1000][100]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab102_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab102_add_rmsnorm: residual add and RMSNorm over 2048 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..2047 of the output row get s = a + b (float32), columns 2048..4095
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [2048].
+ * Strides: a 4096, b 2048, y 4096.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab102_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 100;
-    for (int c = threadIdx.x; c < 100; c += blockDim.x)
-        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 4096;
+    const float *br = b + (size_t)blockIdx.x * 2048;
+    float *sr = y + (size_t)blockIdx.x * 4096;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 2048; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 2048);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 2048; c += 256) sr[2048 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab102_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab102_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab102_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab102_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_102(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab102_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab102_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 103: embed.f16.T64 (embed) ===== */
+/* ===== case 103: addrms.576.T64.ys (add_rmsnorm) ===== */
 #define rope_inv_freq lab_rope_103
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -46044,34 +48259,60 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab103_embed: embedding lookup, H=576, table f16 [49152][576]; matches
- * templates/kernels/cpu/embed.c.lua (exact: conversion only).
- * Grid: T blocks (one per token) of 256 threads striding over the columns.
- * Token ids (c->tokens, device) are checked by the runtime before the step.
- * No shared memory. */
-__global__ void __launch_bounds__(256) lab103_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
-                                                     float *__restrict__ y) {
+/* lab103_add_rmsnorm: residual add and RMSNorm over 576 columns, eps 1e-05f; matches
+ * templates/kernels/cpu/add_rmsnorm.c.lua (= add then rmsnorm): columns
+ * 0..575 of the output row get s = a + b (float32), columns 576..1151
+ * get g * (s * inv) with the sum of squares of the float sums in double
+ * (per-thread partials, then the fixed shuffle/shared tree of
+ * kernels/cuda/rmsnorm.cu.lua, so it equals that kernel run on s),
+ * var = (float)(ss / C), inv = 1 / sqrtf(var + eps); gain g float32 [576].
+ * Strides: a 1152, b 577, y 1160.
+ * Grid: one block of 256 threads per row; each thread re-reads only the
+ * sums it wrote itself. Shared memory 8 doubles + 1 float. */
+__global__ void __launch_bounds__(256) lab103_add_rmsnorm_k(const float *a, const float *b,
+                                                     const float *__restrict__ g, float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int t = blockIdx.x;
-    const size_t base = (size_t)tokens[t] * 576;
-    for (int c = threadIdx.x; c < 576; c += blockDim.x)
-        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+    __shared__ double part[8];
+    __shared__ float inv_s;
+    const float *ar = a + (size_t)blockIdx.x * 1152;
+    const float *br = b + (size_t)blockIdx.x * 577;
+    float *sr = y + (size_t)blockIdx.x * 1160;
+    double ss = 0.0;
+    for (int c = threadIdx.x; c < 576; c += 256) {
+        const float s = __fadd_rn(ar[c], br[c]);
+        sr[c] = s;
+        ss += (double)s * (double)s;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double tot = 0.0;
+        for (int i = 0; i < 8; i++) tot += part[i];
+        const float var = (float)(tot / 576);
+        inv_s = 1.0f / sqrtf(var + 1e-05f);
+    }
+    __syncthreads();
+    const float inv = inv_s;
+    for (int c = threadIdx.x; c < 576; c += 256) sr[576 + c] = g[c] * (sr[c] * inv);
 }
 
-static void lab103_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab103_add_rmsnorm(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
-    if (T <= 0) return;
-    llm_launch(lab103_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+    (void)w2; (void)scratch; (void)T; (void)L; (void)layer; (void)x2; (void)w1;
+    const int rows = T;
+    if (rows <= 0) return;
+    llm_launch(lab103_add_rmsnorm_k, rows, 256, 0, (cudaStream_t)c->stream, x0, x1, (const float *)w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_103(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab103_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab103_add_rmsnorm(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 104: select.4096.T5.L2 (select_rows) ===== */
+/* ===== case 104: embed.8B.bf16.T3 (embed) ===== */
 #define rope_inv_freq lab_rope_104
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -46198,32 +48439,34 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab104_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
- * templates/kernels/cpu/select_rows.c.lua (exact copy).
- * Grid: L blocks (one per selected row) of 256 threads over the columns.
- * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab104_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+/* lab104_embed: embedding lookup, H=4096, table bf16 [128256][4096]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab104_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
-    const int l = blockIdx.x;
-    const float *xr = x + (size_t)sel[l] * 4096;
-    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x)
+        y[(size_t)t * 4096 + c] = llm_w_scalar<LLM_W_BF16>(e, base + c);
 }
 
-static void lab104_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab104_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
-    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
-    if (L <= 0) return;
-    llm_launch(lab104_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab104_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
 }
 #undef rope_inv_freq
 void lab_cuda_104(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab104_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+    lab104_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
 
-/* ===== case 105: select.576.T64.L64 (select_rows) ===== */
+/* ===== case 105: embed.f32.T5 (embed) ===== */
 #define rope_inv_freq lab_rope_105
 #ifndef LLMCC_CUDA_COMMON
 #define LLMCC_CUDA_COMMON
@@ -46350,11 +48593,471 @@ __device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf
 static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 #endif
 
-/* lab105_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+/* lab105_embed: embedding lookup, H=100, table f32 [1000][100]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab105_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 100;
+    for (int c = threadIdx.x; c < 100; c += blockDim.x)
+        y[(size_t)t * 103 + c] = llm_w_scalar<LLM_W_F32>(e, base + c);
+}
+
+static void lab105_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab105_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_105(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab105_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 106: embed.f16.T64 (embed) ===== */
+#define rope_inv_freq lab_rope_106
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab106_embed: embedding lookup, H=576, table f16 [49152][576]; matches
+ * templates/kernels/cpu/embed.c.lua (exact: conversion only).
+ * Grid: T blocks (one per token) of 256 threads striding over the columns.
+ * Token ids (c->tokens, device) are checked by the runtime before the step.
+ * No shared memory. */
+__global__ void __launch_bounds__(256) lab106_embed_k(const int32_t *__restrict__ tokens, const void *__restrict__ e,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int t = blockIdx.x;
+    const size_t base = (size_t)tokens[t] * 576;
+    for (int c = threadIdx.x; c < 576; c += blockDim.x)
+        y[(size_t)t * 576 + c] = llm_w_scalar<LLM_W_F16>(e, base + c);
+}
+
+static void lab106_embed(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)L; (void)layer; (void)x0; (void)x1; (void)x2; (void)w1;
+    if (T <= 0) return;
+    llm_launch(lab106_embed_k, T, 256, 0, (cudaStream_t)c->stream, c->tokens, w0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_106(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab106_embed(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 107: select.4096.T5.L2 (select_rows) ===== */
+#define rope_inv_freq lab_rope_107
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab107_select_rows: gathers the 4096-wide rows whose logits are wanted; matches
  * templates/kernels/cpu/select_rows.c.lua (exact copy).
  * Grid: L blocks (one per selected row) of 256 threads over the columns.
  * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
-__global__ void __launch_bounds__(256) lab105_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+__global__ void __launch_bounds__(256) lab107_select_rows_k(const int32_t *__restrict__ sel, const float *x,
+                                                     float *__restrict__ y) {
+    LLM_PDL_ENTER();
+    LLM_PDL_TRIGGER();
+    const int l = blockIdx.x;
+    const float *xr = x + (size_t)sel[l] * 4096;
+    for (int c = threadIdx.x; c < 4096; c += blockDim.x) y[(size_t)l * 4096 + c] = xr[c];
+}
+
+static void lab107_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+                        const float *x2, float *y, const void *w0, const void *w1,
+                        const void *w2, void *scratch) {
+    (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
+    if (L <= 0) return;
+    llm_launch(lab107_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+}
+#undef rope_inv_freq
+void lab_cuda_107(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab107_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+}
+
+/* ===== case 108: select.576.T64.L64 (select_rows) ===== */
+#define rope_inv_freq lab_rope_108
+#ifndef LLMCC_CUDA_COMMON
+#define LLMCC_CUDA_COMMON
+/* ---- helpers (templates/kernels/cuda/common.cu.lua) --------------------- */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gemm.h"
+
+/* Programmatic dependent launch (sm_90): LLM_PDL_MODE 0 = plain launches;
+ * 1 ("wait") = every launch lets the next kernel be scheduled before this
+ * one ends; each kernel first does the work that depends on nothing the
+ * previous kernel writes (a projection issues its first weight loads), then
+ * waits with griddepcontrol.wait (which returns once the previous grid has
+ * completed and its memory is visible, so ordering is as strict as without
+ * PDL), and signals its own dependents (LLM_PDL_TRIGGER) once it has issued
+ * its last weight loads (projections) or right after the wait (small
+ * kernels): the next kernel's blocks then take SM slots as this kernel's
+ * blocks retire and start their own weight stream; 2 ("early") = as 1, but
+ * each kernel signals at entry. The program template defines the mode
+ * (llmcc compile --pdl). */
+#ifndef LLM_PDL_MODE
+#define LLM_PDL_MODE 0
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 2
+#define LLM_PDL_ENTER()                                          \
+    do {                                                         \
+        asm volatile("griddepcontrol.launch_dependents;");       \
+        asm volatile("griddepcontrol.wait;" ::: "memory");       \
+    } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && LLM_PDL_MODE == 1
+#define LLM_PDL_ENTER() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define LLM_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define LLM_PDL_ENTER() do { } while (0)
+#define LLM_PDL_TRIGGER() do { } while (0)
+#endif
+
+/* Every generated launch goes through here: cudaLaunchKernelEx, with the
+ * programmatic-stream-serialization attribute when PDL is on. */
+template <typename... KArgs, typename... Args>
+static void llm_launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = LLM_PDL_MODE > 0 ? 1 : 0;
+    cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+}
+
+/* Weight storage kinds (template parameter of the GEMV core). */
+#define LLM_W_F32 0
+#define LLM_W_BF16 1
+#define LLM_W_F16 2
+
+/* bf16 -> f32 is exact: the top 16 bits of the float32 pattern. */
+__device__ __forceinline__ float llm_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+/* Two floats rounded to bf16 (nearest even) in one 32-bit word, the first in the low half
+ * (the order of a bf16 row in memory). */
+__device__ __forceinline__ uint32_t llm_bf16x2(float a, float b) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(a)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(b)) << 16);
+}
+/* IEEE half -> f32, exact. */
+__device__ __forceinline__ float llm_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+
+template <int WK> __device__ __forceinline__ float llm_w_scalar(const void *w, size_t i) {
+    if (WK == LLM_W_F32) return ((const float *)w)[i];
+    if (WK == LLM_W_BF16) return llm_bf16_to_f32(((const uint16_t *)w)[i]);
+    return llm_f16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Two 16-bit weights packed in one 32-bit word -> two floats (low first). */
+template <int WK> __device__ __forceinline__ float2 llm_w_pair(uint32_t u) {
+    if (WK == LLM_W_BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    return __half22float2(*reinterpret_cast<const __half2 *>(&u));
+}
+
+/* 16-byte streaming load of weights: read once, keep out of L1 (x lives
+ * there), ask L2 to fetch the whole 256-byte line. Volatile: a plain asm
+ * counts as free of side effects, and nvcc then hoists loads above the
+ * bound checks that guard them (a row's tail read past the end of the
+ * matrix); volatile keeps each load where the code puts it, and the loads
+ * of a step are still issued back to back before their first use. */
+__device__ __forceinline__ uint4 llm_ld_stream(const void *p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+
+/* Activations (x, the residual, q/k/v) are read with plain coherent loads,
+ * never ld.global.nc / __ldg and never through const __restrict__
+ * pointers (which nvcc turns into ld.global.nc): under programmatic
+ * dependent launch a kernel runs while its predecessor still writes them,
+ * and non-coherent loads may be scheduled above griddepcontrol.wait. */
+
+__device__ __forceinline__ float llm_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float llm_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float llm_silu_dev(float x) { return x / (1.0f + expf(-x)); }
+
+static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+#endif
+
+/* lab108_select_rows: gathers the 576-wide rows whose logits are wanted; matches
+ * templates/kernels/cpu/select_rows.c.lua (exact copy).
+ * Grid: L blocks (one per selected row) of 256 threads over the columns.
+ * c->logit_rows (device, [L]) holds token indices < T. No shared memory. */
+__global__ void __launch_bounds__(256) lab108_select_rows_k(const int32_t *__restrict__ sel, const float *x,
                                                      float *__restrict__ y) {
     LLM_PDL_ENTER();
     LLM_PDL_TRIGGER();
@@ -46363,14 +49066,14 @@ __global__ void __launch_bounds__(256) lab105_select_rows_k(const int32_t *__res
     for (int c = threadIdx.x; c < 576; c += blockDim.x) y[(size_t)l * 576 + c] = xr[c];
 }
 
-static void lab105_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
+static void lab108_select_rows(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1,
                         const float *x2, float *y, const void *w0, const void *w1,
                         const void *w2, void *scratch) {
     (void)w2; (void)scratch; (void)T; (void)layer; (void)x1; (void)x2; (void)w0; (void)w1;
     if (L <= 0) return;
-    llm_launch(lab105_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
+    llm_launch(lab108_select_rows_k, L, 256, 0, (cudaStream_t)c->stream, c->logit_rows, x0, y);
 }
 #undef rope_inv_freq
-void lab_cuda_105(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
-    lab105_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
+void lab_cuda_108(const LlmCudaCtx *c, int T, int L, int layer, const float *x0, const float *x1, const float *x2, float *y, const void *w0, const void *w1, const void *w2, void *scratch) {
+    lab108_select_rows(c, T, L, layer, x0, x1, x2, y, w0, w1, w2, scratch);
 }
