@@ -16,9 +16,9 @@ $(include("kernels/cuda/common.cu.lua"))
 % local MINLEN = 32 * NW
 % local GROUP_MIN_T = 8 -- from this many tokens per step the grouped blocks win (lab, H100)
 % -- The staged grouped kernel (_kg, batches of GROUP_MIN_T tokens or more): each
-% -- warp copies its chunk's 32 K and V rows into shared memory (sm_90: one bulk copy
-% -- per row; sm_80: 16-byte cp.async units), then scores and accumulates from shared
-% -- memory. Needs rows of whole 16-byte units.
+% -- warp copies its chunk's 32 K and V rows into shared memory with cp.async
+% -- (16-byte units, every load of the chunk in flight at once), then scores and
+% -- accumulates from shared memory. Needs rows of whole 16-byte units.
 % local ESZ = kvbf and 2 or 4
 % local ROWB = hd * ESZ
 % local STAGED = kvbf and hd % 8 == 0 and G <= 8 -- float32 rows need twice the shared memory: one
@@ -85,9 +85,9 @@ $(include("kernels/cuda/common.cu.lua"))
  * of $(NWG) warps, one per KV head and its $(G) query heads, at most $(NSPLIT_G) splits of at least
  * $(MINLEN_G) positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows ($(ROWB) bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows ($(ROWB) bytes each) into shared memory with cp.async, all $(2 * UPR) x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
 % if TILED then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the $(G) query heads are A rows 0..$(G - 1) as bf16 (hi) and rows
@@ -252,90 +252,41 @@ __device__ __forceinline__ void $(n.kernel)_cvt8(uint32_t *dst, const float *src
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, $(ROWB) bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned $(n.kernel)_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void $(n.kernel)_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"($(n.kernel)_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"($(n.kernel)_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void $(n.kernel)_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? $(ROWB) : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"($(n.kernel)_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"($(n.kernel)_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"($(n.kernel)_sa(dk)), "l"(kp), "r"($(ROWB)), "r"($(n.kernel)_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"($(n.kernel)_sa(dv)), "l"(vp), "r"($(ROWB)), "r"($(n.kernel)_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < $(UPR); u++) $(n.kernel)_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < $(UPR); u++) $(n.kernel)_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void $(n.kernel)_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"($(n.kernel)_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least $(NK) threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache ($(n.kernel)_fetch) or, tagged as
- * the step's own (bit 0 of kp, see $(n.kernel)_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void $(n.kernel)_stage_chunk(uint32_t (*sk)[$(RSTR)], uint32_t (*sv)[$(RSTR)], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see $(n.kernel)_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void $(n.kernel)_stage_chunk(uint32_t (*sk)[$(RSTR)], uint32_t (*sv)[$(RSTR)], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < $(UPR); u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < $(UPR); u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    $(n.kernel)_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * $(2 * UPR); idx += NTH) {
-        const int rr = nj - n_own + idx / $(2 * UPR), kv = (idx / $(UPR)) & 1, u = idx % $(UPR);
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * $(UPR) + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / $(UPR), NR - 1), u = k % $(UPR);
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * $(UPR) && row0 + r < nj && !(p & 1ull))
+                $(n.kernel)_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * $(2 * UPR); idx += 32) {
+        const int rr = lo + idx / $(2 * UPR), kv = (idx / $(UPR)) & 1, u = idx % $(UPR);
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * $(n.ins[3].stride) : kin + (size_t)r * $(n.ins[2].stride);
         $(n.kernel)_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * $(hd) + u * 8);
@@ -413,7 +364,6 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
 % end
     __shared__ __align__(16) uint32_t sk[$(NWG)][32][$(RSTR)];
     __shared__ __align__(16) uint32_t sv[$(NWG)][32][$(RSTR)];
-    __shared__ __align__(8) unsigned long long mb[$(NWG)][2];
     __shared__ float wm[$(NWG)][$(G)], wl[$(NWG)][$(G)];
     __shared__ __align__(16) float wo[$(NWG)][$(G)][$(hd)];
     __shared__ bool last_s;
@@ -433,9 +383,6 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
     if ($(n.kernel)_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
 % end
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) $(n.kernel)_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
 % if TILED then
     /* On the tensor cores (mma.sync m16n8k16): the $(G) query heads are rows 0..$(G - 1) of the
      * A operand as bf16 (hi) and rows 8..$(8 + G - 1) as the remainder bf16(q - hi) (lo), so
@@ -475,8 +422,8 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
         const int jn = j + $(32 * NWG);
         bnext = jn < j1 ? bt[jn / $(P.block_size)] : 0;
         /* all 32 rows: the products take whole fragments */
-        $(n.kernel)_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        $(n.kernel)_wait<1>(mb[warp], ph); /* the K rows */
+        $(n.kernel)_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -513,8 +460,7 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
             o[nt][3] *= corr;
         }
         m = m_new;
-        $(n.kernel)_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -557,8 +503,8 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
         unsigned long long kt = 0, vt = 0;
         if (lane < nj)
             $(n.kernel)_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-        $(n.kernel)_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        $(n.kernel)_wait<1>(mb[warp], ph); /* the K rows */
+        $(n.kernel)_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[$(G)];
 #pragma unroll
@@ -603,8 +549,7 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
             m[g] = m_new;
             spr[warp][lane][g] = pg;
         }
-        $(n.kernel)_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
@@ -656,7 +601,7 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
  * Row r of the tile's $(NWT * 16) query rows is token r / $(G), head r % $(G); warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of $(NK): the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -669,9 +614,8 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[$(NK)][$(RSTR)];
     __shared__ __align__(16) uint32_t sv[$(NK)][$(RSTR)];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[$(TQ)];
-    static_assert($(32 * NWT) >= $(NK), "one staging thread per row of a chunk");
+    static_assert($(NWT * 16) >= $(NK), "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * $(G), t0 = blockIdx.y * $(TQ);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -680,9 +624,7 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
     for (int i = threadIdx.x; i < $(TQ); i += blockDim.x) {
         srun[i] = i < tn && $(n.kernel)_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) $(n.kernel)_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -720,20 +662,20 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[$(ONT)][4];
 #pragma unroll
         for (int nt = 0; nt < $(ONT); nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < $(NK) stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < $(NK) ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < $(NK) ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             $(n.kernel)_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += $(NK)) {
             const int nj = min($(NK), pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            $(n.kernel)_stage_chunk<$(32 * NWT)>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < $(NK)) $(n.kernel)_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + $(NK) + row <= pb)
                 $(n.kernel)_row(tb, pb, sq, c0 + $(NK) + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            $(n.kernel)_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[$(NK // 8)][4];
 #pragma unroll
@@ -775,8 +717,7 @@ __global__ void __launch_bounds__($(32 * NWT)) $(n.kernel)_kt(const float *q, co
                     m[k] = m_new;
                 }
             }
-            $(n.kernel)_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll

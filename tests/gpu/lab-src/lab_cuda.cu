@@ -32232,9 +32232,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -32374,90 +32374,41 @@ __device__ __forceinline__ void lab70_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab70_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab70_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab70_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab70_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab70_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 256 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab70_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab70_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab70_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab70_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab70_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab70_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab70_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab70_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab70_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab70_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab70_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab70_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab70_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab70_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab70_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab70_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 32; idx += NTH) {
-        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 16 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 16, NR - 1), u = k % 16;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 16 && row0 + r < nj && !(p & 1ull))
+                lab70_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 32; idx += 32) {
+        const int rr = lo + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
         lab70_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
@@ -32529,7 +32480,6 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -32547,9 +32497,6 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     }
     if (lab70_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab70_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -32588,8 +32535,8 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab70_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab70_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab70_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -32626,8 +32573,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab70_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -32657,7 +32603,7 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -32670,9 +32616,8 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -32681,9 +32626,7 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab70_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab70_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -32721,20 +32664,20 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab70_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab70_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab70_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab70_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab70_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -32776,8 +32719,7 @@ __global__ void __launch_bounds__(128) lab70_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab70_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -33113,9 +33055,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -33255,90 +33197,41 @@ __device__ __forceinline__ void lab71_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab71_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab71_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab71_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab71_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab71_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 256 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab71_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab71_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab71_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab71_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab71_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab71_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab71_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab71_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab71_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab71_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab71_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab71_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab71_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab71_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab71_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab71_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 32; idx += NTH) {
-        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 16 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 16, NR - 1), u = k % 16;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 16 && row0 + r < nj && !(p & 1ull))
+                lab71_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 32; idx += 32) {
+        const int rr = lo + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
         lab71_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
@@ -33410,7 +33303,6 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -33428,9 +33320,6 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
     }
     if (lab71_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab71_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -33469,8 +33358,8 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab71_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab71_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab71_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -33507,8 +33396,7 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab71_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -33538,7 +33426,7 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -33551,9 +33439,8 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -33562,9 +33449,7 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab71_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab71_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -33602,20 +33487,20 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab71_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab71_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab71_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab71_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab71_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -33657,8 +33542,7 @@ __global__ void __launch_bounds__(128) lab71_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab71_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -34394,9 +34278,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -34536,90 +34420,41 @@ __device__ __forceinline__ void lab73_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab73_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab73_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab73_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab73_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab73_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 256 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab73_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab73_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab73_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab73_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab73_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab73_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab73_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab73_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab73_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab73_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab73_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab73_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab73_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab73_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab73_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab73_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 32; idx += NTH) {
-        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 16 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 16, NR - 1), u = k % 16;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 16 && row0 + r < nj && !(p & 1ull))
+                lab73_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 32; idx += 32) {
+        const int rr = lo + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
         lab73_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
@@ -34691,7 +34526,6 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -34709,9 +34543,6 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
     }
     if (lab73_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab73_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -34750,8 +34581,8 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab73_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab73_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab73_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -34788,8 +34619,7 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab73_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -34819,7 +34649,7 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -34832,9 +34662,8 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -34843,9 +34672,7 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab73_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab73_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -34883,20 +34710,20 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab73_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab73_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab73_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab73_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab73_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -34938,8 +34765,7 @@ __global__ void __launch_bounds__(128) lab73_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab73_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -35275,9 +35101,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -35417,90 +35243,41 @@ __device__ __forceinline__ void lab74_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab74_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab74_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab74_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab74_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab74_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 256 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab74_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab74_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab74_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab74_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab74_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab74_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab74_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab74_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab74_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab74_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab74_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab74_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab74_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab74_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab74_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab74_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 32; idx += NTH) {
-        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 16 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 16, NR - 1), u = k % 16;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 16 && row0 + r < nj && !(p & 1ull))
+                lab74_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 32; idx += 32) {
+        const int rr = lo + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
         lab74_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
@@ -35572,7 +35349,6 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -35590,9 +35366,6 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
     }
     if (lab74_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab74_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -35631,8 +35404,8 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab74_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab74_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab74_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -35669,8 +35442,7 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab74_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -35700,7 +35472,7 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -35713,9 +35485,8 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -35724,9 +35495,7 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab74_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab74_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -35764,20 +35533,20 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab74_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab74_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab74_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab74_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab74_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -35819,8 +35588,7 @@ __global__ void __launch_bounds__(128) lab74_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab74_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -36156,9 +35924,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -36298,90 +36066,41 @@ __device__ __forceinline__ void lab75_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab75_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab75_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab75_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab75_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab75_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 256 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab75_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab75_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab75_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab75_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab75_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab75_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab75_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab75_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab75_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab75_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab75_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab75_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab75_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab75_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab75_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab75_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 32; idx += NTH) {
-        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 16 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 16, NR - 1), u = k % 16;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 16 && row0 + r < nj && !(p & 1ull))
+                lab75_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 32; idx += 32) {
+        const int rr = lo + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
         lab75_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
@@ -36453,7 +36172,6 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -36471,9 +36189,6 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
     }
     if (lab75_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab75_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -36512,8 +36227,8 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab75_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab75_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab75_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -36550,8 +36265,7 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab75_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -36581,7 +36295,7 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -36594,9 +36308,8 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -36605,9 +36318,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab75_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab75_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -36645,20 +36356,20 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab75_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab75_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab75_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab75_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab75_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -36700,8 +36411,7 @@ __global__ void __launch_bounds__(128) lab75_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab75_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -37037,9 +36747,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 4 warps, one per KV head and its 8 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (128 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (128 bytes each) into shared memory with cp.async, all 16 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 8 query heads are A rows 0..7 as bf16 (hi) and rows
  * 8..15 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -37179,90 +36889,41 @@ __device__ __forceinline__ void lab76_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 128 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab76_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab76_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab76_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab76_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab76_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 128 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab76_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab76_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab76_attention_sa(dk)), "l"(kp), "r"(128), "r"(lab76_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab76_attention_sa(dv)), "l"(vp), "r"(128), "r"(lab76_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 8; u++) lab76_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 8; u++) lab76_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab76_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab76_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab76_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab76_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab76_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab76_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab76_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 8; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 8; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab76_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 16; idx += NTH) {
-        const int rr = nj - n_own + idx / 16, kv = (idx / 8) & 1, u = idx % 8;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 8 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 8, NR - 1), u = k % 8;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 8 && row0 + r < nj && !(p & 1ull))
+                lab76_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 16; idx += 32) {
+        const int rr = lo + idx / 16, kv = (idx / 8) & 1, u = idx % 8;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 2560 : kin + (size_t)r * 2560;
         lab76_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 64 + u * 8);
@@ -37334,7 +36995,6 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[4][32][36];
     __shared__ __align__(16) uint32_t sv[4][32][36];
-    __shared__ __align__(8) unsigned long long mb[4][2];
     __shared__ float wm[4][8], wl[4][8];
     __shared__ __align__(16) float wo[4][8][64];
     __shared__ bool last_s;
@@ -37352,9 +37012,6 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
     }
     if (lab76_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab76_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 8 query heads are rows 0..7 of the
      * A operand as bf16 (hi) and rows 8..15 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -37393,8 +37050,8 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
         const int jn = j + 128;
         bnext = jn < j1 ? bt[jn / 32] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab76_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab76_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab76_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -37431,8 +37088,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab76_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -37462,7 +37118,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
  * Row r of the tile's 64 query rows is token r / 8, head r % 8; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -37475,9 +37131,8 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][36];
     __shared__ __align__(16) uint32_t sv[64][36];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[8];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 8, t0 = blockIdx.y * 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -37486,9 +37141,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 8; i += blockDim.x) {
         srun[i] = i < tn && lab76_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab76_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -37526,20 +37179,20 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[8][4];
 #pragma unroll
         for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab76_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab76_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab76_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab76_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab76_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -37581,8 +37234,7 @@ __global__ void __launch_bounds__(128) lab76_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab76_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -37918,9 +37570,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 7 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 7 query heads are A rows 0..6 as bf16 (hi) and rows
  * 8..14 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -38060,90 +37712,41 @@ __device__ __forceinline__ void lab77_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab77_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab77_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab77_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab77_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab77_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 256 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab77_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab77_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab77_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab77_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab77_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab77_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab77_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab77_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab77_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab77_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab77_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab77_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab77_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab77_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab77_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab77_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 32; idx += NTH) {
-        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 16 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 16, NR - 1), u = k % 16;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 16 && row0 + r < nj && !(p & 1ull))
+                lab77_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 32; idx += 32) {
+        const int rr = lo + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 4608 : kin + (size_t)r * 4608;
         lab77_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
@@ -38215,7 +37818,6 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][7], wl[2][7];
     __shared__ __align__(16) float wo[2][7][128];
     __shared__ bool last_s;
@@ -38233,9 +37835,6 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
     }
     if (lab77_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab77_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 7 query heads are rows 0..6 of the
      * A operand as bf16 (hi) and rows 8..14 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -38274,8 +37873,8 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab77_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab77_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab77_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -38312,8 +37911,7 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab77_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -38343,7 +37941,7 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 7, head r % 7; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -38356,9 +37954,8 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[9];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 7, t0 = blockIdx.y * 9;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -38367,9 +37964,7 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 9; i += blockDim.x) {
         srun[i] = i < tn && lab77_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab77_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -38407,20 +38002,20 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab77_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab77_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab77_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab77_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab77_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -38462,8 +38057,7 @@ __global__ void __launch_bounds__(128) lab77_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab77_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -39210,9 +38804,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -39352,90 +38946,41 @@ __device__ __forceinline__ void lab79_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab79_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab79_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab79_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab79_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab79_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 256 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab79_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab79_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab79_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab79_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab79_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab79_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab79_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab79_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab79_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab79_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab79_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab79_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab79_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab79_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab79_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab79_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 32; idx += NTH) {
-        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 16 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 16, NR - 1), u = k % 16;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 16 && row0 + r < nj && !(p & 1ull))
+                lab79_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 32; idx += 32) {
+        const int rr = lo + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
         lab79_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
@@ -39507,7 +39052,6 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -39525,9 +39069,6 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
     }
     if (lab79_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab79_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -39566,8 +39107,8 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab79_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab79_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab79_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -39604,8 +39145,7 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab79_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -39635,7 +39175,7 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -39648,9 +39188,8 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -39659,9 +39198,7 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab79_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab79_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -39699,20 +39236,20 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab79_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab79_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab79_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab79_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab79_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -39754,8 +39291,7 @@ __global__ void __launch_bounds__(128) lab79_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab79_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -40091,9 +39627,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -40233,90 +39769,41 @@ __device__ __forceinline__ void lab80_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab80_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab80_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab80_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab80_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab80_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 256 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab80_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab80_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab80_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab80_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab80_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab80_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab80_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab80_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab80_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab80_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab80_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab80_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab80_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab80_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab80_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab80_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 32; idx += NTH) {
-        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 16 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 16, NR - 1), u = k % 16;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 16 && row0 + r < nj && !(p & 1ull))
+                lab80_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 32; idx += 32) {
+        const int rr = lo + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 6144 : kin + (size_t)r * 6144;
         lab80_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
@@ -40388,7 +39875,6 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][4], wl[2][4];
     __shared__ __align__(16) float wo[2][4][128];
     __shared__ bool last_s;
@@ -40406,9 +39892,6 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
     }
     if (lab80_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab80_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -40447,8 +39930,8 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab80_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab80_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab80_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -40485,8 +39968,7 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab80_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -40516,7 +39998,7 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -40529,9 +40011,8 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -40540,9 +40021,7 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab80_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab80_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -40580,20 +40059,20 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab80_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab80_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab80_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab80_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab80_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -40635,8 +40114,7 @@ __global__ void __launch_bounds__(128) lab80_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab80_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -40972,9 +40450,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 2 warps, one per KV head and its 7 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (256 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (256 bytes each) into shared memory with cp.async, all 32 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 7 query heads are A rows 0..6 as bf16 (hi) and rows
  * 8..14 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -41114,90 +40592,41 @@ __device__ __forceinline__ void lab81_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 256 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab81_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab81_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab81_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab81_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab81_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 256 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab81_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab81_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab81_attention_sa(dk)), "l"(kp), "r"(256), "r"(lab81_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab81_attention_sa(dv)), "l"(vp), "r"(256), "r"(lab81_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab81_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 16; u++) lab81_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab81_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab81_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab81_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab81_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab81_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab81_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab81_attention_stage_chunk(uint32_t (*sk)[68], uint32_t (*sv)[68], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 16; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab81_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 32; idx += NTH) {
-        const int rr = nj - n_own + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 16 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 16, NR - 1), u = k % 16;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 16 && row0 + r < nj && !(p & 1ull))
+                lab81_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 32; idx += 32) {
+        const int rr = lo + idx / 32, kv = (idx / 16) & 1, u = idx % 16;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 4608 : kin + (size_t)r * 4608;
         lab81_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 128 + u * 8);
@@ -41269,7 +40698,6 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[2][32][68];
     __shared__ __align__(16) uint32_t sv[2][32][68];
-    __shared__ __align__(8) unsigned long long mb[2][2];
     __shared__ float wm[2][7], wl[2][7];
     __shared__ __align__(16) float wo[2][7][128];
     __shared__ bool last_s;
@@ -41287,9 +40715,6 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
     }
     if (lab81_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab81_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 7 query heads are rows 0..6 of the
      * A operand as bf16 (hi) and rows 8..14 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -41328,8 +40753,8 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
         const int jn = j + 64;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab81_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab81_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab81_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -41366,8 +40791,7 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab81_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -41397,7 +40821,7 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
  * Row r of the tile's 64 query rows is token r / 7, head r % 7; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -41410,9 +40834,8 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][68];
     __shared__ __align__(16) uint32_t sv[64][68];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[9];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 7, t0 = blockIdx.y * 9;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -41421,9 +40844,7 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 9; i += blockDim.x) {
         srun[i] = i < tn && lab81_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab81_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -41461,20 +40882,20 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[16][4];
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab81_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab81_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab81_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab81_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab81_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -41516,8 +40937,7 @@ __global__ void __launch_bounds__(128) lab81_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab81_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -41853,9 +41273,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 4 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (128 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (128 bytes each) into shared memory with cp.async, all 16 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 4 query heads are A rows 0..3 as bf16 (hi) and rows
  * 8..11 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -41995,90 +41415,41 @@ __device__ __forceinline__ void lab82_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 128 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab82_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab82_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab82_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab82_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab82_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 128 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab82_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab82_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab82_attention_sa(dk)), "l"(kp), "r"(128), "r"(lab82_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab82_attention_sa(dv)), "l"(vp), "r"(128), "r"(lab82_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 8; u++) lab82_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 8; u++) lab82_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab82_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab82_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab82_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab82_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab82_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab82_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab82_attention_stage_chunk(uint32_t (*sk)[36], uint32_t (*sv)[36], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 8; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 8; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab82_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 16; idx += NTH) {
-        const int rr = nj - n_own + idx / 16, kv = (idx / 8) & 1, u = idx % 8;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 8 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 8, NR - 1), u = k % 8;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 8 && row0 + r < nj && !(p & 1ull))
+                lab82_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 16; idx += 32) {
+        const int rr = lo + idx / 16, kv = (idx / 8) & 1, u = idx % 8;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 3072 : kin + (size_t)r * 3072;
         lab82_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 64 + u * 8);
@@ -42150,7 +41521,6 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[4][32][36];
     __shared__ __align__(16) uint32_t sv[4][32][36];
-    __shared__ __align__(8) unsigned long long mb[4][2];
     __shared__ float wm[4][4], wl[4][4];
     __shared__ __align__(16) float wo[4][4][64];
     __shared__ bool last_s;
@@ -42168,9 +41538,6 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
     }
     if (lab82_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab82_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -42209,8 +41576,8 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
         const int jn = j + 128;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab82_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab82_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab82_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -42247,8 +41614,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab82_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -42278,7 +41644,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
  * Row r of the tile's 64 query rows is token r / 4, head r % 4; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -42291,9 +41657,8 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][36];
     __shared__ __align__(16) uint32_t sv[64][36];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[16];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 4, t0 = blockIdx.y * 16;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -42302,9 +41667,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 16; i += blockDim.x) {
         srun[i] = i < tn && lab82_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab82_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -42342,20 +41705,20 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[8][4];
 #pragma unroll
         for (int nt = 0; nt < 8; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab82_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab82_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab82_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab82_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab82_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -42397,8 +41760,7 @@ __global__ void __launch_bounds__(128) lab82_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab82_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -42734,9 +42096,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 4 warps, one per KV head and its 1 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (64 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (64 bytes each) into shared memory with cp.async, all 8 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * computes S = Q K^T and P V for the chunk on the tensor cores (mma.sync m16n8k16,
  * float32 accumulators): the 1 query heads are A rows 0..0 as bf16 (hi) and rows
  * 8..8 as the remainder bf16(q - hi) (lo), so one product per fragment covers both
@@ -42876,90 +42238,41 @@ __device__ __forceinline__ void lab83_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 64 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab83_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab83_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab83_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab83_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab83_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 64 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab83_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab83_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab83_attention_sa(dk)), "l"(kp), "r"(64), "r"(lab83_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab83_attention_sa(dv)), "l"(vp), "r"(64), "r"(lab83_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 4; u++) lab83_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 4; u++) lab83_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab83_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab83_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab83_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab83_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab83_attention_stage_chunk(uint32_t (*sk)[20], uint32_t (*sv)[20], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab83_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab83_attention_stage_chunk(uint32_t (*sk)[20], uint32_t (*sv)[20], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 4; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 4; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab83_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 8; idx += NTH) {
-        const int rr = nj - n_own + idx / 8, kv = (idx / 4) & 1, u = idx % 4;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 4 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 4, NR - 1), u = k % 4;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 4 && row0 + r < nj && !(p & 1ull))
+                lab83_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 8; idx += 32) {
+        const int rr = lo + idx / 8, kv = (idx / 4) & 1, u = idx % 4;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 768 : kin + (size_t)r * 768;
         lab83_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 32 + u * 8);
@@ -43031,7 +42344,6 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
                                                       const int32_t *__restrict__ block_tables, size_t layer_off) {
     __shared__ __align__(16) uint32_t sk[4][32][20];
     __shared__ __align__(16) uint32_t sv[4][32][20];
-    __shared__ __align__(8) unsigned long long mb[4][2];
     __shared__ float wm[4][1], wl[4][1];
     __shared__ __align__(16) float wo[4][1][32];
     __shared__ bool last_s;
@@ -43049,9 +42361,6 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
     }
     if (lab83_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab83_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     /* On the tensor cores (mma.sync m16n8k16): the 1 query heads are rows 0..0 of the
      * A operand as bf16 (hi) and rows 8..8 as the remainder bf16(q - hi) (lo), so
      * one product gives both halves (the sum of fragment rows r and r + 8, both held by
@@ -43090,8 +42399,8 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
         const int jn = j + 128;
         bnext = jn < j1 ? bt[jn / 16] : 0;
         /* all 32 rows: the products take whole fragments */
-        lab83_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab83_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab83_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4][4];
 #pragma unroll
@@ -43128,8 +42437,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
             o[nt][3] *= corr;
         }
         m = m_new;
-        lab83_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
@@ -43159,7 +42467,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
  * Row r of the tile's 64 query rows is token r / 1, head r % 1; warp w owns
  * rows 16w .. 16w+15. Each sub-run (consecutive run tokens of one sequence) sweeps
  * its positions 0 .. pos(last token) in chunks of 64: the block stages the chunk's
- * K and V rows in shared memory (one bulk copy per row on sm_90, as _kg; the step's own rows from the k and v inputs,
+ * K and V rows in shared memory (cp.async, each warp 16 rows; the step's own rows from the k and v inputs,
  * converted as the cache holds them), each warp computes S = Q K^T for its rows with
  * mma.sync (q as a hi + lo bf16 pair), masks causally, updates its online softmax, and
  * adds P V (P as a hi + lo pair; V fragments by ldmatrix.trans). */
@@ -43172,9 +42480,8 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
                                                       int T) {
     __shared__ __align__(16) uint32_t sk[64][20];
     __shared__ __align__(16) uint32_t sv[64][20];
-    __shared__ __align__(8) unsigned long long mb[2];
     __shared__ int srun[64];
-    static_assert(128 >= 64, "one staging thread per row of a chunk");
+    static_assert(64 >= 64, "each warp stages 16 rows of a chunk");
     const int kvh = blockIdx.x, h0 = kvh * 1, t0 = blockIdx.y * 64;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qr = lane >> 2, qc = lane & 3;
     LLM_PDL_ENTER();
@@ -43183,9 +42490,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
     for (int i = threadIdx.x; i < 64; i += blockDim.x) {
         srun[i] = i < tn && lab83_attention_is_run(seq_index, t0 + i, T);
     }
-    if (threadIdx.x == 0) lab83_attention_mb_init(mb, blockDim.x);
     __syncthreads();
-    unsigned ph = 0; /* the barriers' phase */
     /* this thread's two rows (fragment rows qr and qr + 8 of its warp) */
     int ti[2], hg[2];
 #pragma unroll
@@ -43223,20 +42528,20 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[4][4];
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
-        /* thread r < 64 stages row r of each chunk: its pointers, the next chunk's read
-         * while this chunk's rows are in flight */
-        const int row = threadIdx.x < 64 ? (int)threadIdx.x : -1;
+        /* warp w stages rows 16w .. 16w + 15 of each chunk; lane l < 16 holds row 16w + l's
+         * pointers, the next chunk's read while this chunk's rows are in flight */
+        const int row = lane < 16 && warp * 16 + lane < 64 ? warp * 16 + lane : -1;
         unsigned long long kt = 0, vt = 0;
         if (row >= 0 && row <= pb)
             lab83_attention_row(tb, pb, sq, row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
         for (int c0 = 0; c0 <= pb; c0 += 64) {
             const int nj = min(64, pb + 1 - c0);
             __syncthreads(); /* every warp is done with the previous chunk's rows */
-            lab83_attention_stage_chunk<128>(sk, sv, row, kt, vt, nj, c0, tb, pb, kvh, kin, vin, mb, threadIdx.x);
+            if (warp * 16 < 64) lab83_attention_stage_chunk<16>(sk, sv, warp * 16, kt, vt, nj, c0, tb, pb, kvh, kin, vin, lane);
             if (row >= 0 && c0 + 64 + row <= pb)
                 lab83_attention_row(tb, pb, sq, c0 + 64 + row, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
             const bool live = __any_sync(0xffffffffu, rpos[0] >= c0 || rpos[1] >= c0);
-            lab83_attention_wait<1>(mb, ph);
+            asm volatile("cp.async.wait_group 1;\n" ::: "memory");
             __syncthreads(); /* K staged */
             float s[8][4];
 #pragma unroll
@@ -43278,8 +42583,7 @@ __global__ void __launch_bounds__(128) lab83_attention_kt(const float *q, const 
                     m[k] = m_new;
                 }
             }
-            lab83_attention_wait<0>(mb + 1, ph);
-            ph ^= 1u;
+            asm volatile("cp.async.wait_group 0;\n" ::: "memory");
             __syncthreads(); /* V staged */
             if (live) {
 #pragma unroll
@@ -43615,9 +42919,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 4 warps, one per KV head and its 2 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (48 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (48 bytes each) into shared memory with cp.async, all 6 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * lane l scores position l against the
  * 2 query vectors from shared memory, and the P.V products read each staged V row
  * once, lane l owning dimensions 4l .. 4l+3.
@@ -43746,90 +43050,41 @@ __device__ __forceinline__ void lab84_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 48 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab84_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab84_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab84_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab84_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab84_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 48 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab84_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab84_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab84_attention_sa(dk)), "l"(kp), "r"(48), "r"(lab84_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab84_attention_sa(dv)), "l"(vp), "r"(48), "r"(lab84_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 3; u++) lab84_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 3; u++) lab84_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab84_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab84_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab84_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab84_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab84_attention_stage_chunk(uint32_t (*sk)[16], uint32_t (*sv)[16], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab84_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab84_attention_stage_chunk(uint32_t (*sk)[16], uint32_t (*sv)[16], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 3; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 3; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab84_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 6; idx += NTH) {
-        const int rr = nj - n_own + idx / 6, kv = (idx / 3) & 1, u = idx % 3;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 3 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 3, NR - 1), u = k % 3;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 3 && row0 + r < nj && !(p & 1ull))
+                lab84_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 6; idx += 32) {
+        const int rr = lo + idx / 6, kv = (idx / 3) & 1, u = idx % 3;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 384 : kin + (size_t)r * 384;
         lab84_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 24 + u * 8);
@@ -43846,7 +43101,6 @@ __global__ void __launch_bounds__(128) lab84_attention_kg(const float *q, const 
     __shared__ float spr[4][32][2];
     __shared__ __align__(16) uint32_t sk[4][32][16];
     __shared__ __align__(16) uint32_t sv[4][32][16];
-    __shared__ __align__(8) unsigned long long mb[4][2];
     __shared__ float wm[4][2], wl[4][2];
     __shared__ __align__(16) float wo[4][2][24];
     __shared__ bool last_s;
@@ -43863,9 +43117,6 @@ __global__ void __launch_bounds__(128) lab84_attention_kg(const float *q, const 
         lab84_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab84_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     for (int i = threadIdx.x; i < 48; i += blockDim.x)
         qs[i / 24][i % 24] = q[(size_t)t * 384 + (size_t)h0 * 24 + i];
     __syncthreads();
@@ -43883,8 +43134,8 @@ __global__ void __launch_bounds__(128) lab84_attention_kg(const float *q, const 
         unsigned long long kt = 0, vt = 0;
         if (lane < nj)
             lab84_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-        lab84_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab84_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab84_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[2];
 #pragma unroll
@@ -43929,8 +43180,7 @@ __global__ void __launch_bounds__(128) lab84_attention_kg(const float *q, const 
             m[g] = m_new;
             spr[warp][lane][g] = pg;
         }
-        lab84_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
@@ -44280,9 +43530,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 1 warps, one per KV head and its 2 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (512 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (512 bytes each) into shared memory with cp.async, all 64 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * lane l scores position l against the
  * 2 query vectors from shared memory, and the P.V products read each staged V row
  * once, lane l owning dimensions 4l .. 4l+3 (and every 128th after).
@@ -44411,90 +43661,41 @@ __device__ __forceinline__ void lab85_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 512 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab85_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab85_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab85_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab85_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab85_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 512 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab85_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab85_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab85_attention_sa(dk)), "l"(kp), "r"(512), "r"(lab85_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab85_attention_sa(dv)), "l"(vp), "r"(512), "r"(lab85_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 32; u++) lab85_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 32; u++) lab85_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab85_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab85_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab85_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab85_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab85_attention_stage_chunk(uint32_t (*sk)[132], uint32_t (*sv)[132], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab85_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab85_attention_stage_chunk(uint32_t (*sk)[132], uint32_t (*sv)[132], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 32; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 32; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab85_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 64; idx += NTH) {
-        const int rr = nj - n_own + idx / 64, kv = (idx / 32) & 1, u = idx % 32;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 32 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 32, NR - 1), u = k % 32;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 32 && row0 + r < nj && !(p & 1ull))
+                lab85_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 64; idx += 32) {
+        const int rr = lo + idx / 64, kv = (idx / 32) & 1, u = idx % 32;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 4096 : kin + (size_t)r * 4096;
         lab85_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 256 + u * 8);
@@ -44511,7 +43712,6 @@ __global__ void __launch_bounds__(32) lab85_attention_kg(const float *q, const f
     __shared__ float spr[1][32][2];
     __shared__ __align__(16) uint32_t sk[1][32][132];
     __shared__ __align__(16) uint32_t sv[1][32][132];
-    __shared__ __align__(8) unsigned long long mb[1][2];
     __shared__ float wm[1][2], wl[1][2];
     __shared__ __align__(16) float wo[1][2][256];
     __shared__ bool last_s;
@@ -44528,9 +43728,6 @@ __global__ void __launch_bounds__(32) lab85_attention_kg(const float *q, const f
         lab85_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab85_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     for (int i = threadIdx.x; i < 512; i += blockDim.x)
         qs[i / 256][i % 256] = q[(size_t)t * 4096 + (size_t)h0 * 256 + i];
     __syncthreads();
@@ -44548,8 +43745,8 @@ __global__ void __launch_bounds__(32) lab85_attention_kg(const float *q, const f
         unsigned long long kt = 0, vt = 0;
         if (lane < nj)
             lab85_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-        lab85_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab85_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab85_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[2];
 #pragma unroll
@@ -44594,8 +43791,7 @@ __global__ void __launch_bounds__(32) lab85_attention_kg(const float *q, const f
             m[g] = m_new;
             spr[warp][lane][g] = pg;
         }
-        lab85_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
@@ -44945,9 +44141,9 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  * of 1 warps, one per KV head and its 4 query heads, at most 4 splits of at least
  * 256 positions (fewer, longer blocks: a decode batch of short contexts is one block per
  * token and KV head). A warp takes 32 positions at a time: it copies their K and V
- * rows (512 bytes each) into shared memory, all in flight at once (sm_90: one bulk copy
- * per row, completing on an mbarrier; sm_80: 16-byte cp.async units; rows of the step's
- * own tokens come from the k and v inputs, converted as the cache would hold them), then
+ * rows (512 bytes each) into shared memory with cp.async, all 64 x 32 16-byte
+ * units in flight at once (rows of the step's own tokens come from the k and v inputs,
+ * converted as the cache would hold them, after the copies are issued), then
  * lane l scores position l against the
  * 4 query vectors from shared memory, and the P.V products read each staged V row
  * once, lane l owning dimensions 4l .. 4l+3 (and every 128th after).
@@ -45076,90 +44272,41 @@ __device__ __forceinline__ void lab86_attention_cvt8(uint32_t *dst, const float 
     *(uint4 *)dst = make_uint4(llm_bf16x2(f[0], f[1]), llm_bf16x2(f[2], f[3]), llm_bf16x2(f[4], f[5]), llm_bf16x2(f[6], f[7]));
 }
 
-/* Staged chunks arrive on two mbarriers per stager (K rows, V rows: the scores start when
- * K has landed). sm_90: each cache row is one bulk copy (cp.async.bulk, 512 bytes) that
- * completes its bytes on the barrier, and every staging thread arrives once per chunk with
- * the bytes it expects; sm_80: the rows by 16-byte cp.async, K and V as two commit groups,
- * and a wait is cp.async.wait_group (the barriers unused). */
-__device__ __forceinline__ unsigned lab86_attention_sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-
-/* Barriers mb[0] (K) and mb[1] (V) for nth arriving threads; the caller syncs after. */
-__device__ __forceinline__ void lab86_attention_mb_init(unsigned long long *mb, unsigned nth) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab86_attention_sa(mb)), "r"(nth) : "memory");
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(lab86_attention_sa(mb + 1)), "r"(nth) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#else
-    (void)mb; (void)nth;
-#endif
-}
-
-/* This thread's K and V rows of a chunk into dk and dv (has: a cache row to copy), and its
- * arrival on the chunk's barriers. */
-__device__ __forceinline__ void lab86_attention_fetch(uint32_t *dk, uint32_t *dv, unsigned long long kp,
-                                                 unsigned long long vp, bool has, unsigned long long *mb) {
-#if __CUDA_ARCH__ >= 900
-    const unsigned bytes = has ? 512 : 0;
-    /* the expected bytes before the copies, so a barrier's count cannot reach zero early */
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab86_attention_sa(mb)), "r"(bytes) : "memory");
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(lab86_attention_sa(mb + 1)), "r"(bytes) : "memory");
-    if (has) {
-        /* earlier plain accesses to these rows (the chunk before) come first */
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab86_attention_sa(dk)), "l"(kp), "r"(512), "r"(lab86_attention_sa(mb)) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                     ::"r"(lab86_attention_sa(dv)), "l"(vp), "r"(512), "r"(lab86_attention_sa(mb + 1)) : "memory");
-    }
-#else
-    (void)mb;
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 32; u++) lab86_attention_cp16(dk + 4 * u, (const char *)kp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if (has)
-#pragma unroll
-        for (int u = 0; u < 32; u++) lab86_attention_cp16(dv + 4 * u, (const char *)vp + 16 * u);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-
-/* Waits for barrier mb's phase of parity ph (sm_80: until at most PENDING groups are in flight). */
-template <int PENDING>
-__device__ __forceinline__ void lab86_attention_wait(unsigned long long *mb, unsigned ph) {
-#if __CUDA_ARCH__ >= 900
-    unsigned done = 0;
-    while (!done)
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(lab86_attention_sa(mb)), "r"(ph) : "memory");
-#else
-    (void)mb; (void)ph;
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
-#endif
-}
-
-/* Stages a chunk of NTH stagers (a warp, or a block of at least 64 threads): the thread with
- * row `row` of the chunk (-1: none) brings it in, from the cache (lab86_attention_fetch) or, tagged as
- * the step's own (bit 0 of kp, see lab86_attention_row), by the conversion below; rows from nj
- * on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never used). The own
- * rows are the chunk's last ones (a sequence's step tokens are its last positions): all
- * stagers convert them, 16-byte unit by unit, from input row t_last - (p_last - j) for
- * position j = c0 + row. They and the zeros are plain stores: the caller syncs its stagers
- * after its waits. */
-template <int NTH>
-__device__ __forceinline__ void lab86_attention_stage_chunk(uint32_t (*sk)[132], uint32_t (*sv)[132], int row,
-                                                       unsigned long long kp, unsigned long long vp, int nj, int c0,
+/* Stages this warp's rows row0 .. row0 + NR - 1 of a chunk (NR = 32 or 16); lane r < NR holds
+ * the tagged pointers kt, vt of row row0 + r (see lab86_attention_row). Cache rows: every 16-byte unit
+ * by cp.async, consecutive lanes on consecutive units of a row (pointers by shuffle), K rows
+ * one commit group and V rows a second (the scores start when K has landed: wait_group 1).
+ * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
+ * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
+ * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
+ * are plain stores: the caller syncs its stagers after its waits. */
+template <int NR>
+__device__ __forceinline__ void lab86_attention_stage_chunk(uint32_t (*sk)[132], uint32_t (*sv)[132], int row0,
+                                                       unsigned long long kt, unsigned long long vt, int nj, int c0,
                                                        int t_last, int p_last, int kvh, const float *kin,
-                                                       const float *vin, unsigned long long *mb, int tid) {
-    const bool live = row >= 0 && row < nj, own = live && (kp & 1ull);
-    if (row >= nj) {
+                                                       const float *vin, int lane) {
+    static_assert(NR == 16 || NR == 32, "a warp stages 16 or 32 rows");
+    if (lane < NR && row0 + lane >= nj) {
 #pragma unroll
-        for (int u = 0; u < 32; u++) *(uint4 *)(sv[row] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
+        for (int u = 0; u < 32; u++) *(uint4 *)(sv[row0 + lane] + 4 * u) = make_uint4(0u, 0u, 0u, 0u);
     }
-    lab86_attention_fetch(row >= 0 ? sk[row] : sk[0], row >= 0 ? sv[row] : sv[0], kp, vp, live && !own, mb);
-    const int n_own = NTH == 32 ? __popc(__ballot_sync(0xffffffffu, own)) : __syncthreads_count(own);
-    for (int idx = tid; idx < n_own * 64; idx += NTH) {
-        const int rr = nj - n_own + idx / 64, kv = (idx / 32) & 1, u = idx % 32;
+#pragma unroll
+    for (int kv = 0; kv < 2; kv++) {
+#pragma unroll
+        for (int i = 0; i < (NR * 32 + 31) / 32; i++) {
+            const int k = lane + 32 * i, r = min(k / 32, NR - 1), u = k % 32;
+            const unsigned long long p = __shfl_sync(0xffffffffu, kv ? vt : kt, r);
+            if (k < NR * 32 && row0 + r < nj && !(p & 1ull))
+                lab86_attention_cp16((kv ? sv : sk)[row0 + r] + 4 * u, (const char *)p + (size_t)u * 16);
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+    const unsigned own = __ballot_sync(0xffffffffu, lane < NR && row0 + lane < nj && (kt & 1ull));
+    if (own == 0u) return;
+    const int lo = row0 + __ffs(own) - 1, n_own = __popc(own); /* rows lo .. lo + n_own - 1 */
+    for (int idx = lane; idx < n_own * 64; idx += 32) {
+        const int rr = lo + idx / 64, kv = (idx / 32) & 1, u = idx % 32;
         const int r = t_last - (p_last - (c0 + rr));
         const float *src = kv ? vin + (size_t)r * 3072 : kin + (size_t)r * 3072;
         lab86_attention_cvt8((kv ? sv[rr] : sk[rr]) + 4 * u, src + (size_t)kvh * 256 + u * 8);
@@ -45176,7 +44323,6 @@ __global__ void __launch_bounds__(32) lab86_attention_kg(const float *q, const f
     __shared__ float spr[1][32][4];
     __shared__ __align__(16) uint32_t sk[1][32][132];
     __shared__ __align__(16) uint32_t sv[1][32][132];
-    __shared__ __align__(8) unsigned long long mb[1][2];
     __shared__ float wm[1][4], wl[1][4];
     __shared__ __align__(16) float wo[1][4][256];
     __shared__ bool last_s;
@@ -45193,9 +44339,6 @@ __global__ void __launch_bounds__(32) lab86_attention_kg(const float *q, const f
         lab86_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
     const int j0 = sp * len, j1 = min(npos, j0 + len);
-    if (lane == 0) lab86_attention_mb_init(mb[warp], 32);
-    __syncwarp();
-    unsigned ph = 0; /* the barriers' phase */
     for (int i = threadIdx.x; i < 1024; i += blockDim.x)
         qs[i / 256][i % 256] = q[(size_t)t * 3072 + (size_t)h0 * 256 + i];
     __syncthreads();
@@ -45213,8 +44356,8 @@ __global__ void __launch_bounds__(32) lab86_attention_kg(const float *q, const f
         unsigned long long kt = 0, vt = 0;
         if (lane < nj)
             lab86_attention_row(t, pos_t, seq_t, base + lane, kvh, kin, vin, K, V, positions, seq_index, bt, layer_off, &kt, &vt);
-        lab86_attention_stage_chunk<32>(sk[warp], sv[warp], lane, kt, vt, nj, base, t, pos_t, kvh, kin, vin, mb[warp], lane);
-        lab86_attention_wait<1>(mb[warp], ph); /* the K rows */
+        lab86_attention_stage_chunk<32>(sk[warp], sv[warp], 0, kt, vt, nj, base, t, pos_t, kvh, kin, vin, lane);
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* the K rows */
         __syncwarp();
         float sc[4];
 #pragma unroll
@@ -45259,8 +44402,7 @@ __global__ void __launch_bounds__(32) lab86_attention_kg(const float *q, const f
             m[g] = m_new;
             spr[warp][lane][g] = pg;
         }
-        lab86_attention_wait<0>(mb[warp] + 1, ph); /* the V rows */
-        ph ^= 1u;
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
 #pragma unroll 2
         for (int jj = 0; jj < nj; jj++) {
