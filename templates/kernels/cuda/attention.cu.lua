@@ -59,7 +59,7 @@ $(include("kernels/cuda/common.cu.lua"))
  *    pos % $(P.block_size)). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering.$(TILED and " (In _kg a decode token's row is stored instead by the warp that stages\n *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)" or "")
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max($(MINLEN), ceil((pos+1)/$(NSPLIT)) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -376,11 +376,17 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * $(P.max_blocks_per_seq);
+% if TILED then
+    if ($(n.kernel)_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) $(n.kernel)_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
+    }
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = $(n.kernel)_slot(bt[pos_t / $(P.block_size)], pos_t, kvh, layer_off);
+% else
     if (sp == 0) { /* this token's K/V of this KV head into the cache */
         $(n.kernel)_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
     }
-% if TILED then
-    if ($(n.kernel)_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
 % end
     const int j0 = sp * len, j1 = min(npos, j0 + len);
 % if TILED then
@@ -462,6 +468,11 @@ __global__ void __launch_bounds__($(32 * NWG)) $(n.kernel)_kg(const float *q, co
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < $(2 * UPR)) { /* the own row, as staged, into the cache */
+            const int u = lane % $(UPR);
+            $(KT) *dst = (lane < $(UPR) ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < $(UPR) ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];

@@ -32207,7 +32207,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -32492,10 +32493,12 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 63;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab70_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab70_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab70_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab70_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab70_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
@@ -32575,6 +32578,11 @@ __global__ void __launch_bounds__(64) lab70_attention_kg(const float *q, const f
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 32) { /* the own row, as staged, into the cache */
+            const int u = lane % 16;
+            uint16_t *dst = (lane < 16 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 16 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -33030,7 +33038,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -33315,10 +33324,12 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 19;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab71_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab71_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab71_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab71_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab71_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
@@ -33398,6 +33409,11 @@ __global__ void __launch_bounds__(64) lab71_attention_kg(const float *q, const f
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 32) { /* the own row, as staged, into the cache */
+            const int u = lane % 16;
+            uint16_t *dst = (lane < 16 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 16 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -34253,7 +34269,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -34538,10 +34555,12 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 24;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab73_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab73_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab73_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab73_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab73_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
@@ -34621,6 +34640,11 @@ __global__ void __launch_bounds__(64) lab73_attention_kg(const float *q, const f
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 32) { /* the own row, as staged, into the cache */
+            const int u = lane % 16;
+            uint16_t *dst = (lane < 16 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 16 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -35076,7 +35100,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -35361,10 +35386,12 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab74_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab74_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab74_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab74_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab74_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
@@ -35444,6 +35471,11 @@ __global__ void __launch_bounds__(64) lab74_attention_kg(const float *q, const f
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 32) { /* the own row, as staged, into the cache */
+            const int u = lane % 16;
+            uint16_t *dst = (lane < 16 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 16 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -35899,7 +35931,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -36184,10 +36217,12 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 188;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab75_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab75_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab75_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab75_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab75_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
@@ -36267,6 +36302,11 @@ __global__ void __launch_bounds__(64) lab75_attention_kg(const float *q, const f
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 32) { /* the own row, as staged, into the cache */
+            const int u = lane % 16;
+            uint16_t *dst = (lane < 16 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 16 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -36722,7 +36762,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 32). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -37007,10 +37048,12 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 11;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab76_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab76_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab76_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab76_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab76_attention_slot(bt[pos_t / 32], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 8 query heads are rows 0..7 of the
      * A operand as bf16 (hi) and rows 8..15 as the remainder bf16(q - hi) (lo), so
@@ -37090,6 +37133,11 @@ __global__ void __launch_bounds__(128) lab76_attention_kg(const float *q, const 
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 16) { /* the own row, as staged, into the cache */
+            const int u = lane % 8;
+            uint16_t *dst = (lane < 8 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 8 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -37545,7 +37593,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -37830,10 +37879,12 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 32;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab77_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab77_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab77_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab77_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab77_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 7 query heads are rows 0..6 of the
      * A operand as bf16 (hi) and rows 8..14 as the remainder bf16(q - hi) (lo), so
@@ -37913,6 +37964,11 @@ __global__ void __launch_bounds__(64) lab77_attention_kg(const float *q, const f
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 32) { /* the own row, as staged, into the cache */
+            const int u = lane % 16;
+            uint16_t *dst = (lane < 16 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 16 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -38779,7 +38835,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -39064,10 +39121,12 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 16;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab79_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab79_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab79_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab79_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab79_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
@@ -39147,6 +39206,11 @@ __global__ void __launch_bounds__(64) lab79_attention_kg(const float *q, const f
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 32) { /* the own row, as staged, into the cache */
+            const int u = lane % 16;
+            uint16_t *dst = (lane < 16 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 16 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -39602,7 +39666,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -39887,10 +39952,12 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 64;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab80_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab80_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab80_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab80_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab80_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
@@ -39970,6 +40037,11 @@ __global__ void __launch_bounds__(64) lab80_attention_kg(const float *q, const f
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 32) { /* the own row, as staged, into the cache */
+            const int u = lane % 16;
+            uint16_t *dst = (lane < 16 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 16 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -40425,7 +40497,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -40710,10 +40783,12 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 13;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab81_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab81_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab81_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab81_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab81_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 7 query heads are rows 0..6 of the
      * A operand as bf16 (hi) and rows 8..14 as the remainder bf16(q - hi) (lo), so
@@ -40793,6 +40868,11 @@ __global__ void __launch_bounds__(64) lab81_attention_kg(const float *q, const f
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 32) { /* the own row, as staged, into the cache */
+            const int u = lane % 16;
+            uint16_t *dst = (lane < 16 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 16 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -41248,7 +41328,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -41533,10 +41614,12 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 10;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab82_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab82_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab82_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab82_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab82_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 4 query heads are rows 0..3 of the
      * A operand as bf16 (hi) and rows 8..11 as the remainder bf16(q - hi) (lo), so
@@ -41616,6 +41699,11 @@ __global__ void __launch_bounds__(128) lab82_attention_kg(const float *q, const 
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 16) { /* the own row, as staged, into the cache */
+            const int u = lane % 8;
+            uint16_t *dst = (lane < 8 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 8 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
@@ -42071,7 +42159,8 @@ static inline unsigned llm_cdiv(long long a, long long b) { return (unsigned)((a
  *    pos % 16). No block of this launch reads those slots: a position
  *    that belongs to the step (row r = t - (pos_t - j) of the same sequence at
  *    position j) is read from the k and v inputs instead, so the copy and the
- *    reads need no ordering.
+ *    reads need no ordering. (In _kg a decode token's row is stored instead by the warp that stages
+ *    position pos_t, from shared memory after its conversion; prompt-chunk tokens by block (kvh, t, 0).)
  *  - Split s of token t takes positions [s*len, (s+1)*len) of 0..positions[t],
  *    len = max(128, ceil((pos+1)/16) rounded up to 32); splits past the end exit
  *    at once. Warp w of the block takes chunks of 32 positions: lane l scores
@@ -42356,10 +42445,12 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
     if (sp >= nsplit) return;
     LLM_PDL_TRIGGER();
     const int32_t *bt = block_tables + (size_t)seq_t * 6;
-    if (sp == 0) { /* this token's K/V of this KV head into the cache */
-        lab83_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off);
+    if (lab83_attention_is_run(seq_index, t, (int)gridDim.y)) { /* a token of a prompt chunk: _kt's */
+        if (sp == 0) lab83_attention_store(t, pos_t, kvh, bt, kin, vin, K, V, layer_off); /* its K/V into the cache */
+        return;
     }
-    if (lab83_attention_is_run(seq_index, t, (int)gridDim.y)) return; /* a token of a prompt chunk: _kt's */
+    /* a decode token: the warp that stages its own row (position pos_t, the last) stores it */
+    const size_t own_off = lab83_attention_slot(bt[pos_t / 16], pos_t, kvh, layer_off);
     const int j0 = sp * len, j1 = min(npos, j0 + len);
     /* On the tensor cores (mma.sync m16n8k16): the 1 query heads are rows 0..0 of the
      * A operand as bf16 (hi) and rows 8..8 as the remainder bf16(q - hi) (lo), so
@@ -42439,6 +42530,11 @@ __global__ void __launch_bounds__(128) lab83_attention_kg(const float *q, const 
         m = m_new;
         asm volatile("cp.async.wait_group 0;\n" ::: "memory"); /* the V rows */
         __syncwarp();
+        if (base + nj - 1 == pos_t && lane < 8) { /* the own row, as staged, into the cache */
+            const int u = lane % 4;
+            uint16_t *dst = (lane < 4 ? K : V) + own_off + u * 8;
+            *(uint4 *)dst = *(const uint4 *)((lane < 4 ? sk[warp] : sv[warp])[nj - 1] + 4 * u);
+        }
 #pragma unroll
         for (int k2 = 0; k2 < 2; k2++) {
             uint32_t pa[4];
