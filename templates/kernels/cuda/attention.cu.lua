@@ -259,8 +259,10 @@ __device__ __forceinline__ void $(n.kernel)_cvt8(uint32_t *dst, const float *src
  * Rows from nj on get V zeros (P is 0 there, and 0 x NaN would not be; their K is never
  * used). Rows of the step's own tokens (tag bit 0) are the chunk's last ones (a sequence's
  * step tokens are its last positions): the warp converts its share of them, 16-byte unit by
- * unit, from input row t_last - (p_last - j) for position j = c0 + row. Those and the zeros
- * are plain stores: the caller syncs its stagers after its waits. */
+ * unit, from input row t_last - (p_last - j) for position j = c0 + row (recomputed rather than
+ * shuffled from the tagged pointers: two shuffles a unit made a 1,024-token prompt 190.7 ->
+ * 256 us, lab H100). Those and the zeros are plain stores: the caller syncs its stagers
+ * after its waits. */
 template <int NR>
 __device__ __forceinline__ void $(n.kernel)_stage_chunk(uint32_t (*sk)[$(RSTR)], uint32_t (*sv)[$(RSTR)], int row0,
                                                        unsigned long long kt, unsigned long long vt, int nj, int c0,
